@@ -1,0 +1,61 @@
+import { CommanderError } from 'commander';
+import { toCommsError } from '../errors/classify.js';
+import { InterruptedError, UsageError } from '../errors/comms-error.js';
+import { ExitCode, exitCodeForKind } from '../errors/exit-codes.js';
+import { DEFAULT_OUTPUT, Output } from '../output/output.js';
+import { buildProgram } from './program.js';
+
+/**
+ * Entry point: build the program, parse, run the chosen command, map any error to the contract's
+ * exit code. This is the only place that sets process.exitCode.
+ */
+const interrupt = new AbortController();
+let interrupts = 0;
+process.on('SIGINT', () => {
+  interrupts += 1;
+  if (interrupts === 1) {
+    interrupt.abort(new InterruptedError('interrupted (Ctrl-C)'));
+    return;
+  }
+  // A second Ctrl-C means "now": skip draining.
+  process.stderr.write('\ninterrupted again: exiting without draining\n');
+  // biome-ignore lint/style/noProcessExit: the user asked twice; draining is what they are skipping
+  process.exit(ExitCode.interrupted);
+});
+process.on('SIGTERM', () => interrupt.abort(new InterruptedError('terminated (SIGTERM)')));
+// `comms-cli ... | head` closes stdout early: stop quietly instead of crashing with EPIPE.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') interrupt.abort(new InterruptedError('stdout closed'));
+});
+
+const argv = process.argv.slice(2);
+const errorOutput = new Output({
+  ...DEFAULT_OUTPUT,
+  debug: argv.includes('--debug') || ['1', 'true'].includes(process.env.COMMS_DEBUG ?? ''),
+  ...(argv.includes('--no-color') ? { color: false } : {}),
+});
+
+async function main(): Promise<number> {
+  const state = { exit: ExitCode.ok as number };
+  const program = buildProgram({ signal: interrupt.signal, stdin: process.stdin }, (code: number) => {
+    state.exit = code;
+  });
+  try {
+    await program.parseAsync(process.argv);
+    return state.exit;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // commander already printed its message; help and version are successes.
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
+        return ExitCode.ok;
+      }
+      if (err.code === 'commander.executeSubCommandAsync') return err.exitCode;
+      return ExitCode.usage;
+    }
+    const typed = interrupt.signal.aborted && !(err instanceof UsageError) ? toCommsError(err, undefined, interrupt.signal) : toCommsError(err);
+    errorOutput.error(typed, err instanceof Error ? err.stack : undefined);
+    return exitCodeForKind(typed.kind);
+  }
+}
+
+process.exitCode = await main();

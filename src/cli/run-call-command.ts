@@ -1,0 +1,69 @@
+import { applyChecks, type ResultCheck } from '../core/expect.js';
+import { type CallOutcome, CallPipeline, type ResilienceOptions } from '../core/run-call.js';
+import type { CallBase, Transport } from '../core/transport.js';
+import type { ExitCode } from '../errors/exit-codes.js';
+import type { Output } from '../output/output.js';
+import { formatAttempt } from '../output/human.js';
+import { isLoadMode, type LoadFlags } from './options.js';
+
+export interface CallCommandSpec<C extends CallBase, R> {
+  transport: Transport<C, R>;
+  call: C;
+  /** For load mode: the n-th call (templates expanded). Defaults to the same call every time. */
+  makeCall?: (seq: number) => C;
+  resilience: ResilienceOptions;
+  output: Output;
+  load: LoadFlags;
+  signal: AbortSignal;
+  checks?: readonly ResultCheck[];
+  /** Side effects once the final outcome is known (e.g. commit or discard a -o temp file). */
+  finalize?(outcome: CallOutcome<R>): Promise<void>;
+  /** Human mode: body/messages to stdout, status line to stderr. */
+  renderHuman(outcome: CallOutcome<R>): Promise<void>;
+  replyBytes?(reply: R): number;
+}
+
+/**
+ * The shared shape of every call command: one call (or load mode) through one CallPipeline, then
+ * expectations, then output. Returns the exit code; only main.ts sets process.exitCode.
+ */
+export async function runCallCommand<C extends CallBase, R>(spec: CallCommandSpec<C, R>): Promise<ExitCode> {
+  const { output } = spec;
+  const pipeline = new CallPipeline(spec.resilience, spec.signal, {
+    // Attempts print live, so a person watching retries sees each one as it happens.
+    onAttempt(record) {
+      if (isLoadMode(spec.load)) return;
+      const line = formatAttempt(output, record, spec.resilience.retries + 1);
+      if (!record.ok && spec.resilience.retries > 0) output.info(line);
+      else output.verbose(line);
+    },
+    onBreakerChange(key, state) {
+      output.verbose(output.c.yellow(`breaker ${key}: ${state}`));
+    },
+  });
+  try {
+    if (isLoadMode(spec.load)) {
+      const { runLoad } = await import('../load/runner.js');
+      return await runLoad({
+        transport: spec.transport,
+        makeCall: spec.makeCall ?? (() => spec.call),
+        pipeline,
+        flags: spec.load,
+        output,
+        signal: spec.signal,
+        checks: spec.checks ?? [],
+        ...(spec.replyBytes ? { replyBytes: spec.replyBytes } : {}),
+      });
+    }
+    const outcome = await pipeline.run(spec.transport, spec.call);
+    applyChecks(outcome.result, spec.checks ?? []);
+    await spec.finalize?.(outcome);
+    if (output.options.json) await output.json(outcome.result);
+    else await spec.renderHuman(outcome);
+    if (outcome.result.error) output.error(outcome.result.error);
+    return outcome.result.exit;
+  } finally {
+    pipeline.close();
+    await spec.transport.close();
+  }
+}

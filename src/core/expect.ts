@@ -1,0 +1,48 @@
+import { ExpectationError, UsageError } from '../errors/comms-error.js';
+import { failResult, type Result } from './result.js';
+
+/**
+ * An expectation over a finished call: returns a failure message naming the expected and the actual
+ * value, or undefined when it holds. Transports contribute their own (--expect-status, --expect-body,
+ * --expect-json...); `--expect-time` is shared.
+ */
+export type ResultCheck = (result: Result) => string | undefined;
+
+/** Run the checks on a completed call; the first that fails turns the result into an expectation failure (exit 1). */
+export function applyChecks(result: Result, checks: readonly ResultCheck[]): Result {
+  // A call that never completed (connect, timeout, breaker) already has the more telling error.
+  if (result.error && result.error.kind !== 'response') return result;
+  for (const check of checks) {
+    const failure = check(result);
+    if (failure !== undefined) return failResult(result, new ExpectationError(failure));
+  }
+  return result;
+}
+
+/** `--expect-time <dur>`: the final attempt's total time. */
+export function expectTime(maxMs: number, flagText: string): ResultCheck {
+  return (result) => {
+    const total = result.timing?.total;
+    if (total === undefined) return undefined;
+    return total > maxMs ? `expected time <= ${flagText}, took ${total.toFixed(1)}ms` : undefined;
+  };
+}
+
+/**
+ * `/regex/flags` or a plain substring, as --expect-body and --expect-header take it.
+ * @returns a tester and the text to show in failure messages.
+ */
+export function textMatcher(spec: string, flag: string): { test(s: string): boolean; show: string } {
+  const m = /^\/(.*)\/([dgimsuy]*)$/s.exec(spec);
+  if (m) {
+    let re: RegExp;
+    try {
+      re = new RegExp(m[1] ?? '', m[2]);
+    } catch (err) {
+      throw new UsageError(`invalid regular expression in ${flag} '${spec}': ${(err as Error).message}`);
+    }
+    return { test: (s) => re.test(s), show: spec };
+  }
+  return { test: (s) => s.includes(spec), show: JSON.stringify(spec) };
+}
+

@@ -1,0 +1,214 @@
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type CommsError, TimeoutError } from '../errors/comms-error.js';
+import { toCommsError } from '../errors/classify.js';
+import { exitCodeForKind } from '../errors/exit-codes.js';
+import { backoffDelay } from '../middleware/backoff.js';
+import { BreakerRegistry, type BreakerStateName } from '../middleware/breaker.js';
+import { deadlineSignal } from '../middleware/timeout.js';
+import type { AttemptRecord, Result } from './result.js';
+import { TimingRecorder } from './timing.js';
+import type { CallBase, Outcome, Transport, Verdict } from './transport.js';
+
+/** The shared resilience options of the contract, parsed. */
+export interface ResilienceOptions {
+  /** Per-attempt timeout (gRPC: the deadline). */
+  timeoutMs: number;
+  /** Overall budget across attempts and waits. */
+  maxTimeMs?: number;
+  /** Retries after the first attempt. */
+  retries: number;
+  backoffMs: number;
+  backoffMaxMs: number;
+  /** Open the breaker after this many consecutive peer faults (absent: no breaker). */
+  breaker?: number;
+  breakerCooldownMs: number;
+  breakerStateFile?: string;
+}
+
+export const DEFAULT_RESILIENCE: ResilienceOptions = {
+  timeoutMs: 30_000,
+  retries: 0,
+  backoffMs: 200,
+  backoffMaxMs: 10_000,
+  breakerCooldownMs: 10_000,
+};
+
+/** Typed observations of the pipeline; output subscribes, the middleware never prints. */
+export interface PipelineEvents {
+  onAttempt?(record: AttemptRecord, call: CallBase): void;
+  onBreakerChange?(key: string, state: BreakerStateName): void;
+}
+
+/** What `run` hands back: the contract Result and, when there was one, the final reply. */
+export interface CallOutcome<R> {
+  result: Result;
+  reply?: R;
+}
+
+interface Judged<R> {
+  outcome: Outcome<R>;
+  verdict: Verdict;
+}
+
+/**
+ * The one call path. For each call, outermost first:
+ *   1. --max-time budget (a signal covering every attempt and wait)
+ *   2. retry: only when the transport's verdict says `retryable`; full-jitter backoff, the server's
+ *      Retry-After/RetryInfo honoured up to --backoff-max, waits cut short by Ctrl-C or the budget
+ *   3. circuit breaker per target (cockatiel), counting verdicts with `peerFault`
+ *   4. per-attempt --timeout (a derived AbortSignal) around `transport.attempt`
+ * and every attempt is recorded. A CallPipeline is shared by all calls of a run (load mode, dispatch),
+ * so the breaker sees them all.
+ *
+ * The retry loop is ours rather than cockatiel's RetryPolicy: cockatiel's backoff wait cannot be
+ * aborted, and Ctrl-C during a 10 s backoff must stop at once (contract: exit 130 promptly).
+ */
+export class CallPipeline {
+  readonly options: ResilienceOptions;
+  readonly #root: AbortSignal;
+  readonly #events: PipelineEvents;
+  readonly #breakers: BreakerRegistry | undefined;
+
+  constructor(options: ResilienceOptions, rootSignal: AbortSignal, events: PipelineEvents = {}) {
+    this.options = options;
+    this.#root = rootSignal;
+    this.#events = events;
+    this.#breakers =
+      options.breaker && options.breaker > 0
+        ? new BreakerRegistry(
+            {
+              threshold: options.breaker,
+              cooldownMs: options.breakerCooldownMs,
+              ...(options.breakerStateFile ? { stateFile: options.breakerStateFile } : {}),
+            },
+            events.onBreakerChange,
+          )
+        : undefined;
+  }
+
+  get signal(): AbortSignal {
+    return this.#root;
+  }
+
+  breakerState(key: string): BreakerStateName | undefined {
+    return this.#breakers?.stateOf(key);
+  }
+
+  async run<C extends CallBase, R>(transport: Transport<C, R>, call: C): Promise<CallOutcome<R>> {
+    const opts = this.options;
+    const started = performance.now();
+    const budget = deadlineSignal(this.#root, opts.maxTimeMs, '--max-time');
+    const attempts: AttemptRecord[] = [];
+    let last: Judged<R> | undefined;
+    let lastTiming: TimingRecorder | undefined;
+    let failure: CommsError | undefined;
+    let prevEnd: number | undefined;
+    const breakerKey = call.breakerKey ?? call.target;
+    const breaker = this.#breakers?.for(breakerKey);
+
+    const attemptOnce = async (n: number): Promise<Judged<R>> => {
+      const timing = new TimingRecorder();
+      const deadline = deadlineSignal(budget.signal, opts.timeoutMs, '--timeout');
+      let outcome: Outcome<R>;
+      try {
+        outcome = { reply: await transport.attempt(call, { signal: deadline.signal, attempt: n, timing }) };
+      } catch (err) {
+        outcome = { error: toCommsError(err, call.target, deadline.signal) };
+      } finally {
+        deadline.dispose();
+      }
+      if (timing.get('total') === undefined) timing.markSinceStart('total');
+      lastTiming = timing;
+      return { outcome, verdict: transport.classify(outcome, call) };
+    };
+
+    try {
+      for (let n = 1; ; n++) {
+        const attemptStart = performance.now();
+        const prev = attempts.at(-1);
+        if (prev && prevEnd !== undefined) prev.waitMs = round(attemptStart - prevEnd);
+        let judged: Judged<R>;
+        try {
+          judged = breaker
+            ? ((await breaker.execute(() => attemptOnce(n), budget.signal)) as Judged<R>)
+            : await attemptOnce(n);
+        } catch (err) {
+          // Only the breaker throws here (open circuit, or cancelled while waiting on a half-open trial).
+          failure = toCommsError(err, call.target, budget.signal);
+          const record: AttemptRecord = { n, ok: false, error: brief(failure), ms: 0 };
+          attempts.push(record);
+          this.#events.onAttempt?.(record, call);
+          break;
+        }
+        last = judged;
+        const { verdict } = judged;
+        const record: AttemptRecord = {
+          n,
+          ok: verdict.ok,
+          ...(verdict.status !== undefined ? { status: verdict.status } : {}),
+          ...(verdict.error ? { error: brief(verdict.error) } : {}),
+          ms: round(performance.now() - attemptStart),
+          ...(lastTiming ? { timing: lastTiming.toJSON() } : {}),
+        };
+        attempts.push(record);
+        prevEnd = performance.now();
+        this.#events.onAttempt?.(record, call);
+        failure = verdict.ok ? undefined : (verdict.error ?? undefined);
+        if (verdict.ok || !verdict.retryable || n > opts.retries || budget.signal.aborted) break;
+
+        const wait = backoffDelay(n, opts.backoffMs, opts.backoffMaxMs, verdict.retryAfterMs);
+        if (opts.maxTimeMs !== undefined) {
+          const left = opts.maxTimeMs - (performance.now() - started);
+          if (left <= wait) {
+            // The next attempt cannot start inside the budget: stop now with the budget's verdict.
+            failure = new TimeoutError(`--max-time budget exhausted after ${attempts.length} attempt(s)`, {
+              cause: failure,
+            });
+            break;
+          }
+        }
+        try {
+          await sleep(wait, undefined, { signal: budget.signal });
+        } catch {
+          failure = toCommsError(budget.signal.reason, call.target, budget.signal);
+          break;
+        }
+      }
+    } finally {
+      budget.dispose();
+    }
+
+    if (budget.signal.aborted && failure === undefined && !last?.verdict.ok) {
+      failure = toCommsError(budget.signal.reason, call.target, budget.signal);
+    }
+    const ok = failure === undefined && last?.verdict.ok === true;
+    const reply = last?.outcome.reply;
+    const result: Result = {
+      transport: transport.kind,
+      target: call.target,
+      operation: call.operation,
+      ok,
+      exit: ok ? 0 : exitCodeForKind(failure?.kind ?? 'response'),
+      ...(last?.verdict.status !== undefined ? { status: last.verdict.status } : {}),
+      ...(failure ? { error: failure.toJSON() } : {}),
+      attempts,
+      ...(lastTiming && last ? { timing: lastTiming.toJSON() } : {}),
+      ...(reply !== undefined ? transport.describe(reply, call) : {}),
+    };
+    return reply !== undefined ? { result, reply } : { result };
+  }
+
+  /** Persist breaker state (--breaker-state). Call once when the run ends. */
+  close(): void {
+    this.#breakers?.persist();
+  }
+}
+
+function brief(err: CommsError): { kind: CommsError['kind']; message: string } {
+  return { kind: err.kind, message: err.message };
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}

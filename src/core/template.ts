@@ -1,0 +1,28 @@
+import { randomUUID } from 'node:crypto';
+
+/**
+ * The contract's templates for commands that send many messages: `{{seq}}` (1, 2, 3...), `{{uuid}}`,
+ * `{{time}}` (ISO 8601) and `{{unix}}` (seconds). Unknown placeholders are left as written.
+ */
+const PLACEHOLDER = /\{\{\s*(seq|uuid|time|unix)\s*\}\}/g;
+
+export function hasTemplate(text: string): boolean {
+  PLACEHOLDER.lastIndex = 0;
+  return PLACEHOLDER.test(text);
+}
+
+export function expandTemplate(text: string, seq: number, now: Date = new Date()): string {
+  if (!text.includes('{{')) return text;
+  return text.replace(PLACEHOLDER, (_m, name: string) => {
+    switch (name) {
+      case 'seq':
+        return String(seq);
+      case 'uuid':
+        return randomUUID();
+      case 'time':
+        return now.toISOString();
+      default:
+        return String(Math.floor(now.getTime() / 1000));
+    }
+  });
+}

@@ -1,0 +1,15 @@
+import type { Output } from '../output/output.js';
+
+/** What a demo part gets: the output and Ctrl-C signal, and `step` to show and check one behaviour. */
+export interface DemoContext {
+  readonly out: Output;
+  readonly signal: AbortSignal;
+  /**
+   * Print a titled step, run it, and compare the exit code it produced with the one the demo says it
+   * will produce. A mismatch makes `comms-cli demo` exit 1.
+   */
+  step(title: string, expectedExit: number, run: () => Promise<number>): Promise<void>;
+}
+
+/** A demo part: starts its own embedded servers on random ports and stops them before returning. */
+export type DemoPart = (ctx: DemoContext) => Promise<void>;

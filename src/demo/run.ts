@@ -1,0 +1,45 @@
+import { UsageError } from '../errors/comms-error.js';
+import { ExitCode } from '../errors/exit-codes.js';
+import { Output, type OutputOptions } from '../output/output.js';
+import type { DemoContext, DemoPart } from './context.js';
+
+/** Demo parts in the order shown; each lazily imported so a part's transport loads only when it runs. */
+const PARTS: ReadonlyArray<{ name: string; title: string; load: () => Promise<DemoPart> }> = [
+  { name: 'http', title: 'HTTP', load: async () => (await import('./http.js')).httpDemo },
+];
+
+export async function runDemo(options: OutputOptions, signal: AbortSignal, only?: string): Promise<number> {
+  const out = new Output(options);
+  const wanted = only ? only.split(',').map((s) => s.trim().toLowerCase()) : PARTS.map((p) => p.name);
+  for (const w of wanted) {
+    if (!PARTS.some((p) => p.name === w)) throw new UsageError(`unknown demo part '${w}' (have: ${PARTS.map((p) => p.name).join(', ')})`);
+  }
+  let failed = 0;
+  let steps = 0;
+  const ctx: DemoContext = {
+    out,
+    signal,
+    async step(title, expectedExit, run) {
+      steps += 1;
+      out.err.write(`\n${out.c.bold(`▸ ${title}`)} ${out.c.dim(`(expect exit ${expectedExit})`)}\n`);
+      const exit = await run();
+      if (signal.aborted) return;
+      if (exit === expectedExit) out.err.write(`  ${out.c.green('✓')} exit ${exit} as expected\n`);
+      else {
+        failed += 1;
+        out.err.write(`  ${out.c.red('✗')} exit ${exit}, expected ${expectedExit}\n`);
+      }
+    },
+  };
+  for (const part of PARTS) {
+    if (!wanted.includes(part.name)) continue;
+    out.err.write(`\n${out.c.bold.underline(`${part.title}`)}\n`);
+    const run = await part.load();
+    await run(ctx);
+    if (signal.aborted) return ExitCode.interrupted;
+  }
+  out.err.write(
+    `\n${failed === 0 ? out.c.green(`demo: all ${steps} steps behaved as shown`) : out.c.red(`demo: ${failed} of ${steps} steps did not behave as shown`)}\n`,
+  );
+  return failed === 0 ? ExitCode.ok : ExitCode.failed;
+}

@@ -1,0 +1,141 @@
+import {
+  BreakerOpenError,
+  CommsError,
+  ConnectError,
+  InterruptedError,
+  ResponseError,
+  TimeoutError,
+  UsageError,
+} from './comms-error.js';
+
+/**
+ * Turns foreign errors (Node system errors, undici, cockatiel, NATS, gRPC) into typed CommsErrors.
+ * Matching is by `code` / `name`, never `instanceof` across packages: Node's bundled undici and the npm
+ * copy are different classes, and the same is true of any dependency installed twice.
+ */
+
+const CONNECT_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EAI_NONAME',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EHOSTDOWN',
+  'EPIPE',
+  'EADDRNOTAVAIL',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'ERR_SOCKET_CLOSED',
+]);
+
+/** OpenSSL / Node certificate codes: a handshake or verification failure. */
+const TLS_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'ERR_TLS_HANDSHAKE_TIMEOUT',
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+  'EPROTO',
+]);
+
+const TIMEOUT_CODES = new Set([
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'ETIMEDOUT',
+  'ESOCKETTIMEDOUT',
+]);
+
+interface ErrorLike {
+  name?: string;
+  code?: string | number;
+  message?: string;
+  cause?: unknown;
+  reason?: unknown;
+}
+
+function asErrorLike(err: unknown): ErrorLike {
+  return typeof err === 'object' && err !== null ? (err as ErrorLike) : { message: String(err) };
+}
+
+/** The first error code found walking the `cause` chain (undici wraps system errors). */
+export function errorCode(err: unknown): string | undefined {
+  let cur: unknown = err;
+  for (let depth = 0; depth < 5 && cur; depth++) {
+    const e = asErrorLike(cur);
+    if (typeof e.code === 'string' && e.code !== '') return e.code;
+    cur = e.cause;
+  }
+  return undefined;
+}
+
+function tlsHint(code: string): string {
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return 'the certificate does not name this host; use --servername, or -k to skip verification';
+  if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'EPROTO')
+    return 'the peer may not speak TLS on this port (try http:// or plaintext)';
+  return 'pass the CA with --cacert FILE, or -k/--insecure to skip verification';
+}
+
+/** Why a signal was aborted, as a typed error: Ctrl-C, or a timeout we armed ourselves. */
+export function abortReasonToError(reason: unknown): CommsError {
+  if (reason instanceof CommsError) return reason;
+  const e = asErrorLike(reason);
+  if (e.name === 'TimeoutError') return new TimeoutError('timed out', { cause: reason });
+  return new InterruptedError('interrupted', { cause: reason });
+}
+
+/**
+ * Map any thrown value to a CommsError. `target` names what we were talking to, for the message.
+ * `signal` lets an abort be reported as what caused it (timeout vs Ctrl-C) instead of "aborted".
+ */
+export function toCommsError(err: unknown, target?: string, signal?: AbortSignal): CommsError {
+  if (err instanceof CommsError) return err;
+  const e = asErrorLike(err);
+  const code = errorCode(err) ?? '';
+  const where = target ? ` (${target})` : '';
+  const message = e.message ?? String(err);
+
+  if (e.name === 'BrokenCircuitError' || e.name === 'IsolatedCircuitError') {
+    return new BreakerOpenError(`circuit breaker is open${where}: not sent`, {
+      cause: err,
+      hint: 'wait for --breaker-cooldown, or remove the --breaker-state file',
+    });
+  }
+  if (e.name === 'AbortError' || code === 'ABORT_ERR' || code === 'UND_ERR_ABORTED' || e.name === 'TaskCancelledError') {
+    if (signal?.aborted) return abortReasonToError(signal.reason);
+    return abortReasonToError(e.cause ?? e.reason ?? err);
+  }
+  if (TIMEOUT_CODES.has(code)) {
+    return new TimeoutError(`timed out${where}: ${message}`, { cause: err, code: `COMMS_ERR_TIMEOUT` });
+  }
+  if (TLS_CODES.has(code) || code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_')) {
+    return new ConnectError(`TLS handshake failed${where}: ${message}`, {
+      cause: err,
+      code: 'COMMS_ERR_TLS',
+      hint: tlsHint(code),
+    });
+  }
+  if (CONNECT_CODES.has(code)) {
+    const hint = code === 'ECONNREFUSED' ? 'is the server running and listening on that port?' : undefined;
+    const text =
+      code === 'ECONNREFUSED'
+        ? 'connection refused'
+        : code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NONAME'
+          ? 'could not resolve host'
+          : message;
+    return new ConnectError(`${text}${where}`, { cause: err, hint, code: `COMMS_ERR_CONNECT` });
+  }
+  if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR') {
+    return new UsageError(message, { cause: err });
+  }
+  return new ResponseError(message || 'unknown error', { cause: err });
+}

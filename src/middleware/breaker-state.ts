@@ -1,0 +1,83 @@
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { UsageError } from '../errors/comms-error.js';
+
+/**
+ * Circuit breaker state kept in a JSON file (`--breaker-state FILE`) so that repeated invocations in
+ * a CI shell share one breaker. The file maps breaker key (target) -> cockatiel's `toJSON()` state.
+ *
+ * Two processes may finish at the same time, so a save is read-modify-write under an exclusive lock
+ * file (`FILE.lock`, created with O_EXCL), and the new content is written to a temp file, fsynced and
+ * renamed over the old one: a reader never sees half a file. A lock older than 10 s is stale (its
+ * owner died) and is taken over.
+ */
+export type BreakerStateMap = Record<string, unknown>;
+
+const STALE_LOCK_MS = 10_000;
+
+export function loadBreakerStates(file: string): BreakerStateMap {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw new UsageError(`cannot read --breaker-state file '${file}': ${(err as Error).message}`, { cause: err });
+  }
+  if (text.trim() === '') return {};
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as BreakerStateMap;
+  } catch {
+    // fall through: a corrupt file is reported, not silently reset
+  }
+  throw new UsageError(`--breaker-state file '${file}' is not a breaker state file (invalid JSON)`, {
+    hint: 'delete it to start with a closed breaker',
+  });
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function acquireLock(lockFile: string): number {
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    try {
+      return openSync(lockFile, 'wx');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      try {
+        if (Date.now() - statSync(lockFile).mtimeMs > STALE_LOCK_MS) unlinkSync(lockFile);
+      } catch {
+        // the owner removed it meanwhile: try again
+      }
+      if (Date.now() > deadline) throw new UsageError(`could not lock '${lockFile}' (held by another process)`);
+      sleepSync(10 + Math.random() * 20);
+    }
+  }
+}
+
+/** Merge `updates` into the file under the lock and replace it atomically. */
+export function saveBreakerStates(file: string, updates: BreakerStateMap): void {
+  const lockFile = `${file}.lock`;
+  const fd = acquireLock(lockFile);
+  try {
+    const current = loadBreakerStates(file);
+    const next = { ...current, ...updates };
+    const tmp = `${file}.${process.pid}.tmp`;
+    const out = openSync(tmp, 'w');
+    try {
+      writeSync(out, `${JSON.stringify(next, null, 2)}\n`);
+      fsyncSync(out);
+    } finally {
+      closeSync(out);
+    }
+    renameSync(tmp, file);
+  } finally {
+    closeSync(fd);
+    try {
+      unlinkSync(lockFile);
+    } catch {
+      // already gone
+    }
+  }
+}

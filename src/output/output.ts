@@ -1,0 +1,115 @@
+import type { ChalkInstance } from 'chalk';
+import { formatMs } from '../core/duration.js';
+import type { CommsError } from '../errors/comms-error.js';
+import { colourFor } from './colour.js';
+import { redactDeep } from './redact.js';
+
+export interface OutputOptions {
+  /** One JSON object per line on stdout. */
+  json: boolean;
+  /** Only errors on stderr. */
+  quiet: boolean;
+  /** Headers/metadata, every attempt, full timing. */
+  verbose: boolean;
+  /** `--no-color` sets false; undefined = decide from env and TTY. */
+  color?: boolean;
+  showSecrets: boolean;
+  debug: boolean;
+}
+
+export const DEFAULT_OUTPUT: OutputOptions = { json: false, quiet: false, verbose: false, showSecrets: false, debug: false };
+
+/**
+ * The two streams of the contract. stdout carries data only (bodies, messages, NDJSON) and is written
+ * with backpressure; stderr carries everything a person reads. Nothing else in comms-cli writes to
+ * process.stdout/stderr directly.
+ */
+export class Output {
+  readonly options: OutputOptions;
+  readonly out: NodeJS.WriteStream;
+  readonly err: NodeJS.WriteStream;
+  /** Colours for stderr text. */
+  readonly c: ChalkInstance;
+  /** Colours for stdout data (only when stdout is a TTY). */
+  readonly cOut: ChalkInstance;
+
+  constructor(options: OutputOptions, out: NodeJS.WriteStream = process.stdout, err: NodeJS.WriteStream = process.stderr) {
+    this.options = options;
+    this.out = out;
+    this.err = err;
+    this.c = colourFor(err, options.color);
+    this.cOut = colourFor(out, options.color);
+  }
+
+  get stdoutIsTTY(): boolean {
+    return this.out.isTTY === true;
+  }
+
+  get stderrIsTTY(): boolean {
+    return this.err.isTTY === true;
+  }
+
+  /** Write data to stdout, waiting for the pipe to drain when it is full. */
+  async data(chunk: string | Uint8Array): Promise<void> {
+    if (!this.out.write(chunk)) await waitDrain(this.out);
+  }
+
+  /** One NDJSON line on stdout; secrets redacted unless --show-secrets. */
+  async json(value: unknown): Promise<void> {
+    const safe = this.options.showSecrets ? value : redactDeep(value);
+    await this.data(`${JSON.stringify(safe)}\n`);
+  }
+
+  /** Redact a value for human display (headers in -v). */
+  safe<T>(value: T): T {
+    return this.options.showSecrets ? value : (redactDeep(value) as T);
+  }
+
+  /** A line for people (status, timing): hidden by -q, and by --json to keep logs terse. */
+  info(line: string): void {
+    if (this.options.quiet || this.options.json) return;
+    this.err.write(`${line}\n`);
+  }
+
+  /** A line shown only with -v (even with --json: it goes to stderr, never into the data). */
+  verbose(line: string): void {
+    if (!this.options.verbose || this.options.quiet) return;
+    this.err.write(`${line}\n`);
+  }
+
+  /** Progress a person watches: only when stderr is a TTY and not quiet. */
+  progress(line: string): void {
+    if (this.options.quiet || !this.stderrIsTTY) return;
+    this.err.write(`\r\x1b[2K${line}`);
+  }
+
+  clearProgress(): void {
+    if (this.options.quiet || !this.stderrIsTTY) return;
+    this.err.write('\r\x1b[2K');
+  }
+
+  /** One or two lines: what failed and the value that caused it, then a hint. Always shown. */
+  error(err: CommsError | { message: string; hint?: string | undefined }, stack?: string): void {
+    this.err.write(`${this.c.red('error:')} ${err.message}\n`);
+    if (err.hint) this.err.write(`${this.c.dim('hint:')} ${err.hint}\n`);
+    if (this.options.debug && stack) this.err.write(`${this.c.dim(stack)}\n`);
+  }
+
+  ms(ms: number | undefined): string {
+    return ms === undefined ? '-' : formatMs(ms);
+  }
+}
+
+function waitDrain(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.off('drain', done);
+      stream.off('error', done);
+      stream.off('close', done);
+      resolve();
+    };
+    stream.once('drain', done);
+    stream.once('error', done);
+    stream.once('close', done);
+  });
+}
