@@ -1,7 +1,7 @@
+import type { LoadFlags } from '../cli/options.js';
 import type { ResultCheck } from '../core/expect.js';
 import type { CallPipeline } from '../core/run-call.js';
 import type { CallBase, Transport } from '../core/transport.js';
-import type { LoadFlags } from '../cli/options.js';
 import type { Output } from '../output/output.js';
 
 /** Everything load mode needs to turn one call into many through the same pipeline. */
@@ -14,7 +14,7 @@ export interface LoadSpec<C extends CallBase, R> {
   output: Output;
   signal: AbortSignal;
   /** Per-call expectations (e.g. --expect-status): a failed check counts as an error of kind expectation. */
-  checks: readonly ResultCheck[];
+  checks: readonly ResultCheck<R>[];
   /** Bytes of one reply, for bytes/s (optional). */
   replyBytes?(reply: R): number;
 }

@@ -1,0 +1,124 @@
+// Deep import: the package index also loads the WebAssembly build and every histogram flavour (~75 ms);
+// the one typed-array class we use loads in ~15 ms.
+import Int32HistogramModule from 'hdr-histogram-js/dist/Int32Histogram.js';
+
+/** The contract's latency figures, in milliseconds. */
+export interface LatencySummary {
+  min: number;
+  mean: number;
+  stdev: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  max: number;
+}
+
+/** One bar of the terminal histogram: calls whose latency fell in [fromMs, toMs). */
+export interface LatencyBin {
+  fromMs: number;
+  toMs: number;
+  count: number;
+}
+
+type Int32Histogram = InstanceType<typeof Int32HistogramModule.default>;
+const Int32Histogram = Int32HistogramModule.default;
+
+/** 1 hour in microseconds: slower calls are clamped to it (no run waits that long for one call). */
+const HIGHEST_US = 3_600_000_000;
+
+/**
+ * Latency recorder with fixed memory however long the run: an HDR histogram (3 significant digits,
+ * 1 µs to 1 h, ~90 KB) for percentiles, plus exact min/max/mean/stdev (Welford) kept alongside, so
+ * the figures that do not need buckets are not rounded to them.
+ */
+export class LatencyHistogram {
+  readonly #hdr: Int32Histogram;
+  #count = 0;
+  #mean = 0;
+  #m2 = 0;
+  #min = Number.POSITIVE_INFINITY;
+  #max = 0;
+
+  constructor() {
+    this.#hdr = new Int32Histogram(1, HIGHEST_US, 3);
+  }
+
+  get count(): number {
+    return this.#count;
+  }
+
+  /** Record one latency in milliseconds (fractions kept to the microsecond). */
+  record(ms: number): void {
+    const value = Math.max(ms, 0);
+    const us = Math.min(HIGHEST_US, Math.round(value * 1000));
+    this.#hdr.recordValue(us);
+    this.#count += 1;
+    const delta = value - this.#mean;
+    this.#mean += delta / this.#count;
+    this.#m2 += delta * (value - this.#mean);
+    if (value < this.#min) this.#min = value;
+    if (value > this.#max) this.#max = value;
+  }
+
+  /** The latency at percentile `p` (0-100), in ms; 0 when nothing was recorded. */
+  percentile(p: number): number {
+    if (this.#count === 0) return 0;
+    // HDR reports the highest value equivalent to the bucket: clamp to the exact max so p100 <= max.
+    return Math.min(this.#hdr.getValueAtPercentile(p) / 1000, this.#max);
+  }
+
+  summary(): LatencySummary {
+    if (this.#count === 0) return { min: 0, mean: 0, stdev: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 };
+    return {
+      min: round3(this.#min),
+      mean: round3(this.#mean),
+      stdev: round3(this.#count > 1 ? Math.sqrt(this.#m2 / (this.#count - 1)) : 0),
+      p50: round3(this.percentile(50)),
+      p90: round3(this.percentile(90)),
+      p99: round3(this.percentile(99)),
+      p999: round3(this.percentile(99.9)),
+      max: round3(this.#max),
+    };
+  }
+
+  /**
+   * Counts in `n` bins spaced logarithmically from min to max (latency spreads over orders of
+   * magnitude; linear bins would put everything in the first one). Read from the HDR counts, so it
+   * costs one pass over ~23k slots whatever the request count.
+   */
+  bins(n: number): LatencyBin[] {
+    if (this.#count === 0 || n < 1) return [];
+    const lo = Math.max(this.#min, 0.001);
+    const hi = Math.max(this.#max, lo * 1.000001);
+    const ratio = (hi / lo) ** (1 / n);
+    const edges = Array.from({ length: n + 1 }, (_, i) => (i === n ? hi : lo * ratio ** i));
+    const bins: LatencyBin[] = [];
+    for (let i = 0; i < n; i++) bins.push({ fromMs: edges[i] ?? lo, toMs: edges[i + 1] ?? hi, count: 0 });
+    const hdr = this.#hdr;
+    for (let idx = 0; idx < hdr.countsArrayLength; idx++) {
+      const c = hdr.getCountAtIndex(idx);
+      if (c === 0) continue;
+      const ms = hdr.valueFromIndex(idx) / 1000;
+      let b = ms <= lo ? 0 : Math.floor(Math.log(ms / lo) / Math.log(ratio));
+      if (b >= n) b = n - 1;
+      if (b < 0) b = 0;
+      const bin = bins[b];
+      if (bin) bin.count += c;
+    }
+    return bins;
+  }
+
+  reset(): void {
+    this.#hdr.reset();
+    this.#count = 0;
+    this.#mean = 0;
+    this.#m2 = 0;
+    this.#min = Number.POSITIVE_INFINITY;
+    this.#max = 0;
+  }
+}
+
+function round3(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}

@@ -1,0 +1,118 @@
+import type { Output } from '../output/output.js';
+import type { GateResult } from './gates.js';
+import type { LatencyBin } from './histogram.js';
+import type { LoadPlan } from './plan.js';
+import type { LoadTotals } from './stats.js';
+
+const BAR_WIDTH = 32;
+const BINS = 8;
+
+/** `12,345` — counts read better grouped. */
+function n(value: number): string {
+  return Math.round(value).toLocaleString('en-US');
+}
+
+/** Bytes per second for people: `812 B/s`, `10.3 MB/s`. */
+export function formatRate(bytesPerSec: number): string {
+  const units = ['B/s', 'KB/s', 'MB/s', 'GB/s'];
+  let v = bytesPerSec;
+  let u = 0;
+  while (v >= 1000 && u < units.length - 1) {
+    v /= 1000;
+    u += 1;
+  }
+  return `${u === 0 ? Math.round(v) : v.toFixed(1)} ${units[u]}`;
+}
+
+/** How the run will go, one line on stderr before it starts. */
+export function describePlan(plan: LoadPlan, what: string): string {
+  const end = [
+    plan.requests !== undefined ? `${n(plan.requests)} calls` : undefined,
+    plan.durationMs !== undefined ? `${plan.durationMs / 1000}s` : undefined,
+  ]
+    .filter(Boolean)
+    .join(' or ');
+  const loop =
+    plan.rate !== undefined
+      ? `open loop at ${plan.rate}/s (at most ${n(plan.concurrency)} in flight)`
+      : `closed loop, ${n(plan.concurrency)} in flight`;
+  const warm = plan.warmupMs > 0 ? `, after ${plan.warmupMs / 1000}s warm-up` : '';
+  return `load: ${what} · ${end} · ${loop}${warm}`;
+}
+
+/** The live line (TTY only): done/total, current req/s, errors, p99 so far. */
+export function progressLine(
+  out: Output,
+  p: {
+    done: number;
+    total?: number;
+    elapsedMs: number;
+    durationMs?: number;
+    currentRps: number;
+    errors: number;
+    p99: number;
+    warmup: boolean;
+  },
+): string {
+  const done = p.total !== undefined ? `${n(p.done)}/${n(p.total)}` : n(p.done);
+  const time =
+    p.durationMs !== undefined
+      ? `${(p.elapsedMs / 1000).toFixed(1)}/${p.durationMs / 1000}s`
+      : `${(p.elapsedMs / 1000).toFixed(1)}s`;
+  const errs = p.errors > 0 ? out.c.red(`${n(p.errors)} errors`) : '0 errors';
+  const prefix = p.warmup ? out.c.yellow('warm-up ') : '';
+  return `${prefix}${done} · ${n(p.currentRps)} req/s · ${errs} · p99 ${out.ms(p.p99)} · ${time}`;
+}
+
+function histogramLines(out: Output, bins: readonly LatencyBin[]): string[] {
+  const peak = Math.max(1, ...bins.map((b) => b.count));
+  const labels = bins.map((b) => `${out.ms(b.fromMs)} – ${out.ms(b.toMs)}`);
+  const width = Math.max(...labels.map((l) => l.length));
+  return bins.map((b, i) => {
+    const len = b.count === 0 ? 0 : Math.max(1, Math.round((b.count / peak) * BAR_WIDTH));
+    const bar = '█'.repeat(len).padEnd(BAR_WIDTH, ' ');
+    return `  ${(labels[i] ?? '').padStart(width)} │${out.c.cyan(bar)} ${n(b.count)}`;
+  });
+}
+
+function counts(map: Record<string, number | undefined>): string {
+  return Object.entries(map)
+    .map(([k, v]) => `${k} ×${n(v ?? 0)}`)
+    .join(' · ');
+}
+
+/** The person's summary on stderr (hidden by -q and --json). */
+export function reportSummary(
+  out: Output,
+  totals: LoadTotals,
+  bins: readonly LatencyBin[],
+  gates: readonly GateResult[],
+  firstErrors: ReadonlyMap<string, string> = new Map(),
+): void {
+  const lines: string[] = [];
+  const c = out.c;
+  lines.push(
+    `${c.bold(`${n(totals.requests)} calls`)} in ${out.ms(totals.durationMs)} · ${c.bold(`${n(totals.rps)} req/s`)} · ${formatRate(totals.bytesPerSec)}`,
+  );
+  const errText = totals.errors > 0 ? c.red(`errors ${n(totals.errors)} (${totals.errorRate}%)`) : 'errors 0';
+  lines.push(`${c.dim('results  ')} ${c.green(`successes ${n(totals.successes)}`)} · ${errText}`);
+  if (Object.keys(totals.statuses).length > 0) lines.push(`${c.dim('statuses ')} ${counts(totals.statuses)}`);
+  if (totals.errors > 0) {
+    lines.push(`${c.dim('errors   ')} ${counts(totals.errorKinds)}`);
+    for (const [kind, message] of firstErrors) lines.push(c.dim(`  first ${kind}: ${message}`));
+  }
+  const l = totals.latency;
+  lines.push(
+    `${c.dim('latency  ')} min ${out.ms(l.min)} · mean ${out.ms(l.mean)} ± ${out.ms(l.stdev)} · p50 ${out.ms(l.p50)} · p90 ${out.ms(l.p90)} · ${c.bold(`p99 ${out.ms(l.p99)}`)} · p99.9 ${out.ms(l.p999)} · max ${out.ms(l.max)}`,
+  );
+  lines.push(
+    `${c.dim('attempts ')} ${n(totals.attempts)} · retries ${n(totals.retries)} · short-circuits ${n(totals.shortCircuits)}`,
+  );
+  if (totals.interrupted > 0)
+    lines.push(c.yellow(`interrupted: ${n(totals.interrupted)} in-flight call(s) cut off and left out`));
+  if (totals.requests > 0) lines.push(...histogramLines(out, bins));
+  for (const g of gates) lines.push(g.ok ? `${c.green('✓')} ${g.message}` : `${c.red('✗')} ${g.message}`);
+  for (const line of lines) out.info(line);
+}
+
+export { BINS as HISTOGRAM_BINS };

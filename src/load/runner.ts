@@ -1,0 +1,353 @@
+import { performance } from 'node:perf_hooks';
+import { applyChecks } from '../core/expect.js';
+import type { Result } from '../core/result.js';
+import type { CallBase } from '../core/transport.js';
+import { toCommsError } from '../errors/classify.js';
+import { ExitCode, exitCodeForKind } from '../errors/exit-codes.js';
+import { redactUrl } from '../output/redact.js';
+import { evaluateGates, type GateResult } from './gates.js';
+import { type LoadPlan, planFrom } from './plan.js';
+import { describePlan, HISTOGRAM_BINS, progressLine, reportSummary } from './report.js';
+import { LoadStats, type LoadTotals } from './stats.js';
+import type { LoadSpec } from './types.js';
+
+const PROGRESS_EVERY_MS = 250;
+
+/** The `--json` summary line of a load run: the contract's fields first, then the details. */
+export interface LoadSummary extends LoadTotals {
+  type: 'summary';
+  transport: Result['transport'] | undefined;
+  target: string;
+  operation: string;
+  ok: boolean;
+  exit: ExitCode;
+  mode: 'closed' | 'open';
+  concurrency: number;
+  rate?: number;
+  warmupMs: number;
+  gates: GateResult[];
+  error?: { kind: 'expectation' | 'interrupted' | NonNullable<Result['error']>['kind']; message: string };
+}
+
+interface Phase {
+  warmup: boolean;
+  requests?: number;
+  durationMs?: number;
+  stats: LoadStats;
+}
+
+/**
+ * Load mode: many calls through the same CallPipeline as one call, so retries, timeouts and the
+ * breaker behave exactly as they do for a single call.
+ *
+ * - Closed loop (default): `-c` workers, each starting its next call when the last one ends;
+ *   latency is measured from the call's actual start.
+ * - Open loop (`--rate`): call i is due at t0 + i/rate whatever happened before; latency is measured
+ *   from that *scheduled* time, so a stalled server (or a saturated client) shows up as latency
+ *   instead of silently lowering the request rate (coordinated omission corrected, as wrk2 does).
+ *   `-c` caps the calls in flight (default 1000); due calls beyond it wait, and that wait counts.
+ *
+ * Per-call results are folded into counters and one HDR histogram and then dropped: memory stays
+ * flat however many calls run. Ctrl-C stops scheduling, lets the aborted in-flight calls settle and
+ * still prints the summary (exit 130).
+ *
+ * Exit code: 130 when interrupted; else 1 when a gate missed; else 0 when `--max-error-rate` was
+ * given and held (errors within the budget are accepted); else 0 when every call succeeded, or the
+ * worst failure's code (e.g. 4 when some calls timed out) — the same codes as one call.
+ * @returns the exit code; never sets process.exitCode.
+ */
+export async function runLoad<C extends CallBase, R>(spec: LoadSpec<C, R>): Promise<ExitCode> {
+  const plan = planFrom(spec.flags);
+  const { output, signal } = spec;
+  const sample = spec.makeCall(1);
+  const what = `${sample.operation} ${output.options.showSecrets ? sample.target : redactUrl(sample.target)}`;
+  output.info(output.c.dim(describePlan(plan, what)));
+
+  const ctx: RunContext<C, R> = { spec, plan, seq: 0, fatal: undefined, transportKind: undefined };
+  if (plan.warmupMs > 0 && !signal.aborted) {
+    await runPhase(ctx, { warmup: true, durationMs: plan.warmupMs, stats: new LoadStats() });
+  }
+  const stats = new LoadStats();
+  const started = performance.now();
+  if (!signal.aborted && ctx.fatal === undefined) {
+    await runPhase(ctx, {
+      warmup: false,
+      ...(plan.requests !== undefined ? { requests: plan.requests } : {}),
+      ...(plan.durationMs !== undefined ? { durationMs: plan.durationMs } : {}),
+      stats,
+    });
+  }
+  const elapsed = performance.now() - started;
+  if (ctx.fatal !== undefined) throw ctx.fatal;
+
+  const totals = stats.totals(elapsed);
+  const gates = evaluateGates(plan.gates, totals);
+  const missed = gates.filter((g) => !g.ok);
+  const errorBudget = plan.gates.some((g) => g.figure === 'errorRate');
+  let exit: ExitCode;
+  let error: LoadSummary['error'];
+  if (signal.aborted) {
+    exit = ExitCode.interrupted;
+    error = {
+      kind: 'interrupted',
+      message: `interrupted after ${totals.requests} call(s); summary of those completed`,
+    };
+  } else if (missed.length > 0) {
+    exit = ExitCode.failed;
+    error = { kind: 'expectation', message: missed.map((g) => g.message).join('; ') };
+  } else if (totals.errors > 0 && !errorBudget) {
+    exit = stats.worstExit();
+    const kinds = Object.entries(totals.errorKinds)
+      .map(([k, v]) => `${k} ×${v}`)
+      .join(', ');
+    error = {
+      kind: (Object.entries(totals.errorKinds).find(([, v]) => v)?.[0] ?? 'response') as NonNullable<
+        Result['error']
+      >['kind'],
+      message: `${totals.errors} of ${totals.requests} calls failed (${kinds})`,
+    };
+    // The most telling kind decides the code; name it so the code and the message agree.
+    for (const [k] of Object.entries(totals.errorKinds)) {
+      if (exitCodeForKind(k as NonNullable<Result['error']>['kind']) === exit) {
+        error.kind = k as NonNullable<Result['error']>['kind'];
+        break;
+      }
+    }
+  } else {
+    exit = ExitCode.ok;
+  }
+
+  const summary: LoadSummary = {
+    type: 'summary',
+    transport: ctx.transportKind,
+    target: sample.target,
+    operation: sample.operation,
+    ok: exit === ExitCode.ok,
+    exit,
+    mode: plan.rate !== undefined ? 'open' : 'closed',
+    concurrency: plan.concurrency,
+    ...(plan.rate !== undefined ? { rate: plan.rate } : {}),
+    warmupMs: plan.warmupMs,
+    ...totals,
+    gates,
+    ...(error ? { error } : {}),
+  };
+  if (output.options.json || plan.jsonAll) await output.json(summary);
+  else reportSummary(output, totals, stats.bins(HISTOGRAM_BINS), gates, stats.firstErrors());
+  if (missed.length > 0) for (const g of missed) output.error({ message: g.message });
+  else if (error && exit !== ExitCode.interrupted) {
+    output.error({
+      message: error.message,
+      ...(errorBudget ? {} : { hint: 'gate on --max-error-rate <pct> to accept some failures' }),
+    });
+  } else if (exit === ExitCode.interrupted) output.error({ message: error?.message ?? 'interrupted' });
+  return exit;
+}
+
+interface RunContext<C extends CallBase, R> {
+  spec: LoadSpec<C, R>;
+  plan: LoadPlan;
+  /** Last sequence number handed out ({{seq}} keeps counting through warm-up). */
+  seq: number;
+  /** An error that must stop the run (a template failing in makeCall): rethrown after draining. */
+  fatal: unknown;
+  transportKind: Result['transport'] | undefined;
+}
+
+/**
+ * One call, measured from `startAt` (the actual start in a closed loop, the scheduled start in an
+ * open loop), folded into the stats. Never throws: a failing pipeline becomes a failed result.
+ */
+async function oneCall<C extends CallBase, R>(
+  ctx: RunContext<C, R>,
+  phase: Phase,
+  startAt: number,
+): Promise<void> {
+  const { spec } = ctx;
+  const seq = ++ctx.seq;
+  let call: C;
+  try {
+    call = spec.makeCall(seq);
+  } catch (err) {
+    ctx.fatal ??= err;
+    return;
+  }
+  let result: Result;
+  let bytes = 0;
+  try {
+    const outcome = await spec.pipeline.run(spec.transport, call);
+    result = outcome.result;
+    if (spec.replyBytes && outcome.reply !== undefined) bytes = spec.replyBytes(outcome.reply);
+  } catch (err) {
+    // The pipeline turns transport failures into results; this is a bug in classify/describe. Count it.
+    const e = toCommsError(err, call.target, spec.signal);
+    result = {
+      transport: spec.transport.kind,
+      target: call.target,
+      operation: call.operation,
+      ok: false,
+      exit: exitCodeForKind(e.kind),
+      error: e.toJSON(),
+      attempts: [],
+    };
+  }
+  const latencyMs = performance.now() - startAt;
+  if (spec.checks.length > 0) applyChecks(result, spec.checks);
+  ctx.transportKind ??= result.transport;
+  phase.stats.record(result, latencyMs, bytes);
+  if (ctx.plan.jsonAll && !phase.warmup && result.error?.kind !== 'interrupted') {
+    await spec.output.json({ type: 'call', seq, latencyMs: Math.round(latencyMs * 1000) / 1000, ...result });
+  }
+}
+
+/** Run one phase (warm-up or measured) to its end: count, duration or Ctrl-C, then drain. */
+async function runPhase<C extends CallBase, R>(ctx: RunContext<C, R>, phase: Phase): Promise<void> {
+  const { spec, plan } = ctx;
+  const t0 = performance.now();
+  const state: StopState = { stopped: false };
+  const stop = () => {
+    state.stopped = true;
+    state.wake?.();
+  };
+  spec.signal.addEventListener('abort', stop, { once: true });
+  // Closed loop: the deadline stops new calls. Open loop: the schedule itself ends at the deadline
+  // (see openLoop), so calls already due but queued behind the in-flight cap are still sent.
+  const deadline =
+    phase.durationMs !== undefined && plan.rate === undefined
+      ? setTimeout(stop, phase.durationMs)
+      : undefined;
+  const progress = startProgress(ctx, phase, t0);
+  try {
+    if (plan.rate !== undefined) await openLoop(ctx, phase, plan.rate, t0, state);
+    else await closedLoop(ctx, phase, state);
+  } finally {
+    if (deadline) clearTimeout(deadline);
+    spec.signal.removeEventListener('abort', stop);
+    progress?.stop();
+  }
+}
+
+interface StopState {
+  stopped: boolean;
+  /** Called on stop, so a waiting scheduler notices at once. */
+  wake?: () => void;
+}
+
+async function closedLoop<C extends CallBase, R>(
+  ctx: RunContext<C, R>,
+  phase: Phase,
+  state: StopState,
+): Promise<void> {
+  const limit = phase.requests ?? Number.POSITIVE_INFINITY;
+  let issued = 0;
+  const worker = async (): Promise<void> => {
+    while (!state.stopped && issued < limit && ctx.fatal === undefined) {
+      issued += 1;
+      await oneCall(ctx, phase, performance.now());
+    }
+  };
+  const workers = Math.min(ctx.plan.concurrency, limit);
+  await Promise.all(Array.from({ length: workers }, worker));
+}
+
+/**
+ * Open loop: call i (0-based) is due at t0 + i/rate. A timer wakes at the next due time and starts
+ * every call that is due, up to the in-flight cap; a finishing call lets an overdue one start. Every
+ * call scheduled inside the phase is sent (by count, or scheduled before the end of --duration), so
+ * a queue built up during a stall is measured, not dropped. Ctrl-C stops starting calls at once.
+ */
+function openLoop<C extends CallBase, R>(
+  ctx: RunContext<C, R>,
+  phase: Phase,
+  rate: number,
+  t0: number,
+  state: StopState,
+): Promise<void> {
+  const interval = 1000 / rate;
+  const cap = ctx.plan.concurrency;
+  let total = phase.requests ?? Number.POSITIVE_INFINITY;
+  if (phase.durationMs !== undefined) total = Math.min(total, Math.ceil(phase.durationMs / interval));
+  let launched = 0;
+  let inFlight = 0;
+  let timer: NodeJS.Timeout | undefined;
+  return new Promise<void>((resolve) => {
+    let resolved = false;
+    const dueNow = () => Math.min(total, Math.floor((performance.now() - t0) / interval) + 1);
+    const finishIfDone = (): boolean => {
+      const noMore = state.stopped || launched >= total || ctx.fatal !== undefined;
+      if (noMore && inFlight === 0 && !resolved) {
+        resolved = true;
+        if (timer) clearTimeout(timer);
+        resolve();
+      }
+      return noMore;
+    };
+    const onDone = () => {
+      inFlight -= 1;
+      if (!finishIfDone() && launched < dueNow()) tick();
+    };
+    const tick = () => {
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      if (finishIfDone()) return;
+      const due = dueNow();
+      while (launched < due && inFlight < cap && !state.stopped) {
+        const scheduledAt = t0 + launched * interval;
+        launched += 1;
+        inFlight += 1;
+        void oneCall(ctx, phase, scheduledAt).then(onDone);
+      }
+      if (finishIfDone()) return;
+      // At the cap, the next completion calls tick; otherwise wake at the next due time.
+      if (inFlight < cap) timer = setTimeout(tick, Math.max(0, t0 + launched * interval - performance.now()));
+    };
+    state.wake = () => {
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      finishIfDone();
+    };
+    tick();
+  });
+}
+
+interface ProgressHandle {
+  stop(): void;
+}
+
+/** The live line on stderr, only when it is a TTY (and not -q): a few times a second. */
+function startProgress<C extends CallBase, R>(
+  ctx: RunContext<C, R>,
+  phase: Phase,
+  t0: number,
+): ProgressHandle | undefined {
+  const out = ctx.spec.output;
+  if (!out.stderrIsTTY || out.options.quiet) return undefined;
+  let lastDone = 0;
+  let lastAt = t0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    const done = phase.stats.requests;
+    const rps = ((done - lastDone) * 1000) / Math.max(1, now - lastAt);
+    lastDone = done;
+    lastAt = now;
+    out.progress(
+      progressLine(out, {
+        done,
+        ...(phase.requests !== undefined ? { total: phase.requests } : {}),
+        elapsedMs: now - t0,
+        ...(phase.durationMs !== undefined ? { durationMs: phase.durationMs } : {}),
+        currentRps: rps,
+        errors: phase.stats.errors,
+        p99: phase.stats.histogram.percentile(99),
+        warmup: phase.warmup,
+      }),
+    );
+  }, PROGRESS_EVERY_MS);
+  timer.unref();
+  return {
+    stop() {
+      clearInterval(timer);
+      out.clearProgress();
+    },
+  };
+}
