@@ -15,7 +15,7 @@ export interface CallCommandSpec<C extends CallBase, R> {
   output: Output;
   load: LoadFlags;
   signal: AbortSignal;
-  checks?: readonly ResultCheck[];
+  checks?: readonly ResultCheck<R>[];
   /** Side effects once the final outcome is known (e.g. commit or discard a -o temp file). */
   finalize?(outcome: CallOutcome<R>): Promise<void>;
   /** Human mode: body/messages to stdout, status line to stderr. */
@@ -56,7 +56,7 @@ export async function runCallCommand<C extends CallBase, R>(spec: CallCommandSpe
       });
     }
     const outcome = await pipeline.run(spec.transport, spec.call);
-    applyChecks(outcome.result, spec.checks ?? []);
+    applyChecks(outcome.result, spec.checks ?? [], outcome.reply);
     await spec.finalize?.(outcome);
     if (output.options.json) await output.json(outcome.result);
     else await spec.renderHuman(outcome);

@@ -6,14 +6,14 @@ import { failResult, type Result } from './result.js';
  * value, or undefined when it holds. Transports contribute their own (--expect-status, --expect-body,
  * --expect-json...); `--expect-time` is shared.
  */
-export type ResultCheck = (result: Result) => string | undefined;
+export type ResultCheck<R = unknown> = (result: Result, reply: R | undefined) => string | undefined;
 
 /** Run the checks on a completed call; the first that fails turns the result into an expectation failure (exit 1). */
-export function applyChecks(result: Result, checks: readonly ResultCheck[]): Result {
+export function applyChecks<R>(result: Result, checks: readonly ResultCheck<R>[], reply?: R): Result {
   // A call that never completed (connect, timeout, breaker) already has the more telling error.
   if (result.error && result.error.kind !== 'response') return result;
   for (const check of checks) {
-    const failure = check(result);
+    const failure = check(result, reply);
     if (failure !== undefined) return failResult(result, new ExpectationError(failure));
   }
   return result;

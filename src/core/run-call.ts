@@ -103,7 +103,6 @@ export class CallPipeline {
     let last: Judged<R> | undefined;
     let lastTiming: TimingRecorder | undefined;
     let failure: CommsError | undefined;
-    let prevEnd: number | undefined;
     const breakerKey = call.breakerKey ?? call.target;
     const breaker = this.#breakers?.for(breakerKey);
 
@@ -126,8 +125,6 @@ export class CallPipeline {
     try {
       for (let n = 1; ; n++) {
         const attemptStart = performance.now();
-        const prev = attempts.at(-1);
-        if (prev && prevEnd !== undefined) prev.waitMs = round(attemptStart - prevEnd);
         let judged: Judged<R>;
         try {
           judged = breaker
@@ -152,22 +149,20 @@ export class CallPipeline {
           ...(lastTiming ? { timing: lastTiming.toJSON() } : {}),
         };
         attempts.push(record);
-        prevEnd = performance.now();
-        this.#events.onAttempt?.(record, call);
         failure = verdict.ok ? undefined : (verdict.error ?? undefined);
-        if (verdict.ok || !verdict.retryable || n > opts.retries || budget.signal.aborted) break;
-
-        const wait = backoffDelay(n, opts.backoffMs, opts.backoffMaxMs, verdict.retryAfterMs);
-        if (opts.maxTimeMs !== undefined) {
-          const left = opts.maxTimeMs - (performance.now() - started);
-          if (left <= wait) {
-            // The next attempt cannot start inside the budget: stop now with the budget's verdict.
-            failure = new TimeoutError(`--max-time budget exhausted after ${attempts.length} attempt(s)`, {
-              cause: failure,
-            });
-            break;
-          }
+        if (verdict.ok || !verdict.retryable || n > opts.retries || budget.signal.aborted) {
+          this.#events.onAttempt?.(record, call);
+          break;
         }
+        const wait = backoffDelay(n, opts.backoffMs, opts.backoffMaxMs, verdict.retryAfterMs);
+        if (opts.maxTimeMs !== undefined && opts.maxTimeMs - (performance.now() - started) <= wait) {
+          // The next attempt cannot start inside the budget: stop now with the budget's verdict.
+          this.#events.onAttempt?.(record, call);
+          failure = new TimeoutError(`--max-time budget exhausted after ${attempts.length} attempt(s)`, { cause: failure });
+          break;
+        }
+        record.waitMs = wait;
+        this.#events.onAttempt?.(record, call);
         try {
           await sleep(wait, undefined, { signal: budget.signal });
         } catch {

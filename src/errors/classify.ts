@@ -104,13 +104,14 @@ export function toCommsError(err: unknown, target?: string, signal?: AbortSignal
   const where = target ? ` (${target})` : '';
   const message = e.message ?? String(err);
 
-  if (e.name === 'BrokenCircuitError' || e.name === 'IsolatedCircuitError') {
+  const brand = err as { isBrokenCircuitError?: boolean; isIsolatedCircuitError?: boolean; isTaskCancelledError?: boolean };
+  if (brand.isBrokenCircuitError || brand.isIsolatedCircuitError || e.name === 'BrokenCircuitError') {
     return new BreakerOpenError(`circuit breaker is open${where}: not sent`, {
       cause: err,
       hint: 'wait for --breaker-cooldown, or remove the --breaker-state file',
     });
   }
-  if (e.name === 'AbortError' || code === 'ABORT_ERR' || code === 'UND_ERR_ABORTED' || e.name === 'TaskCancelledError') {
+  if (e.name === 'AbortError' || code === 'ABORT_ERR' || code === 'UND_ERR_ABORTED' || brand.isTaskCancelledError) {
     if (signal?.aborted) return abortReasonToError(signal.reason);
     return abortReasonToError(e.cause ?? e.reason ?? err);
   }

@@ -19,8 +19,9 @@ export function formatTiming(out: Output, timing: Timing | undefined): string {
 
 export function formatAttempt(out: Output, a: AttemptRecord, total: number): string {
   const mark = a.ok ? out.c.green('✓') : out.c.red('✗');
-  const what = a.error ? `${a.status !== undefined ? `${a.status} ` : ''}${a.error.kind}: ${a.error.message}` : String(a.status ?? 'ok');
-  const wait = a.waitMs !== undefined ? out.c.dim(` → wait ${out.ms(a.waitMs)}`) : '';
+  // With a status (HTTP 503, UNAVAILABLE) that says it; otherwise the error's own message.
+  const what = a.status !== undefined ? String(a.status) : a.error ? `${a.error.kind}: ${a.error.message}` : 'ok';
+  const wait = a.waitMs !== undefined ? out.c.dim(` → retry in ${out.ms(a.waitMs)}`) : '';
   return `${out.c.dim(`attempt ${a.n}/${total}`)} ${mark} ${what} ${out.c.dim(out.ms(a.ms))}${wait}`;
 }
 

@@ -1,0 +1,51 @@
+import type { ServeHttpFlags } from '../../cli/commands/serve-http.js';
+import type { CommandContext } from '../../cli/context.js';
+import { outputFrom, parseCount, parseNumber, parseOptionalDuration } from '../../cli/options.js';
+import { UsageError } from '../../errors/comms-error.js';
+import { ExitCode } from '../../errors/exit-codes.js';
+import { Output } from '../../output/output.js';
+import { startHttpServer } from './server.js';
+
+/** Run `serve http` until Ctrl-C: URL on stdout first (for scripts), a request log on stderr. */
+export async function runServeHttp(flags: ServeHttpFlags, ctx: CommandContext): Promise<number> {
+  const out = new Output(outputFrom(flags));
+  const port = parseCount(flags.port, '--port');
+  if (port === undefined || port > 65535) throw new UsageError(`invalid --port '${flags.port}'`);
+  const failRate = parseNumber(flags.failRate, '--fail-rate');
+  if (failRate !== undefined && failRate > 1) throw new UsageError(`invalid --fail-rate '${flags.failRate}': expected a fraction 0..1`);
+  const failStatus = parseCount(flags.failStatus, '--fail-status');
+  if (failStatus !== undefined && (failStatus < 100 || failStatus > 599)) throw new UsageError(`invalid --fail-status '${flags.failStatus}'`);
+  let server: Awaited<ReturnType<typeof startHttpServer>>;
+  try {
+    server = await startHttpServer({
+      host: flags.host,
+      port,
+      ...(failRate !== undefined ? { failRate } : {}),
+      ...(failStatus !== undefined ? { failStatus } : {}),
+      ...optionalMs('delayMs', parseOptionalDuration(flags.delay, '--delay')),
+      ...optionalMs('jitterMs', parseOptionalDuration(flags.jitter, '--jitter')),
+      onRequest: (r) => {
+        if (out.options.json) void out.json({ type: 'request', ...r, ms: Math.round(r.ms * 1000) / 1000 });
+        else out.info(`${out.c.dim(new Date().toISOString())} ${r.method} ${r.path} ${r.status >= 400 ? out.c.red(String(r.status)) : out.c.green(String(r.status))} ${out.ms(r.ms)}`);
+      },
+    });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new UsageError(`port ${port} on ${flags.host} is already in use`, { hint: 'use --port 0 for a random free port' });
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new UsageError(`cannot bind --host '${flags.host}'`);
+    throw err;
+  }
+  await out.data(`${server.url}\n`);
+  out.info(`serving HTTP on ${server.url} (Ctrl-C to stop) — endpoints listed at ${server.url}/`);
+  await new Promise<void>((resolve) => {
+    if (ctx.signal.aborted) resolve();
+    else ctx.signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  await server.close();
+  out.info('server stopped');
+  return ExitCode.interrupted;
+}
+
+function optionalMs<K extends string>(key: K, value: number | undefined): Partial<Record<K, number>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, number>);
+}

@@ -1,0 +1,246 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { rename, unlink } from 'node:fs/promises';
+import type { CommandContext } from '../../cli/context.js';
+import type { HttpFlags } from '../../cli/commands/http.js';
+import { type LoadFlags, outputFrom, parseCount, resilienceFrom } from '../../cli/options.js';
+import { runCallCommand } from '../../cli/run-call-command.js';
+import { parseDuration } from '../../core/duration.js';
+import { expectTime, type ResultCheck } from '../../core/expect.js';
+import { parseHeader, parseJsonArg, readPayload } from '../../core/input.js';
+import type { CallOutcome } from '../../core/run-call.js';
+import { expandTemplate, hasTemplate } from '../../core/template.js';
+import { UsageError } from '../../errors/comms-error.js';
+import type { ExitCode } from '../../errors/exit-codes.js';
+import { reportResult } from '../../output/human.js';
+import type { Output } from '../../output/output.js';
+import { redactHeaders, redactUrl } from '../../output/redact.js';
+import { HttpTransport } from './adapter.js';
+import type { BodyMode, HttpCall, HttpMethod, HttpReply } from './call.js';
+import { bodyChecks } from './expect.js';
+import { parseStatusSpec } from './status-spec.js';
+
+type Flags = HttpFlags & LoadFlags & Parameters<typeof resilienceFrom>[0] & Parameters<typeof outputFrom>[0];
+
+/** Parse and validate the URL: only http(s), with a host. */
+export function parseHttpUrl(text: string): URL {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(`invalid URL '${text}'`, { hint: 'write a full URL such as http://127.0.0.1:8080/path' });
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new UsageError(`unsupported URL scheme '${url.protocol}' in '${text}'`, { hint: 'use http:// or https://' });
+  }
+  if (!url.hostname) throw new UsageError(`invalid URL '${text}': no host`);
+  return url;
+}
+
+function readPem(path: string | undefined, flag: string): Buffer | undefined {
+  if (path === undefined) return undefined;
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new UsageError(`cannot read ${flag} file '${path}': ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+  }
+}
+
+/** argv -> HttpCall, validating everything before anything is sent (exit 2 on bad input). */
+async function buildCall(method: string, urlText: string, flags: Flags, ctx: CommandContext, loadMode: boolean) {
+  const url = parseHttpUrl(urlText);
+  for (const q of flags.query ?? []) {
+    const i = q.indexOf('=');
+    if (i <= 0) throw new UsageError(`invalid --query '${q}': expected name=value`);
+    url.searchParams.append(q.slice(0, i), q.slice(i + 1));
+  }
+  const headers: Record<string, string> = {};
+  const has = (name: string) => Object.keys(headers).some((k) => k.toLowerCase() === name);
+  for (const h of flags.header ?? []) {
+    const [name, value] = parseHeader(h);
+    headers[name] = value;
+  }
+  if (flags.user !== undefined) {
+    if (!flags.user.includes(':')) throw new UsageError("invalid --user: expected 'user:password'");
+    if (!has('authorization')) headers.Authorization = `Basic ${Buffer.from(flags.user).toString('base64')}`;
+  } else if (url.username) {
+    const cred = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+    if (!has('authorization')) headers.Authorization = `Basic ${Buffer.from(cred).toString('base64')}`;
+  }
+  url.username = '';
+  url.password = '';
+  if (flags.data !== undefined && flags.jsonData !== undefined) throw new UsageError('use either -d/--data or --json-data, not both');
+  let body: Buffer | undefined;
+  if (flags.jsonData !== undefined) {
+    body = await readPayload(flags.jsonData, '--json-data', ctx.stdin);
+    parseJsonArg(body.toString('utf8'), '--json-data');
+    if (!has('content-type')) headers['Content-Type'] = 'application/json';
+    if (!has('accept')) headers.Accept = 'application/json';
+  } else if (flags.data !== undefined) {
+    body = await readPayload(flags.data, '--data', ctx.stdin);
+    // curl's default for -d; set -H 'Content-Type: ...' for anything else.
+    if (!has('content-type')) headers['Content-Type'] = 'application/x-www-form-urlencoded';
+  }
+  if (flags.decompress !== false && !has('accept-encoding')) headers['Accept-Encoding'] = 'gzip, deflate, br';
+  if (!has('user-agent')) headers['User-Agent'] = 'comms-cli';
+  const idempotencyAuto = flags.idempotencyKey === 'auto';
+  if (flags.idempotencyKey !== undefined && !has('idempotency-key')) {
+    headers['Idempotency-Key'] = idempotencyAuto ? randomUUID() : flags.idempotencyKey;
+  }
+  const bodyChecksWanted = (flags.expectBody?.length ?? 0) + (flags.expectJson?.length ?? 0) > 0;
+  let bodyMode: BodyMode = 'buffer';
+  if (flags.output !== undefined) bodyMode = 'file';
+  else if (loadMode && !bodyChecksWanted) bodyMode = 'discard';
+  const httpMethod = method.toUpperCase() as HttpMethod;
+  const call: HttpCall = {
+    target: url.toString(),
+    operation: httpMethod,
+    method: httpMethod,
+    url,
+    headers,
+    ...(body !== undefined ? { body } : {}),
+    followRedirects: flags.location === true,
+    maxRedirects: parseCount(flags.maxRedirs, '--max-redirs') ?? 10,
+    bodyMode,
+    ...(flags.output !== undefined ? { outputFile: flags.output } : {}),
+    decompress: flags.decompress !== false,
+    ...(flags.expectStatus !== undefined ? { expectStatus: parseStatusSpec(flags.expectStatus) } : {}),
+    retryUnsafe: flags.retryUnsafe === true || has('idempotency-key'),
+  };
+  return { call, idempotencyAuto };
+}
+
+/**
+ * Load mode sends many calls: templates ({{seq}}, {{uuid}}...) in the URL, headers and body are
+ * expanded per call, and `--idempotency-key auto` gets a fresh key per call (one per logical request).
+ */
+function callMaker(base: HttpCall, idempotencyAuto: boolean): (seq: number) => HttpCall {
+  const bodyText = base.body?.toString('utf8');
+  const templated =
+    hasTemplate(decodeURI(base.url.toString())) ||
+    Object.values(base.headers).some(hasTemplate) ||
+    (bodyText !== undefined && hasTemplate(bodyText));
+  if (!templated && !idempotencyAuto) return () => base;
+  return (seq) => {
+    const url = new URL(expandTemplate(decodeURI(base.url.toString()), seq));
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(base.headers)) headers[k] = expandTemplate(v, seq);
+    if (idempotencyAuto) {
+      for (const k of Object.keys(headers)) if (k.toLowerCase() === 'idempotency-key') headers[k] = randomUUID();
+    }
+    return {
+      ...base,
+      target: url.toString(),
+      url,
+      headers,
+      ...(bodyText !== undefined ? { body: Buffer.from(expandTemplate(bodyText, seq)) } : {}),
+    };
+  };
+}
+
+export async function runHttp(method: string, urlText: string, flags: Flags, ctx: CommandContext): Promise<ExitCode> {
+  const { Output } = await import('../../output/output.js');
+  const output = new Output(outputFrom(flags));
+  const resilience = resilienceFrom(flags);
+  const loadMode = flags.requests !== undefined || flags.duration !== undefined || flags.rate !== undefined;
+  const { call, idempotencyAuto } = await buildCall(method, urlText, flags, ctx, loadMode);
+  if (call.outputFile !== undefined && loadMode) throw new UsageError('-o/--output cannot be used in load mode');
+  const checks: ResultCheck<HttpReply>[] = bodyChecks(flags);
+  if (flags.expectTime !== undefined) checks.push(expectTime(parseDuration(flags.expectTime, '--expect-time'), flags.expectTime));
+  if (call.url.protocol === 'http:' && flags.http2) {
+    output.verbose('note: --http2 is negotiated over TLS (ALPN); a plain http:// URL uses HTTP/1.1');
+  }
+  const connections = parseCount(flags.connections, '--connections', { min: 1 }) ?? parseCount(flags.concurrency, '-c', { min: 1 });
+  const transport = new HttpTransport({
+    tls: {
+      ...(flags.cacert ? { ca: readPem(flags.cacert, '--cacert') } : {}),
+      ...(flags.cert ? { cert: readPem(flags.cert, '--cert') } : {}),
+      ...(flags.key ? { key: readPem(flags.key, '--key') } : {}),
+      insecure: flags.insecure === true,
+      ...(flags.servername ? { servername: flags.servername } : {}),
+    },
+    http2: flags.http2 === true,
+    ...(loadMode && connections ? { connections } : {}),
+  });
+  if (flags.cert && !flags.key) throw new UsageError('--cert needs --key (the client private key)');
+  if (output.options.verbose && !output.options.quiet && !loadMode) printRequest(output, call);
+  return runCallCommand({
+    transport,
+    call,
+    makeCall: callMaker(call, idempotencyAuto),
+    resilience,
+    output,
+    load: flags,
+    signal: ctx.signal,
+    checks,
+    replyBytes: (reply) => reply.bytes,
+    finalize: (outcome) => commitOutputFile(outcome),
+    renderHuman: (outcome) => renderHuman(output, outcome, flags.include === true),
+  });
+}
+
+/** -o: the temp file becomes the output only when the call succeeded; otherwise it is removed. */
+async function commitOutputFile(outcome: CallOutcome<HttpReply>): Promise<void> {
+  const temp = outcome.reply?.tempFile;
+  const target = outcome.result.output;
+  if (!temp) return;
+  if (outcome.result.ok && typeof target === 'string') await rename(temp, target);
+  else await unlink(temp).catch(() => {});
+}
+
+function printRequest(out: Output, call: HttpCall): void {
+  const safeHeaders = out.options.showSecrets ? call.headers : redactHeaders(call.headers);
+  out.verbose(out.c.cyan(`> ${call.method} ${out.options.showSecrets ? call.url.toString() : redactUrl(call.url.toString())}`));
+  for (const [k, v] of Object.entries(safeHeaders)) out.verbose(out.c.cyan(`> ${k}: ${v}`));
+  if (call.body) out.verbose(out.c.cyan(`> (${call.body.length} bytes of body)`));
+}
+
+async function renderHuman(out: Output, outcome: CallOutcome<HttpReply>, include: boolean): Promise<void> {
+  const { result, reply } = outcome;
+  if (reply && (include || out.options.verbose) && !out.options.quiet) {
+    const headers = out.options.showSecrets ? reply.headers : redactHeaders(reply.headers);
+    out.err.write(`${out.c.magenta(`< ${reply.httpVersion} ${reply.status} ${reply.statusText}`)}\n`);
+    for (const [k, v] of Object.entries(headers)) {
+      for (const one of Array.isArray(v) ? v : [v]) out.err.write(`${out.c.magenta(`< ${k}: ${one}`)}\n`);
+    }
+  }
+  if (reply?.body && reply.body.length > 0) {
+    const type = String(reply.headers['content-type'] ?? '');
+    if (out.stdoutIsTTY && /[/+]json\b/i.test(type)) {
+      // Pretty and coloured for a person; raw bytes when piped (so jq and files get exactly what was sent).
+      try {
+        await out.data(`${colourJson(out, JSON.parse(reply.body.toString('utf8')))}\n`);
+      } catch {
+        await out.data(reply.body);
+      }
+    } else {
+      await out.data(reply.body);
+      if (out.stdoutIsTTY && reply.body.at(-1) !== 0x0a) await out.data('\n');
+    }
+  }
+  const status = reply ? `${reply.httpVersion} ${reply.status} ${reply.statusText}`.trim() : (result.error?.kind ?? 'failed');
+  const size = reply ? out.c.dim(` · ${formatBytes(reply.bytes)}`) : '';
+  reportResult(out, result, status + (reply ? '' : ''));
+  if (size && out.options.verbose) out.verbose(`body${size}${reply?.tempFile ? ` → ${String(result.output)}` : ''}`);
+}
+
+function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+function colourJson(out: Output, value: unknown): string {
+  const c = out.cOut;
+  const text = JSON.stringify(value, null, 2);
+  if (c.level === 0) return text;
+  return text.replace(
+    /("(?:\\.|[^"\\])*")(\s*:)?|\b(true|false|null)\b|(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)/g,
+    (m, str: string | undefined, colon: string | undefined, lit: string | undefined, num: string | undefined) => {
+      if (str !== undefined) return colon ? `${c.blue(str)}${colon}` : c.green(str);
+      if (lit !== undefined) return c.magenta(lit);
+      if (num !== undefined) return c.yellow(num);
+      return m;
+    },
+  );
+}

@@ -1,0 +1,84 @@
+import { subscribe } from 'node:diagnostics_channel';
+import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { TimingRecorder } from '../../core/timing.js';
+
+/**
+ * Real socket timing for undici requests, without touching the hot path of undici itself:
+ *
+ * - Our connector wrapper (`watchSocket`) notes when a new socket started, resolved DNS (`lookup`),
+ *   connected (`connect`) and finished TLS (`secureConnect`).
+ * - undici publishes `undici:request:create` synchronously inside `dispatch()`, so the recorder of the
+ *   attempt being dispatched (`currentRecorder`) is bound to undici's request object there.
+ * - `undici:client:sendHeaders` names the socket a request went out on: a new socket's phases are
+ *   copied to that request's recorder (a reused keep-alive socket has none, and shows none).
+ * - `undici:request:headers` is the first response byte (status line + headers parsed).
+ */
+interface SocketTimes {
+  start: number;
+  lookup?: number;
+  connect?: number;
+  secure?: number;
+  used?: boolean;
+}
+
+const socketTimes = new WeakMap<Socket, SocketTimes>();
+const requestRecorders = new WeakMap<object, TimingRecorder>();
+const protocols = new WeakMap<TimingRecorder, string>();
+let currentRecorder: TimingRecorder | undefined;
+let subscribed = false;
+
+export function watchSocket(socket: Socket): void {
+  const times: SocketTimes = { start: performance.now() };
+  socketTimes.set(socket, times);
+  // prepend: undici's own listener writes the queued request (publishing sendHeaders) synchronously
+  // inside its 'connect' handler, so ours must run first to be seen.
+  socket.prependOnceListener('lookup', () => (times.lookup = performance.now()));
+  socket.prependOnceListener('connect', () => (times.connect = performance.now()));
+  socket.prependOnceListener('secureConnect', () => (times.secure = performance.now()));
+}
+
+function ensureSubscribed(): void {
+  if (subscribed) return;
+  subscribed = true;
+  subscribe('undici:request:create', (msg) => {
+    const { request } = msg as { request: object };
+    if (currentRecorder) requestRecorders.set(request, currentRecorder);
+  });
+  subscribe('undici:client:sendHeaders', (msg) => {
+    const { request, socket } = msg as { request: object; socket: Socket };
+    const rec = requestRecorders.get(request);
+    if (rec) {
+      const alpn = (socket as Socket & { alpnProtocol?: string | false }).alpnProtocol;
+      if (alpn) protocols.set(rec, alpn);
+    }
+    const t = socketTimes.get(socket);
+    if (!rec || !t || t.used) return;
+    t.used = true; // phases belong to the first request on a socket only
+    const tcpStart = t.lookup ?? t.start;
+    if (t.lookup !== undefined) rec.set('dns', t.lookup - t.start);
+    if (t.connect !== undefined) rec.set('connect', t.connect - tcpStart);
+    if (t.secure !== undefined && t.connect !== undefined) rec.set('tls', t.secure - t.connect);
+  });
+  subscribe('undici:request:headers', (msg) => {
+    const { request } = msg as { request: object };
+    const rec = requestRecorders.get(request);
+    if (rec && rec.get('firstByte') === undefined) rec.markSinceStart('firstByte');
+  });
+}
+
+/** The ALPN protocol (`h2`, `http/1.1`) of the socket the recorder's request used, when TLS negotiated one. */
+export function protocolOf(recorder: TimingRecorder): string | undefined {
+  return protocols.get(recorder);
+}
+
+/** Run `dispatch` with `recorder` bound to the request(s) it creates synchronously. */
+export function withRecorder<T>(recorder: TimingRecorder, dispatch: () => T): T {
+  ensureSubscribed();
+  currentRecorder = recorder;
+  try {
+    return dispatch();
+  } finally {
+    currentRecorder = undefined;
+  }
+}
