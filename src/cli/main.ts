@@ -19,7 +19,7 @@ process.on('SIGINT', () => {
   }
   // A second Ctrl-C means "now": skip draining.
   process.stderr.write('\ninterrupted again: exiting without draining\n');
-  // biome-ignore lint/style/noProcessExit: the user asked twice; draining is what they are skipping
+  // biome-ignore lint/nursery/noProcessExit: the user asked twice; draining is what they are skipping
   process.exit(ExitCode.interrupted);
 });
 process.on('SIGTERM', () => interrupt.abort(new InterruptedError('terminated (SIGTERM)')));
@@ -46,13 +46,20 @@ async function main(): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) {
       // commander already printed its message; help and version are successes.
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
+      if (
+        err.code === 'commander.helpDisplayed' ||
+        err.code === 'commander.version' ||
+        err.code === 'commander.help'
+      ) {
         return ExitCode.ok;
       }
       if (err.code === 'commander.executeSubCommandAsync') return err.exitCode;
       return ExitCode.usage;
     }
-    const typed = interrupt.signal.aborted && !(err instanceof UsageError) ? toCommsError(err, undefined, interrupt.signal) : toCommsError(err);
+    const typed =
+      interrupt.signal.aborted && !(err instanceof UsageError)
+        ? toCommsError(err, undefined, interrupt.signal)
+        : toCommsError(err);
     errorOutput.error(typed, err instanceof Error ? err.stack : undefined);
     return exitCodeForKind(typed.kind);
   }

@@ -34,14 +34,37 @@ export interface ResilienceFlags {
 }
 
 export const RESILIENCE_OPTIONS: OptionTable<ResilienceFlags> = {
-  timeout: { flags: '--timeout <dur>', description: 'per-attempt timeout (gRPC: the deadline)', defaultDescription: '30s' },
+  timeout: {
+    flags: '--timeout <dur>',
+    description: 'per-attempt timeout (gRPC: the deadline)',
+    defaultDescription: '30s',
+  },
   maxTime: { flags: '--max-time <dur>', description: 'overall budget across all attempts and waits' },
-  retries: { flags: '--retries <n>', description: 'retries after the first attempt (retryable outcomes only)', defaultDescription: '0' },
-  backoff: { flags: '--backoff <dur>', description: 'exponential backoff base, full jitter', defaultDescription: '200ms' },
-  backoffMax: { flags: '--backoff-max <dur>', description: 'cap for one backoff wait (also caps Retry-After)', defaultDescription: '10s' },
+  retries: {
+    flags: '--retries <n>',
+    description: 'retries after the first attempt (retryable outcomes only)',
+    defaultDescription: '0',
+  },
+  backoff: {
+    flags: '--backoff <dur>',
+    description: 'exponential backoff base, full jitter',
+    defaultDescription: '200ms',
+  },
+  backoffMax: {
+    flags: '--backoff-max <dur>',
+    description: 'cap for one backoff wait (also caps Retry-After)',
+    defaultDescription: '10s',
+  },
   breaker: { flags: '--breaker <n>', description: 'open the circuit after n consecutive failures' },
-  breakerCooldown: { flags: '--breaker-cooldown <dur>', description: 'time open before one half-open trial', defaultDescription: '10s' },
-  breakerState: { flags: '--breaker-state <file>', description: 'keep breaker state in a file shared by invocations' },
+  breakerCooldown: {
+    flags: '--breaker-cooldown <dur>',
+    description: 'time open before one half-open trial',
+    defaultDescription: '10s',
+  },
+  breakerState: {
+    flags: '--breaker-state <file>',
+    description: 'keep breaker state in a file shared by invocations',
+  },
 };
 
 export interface OutputFlags {
@@ -79,7 +102,11 @@ export interface LoadFlags {
 export const LOAD_OPTIONS: OptionTable<LoadFlags> = {
   requests: { flags: '-n, --requests <n>', description: 'load mode: send n calls' },
   duration: { flags: '--duration <dur>', description: 'load mode: keep calling for this long' },
-  concurrency: { flags: '-c, --concurrency <n>', description: 'load mode: calls in flight (closed loop)', defaultDescription: '10' },
+  concurrency: {
+    flags: '-c, --concurrency <n>',
+    description: 'load mode: calls in flight (closed loop)',
+    defaultDescription: '10',
+  },
   rate: { flags: '--rate <per-second>', description: 'load mode: open loop at a constant arrival rate' },
   warmup: { flags: '--warmup <dur>', description: 'load mode: run this long before measuring' },
   connections: { flags: '--connections <n>', description: 'load mode: connection pool size (HTTP, gRPC)' },
@@ -123,7 +150,8 @@ export function parseCount(value: string | undefined, flag: string, { min = 0 } 
 export function parseNumber(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value.replace(/%$/, ''));
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new UsageError(`invalid ${flag} '${value}': expected a number`);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0)
+    throw new UsageError(`invalid ${flag} '${value}': expected a number`);
   return n;
 }
 
@@ -131,7 +159,10 @@ export function parseOptionalDuration(value: string | undefined, flag: string): 
   return value === undefined ? undefined : parseDuration(value, flag);
 }
 
-export function resilienceFrom(flags: ResilienceFlags, defaults: Partial<ResilienceOptions> = {}): ResilienceOptions {
+export function resilienceFrom(
+  flags: ResilienceFlags,
+  defaults: Partial<ResilienceOptions> = {},
+): ResilienceOptions {
   const base = { ...DEFAULT_RESILIENCE, ...defaults };
   const breaker = parseCount(flags.breaker, '--breaker', { min: 1 });
   const maxTimeMs = parseOptionalDuration(flags.maxTime, '--max-time');
@@ -140,7 +171,8 @@ export function resilienceFrom(flags: ResilienceFlags, defaults: Partial<Resilie
     retries: parseCount(flags.retries, '--retries') ?? base.retries,
     backoffMs: parseOptionalDuration(flags.backoff, '--backoff') ?? base.backoffMs,
     backoffMaxMs: parseOptionalDuration(flags.backoffMax, '--backoff-max') ?? base.backoffMaxMs,
-    breakerCooldownMs: parseOptionalDuration(flags.breakerCooldown, '--breaker-cooldown') ?? base.breakerCooldownMs,
+    breakerCooldownMs:
+      parseOptionalDuration(flags.breakerCooldown, '--breaker-cooldown') ?? base.breakerCooldownMs,
     ...(maxTimeMs !== undefined ? { maxTimeMs } : {}),
     ...(breaker !== undefined ? { breaker } : {}),
     ...(flags.breakerState ? { breakerStateFile: flags.breakerState } : {}),

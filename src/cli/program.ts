@@ -1,12 +1,12 @@
 import { createRequire } from 'node:module';
 import { Command } from 'commander';
-import type { CommandContext } from './context.js';
 import { registerDemo } from './commands/demo.js';
 import { registerEvents } from './commands/events.js';
 import { registerGrpc } from './commands/grpc.js';
 import { registerHttp } from './commands/http.js';
 import { registerNats } from './commands/nats.js';
 import { registerServe } from './commands/serve.js';
+import type { CommandContext } from './context.js';
 
 /** Sets the exit code a command's action decided; main.ts applies it. */
 export type SetExit = (code: number) => void;
@@ -19,7 +19,9 @@ const pkg = createRequire(import.meta.url)('../../package.json') as { version: s
  */
 export function buildProgram(ctx: CommandContext, setExit: SetExit): Command {
   const program = new Command('comms-cli')
-    .description('Test service-to-service communication: HTTP, gRPC, NATS and event logs, with retries, timeouts, a circuit breaker, timing and load.')
+    .description(
+      'Test service-to-service communication: HTTP, gRPC, NATS and event logs, with retries, timeouts, a circuit breaker, timing and load.',
+    )
     .version(pkg.version, '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help')
     .showHelpAfterError('(run with --help for usage)')

@@ -2,8 +2,8 @@ import { applyChecks, type ResultCheck } from '../core/expect.js';
 import { type CallOutcome, CallPipeline, type ResilienceOptions } from '../core/run-call.js';
 import type { CallBase, Transport } from '../core/transport.js';
 import type { ExitCode } from '../errors/exit-codes.js';
-import type { Output } from '../output/output.js';
 import { formatAttempt } from '../output/human.js';
+import type { Output } from '../output/output.js';
 import { isLoadMode, type LoadFlags } from './options.js';
 
 export interface CallCommandSpec<C extends CallBase, R> {

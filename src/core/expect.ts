@@ -45,4 +45,3 @@ export function textMatcher(spec: string, flag: string): { test(s: string): bool
   }
   return { test: (s) => s.includes(spec), show: JSON.stringify(spec) };
 }
-

@@ -5,7 +5,11 @@ import { UsageError } from '../errors/comms-error.js';
  * Reads a payload argument as curl does: a literal string, `@file`, or `@-` for stdin.
  * An unreadable file is a usage error (exit 2) naming the file, and nothing is sent.
  */
-export async function readPayload(spec: string, flag: string, stdin: NodeJS.ReadableStream = process.stdin): Promise<Buffer> {
+export async function readPayload(
+  spec: string,
+  flag: string,
+  stdin: NodeJS.ReadableStream = process.stdin,
+): Promise<Buffer> {
   if (!spec.startsWith('@')) return Buffer.from(spec, 'utf8');
   const path = spec.slice(1);
   if (path === '-') return readAll(stdin);
@@ -14,14 +18,22 @@ export async function readPayload(spec: string, flag: string, stdin: NodeJS.Read
     return await readFile(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : (err as Error).message;
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : code === 'EISDIR'
+            ? 'is a directory'
+            : (err as Error).message;
     throw new UsageError(`cannot read ${flag} file '${path}': ${why}`, { cause: err });
   }
 }
 
 export async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  for await (const chunk of stream)
+    chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
   return Buffer.concat(chunks);
 }
 

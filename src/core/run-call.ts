@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type CommsError, TimeoutError } from '../errors/comms-error.js';
 import { toCommsError } from '../errors/classify.js';
+import { type CommsError, TimeoutError } from '../errors/comms-error.js';
 import { exitCodeForKind } from '../errors/exit-codes.js';
 import { backoffDelay } from '../middleware/backoff.js';
 import { BreakerRegistry, type BreakerStateName } from '../middleware/breaker.js';
@@ -158,7 +158,9 @@ export class CallPipeline {
         if (opts.maxTimeMs !== undefined && opts.maxTimeMs - (performance.now() - started) <= wait) {
           // The next attempt cannot start inside the budget: stop now with the budget's verdict.
           this.#events.onAttempt?.(record, call);
-          failure = new TimeoutError(`--max-time budget exhausted after ${attempts.length} attempt(s)`, { cause: failure });
+          failure = new TimeoutError(`--max-time budget exhausted after ${attempts.length} attempt(s)`, {
+            cause: failure,
+          });
           break;
         }
         record.waitMs = wait;

@@ -24,7 +24,9 @@ export interface AttemptContext {
 }
 
 /** The result of one attempt, before it is judged. */
-export type Outcome<R> = { readonly reply: R; readonly error?: undefined } | { readonly error: CommsError; readonly reply?: undefined };
+export type Outcome<R> =
+  | { readonly reply: R; readonly error?: undefined }
+  | { readonly error: CommsError; readonly reply?: undefined };
 
 /** The transport's judgement of an outcome. The middleware acts on it and never guesses. */
 export interface Verdict {

@@ -14,23 +14,37 @@ export const httpDemo: DemoPart = async (ctx) => {
   const dir = mkdtempSync(join(tmpdir(), 'comms-demo-'));
   const cmd = { signal: ctx.signal, stdin: process.stdin };
   const base = { color: ctx.out.options.color !== false, verbose: ctx.out.options.verbose };
-  const say = (line: string) => ctx.out.err.write(`  ${ctx.out.c.dim(`$ comms-cli ${line.replace('URL', server.url)}`)}\n`);
+  const say = (line: string) =>
+    ctx.out.err.write(`  ${ctx.out.c.dim(`$ comms-cli ${line.replace('URL', server.url)}`)}\n`);
   try {
     ctx.out.err.write(ctx.out.c.dim(`embedded server: ${server.url}\n`));
     await ctx.step('A plain call, with its timing', 0, async () => {
       say('http get URL/json --expect-status 200');
       return runHttp('get', `${server.url}/json`, { ...base, expectStatus: '200', verbose: true }, cmd);
     });
-    await ctx.step('A flaky endpoint (503 + Retry-After twice) succeeds on the third attempt', 0, async () => {
-      say('http get URL/flaky/2?key=demo --retries 3 --backoff 100ms --backoff-max 300ms');
-      return runHttp('get', `${server.url}/flaky/2?key=demo`, { ...base, retries: '3', backoff: '100ms', backoffMax: '300ms' }, cmd);
-    });
+    await ctx.step(
+      'A flaky endpoint (503 + Retry-After twice) succeeds on the third attempt',
+      0,
+      async () => {
+        say('http get URL/flaky/2?key=demo --retries 3 --backoff 100ms --backoff-max 300ms');
+        return runHttp(
+          'get',
+          `${server.url}/flaky/2?key=demo`,
+          { ...base, retries: '3', backoff: '100ms', backoffMax: '300ms' },
+          cmd,
+        );
+      },
+    );
     const state = join(dir, 'breaker.json');
     const breakerFlags = { ...base, breaker: '2', breakerCooldown: '30s', breakerState: state };
-    await ctx.step('A failing endpoint, call 1 of 3 (--breaker 2, state shared through a file)', 1, async () => {
-      say(`http get URL/status/500 --breaker 2 --breaker-state ${state}`);
-      return runHttp('get', `${server.url}/status/500`, breakerFlags, cmd);
-    });
+    await ctx.step(
+      'A failing endpoint, call 1 of 3 (--breaker 2, state shared through a file)',
+      1,
+      async () => {
+        say(`http get URL/status/500 --breaker 2 --breaker-state ${state}`);
+        return runHttp('get', `${server.url}/status/500`, breakerFlags, cmd);
+      },
+    );
     await ctx.step('Call 2: the second consecutive failure opens the circuit', 1, async () =>
       runHttp('get', `${server.url}/status/500`, breakerFlags, cmd),
     );

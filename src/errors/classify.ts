@@ -79,7 +79,8 @@ export function errorCode(err: unknown): string | undefined {
 }
 
 function tlsHint(code: string): string {
-  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return 'the certificate does not name this host; use --servername, or -k to skip verification';
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID')
+    return 'the certificate does not name this host; use --servername, or -k to skip verification';
   if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'EPROTO')
     return 'the peer may not speak TLS on this port (try http:// or plaintext)';
   return 'pass the CA with --cacert FILE, or -k/--insecure to skip verification';
@@ -104,14 +105,23 @@ export function toCommsError(err: unknown, target?: string, signal?: AbortSignal
   const where = target ? ` (${target})` : '';
   const message = e.message ?? String(err);
 
-  const brand = err as { isBrokenCircuitError?: boolean; isIsolatedCircuitError?: boolean; isTaskCancelledError?: boolean };
+  const brand = err as {
+    isBrokenCircuitError?: boolean;
+    isIsolatedCircuitError?: boolean;
+    isTaskCancelledError?: boolean;
+  };
   if (brand.isBrokenCircuitError || brand.isIsolatedCircuitError || e.name === 'BrokenCircuitError') {
     return new BreakerOpenError(`circuit breaker is open${where}: not sent`, {
       cause: err,
       hint: 'wait for --breaker-cooldown, or remove the --breaker-state file',
     });
   }
-  if (e.name === 'AbortError' || code === 'ABORT_ERR' || code === 'UND_ERR_ABORTED' || brand.isTaskCancelledError) {
+  if (
+    e.name === 'AbortError' ||
+    code === 'ABORT_ERR' ||
+    code === 'UND_ERR_ABORTED' ||
+    brand.isTaskCancelledError
+  ) {
     if (signal?.aborted) return abortReasonToError(signal.reason);
     return abortReasonToError(e.cause ?? e.reason ?? err);
   }

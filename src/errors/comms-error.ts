@@ -3,7 +3,14 @@
  * (which decides the exit code in exit-codes.ts), a stable `code` scripts can match on,
  * an optional one-line `hint`, and the original error kept as `cause`.
  */
-export type ErrorKind = 'usage' | 'connect' | 'timeout' | 'response' | 'expectation' | 'breaker' | 'interrupted';
+export type ErrorKind =
+  | 'usage'
+  | 'connect'
+  | 'timeout'
+  | 'response'
+  | 'expectation'
+  | 'breaker'
+  | 'interrupted';
 
 export interface CommsErrorOptions {
   hint?: string;
@@ -26,7 +33,12 @@ export class CommsError extends Error {
 
   /** The `{kind, message}` shape of the --json contract. */
   toJSON(): { kind: ErrorKind; message: string; code: string; hint?: string } {
-    return { kind: this.kind, message: this.message, code: this.code, ...(this.hint ? { hint: this.hint } : {}) };
+    return {
+      kind: this.kind,
+      message: this.message,
+      code: this.code,
+      ...(this.hint ? { hint: this.hint } : {}),
+    };
   }
 }
 

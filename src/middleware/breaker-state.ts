@@ -1,4 +1,13 @@
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { UsageError } from '../errors/comms-error.js';
 
 /**
@@ -20,7 +29,9 @@ export function loadBreakerStates(file: string): BreakerStateMap {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw new UsageError(`cannot read --breaker-state file '${file}': ${(err as Error).message}`, { cause: err });
+    throw new UsageError(`cannot read --breaker-state file '${file}': ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   if (text.trim() === '') return {};
   try {
@@ -50,7 +61,8 @@ function acquireLock(lockFile: string): number {
       } catch {
         // the owner removed it meanwhile: try again
       }
-      if (Date.now() > deadline) throw new UsageError(`could not lock '${lockFile}' (held by another process)`);
+      if (Date.now() > deadline)
+        throw new UsageError(`could not lock '${lockFile}' (held by another process)`);
       sleepSync(10 + Math.random() * 20);
     }
   }

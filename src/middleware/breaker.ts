@@ -1,5 +1,11 @@
-import { CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhenResult, type CircuitBreakerPolicy } from 'cockatiel';
-import { loadBreakerStates, saveBreakerStates, type BreakerStateMap } from './breaker-state.js';
+import {
+  type CircuitBreakerPolicy,
+  CircuitState,
+  ConsecutiveBreaker,
+  circuitBreaker,
+  handleWhenResult,
+} from 'cockatiel';
+import { type BreakerStateMap, loadBreakerStates, saveBreakerStates } from './breaker-state.js';
 
 export type BreakerStateName = 'closed' | 'open' | 'half-open' | 'isolated';
 

@@ -1,5 +1,5 @@
-import { TimeoutError } from '../errors/comms-error.js';
 import { formatMs } from '../core/duration.js';
+import { TimeoutError } from '../errors/comms-error.js';
 
 /** A signal derived from `parent` that also aborts after `ms`, with a typed reason. Always call dispose(). */
 export interface DerivedSignal {
@@ -19,7 +19,9 @@ export function deadlineSignal(parent: AbortSignal, ms: number | undefined, flag
   if (parent.aborted) controller.abort(parent.reason);
   else parent.addEventListener('abort', onParentAbort, { once: true });
   const timer = setTimeout(() => {
-    controller.abort(new TimeoutError(`timed out after ${formatMs(ms)} (${flag})`, { code: 'COMMS_ERR_TIMEOUT' }));
+    controller.abort(
+      new TimeoutError(`timed out after ${formatMs(ms)} (${flag})`, { code: 'COMMS_ERR_TIMEOUT' }),
+    );
   }, ms);
   return {
     signal: controller.signal,

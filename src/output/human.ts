@@ -20,7 +20,8 @@ export function formatTiming(out: Output, timing: Timing | undefined): string {
 export function formatAttempt(out: Output, a: AttemptRecord, total: number): string {
   const mark = a.ok ? out.c.green('✓') : out.c.red('✗');
   // With a status (HTTP 503, UNAVAILABLE) that says it; otherwise the error's own message.
-  const what = a.status !== undefined ? String(a.status) : a.error ? `${a.error.kind}: ${a.error.message}` : 'ok';
+  const what =
+    a.status !== undefined ? String(a.status) : a.error ? `${a.error.kind}: ${a.error.message}` : 'ok';
   const wait = a.waitMs !== undefined ? out.c.dim(` → retry in ${out.ms(a.waitMs)}`) : '';
   return `${out.c.dim(`attempt ${a.n}/${total}`)} ${mark} ${what} ${out.c.dim(out.ms(a.ms))}${wait}`;
 }
@@ -36,5 +37,6 @@ export function reportResult(out: Output, result: Result, statusText: string): v
   const attempts = many ? out.c.dim(` · ${result.attempts.length} attempts`) : '';
   const colour = result.ok ? out.c.green : out.c.red;
   out.info(`${colour(statusText)}${total !== undefined ? out.c.dim(` · ${out.ms(total)}`) : ''}${attempts}`);
-  if (out.options.verbose && result.timing) out.verbose(out.c.dim(`timing: ${formatTiming(out, result.timing)}`));
+  if (out.options.verbose && result.timing)
+    out.verbose(out.c.dim(`timing: ${formatTiming(out, result.timing)}`));
 }

@@ -17,7 +17,13 @@ export interface OutputOptions {
   debug: boolean;
 }
 
-export const DEFAULT_OUTPUT: OutputOptions = { json: false, quiet: false, verbose: false, showSecrets: false, debug: false };
+export const DEFAULT_OUTPUT: OutputOptions = {
+  json: false,
+  quiet: false,
+  verbose: false,
+  showSecrets: false,
+  debug: false,
+};
 
 /**
  * The two streams of the contract. stdout carries data only (bodies, messages, NDJSON) and is written
@@ -33,7 +39,11 @@ export class Output {
   /** Colours for stdout data (only when stdout is a TTY). */
   readonly cOut: ChalkInstance;
 
-  constructor(options: OutputOptions, out: NodeJS.WriteStream = process.stdout, err: NodeJS.WriteStream = process.stderr) {
+  constructor(
+    options: OutputOptions,
+    out: NodeJS.WriteStream = process.stdout,
+    err: NodeJS.WriteStream = process.stderr,
+  ) {
     this.options = options;
     this.out = out;
     this.err = err;

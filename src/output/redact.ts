@@ -6,7 +6,8 @@ export const REDACTED = '[REDACTED]';
 
 const SECRET_HEADER =
   /^(authorization|proxy-authorization|cookie|set-cookie|x-api-key|api-key|x-auth-token|x-access-token|x-csrf-token|x-amz-security-token)$/i;
-const SECRET_KEY = /(pass(word)?|secret|token|api[-_]?key|credential|creds|nkey|seed|signature|^sig$|^auth$)/i;
+const SECRET_KEY =
+  /(pass(word)?|secret|token|api[-_]?key|credential|creds|nkey|seed|signature|^sig$|^auth$)/i;
 
 export function isSecretHeader(name: string): boolean {
   return SECRET_HEADER.test(name) || SECRET_KEY.test(name);

@@ -100,7 +100,10 @@ export function startCli(args: string[], opts: RunOptions = {}): CliProcess {
     kill: (signal = 'SIGINT') => child.kill(signal),
     waitFor(re, stream = 'stdout', timeoutMs = 15_000) {
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${re} on ${stream}; stdout=${out} stderr=${err}`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`timed out waiting for ${re} on ${stream}; stdout=${out} stderr=${err}`)),
+          timeoutMs,
+        );
         const check = () => {
           const m = (stream === 'stdout' ? out : err).match(re);
           if (m) {

@@ -63,10 +63,17 @@ export function registerHttp(program: Command, ctx: CommandContext, setExit: Set
     .option('--expect-status <spec>', "expected status: 200, 2xx, '200,204', 200-299 (exit 1 otherwise)")
     .option('--expect-header <spec>', "expected header 'Name: text' or 'Name: /regex/' (repeatable)", collect)
     .option('--expect-body <spec>', 'expected body substring or /regex/ (repeatable)', collect)
-    .option('--expect-json <path=value>', "expected JSON value, e.g. '$.items[0].id=42' (repeatable)", collect)
+    .option(
+      '--expect-json <path=value>',
+      "expected JSON value, e.g. '$.items[0].id=42' (repeatable)",
+      collect,
+    )
     .option('--expect-time <dur>', 'expected total time at most this')
     .option('--retry-unsafe', 'allow retries of POST/PATCH (non-idempotent) requests')
-    .option('--idempotency-key <key|auto>', "send Idempotency-Key (auto: one UUID kept across retries); makes retries safe")
+    .option(
+      '--idempotency-key <key|auto>',
+      'send Idempotency-Key (auto: one UUID kept across retries); makes retries safe',
+    )
     .addHelpText(
       'after',
       `

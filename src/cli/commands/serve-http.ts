@@ -16,7 +16,9 @@ export interface ServeHttpFlags extends OutputFlags {
 export function registerServeHttp(serve: Command, ctx: CommandContext, setExit: SetExit): void {
   const cmd = serve
     .command('http')
-    .description('local HTTP test server: /echo /status/:code /delay/:dur /flaky/:n /bytes/:n /drop /redirect/:n /gzip /json')
+    .description(
+      'local HTTP test server: /echo /status/:code /delay/:dur /flaky/:n /bytes/:n /drop /redirect/:n /gzip /json',
+    )
     .option('--port <port>', 'port to listen on (0 = random; the URL is printed on stdout first)', '0')
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .option('--fail-rate <fraction>', 'answer this fraction of requests (0..1) with --fail-status')

@@ -12,9 +12,11 @@ export async function runServeHttp(flags: ServeHttpFlags, ctx: CommandContext): 
   const port = parseCount(flags.port, '--port');
   if (port === undefined || port > 65535) throw new UsageError(`invalid --port '${flags.port}'`);
   const failRate = parseNumber(flags.failRate, '--fail-rate');
-  if (failRate !== undefined && failRate > 1) throw new UsageError(`invalid --fail-rate '${flags.failRate}': expected a fraction 0..1`);
+  if (failRate !== undefined && failRate > 1)
+    throw new UsageError(`invalid --fail-rate '${flags.failRate}': expected a fraction 0..1`);
   const failStatus = parseCount(flags.failStatus, '--fail-status');
-  if (failStatus !== undefined && (failStatus < 100 || failStatus > 599)) throw new UsageError(`invalid --fail-status '${flags.failStatus}'`);
+  if (failStatus !== undefined && (failStatus < 100 || failStatus > 599))
+    throw new UsageError(`invalid --fail-status '${flags.failStatus}'`);
   let server: Awaited<ReturnType<typeof startHttpServer>>;
   try {
     server = await startHttpServer({
@@ -26,13 +28,20 @@ export async function runServeHttp(flags: ServeHttpFlags, ctx: CommandContext): 
       ...optionalMs('jitterMs', parseOptionalDuration(flags.jitter, '--jitter')),
       onRequest: (r) => {
         if (out.options.json) void out.json({ type: 'request', ...r, ms: Math.round(r.ms * 1000) / 1000 });
-        else out.info(`${out.c.dim(new Date().toISOString())} ${r.method} ${r.path} ${r.status >= 400 ? out.c.red(String(r.status)) : out.c.green(String(r.status))} ${out.ms(r.ms)}`);
+        else
+          out.info(
+            `${out.c.dim(new Date().toISOString())} ${r.method} ${r.path} ${r.status >= 400 ? out.c.red(String(r.status)) : out.c.green(String(r.status))} ${out.ms(r.ms)}`,
+          );
       },
     });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') throw new UsageError(`port ${port} on ${flags.host} is already in use`, { hint: 'use --port 0 for a random free port' });
-    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new UsageError(`cannot bind --host '${flags.host}'`);
+    if (code === 'EADDRINUSE')
+      throw new UsageError(`port ${port} on ${flags.host} is already in use`, {
+        hint: 'use --port 0 for a random free port',
+      });
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND')
+      throw new UsageError(`cannot bind --host '${flags.host}'`);
     throw err;
   }
   await out.data(`${server.url}\n`);

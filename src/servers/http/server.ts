@@ -34,7 +34,8 @@ const HELP = {
     '/echo': 'method, path, query, headers and body back as JSON',
     '/status/:code': 'answer with that status',
     '/delay/:dur': 'answer after a delay (250ms, 2s)',
-    '/flaky/:n?key=K': 'fail with 503 + Retry-After the first n calls per key, then 200 (?retry_after=SECONDS, default 1)',
+    '/flaky/:n?key=K':
+      'fail with 503 + Retry-After the first n calls per key, then 200 (?retry_after=SECONDS, default 1)',
     '/bytes/:n': 'stream n bytes',
     '/drop': 'close the socket mid-response',
     '/redirect/:n': 'redirect n times, then to /echo',
@@ -55,7 +56,12 @@ export async function startHttpServer(options: HttpServerOptions = {}): Promise<
   const server = createServer((req, res) => {
     const started = performance.now();
     res.on('finish', () => {
-      options.onRequest?.({ method: req.method ?? '', path: req.url ?? '', status: res.statusCode, ms: performance.now() - started });
+      options.onRequest?.({
+        method: req.method ?? '',
+        path: req.url ?? '',
+        status: res.statusCode,
+        ms: performance.now() - started,
+      });
     });
     handle(req, res, options, flakyCounts).catch((err: Error) => {
       if (!res.headersSent) sendJson(res, 500, { error: err.message });
@@ -85,7 +91,12 @@ export async function startHttpServer(options: HttpServerOptions = {}): Promise<
   };
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, faults: HttpFaults, flaky: Map<string, number>): Promise<void> {
+async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  faults: HttpFaults,
+  flaky: Map<string, number>,
+): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://local');
   const body = await readBody(req);
   const delay = (faults.delayMs ?? 0) + (faults.jitterMs ? Math.random() * faults.jitterMs : 0);
@@ -113,7 +124,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, faults: HttpFau
       });
     case 'status': {
       const code = Number(arg);
-      if (!Number.isInteger(code) || code < 100 || code > 599) return sendJson(res, 400, { error: `bad status '${arg}'` });
+      if (!Number.isInteger(code) || code < 100 || code > 599)
+        return sendJson(res, 400, { error: `bad status '${arg}'` });
       if (code === 204 || code === 304 || req.method === 'HEAD') {
         res.writeHead(code).end();
         return;
@@ -169,12 +181,23 @@ async function handle(req: IncomingMessage, res: ServerResponse, faults: HttpFau
     }
     case 'gzip': {
       const payload = gzipSync(JSON.stringify({ compressed: true, items: [1, 2, 3] }));
-      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': payload.length });
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        'content-encoding': 'gzip',
+        'content-length': payload.length,
+      });
       res.end(payload);
       return;
     }
     case 'json':
-      return sendJson(res, 200, { id: randomInt(1000), name: 'sample', items: [{ id: 42, sku: 'A1' }, { id: 43, sku: 'B2' }] });
+      return sendJson(res, 200, {
+        id: randomInt(1000),
+        name: 'sample',
+        items: [
+          { id: 42, sku: 'A1' },
+          { id: 43, sku: 'B2' },
+        ],
+      });
     default:
       return sendJson(res, 404, { error: `no such endpoint '${url.pathname}'`, see: '/' });
   }

@@ -11,8 +11,8 @@ import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Agent as AgentType, buildConnector as BuildConnectorType, Dispatcher } from 'undici';
 import type { AttemptContext, Outcome, ResultFields, Transport, Verdict } from '../../core/transport.js';
 import { type CommsError, ExpectationError, ResponseError } from '../../errors/comms-error.js';
-import { IDEMPOTENT_METHODS, parseRetryAfter, REDIRECT_STATUSES, RETRYABLE_STATUSES } from './classify.js';
 import type { HttpCall, HttpReply } from './call.js';
+import { IDEMPOTENT_METHODS, parseRetryAfter, REDIRECT_STATUSES, RETRYABLE_STATUSES } from './classify.js';
 import { protocolOf, watchSocket, withRecorder } from './timing.js';
 
 /*
@@ -100,19 +100,26 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
         await res.body.dump();
         redirects += 1;
         if (redirects > call.maxRedirects) {
-          throw new ResponseError(`too many redirects: more than ${call.maxRedirects} (last to ${location})`, {
-            code: 'COMMS_ERR_TOO_MANY_REDIRECTS',
-            hint: 'raise --max-redirs, or check for a redirect loop',
-          });
+          throw new ResponseError(
+            `too many redirects: more than ${call.maxRedirects} (last to ${location})`,
+            {
+              code: 'COMMS_ERR_TOO_MANY_REDIRECTS',
+              hint: 'raise --max-redirs, or check for a redirect loop',
+            },
+          );
         }
         const next = new URL(location, url);
-        if (res.statusCode === 303 || ((res.statusCode === 301 || res.statusCode === 302) && method === 'POST')) {
+        if (
+          res.statusCode === 303 ||
+          ((res.statusCode === 301 || res.statusCode === 302) && method === 'POST')
+        ) {
           method = 'GET';
           body = undefined;
           headers = withoutHeaders(headers, ['content-type', 'content-length']);
         }
         // Credentials do not follow a redirect to another origin (curl does the same).
-        if (next.origin !== url.origin) headers = withoutHeaders(headers, ['authorization', 'cookie', 'proxy-authorization']);
+        if (next.origin !== url.origin)
+          headers = withoutHeaders(headers, ['authorization', 'cookie', 'proxy-authorization']);
         url = next;
         continue;
       }
@@ -130,7 +137,12 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
     }
   }
 
-  async #readBody(call: HttpCall, res: Dispatcher.ResponseData, reply: HttpReply, ctx: AttemptContext): Promise<void> {
+  async #readBody(
+    call: HttpCall,
+    res: Dispatcher.ResponseData,
+    reply: HttpReply,
+    ctx: AttemptContext,
+  ): Promise<void> {
     const source = res.body as unknown as Readable;
     if (call.bodyMode === 'discard') {
       for await (const chunk of source) reply.bytes += (chunk as Buffer).length;
@@ -162,7 +174,10 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
     };
     if (call.bodyMode === 'file' && call.outputFile) {
       // Stream to a temp file beside the target; it becomes the file only when the call succeeds.
-      const temp = join(dirname(call.outputFile), `.${basename(call.outputFile)}.${process.pid}.${randomBytes(3).toString('hex')}.part`);
+      const temp = join(
+        dirname(call.outputFile),
+        `.${basename(call.outputFile)}.${process.pid}.${randomBytes(3).toString('hex')}.part`,
+      );
       reply.tempFile = temp;
       try {
         const file = createWriteStream(temp);
@@ -184,7 +199,9 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
         cb();
       },
     });
-    await (decoder ? pipeline(source, decoder, collect, { signal: ctx.signal }) : pipeline(source, collect, { signal: ctx.signal }));
+    await (decoder
+      ? pipeline(source, decoder, collect, { signal: ctx.signal })
+      : pipeline(source, collect, { signal: ctx.signal }));
     reply.body = Buffer.concat(chunks);
   }
 
@@ -201,8 +218,12 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
     if (ok) return { ok: true, retryable: false, peerFault: false, status };
     const text = `HTTP ${status}${reply.statusText ? ` ${reply.statusText}` : ''}`;
     const error: CommsError = call.expectStatus
-      ? new ExpectationError(`expected status ${call.expectStatus.text}, got ${status}${reply.statusText ? ` ${reply.statusText}` : ''}`)
-      : new ResponseError(`${text} from ${call.method} ${redactedTarget(reply.url)}`, { code: 'COMMS_ERR_HTTP_STATUS' });
+      ? new ExpectationError(
+          `expected status ${call.expectStatus.text}, got ${status}${reply.statusText ? ` ${reply.statusText}` : ''}`,
+        )
+      : new ResponseError(`${text} from ${call.method} ${redactedTarget(reply.url)}`, {
+          code: 'COMMS_ERR_HTTP_STATUS',
+        });
     const retryAfterMs = parseRetryAfter(reply.headers['retry-after']);
     return {
       ok: false,
@@ -227,7 +248,8 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
       fields.url = reply.url;
     }
     if (call.bodyMode === 'file') fields.output = call.outputFile;
-    else if (reply.body && reply.body.length > 0) Object.assign(fields, bodyForJson(reply.body, headerValue(reply.headers['content-type'])));
+    else if (reply.body && reply.body.length > 0)
+      Object.assign(fields, bodyForJson(reply.body, headerValue(reply.headers['content-type'])));
     return fields;
   }
 
@@ -238,7 +260,10 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
 }
 
 /** The body in --json: parsed JSON when it is JSON, text when it is UTF-8, else base64. */
-export function bodyForJson(body: Buffer, contentType: string | undefined): { body: unknown; bodyEncoding?: 'base64' } {
+export function bodyForJson(
+  body: Buffer,
+  contentType: string | undefined,
+): { body: unknown; bodyEncoding?: 'base64' } {
   const text = body.toString('utf8');
   if (contentType && /[/+]json\b/i.test(contentType)) {
     try {
@@ -272,4 +297,3 @@ function redactedTarget(url: string): string {
     return url;
   }
 }
-

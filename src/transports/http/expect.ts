@@ -25,19 +25,26 @@ export function bodyChecks(flags: BodyCheckFlags): ResultCheck<HttpReply>[] {
       const v = reply.headers[key];
       if (v === undefined) return `expected header ${name} matching ${matcher.show}, but it is absent`;
       const text = Array.isArray(v) ? v.join(', ') : v;
-      return matcher.test(text) ? undefined : `expected header ${name} matching ${matcher.show}, got ${JSON.stringify(text)}`;
+      return matcher.test(text)
+        ? undefined
+        : `expected header ${name} matching ${matcher.show}, got ${JSON.stringify(text)}`;
     });
   }
   for (const spec of flags.expectBody ?? []) {
     const matcher = textMatcher(spec, '--expect-body');
     checks.push((_r, reply) => {
       const body = reply?.body?.toString('utf8') ?? '';
-      return matcher.test(body) ? undefined : `expected body to contain ${matcher.show}, got ${preview(body)}`;
+      return matcher.test(body)
+        ? undefined
+        : `expected body to contain ${matcher.show}, got ${preview(body)}`;
     });
   }
   for (const spec of flags.expectJson ?? []) {
     const i = spec.indexOf('=');
-    if (i <= 0) throw new UsageError(`invalid --expect-json '${spec}'`, { hint: "write 'path=value', e.g. '$.items[0].id=42'" });
+    if (i <= 0)
+      throw new UsageError(`invalid --expect-json '${spec}'`, {
+        hint: "write 'path=value', e.g. '$.items[0].id=42'",
+      });
     const pathText = spec.slice(0, i).trim();
     const steps = parseJsonPath(pathText);
     const wantText = spec.slice(i + 1);
@@ -59,9 +66,12 @@ export function bodyChecks(flags: BodyCheckFlags): ResultCheck<HttpReply>[] {
       if (!got.found) return `expected ${pathText} = ${wantText}, but ${pathText} is absent`;
       if (regex) {
         const text = typeof got.value === 'string' ? got.value : JSON.stringify(got.value);
-        return regex.test(text) ? undefined : `expected ${pathText} matching ${wantText}, got ${JSON.stringify(got.value)}`;
+        return regex.test(text)
+          ? undefined
+          : `expected ${pathText} matching ${wantText}, got ${JSON.stringify(got.value)}`;
       }
-      const same = deepEqual(got.value, want) || (typeof got.value !== "object" && String(got.value) === wantText);
+      const same =
+        deepEqual(got.value, want) || (typeof got.value !== 'object' && String(got.value) === wantText);
       return same ? undefined : `expected ${pathText} = ${wantText}, got ${JSON.stringify(got.value)}`;
     });
   }

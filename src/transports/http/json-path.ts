@@ -34,7 +34,8 @@ export function getPath(value: unknown, steps: PathStep[]): { found: boolean; va
       if (i < 0 || i >= cur.length) return { found: false };
       cur = cur[i];
     } else {
-      if (cur === null || typeof cur !== 'object' || Array.isArray(cur) || !Object.hasOwn(cur, step)) return { found: false };
+      if (cur === null || typeof cur !== 'object' || Array.isArray(cur) || !Object.hasOwn(cur, step))
+        return { found: false };
       cur = (cur as Record<string, unknown>)[step];
     }
   }

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { rename, unlink } from 'node:fs/promises';
-import type { CommandContext } from '../../cli/context.js';
 import type { HttpFlags } from '../../cli/commands/http.js';
+import type { CommandContext } from '../../cli/context.js';
 import { type LoadFlags, outputFrom, parseCount, resilienceFrom } from '../../cli/options.js';
 import { runCallCommand } from '../../cli/run-call-command.js';
 import { parseDuration } from '../../core/duration.js';
@@ -28,10 +28,14 @@ export function parseHttpUrl(text: string): URL {
   try {
     url = new URL(text);
   } catch {
-    throw new UsageError(`invalid URL '${text}'`, { hint: 'write a full URL such as http://127.0.0.1:8080/path' });
+    throw new UsageError(`invalid URL '${text}'`, {
+      hint: 'write a full URL such as http://127.0.0.1:8080/path',
+    });
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new UsageError(`unsupported URL scheme '${url.protocol}' in '${text}'`, { hint: 'use http:// or https://' });
+    throw new UsageError(`unsupported URL scheme '${url.protocol}' in '${text}'`, {
+      hint: 'use http:// or https://',
+    });
   }
   if (!url.hostname) throw new UsageError(`invalid URL '${text}': no host`);
   return url;
@@ -42,12 +46,20 @@ function readPem(path: string | undefined, flag: string): Buffer | undefined {
   try {
     return readFileSync(path);
   } catch (err) {
-    throw new UsageError(`cannot read ${flag} file '${path}': ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    throw new UsageError(
+      `cannot read ${flag} file '${path}': ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
+    );
   }
 }
 
 /** argv -> HttpCall, validating everything before anything is sent (exit 2 on bad input). */
-async function buildCall(method: string, urlText: string, flags: Flags, ctx: CommandContext, loadMode: boolean) {
+async function buildCall(
+  method: string,
+  urlText: string,
+  flags: Flags,
+  ctx: CommandContext,
+  loadMode: boolean,
+) {
   const url = parseHttpUrl(urlText);
   for (const q of flags.query ?? []) {
     const i = q.indexOf('=');
@@ -69,7 +81,8 @@ async function buildCall(method: string, urlText: string, flags: Flags, ctx: Com
   }
   url.username = '';
   url.password = '';
-  if (flags.data !== undefined && flags.jsonData !== undefined) throw new UsageError('use either -d/--data or --json-data, not both');
+  if (flags.data !== undefined && flags.jsonData !== undefined)
+    throw new UsageError('use either -d/--data or --json-data, not both');
   let body: Buffer | undefined;
   if (flags.jsonData !== undefined) {
     body = await readPayload(flags.jsonData, '--json-data', ctx.stdin);
@@ -126,7 +139,8 @@ function callMaker(base: HttpCall, idempotencyAuto: boolean): (seq: number) => H
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(base.headers)) headers[k] = expandTemplate(v, seq);
     if (idempotencyAuto) {
-      for (const k of Object.keys(headers)) if (k.toLowerCase() === 'idempotency-key') headers[k] = randomUUID();
+      for (const k of Object.keys(headers))
+        if (k.toLowerCase() === 'idempotency-key') headers[k] = randomUUID();
     }
     return {
       ...base,
@@ -138,19 +152,28 @@ function callMaker(base: HttpCall, idempotencyAuto: boolean): (seq: number) => H
   };
 }
 
-export async function runHttp(method: string, urlText: string, flags: Flags, ctx: CommandContext): Promise<ExitCode> {
+export async function runHttp(
+  method: string,
+  urlText: string,
+  flags: Flags,
+  ctx: CommandContext,
+): Promise<ExitCode> {
   const { Output } = await import('../../output/output.js');
   const output = new Output(outputFrom(flags));
   const resilience = resilienceFrom(flags);
   const loadMode = flags.requests !== undefined || flags.duration !== undefined || flags.rate !== undefined;
   const { call, idempotencyAuto } = await buildCall(method, urlText, flags, ctx, loadMode);
-  if (call.outputFile !== undefined && loadMode) throw new UsageError('-o/--output cannot be used in load mode');
+  if (call.outputFile !== undefined && loadMode)
+    throw new UsageError('-o/--output cannot be used in load mode');
   const checks: ResultCheck<HttpReply>[] = bodyChecks(flags);
-  if (flags.expectTime !== undefined) checks.push(expectTime(parseDuration(flags.expectTime, '--expect-time'), flags.expectTime));
+  if (flags.expectTime !== undefined)
+    checks.push(expectTime(parseDuration(flags.expectTime, '--expect-time'), flags.expectTime));
   if (call.url.protocol === 'http:' && flags.http2) {
     output.verbose('note: --http2 is negotiated over TLS (ALPN); a plain http:// URL uses HTTP/1.1');
   }
-  const connections = parseCount(flags.connections, '--connections', { min: 1 }) ?? parseCount(flags.concurrency, '-c', { min: 1 });
+  const connections =
+    parseCount(flags.connections, '--connections', { min: 1 }) ??
+    parseCount(flags.concurrency, '-c', { min: 1 });
   const transport = new HttpTransport({
     tls: {
       ...(flags.cacert ? { ca: readPem(flags.cacert, '--cacert') } : {}),
@@ -190,7 +213,11 @@ async function commitOutputFile(outcome: CallOutcome<HttpReply>): Promise<void> 
 
 function printRequest(out: Output, call: HttpCall): void {
   const safeHeaders = out.options.showSecrets ? call.headers : redactHeaders(call.headers);
-  out.verbose(out.c.cyan(`> ${call.method} ${out.options.showSecrets ? call.url.toString() : redactUrl(call.url.toString())}`));
+  out.verbose(
+    out.c.cyan(
+      `> ${call.method} ${out.options.showSecrets ? call.url.toString() : redactUrl(call.url.toString())}`,
+    ),
+  );
   for (const [k, v] of Object.entries(safeHeaders)) out.verbose(out.c.cyan(`> ${k}: ${v}`));
   if (call.body) out.verbose(out.c.cyan(`> (${call.body.length} bytes of body)`));
 }
@@ -218,10 +245,13 @@ async function renderHuman(out: Output, outcome: CallOutcome<HttpReply>, include
       if (out.stdoutIsTTY && reply.body.at(-1) !== 0x0a) await out.data('\n');
     }
   }
-  const status = reply ? `${reply.httpVersion} ${reply.status} ${reply.statusText}`.trim() : (result.error?.kind ?? 'failed');
+  const status = reply
+    ? `${reply.httpVersion} ${reply.status} ${reply.statusText}`.trim()
+    : (result.error?.kind ?? 'failed');
   const size = reply ? out.c.dim(` · ${formatBytes(reply.bytes)}`) : '';
   reportResult(out, result, status + (reply ? '' : ''));
-  if (size && out.options.verbose) out.verbose(`body${size}${reply?.tempFile ? ` → ${String(result.output)}` : ''}`);
+  if (size && out.options.verbose)
+    out.verbose(`body${size}${reply?.tempFile ? ` → ${String(result.output)}` : ''}`);
 }
 
 function formatBytes(n: number): string {
@@ -236,7 +266,13 @@ function colourJson(out: Output, value: unknown): string {
   if (c.level === 0) return text;
   return text.replace(
     /("(?:\\.|[^"\\])*")(\s*:)?|\b(true|false|null)\b|(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)/g,
-    (m, str: string | undefined, colon: string | undefined, lit: string | undefined, num: string | undefined) => {
+    (
+      m,
+      str: string | undefined,
+      colon: string | undefined,
+      lit: string | undefined,
+      num: string | undefined,
+    ) => {
       if (str !== undefined) return colon ? `${c.blue(str)}${colon}` : c.green(str);
       if (lit !== undefined) return c.magenta(lit);
       if (num !== undefined) return c.yellow(num);

@@ -10,16 +10,19 @@ export function parseStatusSpec(spec: string): StatusMatcher {
   const ranges: Array<[number, number]> = [];
   for (const raw of spec.split(',')) {
     const part = raw.trim().toLowerCase();
-    let m: RegExpExecArray | null;
-    if ((m = /^([1-5])xx$/.exec(part))) {
-      const base = Number(m[1]) * 100;
+    const klass = /^([1-5])xx$/.exec(part);
+    const range = /^(\d{3})-(\d{3})$/.exec(part);
+    if (klass) {
+      const base = Number(klass[1]) * 100;
       ranges.push([base, base + 99]);
-    } else if ((m = /^(\d{3})-(\d{3})$/.exec(part)) && Number(m[1]) <= Number(m[2])) {
-      ranges.push([Number(m[1]), Number(m[2])]);
+    } else if (range && Number(range[1]) <= Number(range[2])) {
+      ranges.push([Number(range[1]), Number(range[2])]);
     } else if (/^\d{3}$/.test(part)) {
       ranges.push([Number(part), Number(part)]);
     } else {
-      throw new UsageError(`invalid --expect-status '${spec}'`, { hint: "use e.g. 200, 2xx, '200,204' or 200-299" });
+      throw new UsageError(`invalid --expect-status '${spec}'`, {
+        hint: "use e.g. 200, 2xx, '200,204' or 200-299",
+      });
     }
   }
   return { text: spec, test: (s) => ranges.some(([lo, hi]) => s >= lo && s <= hi) };
