@@ -5,7 +5,7 @@ import { type CommsError, TimeoutError } from '../errors/comms-error.js';
 import { exitCodeForKind } from '../errors/exit-codes.js';
 import { backoffDelay } from '../middleware/backoff.js';
 import { BreakerRegistry, type BreakerStateName } from '../middleware/breaker.js';
-import { deadlineSignal } from '../middleware/timeout.js';
+import { DeadlineSignals, deadlineSignal } from '../middleware/timeout.js';
 import type { AttemptRecord, Result } from './result.js';
 import { TimingRecorder } from './timing.js';
 import type { CallBase, Outcome, Transport, Verdict } from './transport.js';
@@ -69,10 +69,12 @@ export class CallPipeline {
   readonly #root: AbortSignal;
   readonly #events: PipelineEvents;
   readonly #breakers: BreakerRegistry | undefined;
+  readonly #deadlines: DeadlineSignals;
 
   constructor(options: ResilienceOptions, rootSignal: AbortSignal, events: PipelineEvents = {}) {
     this.options = options;
     this.#root = rootSignal;
+    this.#deadlines = new DeadlineSignals(rootSignal);
     this.#events = events;
     this.#breakers =
       options.breaker && options.breaker > 0
@@ -108,7 +110,11 @@ export class CallPipeline {
 
     const attemptOnce = async (n: number): Promise<Judged<R>> => {
       const timing = new TimingRecorder();
-      const deadline = deadlineSignal(budget.signal, opts.timeoutMs, '--timeout');
+      // Without --max-time the attempt derives straight from the root: use the pooled source (load mode's hot path).
+      const deadline =
+        budget.signal === this.#root
+          ? this.#deadlines.derive(opts.timeoutMs, '--timeout')
+          : deadlineSignal(budget.signal, opts.timeoutMs, '--timeout');
       let outcome: Outcome<R>;
       try {
         outcome = { reply: await transport.attempt(call, { signal: deadline.signal, attempt: n, timing }) };

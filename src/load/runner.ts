@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { applyChecks } from '../core/expect.js';
 import type { Result } from '../core/result.js';
@@ -59,6 +60,9 @@ interface Phase {
 export async function runLoad<C extends CallBase, R>(spec: LoadSpec<C, R>): Promise<ExitCode> {
   const plan = planFrom(spec.flags);
   const { output, signal } = spec;
+  // With --max-time each call in flight listens on the root signal (and breaker waits may too):
+  // that many listeners is by design, not a leak.
+  setMaxListeners(Math.max(10, plan.concurrency * 2 + 10), signal);
   const sample = spec.makeCall(1);
   const what = `${sample.operation} ${output.options.showSecrets ? sample.target : redactUrl(sample.target)}`;
   output.info(output.c.dim(describePlan(plan, what)));

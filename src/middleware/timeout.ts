@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { formatMs } from '../core/duration.js';
 import { TimeoutError } from '../errors/comms-error.js';
 
@@ -30,4 +31,64 @@ export function deadlineSignal(parent: AbortSignal, ms: number | undefined, flag
       parent.removeEventListener('abort', onParentAbort);
     },
   };
+}
+
+/**
+ * Per-attempt deadline signals derived from one long-lived parent (a pipeline's root signal), cheap
+ * enough for load mode. On Node 20 creating an AbortSignal costs several microseconds (its
+ * EventTarget is re-prototyped), and a listener per attempt on the shared root costs more again, so
+ * at tens of thousands of calls a second they dominated the pipeline's own CPU. Here:
+ * - one listener on the parent aborts every live attempt (instead of one listener per attempt);
+ * - a controller whose attempt ended without aborting it, and which no one listens to any more, goes
+ *   back to a small free list and serves a later attempt. A controller that fired, or that a
+ *   transport still listens to, is never reused.
+ * The signal handed out is only meaningful until `dispose()` (i.e. while the attempt runs).
+ */
+export class DeadlineSignals {
+  readonly #parent: AbortSignal;
+  readonly #live = new Set<AbortController>();
+  readonly #free: AbortController[] = [];
+  #listening = false;
+
+  constructor(parent: AbortSignal) {
+    this.#parent = parent;
+  }
+
+  /** Like `deadlineSignal(parent, ms, flag)`. Always call dispose(). */
+  derive(ms: number | undefined, flag: string): DerivedSignal {
+    const parent = this.#parent;
+    if (ms === undefined || !Number.isFinite(ms) || ms <= 0 || parent.aborted)
+      return deadlineSignal(parent, ms, flag);
+    if (!this.#listening) {
+      this.#listening = true;
+      parent.addEventListener(
+        'abort',
+        () => {
+          for (const c of this.#live) c.abort(parent.reason);
+        },
+        { once: true },
+      );
+    }
+    const controller = this.#free.pop() ?? new AbortController();
+    const live = this.#live;
+    live.add(controller);
+    const timer = setTimeout(abortWithTimeout, ms, controller, ms, flag);
+    return {
+      signal: controller.signal,
+      dispose: () => {
+        clearTimeout(timer);
+        live.delete(controller);
+        const signal = controller.signal;
+        if (!signal.aborted && this.#free.length < 256 && getEventListeners(signal, 'abort').length === 0) {
+          this.#free.push(controller);
+        }
+      },
+    };
+  }
+}
+
+function abortWithTimeout(controller: AbortController, ms: number, flag: string): void {
+  controller.abort(
+    new TimeoutError(`timed out after ${formatMs(ms)} (${flag})`, { code: 'COMMS_ERR_TIMEOUT' }),
+  );
 }

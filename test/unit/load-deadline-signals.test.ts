@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { TimeoutError } from '../../src/errors/comms-error.js';
+import { DeadlineSignals } from '../../src/middleware/timeout.js';
+
+/* The pooled per-attempt signals behind CallPipeline's hot path (load mode). */
+describe('DeadlineSignals', () => {
+  it('aborts an attempt after its timeout with a TimeoutError naming the flag', async () => {
+    const source = new DeadlineSignals(new AbortController().signal);
+    const d = source.derive(20, '--timeout');
+    await new Promise<void>((resolve) => d.signal.addEventListener('abort', () => resolve(), { once: true }));
+    expect(d.signal.reason).toBeInstanceOf(TimeoutError);
+    expect((d.signal.reason as Error).message).toBe('timed out after 20.0ms (--timeout)');
+    d.dispose();
+  });
+
+  it('passes the parent abort (Ctrl-C) to every live attempt, with its reason', () => {
+    const root = new AbortController();
+    const source = new DeadlineSignals(root.signal);
+    const a = source.derive(30_000, '--timeout');
+    const b = source.derive(30_000, '--timeout');
+    const reason = new Error('ctrl-c');
+    root.abort(reason);
+    expect(a.signal.aborted && b.signal.aborted).toBe(true);
+    expect(a.signal.reason).toBe(reason);
+    a.dispose();
+    b.dispose();
+    // Once the parent is aborted, new attempts start aborted.
+    const c = source.derive(30_000, '--timeout');
+    expect(c.signal.aborted).toBe(true);
+    c.dispose();
+  });
+
+  it('reuses a clean signal, never one that fired or still has a listener', async () => {
+    const source = new DeadlineSignals(new AbortController().signal);
+    const first = source.derive(30_000, '--timeout');
+    const clean = first.signal;
+    first.dispose();
+    const second = source.derive(30_000, '--timeout');
+    expect(second.signal).toBe(clean);
+    expect(second.signal.aborted).toBe(false);
+
+    // A transport that leaked a listener: the signal is not handed out again.
+    second.signal.addEventListener('abort', () => {});
+    second.dispose();
+    const third = source.derive(30_000, '--timeout');
+    expect(third.signal).not.toBe(clean);
+
+    // A signal that timed out is not reused either.
+    const timed = source.derive(5, '--timeout');
+    await new Promise((r) => timed.signal.addEventListener('abort', r, { once: true }));
+    timed.dispose();
+    third.dispose();
+    const fourth = source.derive(30_000, '--timeout');
+    expect(fourth.signal).not.toBe(timed.signal);
+    expect(fourth.signal.aborted).toBe(false);
+    fourth.dispose();
+  });
+
+  it('a disposed attempt is not aborted by a later parent abort', () => {
+    const root = new AbortController();
+    const source = new DeadlineSignals(root.signal);
+    const d = source.derive(30_000, '--timeout');
+    const signal = d.signal;
+    d.dispose();
+    root.abort(new Error('later'));
+    expect(signal.aborted).toBe(false);
+  });
+});
