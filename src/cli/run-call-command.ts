@@ -4,6 +4,8 @@ import type { CallBase, Transport } from '../core/transport.js';
 import type { ExitCode } from '../errors/exit-codes.js';
 import { formatAttempt } from '../output/human.js';
 import type { Output } from '../output/output.js';
+import { redactUrl } from '../output/redact.js';
+import { startSpinner } from '../output/spinner.js';
 import { isLoadMode, type LoadFlags } from './options.js';
 
 export interface CallCommandSpec<C extends CallBase, R> {
@@ -55,7 +57,13 @@ export async function runCallCommand<C extends CallBase, R>(spec: CallCommandSpe
         ...(spec.replyBytes ? { replyBytes: spec.replyBytes } : {}),
       });
     }
-    const outcome = await pipeline.run(spec.transport, spec.call);
+    const spinner = startSpinner(output, `${spec.call.operation} ${redactUrl(spec.call.target)}`);
+    let outcome: CallOutcome<R>;
+    try {
+      outcome = await pipeline.run(spec.transport, spec.call);
+    } finally {
+      spinner.stop();
+    }
     applyChecks(outcome.result, spec.checks ?? [], outcome.reply);
     await spec.finalize?.(outcome);
     if (output.options.json) await output.json(outcome.result);

@@ -17,6 +17,12 @@ export interface OutputOptions {
   debug: boolean;
 }
 
+/** The part of an ora spinner Output needs (kept structural so ora loads only on a TTY). */
+export interface SpinnerLike {
+  clear(): unknown;
+  render(): unknown;
+}
+
 export const DEFAULT_OUTPUT: OutputOptions = {
   json: false,
   quiet: false,
@@ -38,6 +44,7 @@ export class Output {
   readonly c: ChalkInstance;
   /** Colours for stdout data (only when stdout is a TTY). */
   readonly cOut: ChalkInstance;
+  #spinner: SpinnerLike | undefined;
 
   constructor(
     options: OutputOptions,
@@ -78,13 +85,13 @@ export class Output {
   /** A line for people (status, timing): hidden by -q, and by --json to keep logs terse. */
   info(line: string): void {
     if (this.options.quiet || this.options.json) return;
-    this.err.write(`${line}\n`);
+    this.#line(line);
   }
 
   /** A line shown only with -v (even with --json: it goes to stderr, never into the data). */
   verbose(line: string): void {
     if (!this.options.verbose || this.options.quiet) return;
-    this.err.write(`${line}\n`);
+    this.#line(line);
   }
 
   /** Progress a person watches: only when stderr is a TTY and not quiet. */
@@ -100,9 +107,21 @@ export class Output {
 
   /** One or two lines: what failed and the value that caused it, then a hint. Always shown. */
   error(err: CommsError | { message: string; hint?: string | undefined }, stack?: string): void {
-    this.err.write(`${this.c.red('error:')} ${err.message}\n`);
-    if (err.hint) this.err.write(`${this.c.dim('hint:')} ${err.hint}\n`);
-    if (this.options.debug && stack) this.err.write(`${this.c.dim(stack)}\n`);
+    this.#line(`${this.c.red('error:')} ${err.message}`);
+    if (err.hint) this.#line(`${this.c.dim('hint:')} ${err.hint}`);
+    if (this.options.debug && stack) this.#line(this.c.dim(stack));
+  }
+
+  /** While a spinner runs, stderr lines are written around it so the two never interleave. */
+  attachSpinner(spinner: SpinnerLike | undefined): void {
+    this.#spinner = spinner;
+  }
+
+  #line(text: string): void {
+    const spinner = this.#spinner;
+    spinner?.clear();
+    this.err.write(`${text}\n`);
+    spinner?.render();
   }
 
   ms(ms: number | undefined): string {
