@@ -1,0 +1,96 @@
+import type { Outcome, Verdict } from '../../core/transport.js';
+import { ConnectError, ResponseError, TimeoutError } from '../../errors/comms-error.js';
+import type { GrpcCall, GrpcReply } from './adapter.js';
+import { STATUS_NAMES } from './status-codes.js';
+
+const code = (name: string): number => STATUS_NAMES.indexOf(name);
+
+/** Retried by default (the contract); `--retry-on CODE,...` adds more. */
+export const DEFAULT_RETRY_ON: readonly number[] = [code('UNAVAILABLE')];
+
+/** Statuses that say the peer (not the request) is in trouble: they count towards the breaker. */
+const PEER_FAULTS = new Set(
+  ['UNAVAILABLE', 'INTERNAL', 'DEADLINE_EXCEEDED', 'RESOURCE_EXHAUSTED', 'UNKNOWN'].map(code),
+);
+
+/** grpc-js reports a connection that was never made as UNAVAILABLE with one of these texts. */
+const NO_CONNECTION =
+  /No connection established|Name resolution failed|Failed to connect|connect E[A-Z]+|getaddrinfo|DNS resolution failed/i;
+const TLS_TROUBLE =
+  /certificate|self[- ]signed|SSL|TLS|handshake|unable to verify|altnames|wrong version number/i;
+
+function tlsHint(text: string): string {
+  if (/altnames|does not match|Hostname/i.test(text))
+    return 'the certificate does not name this host: use --servername NAME, or -k to skip verification';
+  if (/wrong version number|packet length too long/i.test(text))
+    return 'the server may not speak TLS on this port: drop --tls';
+  if (/certificate required|alert number 116|bad certificate/i.test(text))
+    return 'the server wants a client certificate: pass --cert FILE --key FILE';
+  return 'pass the server CA with --cacert FILE, or -k/--insecure to skip verification';
+}
+
+/**
+ * The only place that judges gRPC outcomes. OK succeeds. DEADLINE_EXCEEDED is a timeout (exit 4).
+ * UNAVAILABLE before any answer is a connection failure (exit 3, TLS failures with a hint). Every other
+ * non-OK status is a failed call (exit 1) named by its status. Retryable: the codes in `call.retryOn`
+ * (UNAVAILABLE by default), and for streams only while no response message has arrived, since
+ * what was printed cannot be taken back.
+ */
+export function classifyGrpc(outcome: Outcome<GrpcReply>, call: GrpcCall): Verdict {
+  if (outcome.error) {
+    const kind = outcome.error.kind;
+    return {
+      ok: false,
+      retryable: kind === 'connect' || (kind === 'timeout' && call.retryOn.has(code('DEADLINE_EXCEEDED'))),
+      peerFault: kind === 'connect' || kind === 'timeout',
+      error: outcome.error,
+    };
+  }
+  const reply = outcome.reply;
+  const status = reply.status;
+  if (reply.code === 0) return { ok: true, retryable: false, peerFault: false, status };
+  const text = reply.message ? `${status}: ${reply.message}` : status;
+  const retryable = call.retryOn.has(reply.code) && reply.received === 0;
+  const base = {
+    ok: false,
+    retryable,
+    peerFault: PEER_FAULTS.has(reply.code),
+    status,
+    ...(reply.retryAfterMs !== undefined ? { retryAfterMs: reply.retryAfterMs } : {}),
+  };
+  if (status === 'DEADLINE_EXCEEDED') {
+    return {
+      ...base,
+      error: new TimeoutError(`deadline exceeded (${call.target} ${call.operation})`, {
+        code: 'COMMS_ERR_DEADLINE',
+      }),
+    };
+  }
+  if (status === 'UNAVAILABLE' && !reply.answered && NO_CONNECTION.test(reply.message)) {
+    const tls = TLS_TROUBLE.test(reply.message);
+    const why = reply.message
+      .replace(/^No connection established\. Last error: (Error: )?/, '')
+      .replace(/\. Resolution note:.*$/, '');
+    return {
+      ...base,
+      error: tls
+        ? new ConnectError(`TLS handshake with ${call.target} failed: ${why}`, {
+            code: 'COMMS_ERR_TLS',
+            hint: tlsHint(reply.message),
+          })
+        : new ConnectError(`cannot connect to ${call.target}: ${why}`, {
+            hint: /ECONNREFUSED/.test(why) ? 'is the server running and listening on that port?' : undefined,
+          }),
+    };
+  }
+  const hint =
+    status === 'UNIMPLEMENTED'
+      ? 'the server does not implement this method: check the name with `comms-cli grpc list`'
+      : status === 'UNAUTHENTICATED'
+        ? "send credentials as metadata, e.g. -H 'authorization: Bearer TOKEN'"
+        : undefined;
+  return {
+    ...base,
+    error: new ResponseError(text, { code: `COMMS_ERR_GRPC_${status}`, ...(hint ? { hint } : {}) }),
+  };
+}

@@ -1,0 +1,170 @@
+import type { ServiceError } from '@grpc/grpc-js';
+import type { GrpcHealthFlags } from '../../../cli/commands/grpc.js';
+import type { CommandContext } from '../../../cli/context.js';
+import { outputFrom, parseCount } from '../../../cli/options.js';
+import { parseDuration } from '../../../core/duration.js';
+import { failResult } from '../../../core/result.js';
+import { CallPipeline, DEFAULT_RESILIENCE } from '../../../core/run-call.js';
+import { abortReasonToError } from '../../../errors/classify.js';
+import { type CommsError, ConnectError, ResponseError, TimeoutError } from '../../../errors/comms-error.js';
+import { ExitCode, exitCodeForKind } from '../../../errors/exit-codes.js';
+import { reportResult } from '../../../output/human.js';
+import { Output } from '../../../output/output.js';
+import { type GrpcCall, GrpcTransport } from '../adapter.js';
+import { DEFAULT_RETRY_ON } from '../classify.js';
+import type { GrpcConnection } from '../connection.js';
+import { loadShippedProto, resolveMethod } from '../schema.js';
+import { metadataPairs, openConnection } from './common.js';
+
+const identity = (b: Buffer): Buffer => b;
+
+/**
+ * `grpc health <target> [service]`: grpc.health.v1 Check (exit 0 SERVING, 1 otherwise, 3 unreachable,
+ * 4 timeout), or with --watch the Watch stream, one status per line until Ctrl-C or --count.
+ */
+export async function runGrpcHealth(
+  targetText: string,
+  service: string | undefined,
+  flags: GrpcHealthFlags,
+  ctx: CommandContext,
+): Promise<number> {
+  const output = new Output(outputFrom(flags));
+  const timeoutMs = parseDuration(flags.timeout ?? '10s', '--timeout');
+  const count = parseCount(flags.count, '--count', { min: 1 });
+  const conn = await openConnection(targetText, flags);
+  try {
+    const root = await loadShippedProto('grpc/health/v1/health.proto');
+    const check = resolveMethod(root, 'grpc.health.v1.Health/Check');
+    const request = Buffer.from(
+      check.requestType.encode(check.requestType.fromObject({ service: service ?? '' })).finish(),
+    );
+    const metadata = conn.metadataFrom(metadataPairs(flags.header));
+    if (flags.watch)
+      return await watch(conn, root, request, service ?? '', flags, count, timeoutMs, output, ctx.signal);
+
+    const pipeline = new CallPipeline({ ...DEFAULT_RESILIENCE, timeoutMs }, ctx.signal);
+    const call: GrpcCall = {
+      target: conn.target.display,
+      operation: 'grpc.health.v1.Health/Check',
+      method: check,
+      metadata,
+      requests: () => [request],
+      retryOn: new Set(DEFAULT_RETRY_ON),
+    };
+    const { result, reply } = await pipeline.run(
+      new GrpcTransport(conn, { deadlineMs: timeoutMs, emitDefaults: true }),
+      call,
+    );
+    const serving = (reply?.messages[0] as { status?: string } | undefined)?.status;
+    result.service = service ?? '';
+    if (reply?.status === 'NOT_FOUND') result.servingStatus = 'SERVICE_UNKNOWN';
+    else if (serving !== undefined) result.servingStatus = serving;
+    if (result.ok && serving !== 'SERVING')
+      failResult(
+        result,
+        new ResponseError(`${service ? `service '${service}'` : 'server'} is ${serving ?? 'UNKNOWN'}`),
+      );
+    if (reply?.status === 'NOT_FOUND')
+      failResult(
+        result,
+        new ResponseError(`service '${service ?? ''}' is unknown to the health service (SERVICE_UNKNOWN)`),
+      );
+    if (reply?.status === 'UNIMPLEMENTED') {
+      failResult(
+        result,
+        new ResponseError(`${conn.target.display} does not implement grpc.health.v1`, {
+          hint: 'the server has no health service; try a call instead',
+        }),
+      );
+    }
+    if (output.options.json) await output.json(result);
+    else {
+      if (result.servingStatus !== undefined) await output.data(`${String(result.servingStatus)}\n`);
+      reportResult(
+        output,
+        result,
+        String(result.servingStatus ?? result.status ?? result.error?.kind ?? 'failed'),
+      );
+    }
+    if (result.error) output.error(result.error);
+    return result.exit;
+  } finally {
+    conn.close();
+  }
+}
+
+async function watch(
+  conn: GrpcConnection,
+  root: Awaited<ReturnType<typeof loadShippedProto>>,
+  request: Buffer,
+  service: string,
+  flags: GrpcHealthFlags,
+  count: number | undefined,
+  timeoutMs: number,
+  output: Output,
+  signal: AbortSignal,
+): Promise<number> {
+  const responseType = root.lookupType('grpc.health.v1.HealthCheckResponse');
+  const statusEnum = root.lookupEnum('grpc.health.v1.HealthCheckResponse.ServingStatus');
+  const metadata = conn.metadataFrom(metadataPairs(flags.header));
+  let last: string | undefined;
+  let seen = 0;
+  const failure = await new Promise<CommsError | undefined>((resolve) => {
+    const stream = conn.client.makeServerStreamRequest(
+      '/grpc.health.v1.Health/Watch',
+      identity,
+      identity,
+      request,
+      metadata,
+      {},
+    );
+    let done = false;
+    const finish = (err: CommsError | undefined) => {
+      if (done) return;
+      done = true;
+      clearTimeout(firstTimer);
+      signal.removeEventListener('abort', onAbort);
+      stream.cancel();
+      resolve(err);
+    };
+    // --timeout bounds the wait for the first status; after that the watch lasts until stopped.
+    const firstTimer = setTimeout(
+      () => finish(new TimeoutError(`no health status from ${conn.target.display} within --timeout`)),
+      timeoutMs,
+    );
+    const onAbort = () => finish(abortReasonToError(signal.reason));
+    signal.addEventListener('abort', onAbort, { once: true });
+    stream.on('data', (b: Buffer) => {
+      clearTimeout(firstTimer);
+      const msg = responseType.decode(b) as unknown as { status?: number };
+      last = statusEnum.valuesById[msg.status ?? 0] ?? String(msg.status);
+      seen += 1;
+      if (output.options.json)
+        void output.json({ type: 'status', service, status: last, time: new Date().toISOString() });
+      else {
+        void output.data(`${last}\n`);
+        output.info(output.c.dim(`${new Date().toISOString()} ${service || '(server)'} ${last}`));
+      }
+      if (count !== undefined && seen >= count) finish(undefined);
+    });
+    stream.on('error', (err: ServiceError) => {
+      const { status } = conn.grpc;
+      if (err.code === status.CANCELLED && done) return;
+      if (err.code === status.UNAVAILABLE) {
+        finish(
+          new ConnectError(
+            `${seen ? 'lost connection to' : 'cannot connect to'} ${conn.target.display}: ${err.details.replace(/^No connection established\. Last error: /, '')}`,
+          ),
+        );
+      } else if (err.code === status.UNIMPLEMENTED) {
+        finish(new ResponseError(`${conn.target.display} does not implement grpc.health.v1 Watch`));
+      } else finish(new ResponseError(`health watch ended: ${err.details || err.message}`));
+    });
+    stream.on('end', () => finish(undefined));
+  });
+  if (failure) {
+    output.error(failure);
+    return exitCodeForKind(failure.kind);
+  }
+  return last === 'SERVING' ? ExitCode.ok : ExitCode.failed;
+}

@@ -1,0 +1,136 @@
+import protobuf from 'protobufjs';
+import descriptor from 'protobufjs/ext/descriptor/index.js';
+import type { GrpcInspectFlags } from '../../../cli/commands/grpc.js';
+import type { CommandContext } from '../../../cli/context.js';
+import { outputFrom } from '../../../cli/options.js';
+import { parseDuration } from '../../../core/duration.js';
+import { CommsError, UsageError } from '../../../errors/comms-error.js';
+import { ExitCode } from '../../../errors/exit-codes.js';
+import { Output } from '../../../output/output.js';
+import { messageToJson } from '../json-codec.js';
+import { printProto, symbolKind } from '../proto-printer.js';
+import { methodKind, servicesOf } from '../schema.js';
+import { loadSchema, metadataPairs, openConnection } from './common.js';
+
+/** `grpc list <target> [service]`: services, or one service's methods with their kinds. */
+export async function runGrpcList(
+  targetText: string,
+  service: string | undefined,
+  flags: GrpcInspectFlags,
+  ctx: CommandContext,
+): Promise<number> {
+  const output = new Output(outputFrom(flags));
+  const timeoutMs = parseDuration(flags.timeout ?? '10s', '--timeout');
+  const conn = await openConnection(targetText, flags);
+  try {
+    const metadata = conn.metadataFrom(metadataPairs(flags.header));
+    const schema = await loadSchema(conn, flags, service, metadata, timeoutMs, ctx.signal);
+    if (service === undefined) {
+      const names = schema.reflection
+        ? await schema.reflection.listServices()
+        : servicesOf(schema.root).map((s) => s.fullName.slice(1));
+      for (const name of names) {
+        if (output.options.json) await output.json({ service: name });
+        else await output.data(`${name}\n`);
+      }
+      output.info(
+        output.c.dim(
+          `${names.length} service${names.length === 1 ? '' : 's'}${schema.reflection?.version ? ` (${schema.reflection.version})` : ''}`,
+        ),
+      );
+      return ExitCode.ok;
+    }
+    const svc = schema.root.lookup(service.replace(/^\./, ''));
+    if (!(svc instanceof protobuf.Service)) {
+      throw new UsageError(`unknown service '${service}'`, {
+        hint: `services: ${
+          servicesOf(schema.root)
+            .map((s) => s.fullName.slice(1))
+            .join(', ') || 'none'
+        }`,
+      });
+    }
+    const full = svc.fullName.slice(1);
+    const width = Math.max(...svc.methodsArray.map((m) => m.name.length), 0);
+    for (const m of svc.methodsArray) {
+      m.resolve();
+      const req = m.resolvedRequestType?.fullName.slice(1) ?? m.requestType;
+      const res = m.resolvedResponseType?.fullName.slice(1) ?? m.responseType;
+      const kind = methodKind(m);
+      if (output.options.json)
+        await output.json({
+          service: full,
+          method: m.name,
+          fullName: `${full}/${m.name}`,
+          kind,
+          requestType: req,
+          responseType: res,
+        });
+      else await output.data(`${full}/${m.name.padEnd(width)}  ${kind.padEnd(16)}  ${req} → ${res}\n`);
+    }
+    return ExitCode.ok;
+  } finally {
+    conn.close();
+  }
+}
+
+/** `grpc describe <target> <symbol>`: .proto syntax, or with --json the descriptor in proto3 JSON. */
+export async function runGrpcDescribe(
+  targetText: string,
+  symbolText: string,
+  flags: GrpcInspectFlags,
+  ctx: CommandContext,
+): Promise<number> {
+  const output = new Output(outputFrom(flags));
+  const timeoutMs = parseDuration(flags.timeout ?? '10s', '--timeout');
+  const symbol = symbolText.replace(/^\./, '').replace('/', '.');
+  if (!/^[A-Za-z_][\w.]*$/.test(symbol))
+    throw new UsageError(
+      `invalid symbol '${symbolText}': expected pkg.Service, pkg.Service/Method or pkg.Message`,
+    );
+  const conn = await openConnection(targetText, flags);
+  try {
+    const metadata = conn.metadataFrom(metadataPairs(flags.header));
+    let schema: Awaited<ReturnType<typeof loadSchema>>;
+    try {
+      schema = await loadSchema(conn, flags, symbol, metadata, timeoutMs, ctx.signal);
+    } catch (err) {
+      // Some servers only index services and types: ask for the parent of a method.
+      const parent = symbol.slice(0, symbol.lastIndexOf('.'));
+      if (!(err instanceof CommsError && err.kind === 'usage' && /not found/.test(err.message)) || !parent)
+        throw err;
+      schema = await loadSchema(conn, flags, parent, metadata, timeoutMs, ctx.signal);
+    }
+    const obj = schema.root.lookup(symbol);
+    if (!obj)
+      throw new UsageError(`symbol '${symbolText}' not found`, {
+        hint: 'list services with `comms-cli grpc list <target>`',
+      });
+    if (output.options.json)
+      await output.json({ symbol, kind: symbolKind(obj), descriptor: descriptorJson(obj) });
+    else await output.data(printProto(obj));
+    return ExitCode.ok;
+  } finally {
+    conn.close();
+  }
+}
+
+/** The google.protobuf.*DescriptorProto of a symbol, in proto3 JSON. */
+function descriptorJson(obj: protobuf.ReflectionObject): unknown {
+  const d = descriptor as unknown as Record<string, protobuf.Type>;
+  const typeName =
+    obj instanceof protobuf.Service
+      ? 'ServiceDescriptorProto'
+      : obj instanceof protobuf.Method
+        ? 'MethodDescriptorProto'
+        : obj instanceof protobuf.Type
+          ? 'DescriptorProto'
+          : obj instanceof protobuf.Enum
+            ? 'EnumDescriptorProto'
+            : undefined;
+  const type = typeName ? d[typeName] : undefined;
+  const withDescriptor = obj as unknown as { toDescriptor?: (edition?: string) => protobuf.Message };
+  if (!type || !withDescriptor.toDescriptor) return obj.toJSON();
+  type.root.resolveAll();
+  return messageToJson(type, withDescriptor.toDescriptor('proto3'));
+}

@@ -1,0 +1,266 @@
+import { performance } from 'node:perf_hooks';
+import type { Client, Metadata, MetadataValue, ServiceError, StatusObject } from '@grpc/grpc-js';
+import type { TimingRecorder } from '../../core/timing.js';
+import { abortReasonToError } from '../../errors/classify.js';
+import { UsageError } from '../../errors/comms-error.js';
+import { channelSetup, type GrpcTlsFlags } from './credentials.js';
+import type { MethodKind } from './schema.js';
+import { statusName } from './status-codes.js';
+import type { GrpcTarget } from './target.js';
+
+export type GrpcModule = typeof import('@grpc/grpc-js');
+
+/** Metadata as results show it: lowercase keys, `-bin` values base64. */
+export type MetadataRecord = Record<string, string | string[]>;
+
+/** What one finished call produced, whatever its kind. */
+export interface RawCallResult {
+  code: number;
+  status: string;
+  message: string;
+  headers: MetadataRecord;
+  trailers: MetadataRecord;
+  /** The raw grpc-status-details-bin trailer, when the server sent one. */
+  detailsBin?: Buffer;
+  /** Response messages received (all kinds). */
+  received: number;
+  /** Request messages sent. */
+  sent: number;
+  /** Response headers arrived: a connection was made and the server answered. */
+  answered: boolean;
+}
+
+export interface InvokeOptions {
+  kind: MethodKind;
+  path: string;
+  metadata: Metadata;
+  /** Encoded request messages; for unary/server streaming exactly one. */
+  requests: AsyncIterable<Buffer> | Iterable<Buffer>;
+  /** Called for each response message in order, before the next is read (backpressure). */
+  onMessage(bytes: Buffer, index: number): Promise<void> | void;
+  deadlineMs: number;
+  signal: AbortSignal;
+  timing?: TimingRecorder;
+}
+
+const identity = (b: Buffer): Buffer => b;
+
+/**
+ * One channel to one target, and the four call shapes over it with raw bytes in and out (encoding
+ * is the codec's job). Every call ends in `RawCallResult`, OK or not: a non-OK status is an answer
+ * to judge (classify), not an exception. Only a local abort (Ctrl-C, --max-time) throws.
+ */
+export class GrpcConnection {
+  readonly grpc: GrpcModule;
+  readonly client: Client;
+  readonly target: GrpcTarget;
+
+  constructor(grpc: GrpcModule, target: GrpcTarget, tls: GrpcTlsFlags) {
+    this.grpc = grpc;
+    this.target = target;
+    const { credentials, options } = channelSetup(grpc, tls, target);
+    this.client = new grpc.Client(target.address, credentials, options);
+  }
+
+  /** Metadata from `-H 'key: value'` pairs; `-bin` keys carry base64. */
+  metadataFrom(pairs: ReadonlyArray<[string, string]>): Metadata {
+    const md = new this.grpc.Metadata();
+    for (const [rawKey, value] of pairs) {
+      const key = rawKey.toLowerCase();
+      if (key.endsWith('-bin')) {
+        if (!/^[A-Za-z0-9+/\-_]*={0,2}$/.test(value))
+          throw new UsageError(`metadata '${key}' must be base64 (it ends in -bin)`);
+        md.add(key, Buffer.from(value, 'base64'));
+      } else {
+        try {
+          md.add(key, value);
+        } catch (err) {
+          throw new UsageError(`invalid metadata -H '${rawKey}: ${value}': ${(err as Error).message}`);
+        }
+      }
+    }
+    return md;
+  }
+
+  /** Record `connect` when this call has to open the connection (absent when it was already up). */
+  #trackConnect(timing: TimingRecorder | undefined, deadline: number): void {
+    if (!timing) return;
+    const channel = this.client.getChannel();
+    const { connectivityState } = this.grpc;
+    let state = channel.getConnectivityState(true);
+    if (state === connectivityState.READY) return;
+    const watch = () => {
+      channel.watchConnectivityState(state, deadline, (err?: Error) => {
+        if (err) return;
+        state = channel.getConnectivityState(false);
+        if (state === connectivityState.READY) timing.set('connect', performance.now() - timing.start);
+        else if (state !== connectivityState.SHUTDOWN && state !== connectivityState.TRANSIENT_FAILURE)
+          watch();
+      });
+    };
+    watch();
+  }
+
+  invoke(opts: InvokeOptions): Promise<RawCallResult> {
+    const deadline = Date.now() + opts.deadlineMs;
+    this.#trackConnect(opts.timing, deadline);
+    return new Promise<RawCallResult>((resolve, reject) => {
+      let headers: MetadataRecord = {};
+      let answered = false;
+      let received = 0;
+      let sent = 0;
+      let chain: Promise<void> = Promise.resolve();
+      let failed: unknown;
+      let settled = false;
+      const c = this.client;
+      const callOptions = { deadline };
+
+      const onResponse = (bytes: Buffer) => {
+        if (received === 0) opts.timing?.markSinceStart('firstByte');
+        const index = received++;
+        chain = chain
+          .then(() => opts.onMessage(bytes, index))
+          .catch((err) => {
+            failed ??= err;
+          });
+      };
+      const unaryCallback = (err: ServiceError | null, value?: Buffer) => {
+        if (!err && value) onResponse(value);
+      };
+
+      type AnyCall = NodeJS.EventEmitter & { cancel(): void };
+      let call: AnyCall;
+      switch (opts.kind) {
+        case 'unary':
+          call = c.makeUnaryRequest(
+            opts.path,
+            identity,
+            identity,
+            first(opts.requests),
+            opts.metadata,
+            callOptions,
+            unaryCallback,
+          );
+          sent = 1;
+          break;
+        case 'server streaming': {
+          const s = c.makeServerStreamRequest(
+            opts.path,
+            identity,
+            identity,
+            first(opts.requests),
+            opts.metadata,
+            callOptions,
+          );
+          // Flowing mode, never paused: every message is delivered before the status event (a paused
+          // stream would still hold messages when a non-OK status destroys it).
+          s.on('data', onResponse);
+          s.on('error', () => {}); // the status event carries the outcome
+          call = s;
+          sent = 1;
+          break;
+        }
+        case 'client streaming': {
+          const s = c.makeClientStreamRequest(
+            opts.path,
+            identity,
+            identity,
+            opts.metadata,
+            callOptions,
+            unaryCallback,
+          );
+          call = s;
+          void pump(opts.requests, s, () => sent++).catch((err) => {
+            failed ??= err;
+            s.cancel();
+          });
+          break;
+        }
+        case 'bidi streaming': {
+          const s = c.makeBidiStreamRequest(opts.path, identity, identity, opts.metadata, callOptions);
+          // Flowing mode, never paused: every message is delivered before the status event (a paused
+          // stream would still hold messages when a non-OK status destroys it).
+          s.on('data', onResponse);
+          s.on('error', () => {});
+          call = s;
+          void pump(opts.requests, s, () => sent++).catch((err) => {
+            failed ??= err;
+            s.cancel();
+          });
+          break;
+        }
+      }
+
+      const onAbort = () => call.cancel();
+      if (opts.signal.aborted) onAbort();
+      else opts.signal.addEventListener('abort', onAbort, { once: true });
+
+      call.on('metadata', (md: Metadata) => {
+        answered = true;
+        headers = metadataToRecord(md);
+      });
+      call.on('status', (status: StatusObject) => {
+        if (settled) return;
+        settled = true;
+        opts.signal.removeEventListener('abort', onAbort);
+        void chain.then(() => {
+          opts.timing?.markSinceStart('total');
+          if (failed !== undefined) return reject(failed);
+          // We cancelled it: report why (timeout or Ctrl-C), not "CANCELLED".
+          if (status.code === this.grpc.status.CANCELLED && opts.signal.aborted)
+            return reject(abortReasonToError(opts.signal.reason));
+          const bin = status.metadata?.get('grpc-status-details-bin')[0];
+          resolve({
+            code: status.code,
+            status: statusName(status.code),
+            message: status.details ?? '',
+            headers,
+            trailers: metadataToRecord(status.metadata),
+            ...(Buffer.isBuffer(bin) ? { detailsBin: bin } : {}),
+            received,
+            sent,
+            answered,
+          });
+        });
+      });
+    });
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
+
+function first(requests: AsyncIterable<Buffer> | Iterable<Buffer>): Buffer {
+  if (Symbol.iterator in requests) {
+    for (const r of requests as Iterable<Buffer>) return r;
+  }
+  throw new UsageError('this method takes exactly one request message');
+}
+
+/** Write request messages as they become available (stdin, a file), then half-close. */
+async function pump(
+  requests: AsyncIterable<Buffer> | Iterable<Buffer>,
+  stream: import('node:stream').Writable,
+  onSent: () => void,
+): Promise<void> {
+  for await (const msg of requests) {
+    onSent();
+    if (!stream.write(msg)) await new Promise<void>((r) => stream.once('drain', () => r()));
+  }
+  stream.end();
+}
+
+/** Metadata as a plain record for output: `-bin` values in base64, repeated keys as arrays. */
+export function metadataToRecord(md: Metadata | undefined): MetadataRecord {
+  const out: MetadataRecord = {};
+  if (!md) return out;
+  for (const [key, values] of Object.entries(md.getMap())) {
+    void values;
+    const all = md
+      .get(key)
+      .map((v: MetadataValue) => (Buffer.isBuffer(v) ? v.toString('base64') : String(v)));
+    out[key] = all.length === 1 ? (all[0] as string) : all;
+  }
+  return out;
+}

@@ -1,0 +1,68 @@
+import { readFileSync } from 'node:fs';
+import type { ChannelCredentials, ChannelOptions } from '@grpc/grpc-js';
+import { UsageError } from '../../errors/comms-error.js';
+import type { GrpcTarget } from './target.js';
+
+/** The transport-security flags of `grpc call/list/describe/health`. */
+export interface GrpcTlsFlags {
+  tls?: boolean;
+  cacert?: string;
+  cert?: string;
+  key?: string;
+  insecure?: boolean;
+  authority?: string;
+  servername?: string;
+}
+
+type GrpcModule = typeof import('@grpc/grpc-js');
+
+function readPem(path: string, flag: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UsageError(
+      `cannot read ${flag} file '${path}': ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
+      { cause: err },
+    );
+  }
+}
+
+/** True when the flags or the target ask for TLS: plaintext is the default, as with grpcurl -plaintext. */
+export function wantsTls(flags: GrpcTlsFlags, target: GrpcTarget): boolean {
+  return Boolean(
+    target.tls || flags.tls || flags.cacert || flags.cert || flags.key || flags.insecure || flags.servername,
+  );
+}
+
+/**
+ * Channel credentials and options from the TLS flags. `-k` skips certificate and name checks;
+ * `--servername` overrides the name checked (and sent as SNI); `--authority` sets the :authority header.
+ */
+export function channelSetup(
+  grpc: GrpcModule,
+  flags: GrpcTlsFlags,
+  target: GrpcTarget,
+): { credentials: ChannelCredentials; options: ChannelOptions } {
+  const options: ChannelOptions = {
+    'grpc.primary_user_agent': 'comms-cli',
+    // comms-cli's own retry policy decides; grpc-js' transparent retries would hide attempts.
+    'grpc.enable_retries': 0,
+    'grpc.initial_reconnect_backoff_ms': 100,
+    'grpc.max_reconnect_backoff_ms': 1000,
+    'grpc.max_receive_message_length': 64 * 1024 * 1024,
+  };
+  if (flags.authority) options['grpc.default_authority'] = flags.authority;
+  if (!wantsTls(flags, target)) {
+    if (flags.cert || flags.key) throw new UsageError('--cert/--key need TLS (add --tls)');
+    return { credentials: grpc.credentials.createInsecure(), options };
+  }
+  if (Boolean(flags.cert) !== Boolean(flags.key))
+    throw new UsageError('mutual TLS needs both --cert FILE and --key FILE');
+  const ca = flags.cacert ? readPem(flags.cacert, '--cacert') : null;
+  const key = flags.key ? readPem(flags.key, '--key') : null;
+  const cert = flags.cert ? readPem(flags.cert, '--cert') : null;
+  if (flags.servername) options['grpc.ssl_target_name_override'] = flags.servername;
+  const verify = flags.insecure ? { rejectUnauthorized: false, checkServerIdentity: () => undefined } : {};
+  return { credentials: grpc.credentials.createSsl(ca, key, cert, verify), options };
+}

@@ -1,0 +1,38 @@
+/** gRPC status codes by number, as the contract prints them (`status` in --json). */
+export const STATUS_NAMES: readonly string[] = [
+  'OK',
+  'CANCELLED',
+  'UNKNOWN',
+  'INVALID_ARGUMENT',
+  'DEADLINE_EXCEEDED',
+  'NOT_FOUND',
+  'ALREADY_EXISTS',
+  'PERMISSION_DENIED',
+  'RESOURCE_EXHAUSTED',
+  'FAILED_PRECONDITION',
+  'ABORTED',
+  'OUT_OF_RANGE',
+  'UNIMPLEMENTED',
+  'INTERNAL',
+  'UNAVAILABLE',
+  'DATA_LOSS',
+  'UNAUTHENTICATED',
+];
+
+export function statusName(code: number): string {
+  return STATUS_NAMES[code] ?? `CODE_${code}`;
+}
+
+/**
+ * A status code from a name (`UNAVAILABLE`, `unavailable`) or a number (`14`).
+ * @returns undefined when it is neither.
+ */
+export function statusCodeOf(text: string): number | undefined {
+  const t = text.trim();
+  if (/^\d+$/.test(t)) {
+    const n = Number(t);
+    return n >= 0 && n < STATUS_NAMES.length ? n : undefined;
+  }
+  const i = STATUS_NAMES.indexOf(t.toUpperCase().replace(/-/g, '_'));
+  return i >= 0 ? i : undefined;
+}
