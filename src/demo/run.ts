@@ -12,7 +12,8 @@ export async function runDemo(options: OutputOptions, signal: AbortSignal, only?
   const out = new Output(options);
   const wanted = only ? only.split(',').map((s) => s.trim().toLowerCase()) : PARTS.map((p) => p.name);
   for (const w of wanted) {
-    if (!PARTS.some((p) => p.name === w)) throw new UsageError(`unknown demo part '${w}' (have: ${PARTS.map((p) => p.name).join(', ')})`);
+    if (!PARTS.some((p) => p.name === w))
+      throw new UsageError(`unknown demo part '${w}' (have: ${PARTS.map((p) => p.name).join(', ')})`);
   }
   let failed = 0;
   let steps = 0;
