@@ -1,0 +1,132 @@
+import { randomUUID } from 'node:crypto';
+import type { CommandContext } from '../../cli/context.js';
+import { parseJsonArg, readAll, readPayload } from '../../core/input.js';
+import type { Result } from '../../core/result.js';
+import { expandTemplate, hasTemplate } from '../../core/template.js';
+import { UsageError } from '../../errors/comms-error.js';
+import { ExitCode } from '../../errors/exit-codes.js';
+import { type NewEvent, parseExpectedVersion, validateAggregate, validateType } from '../event.js';
+import { openStore } from '../open-store.js';
+import { VersionConflictError } from '../version-conflict.js';
+import { type CommonFlags, outputOf } from './common.js';
+
+export interface AppendFlags extends CommonFlags {
+  data?: string;
+  expectedVersion?: string;
+  id?: string;
+  correlationId?: string;
+  causationId?: string;
+  meta?: string[];
+  lines?: boolean;
+}
+
+function metadataFrom(flags: AppendFlags): Record<string, string> {
+  const meta: Record<string, string> = {};
+  for (const kv of flags.meta ?? []) {
+    const i = kv.indexOf('=');
+    if (i <= 0) throw new UsageError(`invalid --meta '${kv}': expected key=value`);
+    meta[kv.slice(0, i)] = kv.slice(i + 1);
+  }
+  if (flags.correlationId !== undefined) meta.correlationId = flags.correlationId;
+  if (flags.causationId !== undefined) meta.causationId = flags.causationId;
+  return meta;
+}
+
+/**
+ * `events append`: everything is parsed and validated before the store is opened, so bad input
+ * (exit 2) never writes. With `--lines`, line i expects version N+i-1 when `--expected-version N` is
+ * given, so a batch is guarded as a whole; the first conflict stops it.
+ */
+export async function runAppend(
+  aggregateArg: string,
+  typeArg: string,
+  flags: AppendFlags,
+  ctx: CommandContext,
+): Promise<number> {
+  const out = outputOf(flags);
+  const aggregate = validateAggregate(aggregateArg);
+  const type = validateType(typeArg);
+  const expected = parseExpectedVersion(flags.expectedVersion);
+  const metadata = metadataFrom(flags);
+
+  let payloads: unknown[];
+  if (flags.lines) {
+    if (flags.data !== undefined && flags.data !== '{}')
+      throw new UsageError('--lines reads the data from stdin: drop -d');
+    const text = (await readAll(ctx.stdin)).toString('utf8');
+    payloads = text
+      .split('\n')
+      .map((line, i) => [line.trim(), i + 1] as const)
+      .filter(([line]) => line !== '')
+      .map(([line, n]) => parseJsonArg(line, `stdin line ${n}`));
+    if (payloads.length > 1 && flags.id !== undefined && !hasTemplate(flags.id)) {
+      throw new UsageError(`--id '${flags.id}' would be the same for every line`, {
+        hint: "put {{seq}} in it, e.g. --id 'import-{{seq}}'",
+      });
+    }
+  } else {
+    const text = (await readPayload(flags.data ?? '{}', '-d', ctx.stdin)).toString('utf8');
+    payloads = [parseJsonArg(text, '-d')];
+  }
+  if (flags.id !== undefined && flags.id.trim() === '') throw new UsageError('--id must not be empty');
+
+  const store = await openStore(flags, ctx.signal);
+  try {
+    for (const [i, data] of payloads.entries()) {
+      if (ctx.signal.aborted) return ExitCode.interrupted;
+      const event: NewEvent = {
+        id: flags.id !== undefined ? expandTemplate(flags.id, i + 1) : randomUUID(),
+        aggregate,
+        type,
+        data,
+        metadata,
+      };
+      const base: Pick<Result, 'transport' | 'target' | 'operation' | 'attempts'> = {
+        transport: 'events',
+        target: store.location,
+        operation: 'append',
+        attempts: [],
+      };
+      try {
+        const { event: stored, duplicate } = await store.append(
+          event,
+          expected === undefined ? undefined : expected + i,
+        );
+        if (out.options.json) {
+          await out.json({
+            ...base,
+            ok: true,
+            exit: 0,
+            status: duplicate ? 'duplicate' : 'appended',
+            duplicate,
+            event: stored,
+          });
+        } else {
+          const what = duplicate ? out.c.yellow('already appended (same --id)') : out.c.green('appended');
+          out.info(
+            `${what} ${stored.aggregate}@v${stored.version} ${stored.type} ${out.c.dim(`position ${stored.position} · id ${stored.id}`)}`,
+          );
+        }
+      } catch (err) {
+        if (!(err instanceof VersionConflictError)) throw err;
+        if (out.options.json) {
+          await out.json({
+            ...base,
+            ok: false,
+            exit: ExitCode.failed,
+            status: 'conflict',
+            error: err.toJSON(),
+            aggregate,
+            expectedVersion: err.expectedVersion,
+            actualVersion: err.actualVersion,
+          });
+        }
+        out.error(err);
+        return ExitCode.failed;
+      }
+    }
+    return ExitCode.ok;
+  } finally {
+    await store.close();
+  }
+}

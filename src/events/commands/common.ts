@@ -1,0 +1,49 @@
+import type { OutputFlags } from '../../cli/options.js';
+import { outputFrom } from '../../cli/options.js';
+import { parseDuration } from '../../core/duration.js';
+import { UsageError } from '../../errors/comms-error.js';
+import { Output } from '../../output/output.js';
+import type { StoredEvent } from '../event.js';
+import type { StoreFlags } from '../open-store.js';
+import type { EventFilter } from '../store.js';
+
+export type CommonFlags = StoreFlags & OutputFlags;
+
+export function outputOf(flags: OutputFlags): Output {
+  return new Output(outputFrom(flags));
+}
+
+/** `--since 2024-05-01T10:00:00Z` or `--since 10m` (that long ago), as ms since epoch. */
+export function parseSince(text: string | undefined, now = Date.now()): number | undefined {
+  if (text === undefined) return undefined;
+  if (/^\d+(\.\d+)?\s*(us|ms|s|m|h)$/.test(text.trim())) return now - parseDuration(text, '--since');
+  const ms = Date.parse(text);
+  if (Number.isNaN(ms)) {
+    throw new UsageError(`invalid --since '${text}'`, {
+      hint: 'an ISO time (2024-05-01T10:00:00Z) or a duration ago (10m, 1h)',
+    });
+  }
+  return ms;
+}
+
+export function parsePosition(text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text.trim()))
+    throw new UsageError(`invalid ${flag} '${text}': expected a whole number >= 0`);
+  return Number(text);
+}
+
+export function filterFrom(flags: { type?: string[]; since?: string; aggregate?: string }): EventFilter {
+  const sinceMs = parseSince(flags.since);
+  return {
+    ...(flags.type && flags.type.length > 0 ? { types: flags.type } : {}),
+    ...(sinceMs !== undefined ? { sinceMs } : {}),
+    ...(flags.aggregate !== undefined ? { aggregate: flags.aggregate } : {}),
+  };
+}
+
+/** One event for people: `#17 order-42@v3 OrderPaid 2024-05-01T10:00:00.000Z {"total":12.5}`. */
+export function formatEvent(out: Output, e: StoredEvent): string {
+  const c = out.cOut;
+  return `${c.dim(`#${e.position}`)} ${c.bold(`${e.aggregate}@v${e.version}`)} ${c.cyan(e.type)} ${c.dim(e.time)} ${JSON.stringify(e.data)}\n`;
+}

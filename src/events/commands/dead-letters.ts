@@ -1,0 +1,32 @@
+import type { CommandContext } from '../../cli/context.js';
+import { ExitCode } from '../../errors/exit-codes.js';
+import { validateName } from '../event.js';
+import { openStore } from '../open-store.js';
+import { type CommonFlags, outputOf } from './common.js';
+
+export interface DeadLetterFlags extends CommonFlags {
+  checkpoint?: string;
+}
+
+/** `events dead-letters`: one line (or NDJSON object) per parked event. */
+export async function runDeadLetters(flags: DeadLetterFlags, ctx: CommandContext): Promise<number> {
+  const out = outputOf(flags);
+  const group = flags.checkpoint === undefined ? undefined : validateName(flags.checkpoint, '--checkpoint');
+  const store = await openStore(flags, ctx.signal);
+  try {
+    const letters = await store.listDeadLetters(group);
+    for (const l of letters) {
+      if (out.options.json) await out.json(l);
+      else {
+        const e = l.event;
+        await out.data(
+          `${out.cOut.dim(`#${e.position}`)} ${e.aggregate}@v${e.version} ${e.type} ${out.cOut.dim(`[${l.group}] id ${e.id} · ${l.runs} run(s) · ${l.handler}`)} ${out.cOut.red(`${l.error.kind}: ${l.error.message}`)}\n`,
+        );
+      }
+    }
+    out.info(out.c.dim(`${letters.length} dead letter${letters.length === 1 ? '' : 's'}`));
+    return ExitCode.ok;
+  } finally {
+    await store.close();
+  }
+}
