@@ -29,6 +29,34 @@ function tlsHint(text: string): string {
   return 'pass the server CA with --cacert FILE, or -k/--insecure to skip verification';
 }
 
+/** grpc-js' text for a failed connection, without its wrapping and OpenSSL's file/line noise. */
+function connectReason(details: string): string {
+  const text = details
+    .replace(/^No connection established\. Last error: (Error: )?/, '')
+    .replace(/\. Resolution note:.*$/s, '')
+    .replace(/\s*\(\d{4}-\d\d-\d\dT[^)]*\)\s*$/, '')
+    .trim();
+  const ssl = /SSL routines:[^:]*:([^:]+):/.exec(text);
+  return ssl?.[1] ?? text;
+}
+
+/** A connection that was never made (refused, DNS, TLS handshake) as a ConnectError with a hint (exit 3). */
+export function connectErrorFrom(details: string, target: string): ConnectError {
+  const why = connectReason(details);
+  if (TLS_TROUBLE.test(details)) {
+    return new ConnectError(`TLS handshake with ${target} failed: ${why}`, {
+      code: 'COMMS_ERR_TLS',
+      hint: tlsHint(details),
+    });
+  }
+  const hint = /ECONNREFUSED/.test(why)
+    ? 'is the server running and listening on that port?'
+    : /Failed to connect|Connection dropped/i.test(why)
+      ? 'if the server speaks TLS, add --tls (and --cacert FILE)'
+      : undefined;
+  return new ConnectError(`cannot connect to ${target}: ${why}`, hint ? { hint } : {});
+}
+
 /**
  * The only place that judges gRPC outcomes. OK succeeds. DEADLINE_EXCEEDED is a timeout (exit 4).
  * UNAVAILABLE before any answer is a connection failure (exit 3, TLS failures with a hint). Every other
@@ -67,21 +95,7 @@ export function classifyGrpc(outcome: Outcome<GrpcReply>, call: GrpcCall): Verdi
     };
   }
   if (status === 'UNAVAILABLE' && !reply.answered && NO_CONNECTION.test(reply.message)) {
-    const tls = TLS_TROUBLE.test(reply.message);
-    const why = reply.message
-      .replace(/^No connection established\. Last error: (Error: )?/, '')
-      .replace(/\. Resolution note:.*$/, '');
-    return {
-      ...base,
-      error: tls
-        ? new ConnectError(`TLS handshake with ${call.target} failed: ${why}`, {
-            code: 'COMMS_ERR_TLS',
-            hint: tlsHint(reply.message),
-          })
-        : new ConnectError(`cannot connect to ${call.target}: ${why}`, {
-            hint: /ECONNREFUSED/.test(why) ? 'is the server running and listening on that port?' : undefined,
-          }),
-    };
+    return { ...base, error: connectErrorFrom(reply.message, call.target) };
   }
   const hint =
     status === 'UNIMPLEMENTED'

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import type { ChannelCredentials, ChannelOptions } from '@grpc/grpc-js';
 import { UsageError } from '../../errors/comms-error.js';
 import type { GrpcTarget } from './target.js';
@@ -63,6 +64,25 @@ export function channelSetup(
   const key = flags.key ? readPem(flags.key, '--key') : null;
   const cert = flags.cert ? readPem(flags.cert, '--cert') : null;
   if (flags.servername) options['grpc.ssl_target_name_override'] = flags.servername;
+  if (!flags.servername && isIP(target.host)) quietIpServernameWarning();
   const verify = flags.insecure ? { rejectUnauthorized: false, checkServerIdentity: () => undefined } : {};
   return { credentials: grpc.credentials.createSsl(ca, key, cert, verify), options };
+}
+
+let quieted = false;
+/**
+ * grpc-js sends the target host as TLS SNI even when it is an IP address, and Node warns about that
+ * (DEP0123) on stderr in the middle of our output. The certificate is still checked against the IP;
+ * only that one warning is dropped.
+ */
+function quietIpServernameWarning(): void {
+  if (quieted) return;
+  quieted = true;
+  const original = process.emitWarning.bind(process);
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    const code =
+      typeof rest[0] === 'object' && rest[0] !== null ? (rest[0] as { code?: string }).code : rest[1];
+    if (code === 'DEP0123') return;
+    (original as (w: string | Error, ...r: unknown[]) => void)(warning, ...rest);
+  }) as typeof process.emitWarning;
 }

@@ -186,13 +186,14 @@ function wktFromJson(type: Type, v: unknown, path: string): Record<string, unkno
     }
     case '.google.protobuf.Struct': {
       if (!isPlainObject(v)) throw bad(path, `expected a JSON object (Struct), got ${describeJson(v)}`);
-      return structFromJson(v);
+      return structFromJson(v, type);
     }
     case '.google.protobuf.Value':
-      return valueFromJson(v as Json);
+      return valueFromJson(v as Json, type);
     case '.google.protobuf.ListValue': {
       if (!Array.isArray(v)) throw bad(path, `expected a JSON array (ListValue), got ${describeJson(v)}`);
-      return { values: v.map((x) => valueFromJson(x as Json)) };
+      const valueType = type.root.lookupType('google.protobuf.Value');
+      return { values: v.map((x) => valueFromJson(x as Json, valueType)) };
     }
     case '.google.protobuf.Any': {
       if (!isPlainObject(v) || typeof v['@type'] !== 'string')
@@ -243,19 +244,29 @@ function timestampFromString(v: string, path: string): Record<string, unknown> {
   return { seconds: String(Math.floor(ms / 1000)), nanos: Number((m[2] ?? '').padEnd(9, '0')) };
 }
 
-function structFromJson(v: Record<string, unknown>): Record<string, unknown> {
+/**
+ * Field names of the struct.proto types differ by source: `struct_value` from .proto files and
+ * reflection, `structValue` in protobufjs' bundled copy. Use whichever this root has.
+ */
+function wktField(type: Type, snake: string): string {
+  return type.fields[snake] ? snake : jsonName(snake);
+}
+
+function structFromJson(v: Record<string, unknown>, structType: Type): Record<string, unknown> {
+  const valueType = structType.root.lookupType('google.protobuf.Value');
   const fields: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v)) fields[k] = valueFromJson(x as Json);
+  for (const [k, x] of Object.entries(v)) fields[k] = valueFromJson(x as Json, valueType);
   return { fields };
 }
 
-function valueFromJson(v: Json): Record<string, unknown> {
-  if (v === null) return { null_value: 0 };
-  if (typeof v === 'number') return { number_value: v };
-  if (typeof v === 'string') return { string_value: v };
-  if (typeof v === 'boolean') return { bool_value: v };
-  if (Array.isArray(v)) return { list_value: { values: v.map(valueFromJson) } };
-  return { struct_value: structFromJson(v) };
+function valueFromJson(v: Json, valueType: Type): Record<string, unknown> {
+  const f = (snake: string) => wktField(valueType, snake);
+  if (v === null) return { [f('null_value')]: 0 };
+  if (typeof v === 'number') return { [f('number_value')]: v };
+  if (typeof v === 'string') return { [f('string_value')]: v };
+  if (typeof v === 'boolean') return { [f('bool_value')]: v };
+  if (Array.isArray(v)) return { [f('list_value')]: { values: v.map((x) => valueFromJson(x, valueType)) } };
+  return { [f('struct_value')]: structFromJson(v, valueType.root.lookupType('google.protobuf.Struct')) };
 }
 
 function describeJson(v: unknown): string {
@@ -309,9 +320,27 @@ function objectToJson(type: Type, obj: Record<string, unknown>, emit: boolean): 
       if (emit) out[jsonName(field.name)] = null;
       continue;
     }
+    // Senders may put explicit zeros on the wire; proto3 JSON still omits them (no presence).
+    if (!emit && !hasPresence(field) && isDefault(field, v)) continue;
     out[jsonName(field.name)] = fieldToJson(field, v, emit);
   }
   return out;
+}
+
+function hasPresence(field: Field): boolean {
+  return (
+    Boolean(field.partOf) ||
+    Boolean(field.options?.proto3_optional) ||
+    (field.resolvedType !== null && 'fieldsArray' in field.resolvedType)
+  );
+}
+
+function isDefault(field: Field, v: unknown): boolean {
+  if (field.map) return Object.keys(v as object).length === 0;
+  if (field.repeated) return (v as unknown[]).length === 0;
+  const resolved = field.resolvedType;
+  if (resolved && !('fieldsArray' in resolved)) return v === (resolved as Enum).valuesById[0] || v === 0;
+  return v === 0 || v === '0' || v === false || v === '';
 }
 
 function fieldToJson(field: Field, v: unknown, emit: boolean): Json {
@@ -399,13 +428,15 @@ function structToJson(obj: Record<string, unknown>): Json {
   return out;
 }
 
+/** A decoded google.protobuf.Value (either naming of its fields) as plain JSON. */
 function valueToJson(v: Record<string, unknown>): Json {
-  if (v.number_value !== undefined) return v.number_value as number;
-  if (v.string_value !== undefined) return v.string_value as string;
-  if (v.bool_value !== undefined) return v.bool_value as boolean;
-  if (v.struct_value !== undefined) return structToJson(v.struct_value as Record<string, unknown>);
-  if (v.list_value !== undefined)
-    return ((v.list_value as { values?: Record<string, unknown>[] }).values ?? []).map(valueToJson);
+  const get = (snake: string) => v[snake] ?? v[jsonName(snake)];
+  if (get('number_value') !== undefined) return get('number_value') as number;
+  if (get('string_value') !== undefined) return get('string_value') as string;
+  if (get('bool_value') !== undefined) return get('bool_value') as boolean;
+  if (get('struct_value') !== undefined) return structToJson(get('struct_value') as Record<string, unknown>);
+  const list = get('list_value') as { values?: Record<string, unknown>[] } | undefined;
+  if (list !== undefined) return (list.values ?? []).map(valueToJson);
   return null;
 }
 

@@ -2,7 +2,8 @@ import type { Metadata, ServiceError } from '@grpc/grpc-js';
 import type { Root, Type } from 'protobufjs';
 import descriptor from 'protobufjs/ext/descriptor/index.js';
 import { abortReasonToError } from '../../errors/classify.js';
-import { ConnectError, TimeoutError, UsageError } from '../../errors/comms-error.js';
+import { TimeoutError, UsageError } from '../../errors/comms-error.js';
+import { connectErrorFrom } from './classify.js';
 import type { GrpcConnection } from './connection.js';
 import { loadShippedProto, rootFromFileDescriptors } from './schema.js';
 
@@ -153,23 +154,8 @@ export class ReflectionClient {
         if (this.#signal.aborted) return reject(abortReasonToError(this.#signal.reason));
         if (err.code === grpc.status.DEADLINE_EXCEEDED)
           return reject(new TimeoutError(`reflection request to ${target.display} timed out`));
-        if (err.code === grpc.status.UNAVAILABLE) {
-          const why = (err.details ?? '')
-            .replace(/^No connection established\. Last error: /, '')
-            .replace(/\. Resolution note:.*$/, '');
-          const tls = /certificate|SSL|TLS|handshake|self[- ]signed/i.test(why);
-          return reject(
-            new ConnectError(
-              `${tls ? 'TLS handshake with' : 'cannot connect to'} ${target.display} failed: ${why}`,
-              {
-                code: tls ? 'COMMS_ERR_TLS' : 'COMMS_ERR_CONNECT',
-                hint: tls
-                  ? 'pass the server CA with --cacert FILE, or -k/--insecure'
-                  : 'is the server running and listening on that port?',
-              },
-            ),
-          );
-        }
+        if (err.code === grpc.status.UNAVAILABLE)
+          return reject(connectErrorFrom(err.details ?? '', target.display));
         reject(err);
       });
       stream.on('end', () => {

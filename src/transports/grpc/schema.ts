@@ -127,7 +127,66 @@ export function rootFromFileDescriptors(files: readonly unknown[], source: Schem
   } catch (err) {
     throw new UsageError(`cannot use the ${source} descriptors: ${(err as Error).message}`, { cause: err });
   }
-  return finish(root, source);
+  const fixed = finish(root, source);
+  restoreMapFields(fixed, mapEntryNames([...byName.values()]));
+  return fixed;
+}
+
+interface DescriptorMessage {
+  name?: string;
+  options?: { mapEntry?: boolean };
+  nestedType?: DescriptorMessage[];
+}
+
+/** Full names (`.pkg.Msg.LabelsEntry`) of the synthetic map-entry messages in file descriptors. */
+function mapEntryNames(files: readonly unknown[]): Set<string> {
+  const out = new Set<string>();
+  const walk = (prefix: string, msgs: DescriptorMessage[] | undefined) => {
+    for (const m of msgs ?? []) {
+      const full = `${prefix}.${m.name ?? ''}`;
+      if (m.options?.mapEntry) out.add(full);
+      walk(full, m.nestedType);
+    }
+  };
+  for (const f of files) {
+    const file = f as { package?: string; messageType?: DescriptorMessage[] };
+    walk(file.package ? `.${file.package}` : '', file.messageType);
+  }
+  return out;
+}
+
+/**
+ * protobufjs' Root.fromDescriptor leaves `map<K, V>` fields as `repeated XEntry` messages (it marks
+ * the wrong type as the map entry), which would make `{"labels": {...}}` invalid JSON for the call.
+ * Turn them back into map fields, as protoc's .proto source had them.
+ */
+function restoreMapFields(root: Root, entries: ReadonlySet<string>): void {
+  if (entries.size === 0) return;
+  const types: Type[] = [];
+  const walk = (ns: protobuf.NamespaceBase) => {
+    for (const child of ns.nestedArray) {
+      if (child instanceof protobuf.Type) types.push(child);
+      if (child instanceof protobuf.Namespace || child instanceof protobuf.Type)
+        walk(child as protobuf.NamespaceBase);
+    }
+  };
+  walk(root);
+  let changed = false;
+  for (const type of types) {
+    for (const field of [...type.fieldsArray]) {
+      const entry = field.resolvedType;
+      if (!field.repeated || !(entry instanceof protobuf.Type) || !entries.has(entry.fullName)) continue;
+      const key = entry.fields.key;
+      const value = entry.fields.value;
+      if (!key || !value) continue;
+      const valueType = value.resolvedType ? value.resolvedType.fullName : value.type;
+      type.remove(field);
+      type.add(new protobuf.MapField(field.name, field.id, key.type, valueType, field.options));
+      if (entry.parent === type) type.remove(entry);
+      changed = true;
+    }
+  }
+  if (changed) root.resolveAll();
 }
 
 function finish(root: Root, source: SchemaSource): Root {

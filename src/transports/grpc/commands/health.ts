@@ -11,7 +11,7 @@ import { ExitCode, exitCodeForKind } from '../../../errors/exit-codes.js';
 import { reportResult } from '../../../output/human.js';
 import { Output } from '../../../output/output.js';
 import { type GrpcCall, GrpcTransport } from '../adapter.js';
-import { DEFAULT_RETRY_ON } from '../classify.js';
+import { connectErrorFrom, DEFAULT_RETRY_ON } from '../classify.js';
 import type { GrpcConnection } from '../connection.js';
 import { loadShippedProto, resolveMethod } from '../schema.js';
 import { metadataPairs, openConnection } from './common.js';
@@ -151,11 +151,8 @@ async function watch(
       const { status } = conn.grpc;
       if (err.code === status.CANCELLED && done) return;
       if (err.code === status.UNAVAILABLE) {
-        finish(
-          new ConnectError(
-            `${seen ? 'lost connection to' : 'cannot connect to'} ${conn.target.display}: ${err.details.replace(/^No connection established\. Last error: /, '')}`,
-          ),
-        );
+        const e = connectErrorFrom(err.details, conn.target.display);
+        finish(seen ? new ConnectError(`lost connection to ${conn.target.display}: ${err.details}`) : e);
       } else if (err.code === status.UNIMPLEMENTED) {
         finish(new ResponseError(`${conn.target.display} does not implement grpc.health.v1 Watch`));
       } else finish(new ResponseError(`health watch ended: ${err.details || err.message}`));
