@@ -64,9 +64,9 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
     };
     if (PROXY_ENV.some((k) => process.env[k])) {
       // HTTP_PROXY / HTTPS_PROXY / NO_PROXY, as curl reads them; the proxy path has no socket timing.
-      const EnvHttpProxyAgent = require('undici/lib/dispatcher/env-http-proxy-agent.js') as new (
-        opts: object,
-      ) => Dispatcher;
+      // The proxy agent needs undici's API methods on Dispatcher.prototype (it calls client.connect()),
+      // which only the package index installs: pay for the full load only when a proxy is configured.
+      const { EnvHttpProxyAgent } = require('undici') as typeof import('undici');
       this.#dispatcher = new EnvHttpProxyAgent({ ...common, connect: tls, requestTls: tls });
     } else {
       const connector = buildConnector({ ...tls, allowH2: options.http2 });
