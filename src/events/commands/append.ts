@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { createInterface } from 'node:readline';
 import type { CommandContext } from '../../cli/context.js';
-import { parseJsonArg, readAll, readPayload } from '../../core/input.js';
+import { parseJsonArg, readPayload } from '../../core/input.js';
 import type { Result } from '../../core/result.js';
 import { expandTemplate, hasTemplate } from '../../core/template.js';
 import { UsageError } from '../../errors/comms-error.js';
@@ -33,8 +34,20 @@ function metadataFrom(flags: AppendFlags): Record<string, string> {
 }
 
 /**
- * `events append`: everything is parsed and validated before the store is opened, so bad input
- * (exit 2) never writes. With `--lines`, line i expects version N+i-1 when `--expected-version N` is
+ * NDJSON lines of stdin as they arrive (so `tail -f log | comms-cli events append ... --lines` appends
+ * live); blank lines are skipped, and an invalid line stops the run with exit 2 (earlier lines stay).
+ */
+async function* stdinLines(stdin: NodeJS.ReadableStream): AsyncIterable<unknown> {
+  let n = 0;
+  for await (const line of createInterface({ input: stdin, crlfDelay: Number.POSITIVE_INFINITY })) {
+    n += 1;
+    if (line.trim() !== '') yield parseJsonArg(line, `stdin line ${n}`);
+  }
+}
+
+/**
+ * `events append`: flags and data are parsed and validated before the store is opened, so bad
+ * input (exit 2) never writes (with `--lines`, each line is checked as it arrives). With `--lines`, line i expects version N+i-1 when `--expected-version N` is
  * given, so a batch is guarded as a whole; the first conflict stops it.
  */
 export async function runAppend(
@@ -49,21 +62,16 @@ export async function runAppend(
   const expected = parseExpectedVersion(flags.expectedVersion);
   const metadata = metadataFrom(flags);
 
-  let payloads: unknown[];
+  let payloads: Iterable<unknown> | AsyncIterable<unknown>;
   if (flags.lines) {
     if (flags.data !== undefined && flags.data !== '{}')
       throw new UsageError('--lines reads the data from stdin: drop -d');
-    const text = (await readAll(ctx.stdin)).toString('utf8');
-    payloads = text
-      .split('\n')
-      .map((line, i) => [line.trim(), i + 1] as const)
-      .filter(([line]) => line !== '')
-      .map(([line, n]) => parseJsonArg(line, `stdin line ${n}`));
-    if (payloads.length > 1 && flags.id !== undefined && !hasTemplate(flags.id)) {
+    if (flags.id !== undefined && !hasTemplate(flags.id)) {
       throw new UsageError(`--id '${flags.id}' would be the same for every line`, {
         hint: "put {{seq}} in it, e.g. --id 'import-{{seq}}'",
       });
     }
+    payloads = stdinLines(ctx.stdin);
   } else {
     const text = (await readPayload(flags.data ?? '{}', '-d', ctx.stdin)).toString('utf8');
     payloads = [parseJsonArg(text, '-d')];
@@ -72,7 +80,9 @@ export async function runAppend(
 
   const store = await openStore(flags, ctx.signal);
   try {
-    for (const [i, data] of payloads.entries()) {
+    let i = -1;
+    for await (const data of payloads) {
+      i += 1;
       if (ctx.signal.aborted) return ExitCode.interrupted;
       const event: NewEvent = {
         id: flags.id !== undefined ? expandTemplate(flags.id, i + 1) : randomUUID(),
