@@ -247,12 +247,20 @@ async function renderHuman(out: Output, outcome: CallOutcome<HttpReply>, include
   }
   const status = reply
     ? `${reply.httpVersion} ${reply.status} ${reply.statusText}`.trim()
-    : (result.error?.kind ?? 'failed');
+    : (NO_REPLY[result.error?.kind ?? ''] ?? 'failed');
   const size = reply ? out.c.dim(` · ${formatBytes(reply.bytes)}`) : '';
-  reportResult(out, result, status + (reply ? '' : ''));
+  reportResult(out, result, status);
   if (size && out.options.verbose)
     out.verbose(`body${size}${reply?.tempFile ? ` → ${String(result.output)}` : ''}`);
 }
+
+/** The status line when no response came back. */
+const NO_REPLY: Record<string, string> = {
+  connect: 'no connection',
+  timeout: 'timed out',
+  breaker: 'short-circuited (breaker open)',
+  interrupted: 'interrupted',
+};
 
 function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
