@@ -1,3 +1,4 @@
+import { setFlagsFromString } from 'node:v8';
 import { CommanderError } from 'commander';
 import { toCommsError } from '../errors/classify.js';
 import { InterruptedError, UsageError } from '../errors/comms-error.js';
@@ -9,6 +10,13 @@ import { buildProgram } from './program.js';
  * Entry point: build the program, parse, run the chosen command, map any error to the contract's
  * exit code. This is the only place that sets process.exitCode.
  */
+// undici parses HTTP with llhttp compiled to WebAssembly. V8 compiles it with its baseline compiler and
+// then again with TurboFan in the background, and Node waits for that background job before exiting:
+// ~400-500 ms of idle wall time after a one-shot `comms-cli http get` (measured; see bench/RESULTS.md).
+// Load mode keeps the optimising tier, where parsing speed over many responses is worth it.
+if (!process.argv.some((a) => /^(-n|--requests|--duration|--rate)(=|$)/.test(a) || /^-n\d/.test(a))) {
+  setFlagsFromString('--liftoff-only');
+}
 const interrupt = new AbortController();
 let interrupts = 0;
 process.on('SIGINT', () => {
