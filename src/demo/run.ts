@@ -6,6 +6,7 @@ import type { DemoContext, DemoPart } from './context.js';
 /** Demo parts in the order shown; each lazily imported so a part's transport loads only when it runs. */
 const PARTS: ReadonlyArray<{ name: string; title: string; load: () => Promise<DemoPart> }> = [
   { name: 'http', title: 'HTTP', load: async () => (await import('./http.js')).httpDemo },
+  { name: 'grpc', title: 'gRPC', load: async () => (await import('./grpc.js')).grpcDemo },
 ];
 
 export async function runDemo(options: OutputOptions, signal: AbortSignal, only?: string): Promise<number> {
