@@ -139,7 +139,12 @@ interface Run {
 async function load(
   path: (seq: number) => string,
   flags: LoadFlags,
-  opts: { json?: boolean; resilience?: Partial<ResilienceOptions>; controller?: AbortController } = {},
+  opts: {
+    json?: boolean;
+    resilience?: Partial<ResilienceOptions>;
+    controller?: AbortController;
+    tty?: boolean;
+  } = {},
 ): Promise<Run> {
   const controller = opts.controller ?? new AbortController();
   const out = new PassThrough();
@@ -148,6 +153,7 @@ async function load(
   let stderr = '';
   out.setEncoding('utf8').on('data', (d: string) => (stdout += d));
   err.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  if (opts.tty) Object.assign(err, { isTTY: true });
   const json = opts.json ?? true;
   const output = new Output(
     { json, quiet: false, verbose: false, showSecrets: false, debug: false, color: false },
@@ -343,6 +349,22 @@ describe('runLoad: open loop (--rate)', () => {
     const r = await load(() => '/ok', { rate: '100', duration: '300ms' });
     expect(r.summary.requests).toBe(30);
     expect(state.hits).toBe(30);
+  });
+});
+
+describe('runLoad: live progress', () => {
+  it('redraws a progress line on stderr only when it is a TTY, and clears it before the summary', async () => {
+    const tty = await load(
+      () => '/slow',
+      { duration: '700ms', concurrency: '4' },
+      { json: false, tty: true },
+    );
+    expect(tty.stderr).toMatch(/\r\x1b\[2K\d+ · \d+ req\/s · 0 errors · p99 [\d.]+m?s · [\d.]+\/0\.7s/);
+    expect(tty.stdout).toBe('');
+    // The last escape is the clear; the summary follows on a clean line.
+    expect(tty.stderr.slice(tty.stderr.lastIndexOf('\x1b[2K') + 4)).toMatch(/^[\d,]+ calls in /);
+    const piped = await load(() => '/slow', { duration: '700ms', concurrency: '4' }, { json: false });
+    expect(piped.stderr).not.toContain('\x1b[2K');
   });
 });
 
