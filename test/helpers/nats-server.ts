@@ -6,7 +6,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Where Debian's package puts the binary; override with NATS_SERVER_BIN. */
 export const NATS_SERVER_BIN =
-  process.env.NATS_SERVER_BIN ?? (existsSync('/usr/sbin/nats-server') ? '/usr/sbin/nats-server' : 'nats-server');
+  process.env.NATS_SERVER_BIN ??
+  (existsSync('/usr/sbin/nats-server') ? '/usr/sbin/nats-server' : 'nats-server');
 
 export interface NatsServer {
   /** nats://127.0.0.1:PORT */
@@ -42,7 +43,7 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
     writeFileSync(
       conf,
       [
-        'listen: 127.0.0.1',
+        'host: 127.0.0.1',
         `port: ${port}`,
         `ports_file_dir: "${dir}"`,
         opts.jetstream === false ? '' : `jetstream { store_dir: "${join(dir, 'js')}" }`,

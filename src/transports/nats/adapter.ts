@@ -1,0 +1,304 @@
+import { performance } from 'node:perf_hooks';
+import type { JetStreamClient } from '@nats-io/jetstream';
+import { type MsgHdrs, type NatsConnection, headers as natsHeaders } from '@nats-io/transport-node';
+import type {
+  AttemptContext,
+  CallBase,
+  Outcome,
+  ResultFields,
+  Transport,
+  Verdict,
+} from '../../core/transport.js';
+import { abortReasonToError } from '../../errors/classify.js';
+import { type CommsError, ConnectError, ResponseError } from '../../errors/comms-error.js';
+import { connectNats } from './connection.js';
+import type { NatsConnectOptions } from './connection-options.js';
+import { natsError } from './errors.js';
+import { decodeData, headersToRecord } from './message.js';
+
+/** One message to send: subject, payload, headers (already expanded from templates). */
+export interface OutgoingMessage {
+  subject: string;
+  data: Uint8Array;
+  headers?: ReadonlyArray<readonly [string, string]>;
+  replyTo?: string;
+}
+
+/**
+ * A NATS call, one of:
+ * - `request`: one request, one reply;
+ * - `publish`: core publish of a batch (one message, `--count N`, or stdin `--lines`) then a flush, so
+ *   the server has them all. A batch is one call: a core publish has no acknowledgement to retry on;
+ * - `js-publish`: one JetStream publish that waits for the stream's ack. `msgId` is fixed when the call
+ *   is made, so every retry of it carries the same Nats-Msg-Id and the stream drops the duplicate.
+ */
+export type NatsCall = CallBase &
+  (
+    | { readonly op: 'request'; readonly message: OutgoingMessage }
+    | {
+        readonly op: 'publish';
+        readonly messages: () => Iterable<OutgoingMessage> | AsyncIterable<OutgoingMessage>;
+      }
+    | {
+        readonly op: 'js-publish';
+        readonly message: OutgoingMessage;
+        readonly msgId?: string;
+        readonly expectStream?: string;
+      }
+  );
+
+export type NatsReply =
+  | {
+      readonly op: 'request';
+      readonly headers?: MsgHdrs | undefined;
+      readonly data: Uint8Array;
+    }
+  | { readonly op: 'publish'; readonly count: number; readonly bytes: number }
+  | {
+      readonly op: 'js-publish';
+      readonly stream: string;
+      readonly seq: number;
+      readonly duplicate: boolean;
+      readonly domain?: string | undefined;
+      readonly msgId?: string | undefined;
+    };
+
+/**
+ * The NATS adapter of the one Transport interface. It connects lazily on the first attempt (so a
+ * refused connection is an attempt like any other, retried when --retries allows) and keeps the
+ * connection for the rest of the run (load mode, --count). `classify` holds the NATS retry list:
+ * no responders and timeouts are retryable; rejected authorization and bad input are not.
+ */
+export class NatsTransport implements Transport<NatsCall, NatsReply> {
+  readonly kind = 'nats' as const;
+  readonly #options: NatsConnectOptions;
+  readonly #timeoutMs: number;
+  readonly #onConnect: ((nc: NatsConnection) => void) | undefined;
+  #nc: Promise<NatsConnection> | undefined;
+  #js: JetStreamClient | undefined;
+
+  /**
+   * @param timeoutMs the per-attempt --timeout, handed to nats.js as its own request/ack timeout
+   * @param onConnect called once with the live connection (reconnect reporting, stream setup)
+   */
+  constructor(
+    options: NatsConnectOptions,
+    timeoutMs: number,
+    onConnect?: (nc: NatsConnection) => void | Promise<void>,
+  ) {
+    this.#options = options;
+    this.#timeoutMs = timeoutMs;
+    this.#onConnect = onConnect;
+  }
+
+  /** The connection, made on first use. A failed connect is forgotten so a retry connects again. */
+  async connection(ctx?: AttemptContext): Promise<NatsConnection> {
+    if (!this.#nc) {
+      const started = performance.now();
+      const pending = connectNats(this.#options).then(async (nc) => {
+        try {
+          await this.#onConnect?.(nc);
+        } catch (err) {
+          // Setup failed (e.g. --stream could not be created): release the connection, report the error.
+          await nc.close().catch(() => undefined);
+          throw err;
+        }
+        return nc;
+      });
+      this.#nc = pending;
+      pending.catch(() => {
+        if (this.#nc === pending) this.#nc = undefined;
+      });
+      const nc = await raceSignal(pending, ctx?.signal);
+      ctx?.timing.set('connect', performance.now() - started);
+      return nc;
+    }
+    return raceSignal(this.#nc, ctx?.signal);
+  }
+
+  async attempt(call: NatsCall, ctx: AttemptContext): Promise<NatsReply> {
+    const nc = await this.connection(ctx);
+    switch (call.op) {
+      case 'request': {
+        const m = call.message;
+        const msg = await raceSignal(
+          nc.request(m.subject, m.data, {
+            timeout: this.#timeoutMs,
+            ...(m.headers ? { headers: toHeaders(m.headers) } : {}),
+          }),
+          ctx.signal,
+        ).catch((err: unknown) => {
+          throw natsError(err, call.target, ctx.signal);
+        });
+        ctx.timing.set('firstByte', performance.now() - ctx.timing.start);
+        return { op: 'request', headers: msg.headers, data: msg.data };
+      }
+      case 'publish': {
+        let count = 0;
+        let bytes = 0;
+        try {
+          for await (const m of call.messages()) {
+            if (ctx.signal.aborted) break;
+            nc.publish(m.subject, m.data, {
+              ...(m.headers ? { headers: toHeaders(m.headers) } : {}),
+              ...(m.replyTo ? { reply: m.replyTo } : {}),
+            });
+            count += 1;
+            bytes += m.data.byteLength;
+          }
+          // The flush is the round trip that proves the server has every message.
+          await raceSignal(nc.flush(), ctx.signal);
+        } catch (err) {
+          throw natsError(err, call.target, ctx.signal);
+        }
+        return { op: 'publish', count, bytes };
+      }
+      case 'js-publish': {
+        const js = await this.jetstream(nc);
+        const m = call.message;
+        try {
+          const ack = await raceSignal(
+            js.publish(m.subject, m.data, {
+              timeout: this.#timeoutMs,
+              ...(call.msgId ? { msgID: call.msgId } : {}),
+              ...(call.expectStream ? { expect: { streamName: call.expectStream } } : {}),
+              ...(m.headers ? { headers: toHeaders(m.headers) } : {}),
+            }),
+            ctx.signal,
+          );
+          ctx.timing.set('firstByte', performance.now() - ctx.timing.start);
+          return {
+            op: 'js-publish',
+            stream: ack.stream,
+            seq: ack.seq,
+            duplicate: ack.duplicate,
+            domain: ack.domain,
+            msgId: call.msgId,
+          };
+        } catch (err) {
+          const typed = natsError(err, call.target, ctx.signal);
+          if (typed.code === 'COMMS_ERR_NATS_NO_RESPONDERS') {
+            throw new ConnectError(`no JetStream stream acknowledged '${m.subject}'`, {
+              cause: err,
+              code: 'COMMS_ERR_NATS_NO_RESPONDERS',
+              hint: 'no stream covers that subject (or JetStream is off); --stream NAME creates one',
+            });
+          }
+          throw typed;
+        }
+      }
+    }
+  }
+
+  async jetstream(nc?: NatsConnection): Promise<JetStreamClient> {
+    if (!this.#js) {
+      const { jetstream } = await import('@nats-io/jetstream');
+      this.#js = jetstream(nc ?? (await this.connection()), { timeout: this.#timeoutMs });
+    }
+    return this.#js;
+  }
+
+  classify(outcome: Outcome<NatsReply>, call: NatsCall): Verdict {
+    if (outcome.reply) {
+      const r = outcome.reply;
+      if (r.op === 'request') {
+        // The micro services convention: a handler error comes back as a reply with these headers.
+        const code = r.headers?.get('Nats-Service-Error-Code');
+        if (code) {
+          const error = new ResponseError(
+            `service error ${code}: ${r.headers?.get('Nats-Service-Error') ?? ''}`.trim(),
+            {
+              code: 'COMMS_ERR_NATS_SERVICE',
+            },
+          );
+          return { ok: false, retryable: false, peerFault: false, error, status: `service error ${code}` };
+        }
+        return { ok: true, retryable: false, peerFault: false, status: 'reply' };
+      }
+      if (r.op === 'publish') return { ok: true, retryable: false, peerFault: false, status: 'published' };
+      return { ok: true, retryable: false, peerFault: false, status: r.duplicate ? 'duplicate' : 'stored' };
+    }
+    const error = outcome.error;
+    return { ok: false, ...retryability(error, call), error, status: statusOf(error) };
+  }
+
+  describe(reply: NatsReply): ResultFields {
+    switch (reply.op) {
+      case 'request': {
+        const headers = headersToRecord(reply.headers);
+        const { data, encoding } = decodeData(reply.data);
+        return {
+          ...(headers ? { headers } : {}),
+          data,
+          encoding,
+          size: reply.data.byteLength,
+        };
+      }
+      case 'publish':
+        return { count: reply.count, bytes: reply.bytes };
+      default:
+        return {
+          stream: reply.stream,
+          seq: reply.seq,
+          duplicate: reply.duplicate,
+          ...(reply.domain ? { domain: reply.domain } : {}),
+          ...(reply.msgId ? { msgId: reply.msgId } : {}),
+        };
+    }
+  }
+
+  async close(): Promise<void> {
+    const pending = this.#nc;
+    this.#nc = undefined;
+    if (!pending) return;
+    try {
+      const nc = await pending;
+      // drain, not close: anything published but not yet flushed still goes out.
+      await nc.drain();
+    } catch {
+      // never connected, or already closed: nothing to release
+    }
+  }
+}
+
+function retryability(error: CommsError, call: NatsCall): { retryable: boolean; peerFault: boolean } {
+  if (error.code === 'COMMS_ERR_NATS_AUTH' || error.code === 'COMMS_ERR_TLS') return { retryable: false, peerFault: false };
+  if (error.kind === 'timeout') return { retryable: call.op !== 'publish', peerFault: true };
+  if (error.kind === 'connect') {
+    // A core batch is retried only when nothing can have gone out: the connection never came up.
+    return { retryable: call.op !== 'publish' || error.code !== 'COMMS_ERR_NATS_CONNECT', peerFault: true };
+  }
+  return { retryable: false, peerFault: false };
+}
+
+function statusOf(error: CommsError): string {
+  if (error.code === 'COMMS_ERR_NATS_NO_RESPONDERS') return 'no responders';
+  if (error.code === 'COMMS_ERR_NATS_AUTH') return 'unauthorized';
+  return error.kind;
+}
+
+export function toHeaders(list: ReadonlyArray<readonly [string, string]>): MsgHdrs {
+  const h = natsHeaders();
+  for (const [k, v] of list) h.append(k, v);
+  return h;
+}
+
+/** Resolve with `p`, or reject with the signal's typed reason (timeout, Ctrl-C) as soon as it aborts. */
+export function raceSignal<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return p;
+  if (signal.aborted) return Promise.reject(abortReasonToError(signal.reason));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortReasonToError(signal.reason));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
+}

@@ -1,0 +1,198 @@
+import { access, readFile } from 'node:fs/promises';
+import {
+  connect,
+  credsAuthenticator,
+  type NatsConnection,
+  type NodeConnectionOptions,
+  nkeyAuthenticator,
+} from '@nats-io/transport-node';
+import { errorCode, toCommsError } from '../../errors/classify.js';
+import { type CommsError, ConnectError, UsageError } from '../../errors/comms-error.js';
+import type { Output } from '../../output/output.js';
+import { describeServers, type NatsConnectOptions, redactServer } from './connection-options.js';
+import { AUTH_HINT } from './errors.js';
+
+export type { NatsConnection } from '@nats-io/transport-node';
+export { type NatsConnectOptions, natsConnectOptionsFrom } from './connection-options.js';
+
+/** Observers of the connection's life, for callers that want more than `-v` lines. */
+export interface ConnectionEvents {
+  onStatus?(status: { type: string; server?: string }): void;
+}
+
+/**
+ * Connect to NATS with comms-cli's conventions, for every NATS user in comms-cli (`nats` commands,
+ * `events` with a JetStream store or `nats:SUBJECT` handlers):
+ * - servers from `-s`/NATS_URL (see natsConnectOptionsFrom), user/password, token, creds, nkey, TLS, name;
+ * - reconnects reported on stderr with `-v` (disconnected / reconnecting / reconnected), when `output` is given;
+ * - a failed first connect throws a typed error and nothing else: ConnectError (exit 3) for refused,
+ *   unresolvable, TLS and rejected authorization (code COMMS_ERR_NATS_AUTH), UsageError (exit 2) for
+ *   unreadable creds/nkey/TLS files. Messages name the server with credentials redacted; no stack trace.
+ *
+ * @example
+ *   const nc = await connectNats(natsConnectOptionsFrom(flags, { reconnect: 'forever' }), output);
+ *   try { ... } finally { await nc.drain(); }
+ */
+export async function connectNats(
+  options: NatsConnectOptions,
+  output?: Output,
+  events: ConnectionEvents = {},
+): Promise<NatsConnection> {
+  const where = describeServers(options.servers);
+  const opts: NodeConnectionOptions = {
+    servers: options.servers,
+    name: options.name,
+    timeout: options.connectTimeoutMs,
+    ...reconnectSettings(options),
+    ...(options.user !== undefined ? { user: options.user } : {}),
+    ...(options.password !== undefined ? { pass: options.password } : {}),
+    ...(options.token !== undefined ? { token: options.token } : {}),
+  };
+  const authenticators = [];
+  if (options.credsFile) {
+    const creds = await readSecretFile(options.credsFile, '--creds');
+    authenticators.push(credsAuthenticator(creds));
+  }
+  if (options.nkeyFile) {
+    const seed = new TextEncoder().encode(
+      (await readSecretFile(options.nkeyFile, '--nkey')).toString('utf8').trim(),
+    );
+    authenticators.push(nkeyAuthenticator(seed));
+  }
+  if (authenticators.length > 0) opts.authenticator = authenticators;
+  if (options.tls) {
+    for (const [flag, file] of [
+      ['--tls-ca', options.tls.caFile],
+      ['--tls-cert', options.tls.certFile],
+      ['--tls-key', options.tls.keyFile],
+    ] as const) {
+      if (file) await mustBeReadable(file, flag);
+    }
+    opts.tls = { ...options.tls };
+  } else if (options.servers.some((s) => s.startsWith('tls://'))) {
+    opts.tls = {};
+  }
+
+  let nc: NatsConnection;
+  try {
+    nc = await connect(opts);
+  } catch (err) {
+    throw connectFailure(err, where);
+  }
+  void watchStatus(nc, output, events);
+  return nc;
+}
+
+function reconnectSettings(options: NatsConnectOptions): Partial<NodeConnectionOptions> {
+  switch (options.reconnect) {
+    case 'never':
+      return { reconnect: false };
+    case 'forever':
+      // Subscribers outlive a server restart: keep trying, quickly, for as long as the user waits.
+      return { reconnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 250, reconnectJitter: 100 };
+    default:
+      return { reconnect: true, maxReconnectAttempts: 10, reconnectTimeWait: 250, reconnectJitter: 100 };
+  }
+}
+
+/** Turn a failed first connect into one clear line (exit 3), naming the server without secrets. */
+export function connectFailure(err: unknown, where: string): CommsError {
+  const e = (typeof err === 'object' && err !== null ? err : {}) as { name?: string; message?: string };
+  if (e.name === 'AuthorizationError' || e.name === 'UserAuthenticationExpiredError') {
+    return new ConnectError(`authorization rejected by ${where}`, {
+      cause: err,
+      code: 'COMMS_ERR_NATS_AUTH',
+      hint: AUTH_HINT,
+    });
+  }
+  const code = errorCode(err);
+  if (code === 'ECONNREFUSED' || e.message === 'connection refused') {
+    return new ConnectError(`cannot connect to ${where}: connection refused`, {
+      cause: err,
+      hint: 'is nats-server running there? set -s/--server or NATS_URL',
+    });
+  }
+  if (code) {
+    const typed = toCommsError(err, where);
+    if (typed.kind === 'connect' || typed.kind === 'timeout') {
+      return new ConnectError(`cannot connect to ${where}: ${typed.message.replace(` (${where})`, '')}`, {
+        cause: err,
+        code: typed.code,
+        ...(typed.hint
+          ? {
+              hint: typed.hint
+                .replace('--cacert FILE', '--tls-ca FILE')
+                .replace(', or -k/--insecure to skip verification', ''),
+            }
+          : {}),
+      });
+    }
+  }
+  const message = redactServer(e.message ?? String(err));
+  if (/tls|certificate|ssl/i.test(message)) {
+    return new ConnectError(`cannot connect to ${where}: TLS: ${message}`, {
+      cause: err,
+      code: 'COMMS_ERR_TLS',
+      hint: 'pass the server CA with --tls-ca FILE (and --tls-cert/--tls-key when it asks for a client certificate)',
+    });
+  }
+  if (e.name === 'TimeoutError')
+    return new ConnectError(`cannot connect to ${where}: timed out`, { cause: err });
+  return new ConnectError(`cannot connect to ${where}: ${message}`, { cause: err });
+}
+
+async function watchStatus(
+  nc: NatsConnection,
+  output: Output | undefined,
+  events: ConnectionEvents,
+): Promise<void> {
+  for await (const s of nc.status()) {
+    const server = 'server' in s && typeof s.server === 'string' ? redactServer(s.server) : undefined;
+    events.onStatus?.({ type: s.type, ...(server ? { server } : {}) });
+    if (!output) continue;
+    switch (s.type) {
+      case 'disconnect':
+        output.verbose(output.c.yellow(`nats: disconnected from ${server}`));
+        break;
+      case 'reconnecting':
+        output.verbose(output.c.yellow('nats: reconnecting...'));
+        break;
+      case 'reconnect':
+        output.verbose(output.c.green(`nats: reconnected to ${server}`));
+        break;
+      case 'error':
+        output.verbose(output.c.red(`nats: server error: ${s.error.message}`));
+        break;
+      case 'slowConsumer':
+        output.verbose(
+          output.c.yellow(`nats: slow consumer on ${s.sub.getSubject()} (${s.pending} pending)`),
+        );
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+async function readSecretFile(path: string, flag: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    throw unreadable(err, path, flag);
+  }
+}
+
+async function mustBeReadable(path: string, flag: string): Promise<void> {
+  try {
+    await access(path);
+  } catch (err) {
+    throw unreadable(err, path, flag);
+  }
+}
+
+function unreadable(err: unknown, path: string, flag: string): UsageError {
+  const code = (err as NodeJS.ErrnoException).code;
+  const why =
+    code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
+  return new UsageError(`cannot read ${flag} file '${path}': ${why}`, { cause: err });
+}

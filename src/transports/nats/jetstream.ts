@@ -1,0 +1,152 @@
+import {
+  AckPolicy,
+  type ConsumerConfig,
+  DeliverPolicy,
+  type JetStreamManager,
+  jetstreamManager,
+} from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { parseDuration } from '../../core/duration.js';
+import { type CommsError, ConnectError, UsageError } from '../../errors/comms-error.js';
+import type { Output } from '../../output/output.js';
+import { natsError } from './errors.js';
+
+/** JetStream setup shared by publish (--stream) and subscribe (--durable, --deliver). */
+
+function nameOf(err: unknown): string {
+  return typeof err === 'object' && err !== null ? String((err as { name?: unknown }).name ?? '') : '';
+}
+
+/** JetStream errors as CommsErrors: "not enabled" is the peer's fault (exit 3), like no responders. */
+export function jetstreamError(err: unknown, target: string): CommsError {
+  if (nameOf(err) === 'JetStreamNotEnabled') {
+    return new ConnectError(`JetStream is not enabled on the server (${target})`, {
+      cause: err,
+      code: 'COMMS_ERR_NATS_JETSTREAM_OFF',
+      hint: 'start nats-server with -js (JetStream)',
+    });
+  }
+  return natsError(err, target);
+}
+
+export async function manager(nc: NatsConnection, target: string): Promise<JetStreamManager> {
+  try {
+    return await jetstreamManager(nc);
+  } catch (err) {
+    throw jetstreamError(err, target);
+  }
+}
+
+/** Stream names: no spaces, dots, wildcards or path separators (server rules). */
+export function validateStreamName(name: string, flag: string): string {
+  if (name === '' || /[\s.*>/\\]/.test(name)) {
+    throw new UsageError(
+      `invalid ${flag} '${name}': stream and consumer names cannot contain spaces, '.', '*', '>' or slashes`,
+    );
+  }
+  return name;
+}
+
+/**
+ * `--stream NAME` on publish: make sure the stream exists, creating it over `subject` when it does
+ * not (and saying so on stderr), so a test needs no other tool. An existing stream is used as it is.
+ */
+export async function ensureStream(
+  nc: NatsConnection,
+  name: string,
+  subject: string,
+  output: Output,
+): Promise<void> {
+  const jsm = await manager(nc, name);
+  try {
+    await jsm.streams.info(name);
+    return;
+  } catch (err) {
+    if (nameOf(err) !== 'StreamNotFoundError') throw jetstreamError(err, name);
+  }
+  try {
+    await jsm.streams.add({ name, subjects: [subject] });
+  } catch (err) {
+    // Another publisher may have created it in the meantime.
+    if (nameOf(err) === 'JetStreamApiError' && /already in use/.test(String((err as Error).message))) return;
+    throw jetstreamError(err, name);
+  }
+  output.info(output.c.yellow(`created stream ${name} over '${subject}'`));
+}
+
+/** `--deliver all|new|last|seq:N|since:DUR` as consumer settings. */
+export function deliverPolicy(
+  spec: string,
+): Pick<ConsumerConfig, 'deliver_policy'> & Partial<ConsumerConfig> {
+  const s = spec.trim().toLowerCase();
+  if (s === 'all') return { deliver_policy: DeliverPolicy.All };
+  if (s === 'new') return { deliver_policy: DeliverPolicy.New };
+  if (s === 'last') return { deliver_policy: DeliverPolicy.Last };
+  if (s === 'last-per-subject') return { deliver_policy: DeliverPolicy.LastPerSubject };
+  const seq = /^seq:(\d+)$/.exec(s);
+  if (seq) {
+    const n = Number(seq[1]);
+    if (n < 1) throw new UsageError(`invalid --deliver '${spec}': sequences start at 1`);
+    return { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: n };
+  }
+  const since = /^since:(.+)$/.exec(spec.trim());
+  if (since) {
+    const ms = parseDuration(since[1] ?? '', '--deliver since:');
+    return {
+      deliver_policy: DeliverPolicy.StartTime,
+      opt_start_time: new Date(Date.now() - ms).toISOString(),
+    };
+  }
+  throw new UsageError(`invalid --deliver '${spec}'`, {
+    hint: 'use all, new, last, seq:N or since:DUR (e.g. since:10m)',
+  });
+}
+
+/**
+ * A durable pull consumer with explicit acks: created on first use, reused (and so resumed from its
+ * acknowledged position) afterwards. An existing durable keeps its own deliver policy; we only note it.
+ */
+export async function ensureDurable(
+  jsm: JetStreamManager,
+  stream: string,
+  durable: string,
+  subject: string,
+  deliver: ReturnType<typeof deliverPolicy>,
+  ackWaitMs: number,
+  output: Output,
+): Promise<void> {
+  try {
+    const info = await jsm.consumers.info(stream, durable);
+    output.verbose(
+      output.c.dim(
+        `resuming durable ${durable} on ${stream} (${info.num_pending} pending, ${info.num_ack_pending} unacknowledged)`,
+      ),
+    );
+    return;
+  } catch (err) {
+    const name = nameOf(err);
+    if (name === 'StreamNotFoundError') throw streamMissing(stream, err);
+    if (name !== 'ConsumerNotFoundError') throw jetstreamError(err, stream);
+  }
+  try {
+    await jsm.consumers.add(stream, {
+      durable_name: durable,
+      ack_policy: AckPolicy.Explicit,
+      ack_wait: ackWaitMs * 1_000_000,
+      ...(subject !== '>' ? { filter_subject: subject } : {}),
+      ...deliver,
+    });
+  } catch (err) {
+    if (nameOf(err) === 'StreamNotFoundError') throw streamMissing(stream, err);
+    throw jetstreamError(err, stream);
+  }
+  output.info(output.c.yellow(`created durable consumer ${durable} on stream ${stream}`));
+}
+
+export function streamMissing(stream: string, cause: unknown): ConnectError {
+  return new ConnectError(`stream '${stream}' not found`, {
+    cause,
+    code: 'COMMS_ERR_NATS_NO_STREAM',
+    hint: `create it first, e.g. comms-cli nats publish SUBJECT --jetstream --stream ${stream}`,
+  });
+}

@@ -1,0 +1,124 @@
+import type { MsgHdrs } from '@nats-io/transport-node';
+import type { Output } from '../../output/output.js';
+
+/**
+ * How a received NATS message appears on stdout: human (`[#n] Received on "subject"`, headers, payload),
+ * `--raw` (payload only) or `--json` (one object per line). Shared by subscribe, request and reply.
+ */
+
+/** Headers as the --json contract shows them: a name with one value is a string, several an array. */
+export type HeaderRecord = Record<string, string | string[]>;
+
+export function headersToRecord(h: MsgHdrs | undefined): HeaderRecord | undefined {
+  if (!h) return undefined;
+  const out: HeaderRecord = {};
+  let any = false;
+  for (const [k, values] of h) {
+    out[k] = values.length === 1 ? (values[0] ?? '') : values;
+    any = true;
+  }
+  return any ? out : undefined;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** `data` as JSON when it parses, else text when it is UTF-8, else base64 (`encoding` says which). */
+export function decodeData(data: Uint8Array): { data: unknown; encoding: 'json' | 'text' | 'base64' } {
+  let text: string;
+  try {
+    text = utf8.decode(data);
+  } catch {
+    return {
+      data: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64'),
+      encoding: 'base64',
+    };
+  }
+  const trimmed = text.trim();
+  if (trimmed !== '' && /^[[{"\d\-tfn]/.test(trimmed)) {
+    try {
+      return { data: JSON.parse(trimmed), encoding: 'json' };
+    } catch {
+      // not JSON: text
+    }
+  }
+  return { data: text, encoding: 'text' };
+}
+
+/** What a delivered message carries, NATS-core or JetStream, in our own shape. */
+export interface ReceivedMessage {
+  subject: string;
+  reply?: string | undefined;
+  headers?: MsgHdrs | undefined;
+  data: Uint8Array;
+  /** JetStream only. */
+  stream?: string;
+  seq?: number;
+  redelivered?: boolean;
+  deliveryCount?: number;
+}
+
+/** One --json line for a received message (subscribe, reply). */
+export function messageRecord(
+  m: ReceivedMessage,
+  n: number,
+  received: Date = new Date(),
+): Record<string, unknown> {
+  const headers = headersToRecord(m.headers);
+  const { data, encoding } = decodeData(m.data);
+  return {
+    transport: 'nats',
+    type: 'message',
+    n,
+    subject: m.subject,
+    ...(m.reply ? { reply: m.reply } : {}),
+    ...(headers ? { headers } : {}),
+    data,
+    encoding,
+    size: m.data.byteLength,
+    received: received.toISOString(),
+    ...(m.stream !== undefined ? { stream: m.stream, seq: m.seq } : {}),
+    ...(m.redelivered ? { redelivered: true, deliveryCount: m.deliveryCount } : {}),
+  };
+}
+
+export interface RenderOptions {
+  raw: boolean;
+}
+
+/** Write one received message to stdout (with backpressure) in the mode the user chose. */
+export async function writeMessage(
+  out: Output,
+  m: ReceivedMessage,
+  n: number,
+  { raw }: RenderOptions,
+): Promise<void> {
+  if (out.options.json) {
+    await out.json(messageRecord(m, n));
+    return;
+  }
+  const payload = Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength);
+  const newline = payload.length > 0 && payload[payload.length - 1] === 0x0a ? '' : '\n';
+  if (raw) {
+    await out.data(newline ? Buffer.concat([payload, Buffer.from(newline)]) : payload);
+    return;
+  }
+  const c = out.cOut;
+  const extra: string[] = [];
+  if (m.reply) extra.push(`reply ${JSON.stringify(m.reply)}`);
+  if (m.stream !== undefined)
+    extra.push(`stream ${m.stream} seq ${m.seq}${m.redelivered ? ' (redelivered)' : ''}`);
+  let head = `${c.dim(`[#${n}]`)} Received on ${c.bold(JSON.stringify(m.subject))}${extra.length ? ` ${c.dim(extra.join(' · '))}` : ''}\n`;
+  const headers = headersToRecord(m.headers);
+  if (headers) {
+    for (const [k, v] of Object.entries(out.safe(headers))) {
+      for (const value of Array.isArray(v) ? v : [v]) head += `${c.cyan(k)}: ${value}\n`;
+    }
+  }
+  await out.data(`${head}\n`);
+  await out.data(Buffer.concat([payload, Buffer.from(`${newline}\n`)]));
+}
+
+/** Raw bytes of a message as a Buffer view (no copy). */
+export function asBuffer(data: Uint8Array): Buffer {
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}

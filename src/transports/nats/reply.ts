@@ -1,0 +1,173 @@
+import { spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Msg, MsgHdrs } from '@nats-io/transport-node';
+import type { ReplyFlags } from '../../cli/commands/nats.js';
+import type { CommandContext } from '../../cli/context.js';
+import { type OutputFlags, outputFrom, parseCount, parseOptionalDuration } from '../../cli/options.js';
+import { readPayload } from '../../core/input.js';
+import { UsageError } from '../../errors/comms-error.js';
+import { ExitCode } from '../../errors/exit-codes.js';
+import { Output } from '../../output/output.js';
+import { toHeaders } from './adapter.js';
+import { connectNats } from './connection.js';
+import { describeServers, type NatsConnectionFlags, natsConnectOptionsFrom } from './connection-options.js';
+import { writeMessage } from './message.js';
+import { parseHeaders } from './request.js';
+import { validateSubject } from './subject.js';
+
+type Flags = ReplyFlags & OutputFlags & NatsConnectionFlags;
+
+/** `--fail-rate 0.3` or `30%`: the fraction of requests to drop. */
+export function parseFailRate(text: string | undefined): number {
+  if (text === undefined) return 0;
+  const pct = text.trim().endsWith('%');
+  const n = Number(text.trim().replace(/%$/, ''));
+  const rate = pct ? n / 100 : n;
+  if (text.trim() === '' || !Number.isFinite(rate) || rate < 0 || rate > 1) {
+    throw new UsageError(`invalid --fail-rate '${text}': expected a fraction 0..1 or a percentage like 30%`);
+  }
+  return rate;
+}
+
+interface Answer {
+  data: Uint8Array;
+  headers?: MsgHdrs;
+}
+
+/**
+ * `comms-cli nats reply`: a responder for testing. Each request is printed on stdout like a
+ * subscribed message and answered (echo, --body, or --exec), after --delay, unless fault injection
+ * (--fail-first, --fail-rate) drops it, so a requester's retries and breaker can be watched.
+ * Requests are handled concurrently (a --delay does not serialise them); output stays in order.
+ */
+export async function runReply(subject: string, flags: Flags, ctx: CommandContext): Promise<ExitCode> {
+  const output = new Output(outputFrom(flags));
+  validateSubject(subject, { wildcards: true });
+  const count = parseCount(flags.count, '--count', { min: 1 });
+  const failFirst = parseCount(flags.failFirst, '--fail-first') ?? 0;
+  const failRate = parseFailRate(flags.failRate);
+  const delayMs = parseOptionalDuration(flags.delay, '--delay') ?? 0;
+  if (flags.body !== undefined && flags.exec !== undefined)
+    throw new UsageError('--body and --exec are alternatives: give one');
+  if (flags.exec !== undefined && flags.exec.trim() === '') throw new UsageError('empty --exec command');
+  const body = flags.body !== undefined ? await readPayload(flags.body, '--body', ctx.stdin) : undefined;
+  const replyHeaders = parseHeaders(flags.header);
+  const connect = natsConnectOptionsFrom(flags, { reconnect: 'forever' });
+
+  const nc = await connectNats(connect, output);
+  const sub = nc.subscribe(subject, flags.queue ? { queue: flags.queue } : {});
+  await nc.flush();
+  const mode = flags.exec !== undefined ? `exec '${flags.exec}'` : body !== undefined ? 'fixed body' : 'echo';
+  output.info(
+    output.c.dim(
+      `replying on '${subject}'${flags.queue ? ` (queue ${flags.queue})` : ''} at ${describeServers(connect.servers)}: ${mode}` +
+        `${delayMs ? `, delay ${output.ms(delayMs)}` : ''}${failFirst ? `, dropping the first ${failFirst}` : ''}${failRate ? `, dropping ${Math.round(failRate * 100)}%` : ''}`,
+    ),
+  );
+
+  let interrupted = false;
+  const onInterrupt = () => {
+    interrupted = true;
+    void sub.drain().catch(() => undefined);
+  };
+  ctx.signal.addEventListener('abort', onInterrupt, { once: true });
+
+  let n = 0;
+  let answered = 0;
+  let dropped = 0;
+  let writes: Promise<void> = Promise.resolve();
+  const inflight = new Set<Promise<void>>();
+
+  const answer = async (m: Msg): Promise<Answer> => {
+    if (flags.exec !== undefined) return execAnswer(flags.exec, m, subject);
+    if (body !== undefined) return { data: body };
+    return { data: m.data, ...(m.headers ? { headers: m.headers } : {}) };
+  };
+
+  const handle = async (m: Msg, seq: number): Promise<void> => {
+    if (!m.reply) {
+      output.verbose(output.c.yellow(`#${seq}: no reply subject (a publish, not a request): not answered`));
+      return;
+    }
+    if (seq <= failFirst || (failRate > 0 && Math.random() < failRate)) {
+      dropped += 1;
+      output.info(output.c.yellow(`#${seq}: dropped (fault injection): no reply`));
+      return;
+    }
+    if (delayMs > 0) await sleep(delayMs);
+    const a = await answer(m);
+    const headers = replyHeaders.length ? mergeHeaders(a.headers, replyHeaders) : a.headers;
+    m.respond(a.data, headers ? { headers } : undefined);
+    answered += 1;
+    output.verbose(output.c.dim(`#${seq}: replied ${a.data.byteLength} bytes`));
+  };
+
+  try {
+    for await (const m of sub) {
+      n += 1;
+      const seq = n;
+      writes = writes.then(() =>
+        writeMessage(output, { subject: m.subject, reply: m.reply, headers: m.headers, data: m.data }, seq, {
+          raw: flags.raw === true,
+        }),
+      );
+      const task = handle(m, seq).catch((err: unknown) =>
+        output.error({ message: `#${seq}: ${(err as Error).message}` }),
+      );
+      inflight.add(task);
+      void task.finally(() => inflight.delete(task));
+      if (count !== undefined && n >= count) break;
+    }
+    await Promise.all(inflight);
+    await writes;
+  } finally {
+    ctx.signal.removeEventListener('abort', onInterrupt);
+    await nc.drain().catch(() => undefined);
+  }
+  if (!output.options.quiet) {
+    output.err.write(
+      `${output.c.dim(`${subject}: ${n} request${n === 1 ? '' : 's'}, ${answered} answered, ${dropped} dropped`)}\n`,
+    );
+  }
+  return interrupted ? ExitCode.interrupted : ExitCode.ok;
+}
+
+function mergeHeaders(base: MsgHdrs | undefined, extra: ReadonlyArray<readonly [string, string]>): MsgHdrs {
+  const h = toHeaders([]);
+  if (base) for (const [k, values] of base) for (const v of values) h.append(k, v);
+  for (const [k, v] of extra) h.set(k, v);
+  return h;
+}
+
+/**
+ * `--exec CMD`: the request payload on the command's stdin, its stdout is the reply. A failing
+ * command answers with the micro-services error headers, so the requester exits 1 (not a timeout).
+ */
+function execAnswer(command: string, m: Msg, subject: string): Promise<Answer> {
+  return new Promise((resolve) => {
+    const child = spawn('/bin/sh', ['-c', command], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+      env: { ...process.env, NATS_SUBJECT: m.subject, NATS_REPLY_SUBJECT: subject },
+    });
+    const chunks: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => chunks.push(c));
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(m.data);
+    const finish = (code: number | null, why?: string) => {
+      const data = Buffer.concat(chunks);
+      if (code === 0) {
+        resolve({ data });
+        return;
+      }
+      resolve({
+        data,
+        headers: toHeaders([
+          ['Nats-Service-Error-Code', '500'],
+          ['Nats-Service-Error', why ?? `--exec command exited with ${code}`],
+        ]),
+      });
+    };
+    child.on('error', (err) => finish(null, `--exec failed: ${err.message}`));
+    child.on('close', (code) => finish(code));
+  });
+}

@@ -1,0 +1,41 @@
+import { UsageError } from '../../errors/comms-error.js';
+
+/**
+ * Checks a NATS subject before anything is sent (exit 2 on a bad one). A subject is dot-separated
+ * tokens, none empty, with no whitespace. `*` and `>` are wildcards: allowed only where the caller
+ * subscribes, and `>` only as the last token. Template placeholders ({{seq}}) are checked after expansion.
+ */
+export function validateSubject(
+  subject: string,
+  { wildcards, flag = 'subject' }: { wildcards: boolean; flag?: string },
+): string {
+  const show = JSON.stringify(subject);
+  if (subject === '')
+    throw new UsageError(`empty ${flag}`, { hint: 'subjects look like orders.created or orders.*' });
+  if (/\s/.test(subject))
+    throw new UsageError(`invalid ${flag} ${show}: subjects cannot contain spaces or control characters`);
+  const tokens = subject.split('.');
+  tokens.forEach((token, i) => {
+    if (token === '') {
+      const where = i === 0 ? 'leading dot' : i === tokens.length - 1 ? 'trailing dot' : 'empty token (..)';
+      throw new UsageError(`invalid ${flag} ${show}: ${where}`);
+    }
+    const wild = token === '*' || token === '>';
+    if (wild && !wildcards) {
+      throw new UsageError(`invalid ${flag} ${show}: wildcards (* and >) cannot be published to`, {
+        hint: 'publish to a concrete subject such as orders.created',
+      });
+    }
+    if (token === '>' && i !== tokens.length - 1)
+      throw new UsageError(`invalid ${flag} ${show}: '>' must be the last token`);
+  });
+  return subject;
+}
+
+/** A stream's subject for a templated publish subject: each token holding `{{...}}` becomes `*`. */
+export function subjectFilterFor(template: string): string {
+  return template
+    .split('.')
+    .map((token) => (token.includes('{{') ? '*' : token))
+    .join('.');
+}

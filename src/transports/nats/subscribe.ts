@@ -1,0 +1,285 @@
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Consumer, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { SubscribeFlags } from '../../cli/commands/nats.js';
+import type { CommandContext } from '../../cli/context.js';
+import { type OutputFlags, outputFrom, parseCount, parseOptionalDuration } from '../../cli/options.js';
+import { parseDuration } from '../../core/duration.js';
+import { type CommsError, TimeoutError, UsageError } from '../../errors/comms-error.js';
+import { ExitCode } from '../../errors/exit-codes.js';
+import { Output } from '../../output/output.js';
+import { connectNats } from './connection.js';
+import { describeServers, type NatsConnectionFlags, natsConnectOptionsFrom } from './connection-options.js';
+import { natsError } from './errors.js';
+import {
+  deliverPolicy,
+  ensureDurable,
+  jetstreamError,
+  manager,
+  streamMissing,
+  validateStreamName,
+} from './jetstream.js';
+import { type ReceivedMessage, writeMessage } from './message.js';
+import { validateSubject } from './subject.js';
+
+type Flags = SubscribeFlags & OutputFlags & NatsConnectionFlags;
+
+type StopReason = 'count' | 'timeout' | 'interrupted' | 'closed';
+
+/**
+ * Why and when a subscription ends: --count reached, --timeout expired, Ctrl-C, or the connection
+ * closed for good. Whatever comes first wins; the loops below poll `stopped` between messages and
+ * await `done` while idle, so a message being written is always finished first.
+ */
+class Stopper {
+  reason: StopReason | undefined;
+  error: CommsError | undefined;
+  readonly #controller = new AbortController();
+  readonly #listeners: Array<() => void> = [];
+
+  get stopped(): boolean {
+    return this.reason !== undefined;
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  stop(reason: StopReason, error?: CommsError): void {
+    if (this.reason) return;
+    this.reason = reason;
+    this.error = error;
+    this.#controller.abort();
+    for (const l of this.#listeners.splice(0)) l();
+  }
+
+  onStop(listener: () => void): void {
+    if (this.reason) listener();
+    else this.#listeners.push(listener);
+  }
+}
+
+/**
+ * `comms-cli nats subscribe`: messages to stdout as they arrive (with backpressure), a summary on
+ * stderr at the end. Core subjects use a plain (or queue) subscription that survives reconnects;
+ * JetStream uses a durable consumer (explicit acks, sent only after the message was written) or an
+ * ordered consumer when no --durable is given.
+ */
+export async function runSubscribe(subject: string, flags: Flags, ctx: CommandContext): Promise<ExitCode> {
+  const output = new Output(outputFrom(flags));
+  validateSubject(subject, { wildcards: true });
+  const count = parseCount(flags.count, '--count', { min: 1 });
+  const timeoutMs = parseOptionalDuration(flags.timeout, '--timeout');
+  const raw = flags.raw === true;
+  const jetstream = flags.jetstream === true;
+  if (jetstream) {
+    if (!flags.stream)
+      throw new UsageError('--jetstream needs --stream NAME (the stream to read)', {
+        hint: 'e.g. --jetstream --stream ORDERS',
+      });
+    validateStreamName(flags.stream, '--stream');
+    if (flags.durable) validateStreamName(flags.durable, '--durable');
+    if (flags.queue)
+      throw new UsageError(
+        '--queue is for core subscriptions; with --jetstream share work by giving each subscriber the same --durable',
+      );
+  } else {
+    for (const [flag, set] of [
+      ['--stream', flags.stream !== undefined],
+      ['--durable', flags.durable !== undefined],
+      ['--no-ack', flags.ack === false],
+    ] as const) {
+      if (set) throw new UsageError(`${flag} needs --jetstream`);
+    }
+  }
+  const deliver = deliverPolicy(flags.deliver ?? 'all');
+  const ackWaitMs = parseDuration(flags.ackWait ?? '30s', '--ack-wait');
+  if (flags.queue !== undefined && !/^[^\s*>]+$/.test(flags.queue))
+    throw new UsageError(`invalid --queue '${flags.queue}'`);
+  const connect = natsConnectOptionsFrom(flags, { reconnect: 'forever' });
+
+  const nc = await connectNats(connect, output);
+  const stopper = new Stopper();
+  const onInterrupt = () => stopper.stop('interrupted');
+  ctx.signal.addEventListener('abort', onInterrupt, { once: true });
+  output.verbose(output.c.dim(`connected to ${describeServers(connect.servers)}`));
+  void nc.closed().then((err) => {
+    if (err) stopper.stop('closed', natsError(err, describeServers(connect.servers)));
+    else stopper.stop('closed');
+  });
+  const timer = timeoutMs !== undefined ? setTimeout(() => stopper.stop('timeout'), timeoutMs) : undefined;
+
+  let n = 0;
+  const started = performance.now();
+  const deliverOne = async (m: ReceivedMessage): Promise<void> => {
+    n += 1;
+    await writeMessage(output, m, n, { raw });
+    if (count !== undefined && n >= count) stopper.stop('count');
+  };
+
+  try {
+    if (ctx.signal.aborted) stopper.stop('interrupted');
+    if (jetstream)
+      await consumeJetStream(nc, subject, flags, {
+        deliver,
+        ackWaitMs,
+        count,
+        output,
+        stopper,
+        deliverOne,
+        ack: flags.ack !== false,
+      });
+    else await consumeCore(nc, subject, flags.queue, count, stopper, deliverOne);
+  } finally {
+    if (timer) clearTimeout(timer);
+    ctx.signal.removeEventListener('abort', onInterrupt);
+    // Drain sends every pending ack before the connection closes.
+    await nc.drain().catch(() => undefined);
+  }
+
+  const seconds = (performance.now() - started) / 1000;
+  const rate = seconds > 0 ? n / seconds : 0;
+  const summary = `${n} message${n === 1 ? '' : 's'} in ${output.ms(seconds * 1000)}${n > 1 ? ` (${rate.toFixed(rate < 10 ? 1 : 0)} msgs/s)` : ''}`;
+  if (!output.options.quiet) output.err.write(`${output.c.dim(`${subject}: ${summary}`)}\n`);
+
+  switch (stopper.reason) {
+    case 'interrupted':
+      return ExitCode.interrupted;
+    case 'timeout': {
+      const expected = count ?? 1;
+      if (n >= expected) return ExitCode.ok;
+      output.error(
+        new TimeoutError(
+          `timed out after ${flags.timeout}: ${n} of ${expected} expected message${expected === 1 ? '' : 's'} on '${subject}'`,
+        ),
+      );
+      return ExitCode.timeout;
+    }
+    case 'closed':
+      if (count !== undefined && n >= count) return ExitCode.ok;
+      if (stopper.error) {
+        output.error(stopper.error);
+        return ExitCode.connect;
+      }
+      return count === undefined ? ExitCode.ok : ExitCode.connect;
+    default:
+      return ExitCode.ok;
+  }
+}
+
+async function consumeCore(
+  nc: NatsConnection,
+  subject: string,
+  queue: string | undefined,
+  count: number | undefined,
+  stopper: Stopper,
+  deliverOne: (m: ReceivedMessage) => Promise<void>,
+): Promise<void> {
+  // `max` lets the server stop sending after --count, so nothing extra is buffered.
+  const sub = nc.subscribe(subject, {
+    ...(queue ? { queue } : {}),
+    ...(count !== undefined ? { max: count } : {}),
+  });
+  stopper.onStop(() => {
+    // Ctrl-C drains: messages already received are still printed; the others end at once.
+    if (stopper.reason === 'interrupted') void sub.drain().catch(() => undefined);
+    else sub.unsubscribe();
+  });
+  await nc.flush().catch(() => undefined);
+  for await (const m of sub) {
+    if (stopper.stopped && stopper.reason !== 'interrupted') break;
+    await deliverOne({ subject: m.subject, reply: m.reply, headers: m.headers, data: m.data });
+    if (stopper.reason === 'count') break;
+  }
+}
+
+interface JetStreamRun {
+  deliver: ReturnType<typeof deliverPolicy>;
+  ackWaitMs: number;
+  count: number | undefined;
+  output: Output;
+  stopper: Stopper;
+  deliverOne: (m: ReceivedMessage) => Promise<void>;
+  ack: boolean;
+}
+
+/**
+ * Pull in bounded batches (never more than --count still needs), so a stop leaves nothing pulled
+ * and unaccounted for: messages of the current batch that were not written are nak'ed and come back
+ * at once (to the next run of a durable) instead of after --ack-wait.
+ */
+async function consumeJetStream(
+  nc: NatsConnection,
+  subject: string,
+  flags: Flags,
+  run: JetStreamRun,
+): Promise<void> {
+  const stream = flags.stream ?? '';
+  const jsm = await manager(nc, stream);
+  const { jetstream } = await import('@nats-io/jetstream');
+  const js = jetstream(nc);
+  let consumer: Consumer;
+  try {
+    if (flags.durable) {
+      await ensureDurable(jsm, stream, flags.durable, subject, run.deliver, run.ackWaitMs, run.output);
+      consumer = await js.consumers.get(stream, flags.durable);
+    } else {
+      consumer = await js.consumers.get(stream, {
+        ...(subject !== '>' ? { filter_subjects: subject } : {}),
+        ...run.deliver,
+      });
+    }
+  } catch (err) {
+    const name = (err as { name?: string }).name;
+    if (name === 'StreamNotFoundError' || /stream not found/i.test(String((err as Error).message)))
+      throw streamMissing(stream, err);
+    throw jetstreamError(err, stream);
+  }
+  const explicitAck = flags.durable !== undefined && run.ack;
+  let batch: ConsumerMessages | undefined;
+  run.stopper.onStop(() => {
+    void batch?.close().catch(() => undefined);
+  });
+  let delivered = 0;
+  while (!run.stopper.stopped) {
+    const want = Math.min(run.count !== undefined ? run.count - delivered : 64, 64);
+    try {
+      batch = await consumer.fetch({ max_messages: want, expires: 5_000 });
+    } catch (err) {
+      if (run.stopper.stopped) break;
+      run.output.verbose(run.output.c.yellow(`nats: fetch failed (${(err as Error).message}); retrying`));
+      await sleep(250, undefined, { signal: run.stopper.signal }).catch(() => undefined);
+      continue;
+    }
+    try {
+      for await (const m of batch) {
+        if (run.stopper.stopped) {
+          if (explicitAck) m.nak();
+          continue;
+        }
+        await run.deliverOne(fromJs(m));
+        delivered += 1;
+        if (explicitAck) m.ack();
+      }
+    } catch (err) {
+      if (run.stopper.stopped) break;
+      run.output.verbose(
+        run.output.c.yellow(`nats: consumer interrupted (${(err as Error).message}); resuming`),
+      );
+      await sleep(250, undefined, { signal: run.stopper.signal }).catch(() => undefined);
+    }
+  }
+}
+
+function fromJs(m: JsMsg): ReceivedMessage {
+  return {
+    subject: m.subject,
+    headers: m.headers,
+    data: m.data,
+    stream: m.info.stream,
+    seq: m.seq,
+    redelivered: m.redelivered,
+    deliveryCount: m.info.deliveryCount,
+  };
+}
