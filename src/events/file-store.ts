@@ -330,7 +330,15 @@ export class FileEventStore implements EventStore {
         let lineStart = 0;
         for (let nl = chunk.indexOf(10); nl !== -1; nl = chunk.indexOf(10, lineStart)) {
           const event = parseLine(chunk.subarray(lineStart, nl));
-          if (!event) return; // torn tail being repaired by a writer: stop at the last good line
+          if (!event) {
+            // A bad last line is a torn tail (the next writer truncates it); one with events after it is damage.
+            const more = nl + 1 < chunk.length || (await handle.stat()).size > pos;
+            if (more)
+              throw new ResponseError(
+                `event store '${this.#log}' is corrupt at byte ${chunkStart + lineStart}`,
+              );
+            return;
+          }
           lineStart = nl + 1;
           yield [event, chunkStart + lineStart];
         }
