@@ -119,7 +119,7 @@ Examples:
       `
 Examples:
   $ comms-cli grpc call 127.0.0.1:50051 inventory.Inventory/GetItem -d '{"sku":"A1"}' --retries 3 --timeout 2s
-  $ comms-cli grpc call 127.0.0.1:50051 inventory.Inventory/ListItems -d '{"category":"TOOLS"}' --json | jq .data.name
+  $ comms-cli grpc call 127.0.0.1:50051 inventory.Inventory/ListItems -d '{"category":"TOOLS"}' --json | jq -r 'select(.type=="message") | .data.name'
   $ printf '{"sku":"A1","quantity":1}\\n{"sku":"C1","quantity":2}\\n' | comms-cli grpc call --proto inventory.proto -I proto 127.0.0.1:50051 inventory.Inventory/Reserve
 
 Streams: server-streamed responses print as they arrive; client and bidi streams read request
