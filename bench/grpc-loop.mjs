@@ -6,7 +6,13 @@ import protoLoader from '@grpc/proto-loader';
 
 const [target, total = '50000', conc = '50'] = process.argv.slice(2);
 const proto = fileURLToPath(new URL('../proto/inventory.proto', import.meta.url));
-const def = protoLoader.loadSync(proto, { keepCase: false, longs: String, enums: String, defaults: false, oneofs: true });
+const def = protoLoader.loadSync(proto, {
+  keepCase: false,
+  longs: String,
+  enums: String,
+  defaults: false,
+  oneofs: true,
+});
 const pkg = grpc.loadPackageDefinition(def);
 const client = new pkg.inventory.Inventory(target, grpc.credentials.createInsecure());
 let left = Number(total);

@@ -13,5 +13,5 @@ server.listen(0, '127.0.0.1', () => {
 });
 process.on('SIGTERM', () => {
   server.closeAllConnections();
-  server.close(() => process.exit(0));
+  server.close(); // the process ends when the server is closed
 });

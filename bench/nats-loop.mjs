@@ -31,6 +31,7 @@ if (mode === 'publish') {
 } else if (mode === 'reply') {
   const sub = nc.subscribe(subject);
   process.stdout.write('ready\n');
-  process.on('SIGTERM', () => void nc.close().then(() => process.exit(0)));
+  // SIGTERM: close the connection; the subscription loop ends and so does the process.
+  process.on('SIGTERM', () => void nc.close());
   for await (const m of sub) m.respond(m.data);
 }

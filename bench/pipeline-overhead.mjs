@@ -1,8 +1,9 @@
 // Per-call overhead of the shared middleware and of load-mode measurement, with a transport that
 // does nothing (resolves at once), so only comms-cli's own work is timed. Run after `npm run build`:
 //   node bench/pipeline-overhead.mjs [calls]
-import { PassThrough } from 'node:stream';
+
 import { performance } from 'node:perf_hooks';
+import { PassThrough } from 'node:stream';
 
 const { CallPipeline, DEFAULT_RESILIENCE } = await import('../dist/core/run-call.js');
 const { runLoad } = await import('../dist/load/runner.js');
@@ -13,7 +14,10 @@ const reply = { status: 200, bytes: 2 };
 const transport = {
   kind: 'http',
   attempt: () => Promise.resolve(reply),
-  classify: (o) => (o.error ? { ok: false, retryable: true, peerFault: true, error: o.error } : { ok: true, retryable: false, peerFault: false, status: 200 }),
+  classify: (o) =>
+    o.error
+      ? { ok: false, retryable: true, peerFault: true, error: o.error }
+      : { ok: true, retryable: false, peerFault: false, status: 200 },
   describe: () => ({}),
   close: async () => {},
 };
@@ -31,7 +35,12 @@ async function measure(name, fn) {
   await fn(N);
   const wall = performance.now() - t0;
   const c = cpu() - c0;
-  const row = { name, calls: N, nsPerCall: Math.round((wall * 1e6) / N), cpuNsPerCall: Math.round((c * 1e6) / N) };
+  const row = {
+    name,
+    calls: N,
+    nsPerCall: Math.round((wall * 1e6) / N),
+    cpuNsPerCall: Math.round((c * 1e6) / N),
+  };
   console.log(JSON.stringify(row));
   return row;
 }

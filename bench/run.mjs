@@ -43,7 +43,9 @@ function run(cmd, args, { cpu = true, timeoutMs = 300_000 } = {}) {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const child = cpu
-      ? spawn('bash', ['-c', '"$@"; rc=$?; times >&2; exit $rc', 'bench', cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+      ? spawn('bash', ['-c', '"$@"; rc=$?; times >&2; exit $rc', 'bench', cmd, ...args], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        })
       : spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
@@ -140,7 +142,10 @@ const median = (xs) => {
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
-const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '-');
+const fmt = (n, d = 0) =>
+  Number.isFinite(n)
+    ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d })
+    : '-';
 const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? a / b : Number.NaN);
 const verdict = (ok) => (ok ? 'met' : '**missed**');
 
@@ -155,13 +160,20 @@ async function alternate(clients, rounds) {
     for (const c of order) {
       const res = await c.run();
       if (res) results[c.name].push(res);
-      log(`  round ${r + 1}/${rounds} ${c.name}: ${res ? `${fmt(res.rps)} req/s, ${fmt(res.cpuUsPerReq, 1)} µs CPU/req` : 'failed'}`);
+      log(
+        `  round ${r + 1}/${rounds} ${c.name}: ${res ? `${fmt(res.rps)} req/s, ${fmt(res.cpuUsPerReq, 1)} µs CPU/req` : 'failed'}`,
+      );
     }
   }
   return Object.fromEntries(
     Object.entries(results).map(([name, rs]) => [
       name,
-      { rps: median(rs.map((x) => x.rps)), cpuUsPerReq: median(rs.map((x) => x.cpuUsPerReq)), runs: rs.length, requests: median(rs.map((x) => x.requests)) },
+      {
+        rps: median(rs.map((x) => x.rps)),
+        cpuUsPerReq: median(rs.map((x) => x.cpuUsPerReq)),
+        runs: rs.length,
+        requests: median(rs.map((x) => x.requests)),
+      },
     ]),
   );
 }
@@ -224,7 +236,17 @@ async function benchHttp() {
     {
       name: 'comms-cli',
       run: async () => {
-        const r = await run(NODE, [CLI, 'http', 'get', url, '-n', String(HTTP_N), '-c', String(CONC), '--json']);
+        const r = await run(NODE, [
+          CLI,
+          'http',
+          'get',
+          url,
+          '-n',
+          String(HTTP_N),
+          '-c',
+          String(CONC),
+          '--json',
+        ]);
         if (r.code !== 0) return undefined;
         const s = lastJson(r.stdout);
         return perRequest(r, s.requests, s.rps);
@@ -233,7 +255,15 @@ async function benchHttp() {
     {
       name: 'autocannon',
       run: async () => {
-        const r = await run(NODE, [join(ROOT, 'node_modules/autocannon/autocannon.js'), '-c', String(CONC), '-a', String(HTTP_N), '--json', url]);
+        const r = await run(NODE, [
+          join(ROOT, 'node_modules/autocannon/autocannon.js'),
+          '-c',
+          String(CONC),
+          '-a',
+          String(HTTP_N),
+          '--json',
+          url,
+        ]);
         if (r.code !== 0) return undefined;
         const s = lastJson(r.stdout);
         return perRequest(r, s.requests.total, s.requests.total / s.duration);
@@ -286,7 +316,9 @@ async function benchHttp() {
   ];
   if (hasWrk) {
     const w = res['wrk -t1'];
-    lines.push(`- comms-cli / wrk: throughput ${fmt(ratio(c.rps, w.rps), 2)}x, CPU per request ${fmt(ratio(c.cpuUsPerReq, w.cpuUsPerReq), 2)}x`);
+    lines.push(
+      `- comms-cli / wrk: throughput ${fmt(ratio(c.rps, w.rps), 2)}x, CPU per request ${fmt(ratio(c.cpuUsPerReq, w.cpuUsPerReq), 2)}x`,
+    );
   } else {
     lines.push('- wrk: not installed, skipped (`apt-get install wrk`)');
   }
@@ -306,7 +338,9 @@ async function benchGrpc() {
   try {
     server = await start(NODE, [CLI, 'serve', 'grpc', '--port', '0'], /\d+/);
   } catch (err) {
-    sections.push(`### gRPC\n\nskipped: \`comms-cli serve grpc\` did not start (${err.message.split('\n')[0]}).`);
+    sections.push(
+      `### gRPC\n\nskipped: \`comms-cli serve grpc\` did not start (${err.message.split('\n')[0]}).`,
+    );
     return undefined;
   }
   const target = server.line.replace(/^grpc:\/\//, '');
@@ -314,7 +348,20 @@ async function benchGrpc() {
     {
       name: 'comms-cli grpc call',
       run: async () => {
-        const r = await run(NODE, [CLI, 'grpc', 'call', target, 'inventory.Inventory/GetItem', '-d', '{"sku":"A1"}', '-n', String(GRPC_N), '-c', String(CONC), '--json']);
+        const r = await run(NODE, [
+          CLI,
+          'grpc',
+          'call',
+          target,
+          'inventory.Inventory/GetItem',
+          '-d',
+          '{"sku":"A1"}',
+          '-n',
+          String(GRPC_N),
+          '-c',
+          String(CONC),
+          '--json',
+        ]);
         if (r.code !== 0) return undefined;
         const s = lastJson(r.stdout);
         return perRequest(r, s.requests, s.rps);
@@ -354,10 +401,14 @@ async function benchGrpc() {
 // ---------------------------------------------------------------- NATS
 
 async function benchNats() {
-  const bin = process.env.NATS_SERVER_BIN ?? (existsSync('/usr/sbin/nats-server') ? '/usr/sbin/nats-server' : 'nats-server');
+  const bin =
+    process.env.NATS_SERVER_BIN ??
+    (existsSync('/usr/sbin/nats-server') ? '/usr/sbin/nats-server' : 'nats-server');
   const hasBin = (await run('bash', ['-c', `command -v ${bin}`], { cpu: false })).code === 0;
   if (!existsSync(join(ROOT, 'dist/transports/nats')) || !hasBin) {
-    sections.push(`### NATS\n\nskipped: ${hasBin ? 'the NATS transport is not built (dist/transports/nats missing)' : 'nats-server not found'}.`);
+    sections.push(
+      `### NATS\n\nskipped: ${hasBin ? 'the NATS transport is not built (dist/transports/nats missing)' : 'nats-server not found'}.`,
+    );
     return undefined;
   }
   log(`nats: publish ${fmt(NATS_PUB_N)}, request ${fmt(NATS_REQ_N)} with ${CONC} in flight`);
@@ -374,7 +425,18 @@ async function benchNats() {
         {
           name: 'comms-cli nats publish',
           run: async () => {
-            const r = await run(NODE, [CLI, 'nats', 'publish', 'bench.pub', 'hello', '--count', String(NATS_PUB_N), '-s', url, '-q']);
+            const r = await run(NODE, [
+              CLI,
+              'nats',
+              'publish',
+              'bench.pub',
+              'hello',
+              '--count',
+              String(NATS_PUB_N),
+              '-s',
+              url,
+              '-q',
+            ]);
             // Whole-process rate for both sides (the minimal script is timed the same way).
             return r.code === 0 ? perRequest(r, NATS_PUB_N, NATS_PUB_N / (r.wallMs / 1000)) : undefined;
           },
@@ -382,7 +444,13 @@ async function benchNats() {
         {
           name: 'nats.js publish loop',
           run: async () => {
-            const r = await run(NODE, [join(ROOT, 'bench/nats-loop.mjs'), 'publish', url, 'bench.pub', String(NATS_PUB_N)]);
+            const r = await run(NODE, [
+              join(ROOT, 'bench/nats-loop.mjs'),
+              'publish',
+              url,
+              'bench.pub',
+              String(NATS_PUB_N),
+            ]);
             return r.code === 0 ? perRequest(r, NATS_PUB_N, NATS_PUB_N / (r.wallMs / 1000)) : undefined;
           },
         },
@@ -395,7 +463,20 @@ async function benchNats() {
         {
           name: 'comms-cli nats request',
           run: async () => {
-            const r = await run(NODE, [CLI, 'nats', 'request', 'bench.req', 'hello', '-n', String(NATS_REQ_N), '-c', String(CONC), '-s', url, '--json']);
+            const r = await run(NODE, [
+              CLI,
+              'nats',
+              'request',
+              'bench.req',
+              'hello',
+              '-n',
+              String(NATS_REQ_N),
+              '-c',
+              String(CONC),
+              '-s',
+              url,
+              '--json',
+            ]);
             if (r.code !== 0) return undefined;
             const s = lastJson(r.stdout);
             return perRequest(r, s.requests, s.rps);
@@ -404,7 +485,14 @@ async function benchNats() {
         {
           name: 'nats.js request loop',
           run: async () => {
-            const r = await run(NODE, [join(ROOT, 'bench/nats-loop.mjs'), 'request', url, 'bench.req', String(NATS_REQ_N), String(CONC)]);
+            const r = await run(NODE, [
+              join(ROOT, 'bench/nats-loop.mjs'),
+              'request',
+              url,
+              'bench.req',
+              String(NATS_REQ_N),
+              String(CONC),
+            ]);
             if (r.code !== 0) return undefined;
             const s = lastJson(r.stdout);
             return perRequest(r, s.requests, s.rps);
@@ -425,7 +513,9 @@ async function benchNats() {
       '',
       '| client | msgs/s | client CPU per message |',
       '| --- | --- | --- |',
-      ...Object.entries({ ...pub, ...req }).map(([k, v]) => `| ${k} | ${fmt(v.rps)} | ${fmt(v.cpuUsPerReq, 2)} µs |`),
+      ...Object.entries({ ...pub, ...req }).map(
+        ([k, v]) => `| ${k} | ${fmt(v.rps)} | ${fmt(v.cpuUsPerReq, 2)} µs |`,
+      ),
       '',
       `- publish ${fmt(NATS_PUB_N)} (whole process, startup included on both sides): **${fmt(tp, 2)}x** (target >= 0.9x: ${verdict(tp >= 0.9)})`,
       `- request ${fmt(NATS_REQ_N)}, ${CONC} in flight: **${fmt(tr, 2)}x** (target >= 0.9x: ${verdict(tr >= 0.9)})`,
@@ -464,7 +554,10 @@ const report = [
   ...sections.flatMap((s) => [s, '']),
 ].join('\n');
 process.stdout.write(`${report}\n`);
-writeFileSync(join(ROOT, 'bench/results-latest.json'), `${JSON.stringify({ env, rounds: ROUNDS, quick: QUICK, results: all }, null, 2)}\n`);
+writeFileSync(
+  join(ROOT, 'bench/results-latest.json'),
+  `${JSON.stringify({ env, rounds: ROUNDS, quick: QUICK, results: all }, null, 2)}\n`,
+);
 
 if (!argv.includes('--no-write')) {
   const file = join(ROOT, 'bench/RESULTS.md');
@@ -473,7 +566,10 @@ if (!argv.includes('--no-write')) {
   const current = existsSync(file) ? readFileSync(file, 'utf8') : `# Benchmarks\n\n${BEGIN}\n${END}\n`;
   const i = current.indexOf(BEGIN);
   const j = current.indexOf(END);
-  const next = i >= 0 && j > i ? `${current.slice(0, i + BEGIN.length)}\n${report}\n${current.slice(j)}` : `${current}\n${BEGIN}\n${report}\n${END}\n`;
+  const next =
+    i >= 0 && j > i
+      ? `${current.slice(0, i + BEGIN.length)}\n${report}\n${current.slice(j)}`
+      : `${current}\n${BEGIN}\n${report}\n${END}\n`;
   writeFileSync(file, next);
   log('wrote bench/RESULTS.md');
 }
