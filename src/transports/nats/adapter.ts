@@ -262,7 +262,8 @@ export class NatsTransport implements Transport<NatsCall, NatsReply> {
 }
 
 function retryability(error: CommsError, call: NatsCall): { retryable: boolean; peerFault: boolean } {
-  if (error.code === 'COMMS_ERR_NATS_AUTH' || error.code === 'COMMS_ERR_TLS') return { retryable: false, peerFault: false };
+  if (error.code === 'COMMS_ERR_NATS_AUTH' || error.code === 'COMMS_ERR_TLS')
+    return { retryable: false, peerFault: false };
   if (error.kind === 'timeout') return { retryable: call.op !== 'publish', peerFault: true };
   if (error.kind === 'connect') {
     // A core batch is retried only when nothing can have gone out: the connection never came up.

@@ -130,7 +130,7 @@ export async function runSubscribe(subject: string, flags: Flags, ctx: CommandCo
         deliverOne,
         ack: flags.ack !== false,
       });
-    else await consumeCore(nc, subject, flags.queue, count, stopper, deliverOne);
+    else await consumeCore(nc, subject, flags.queue, count, stopper, deliverOne, output);
   } finally {
     if (timer) clearTimeout(timer);
     ctx.signal.removeEventListener('abort', onInterrupt);
@@ -175,6 +175,7 @@ async function consumeCore(
   count: number | undefined,
   stopper: Stopper,
   deliverOne: (m: ReceivedMessage) => Promise<void>,
+  output: Output,
 ): Promise<void> {
   // `max` lets the server stop sending after --count, so nothing extra is buffered.
   const sub = nc.subscribe(subject, {
@@ -187,6 +188,7 @@ async function consumeCore(
     else sub.unsubscribe();
   });
   await nc.flush().catch(() => undefined);
+  output.verbose(output.c.dim(`listening on '${subject}'${queue ? ` (queue ${queue})` : ''}`));
   for await (const m of sub) {
     if (stopper.stopped && stopper.reason !== 'interrupted') break;
     await deliverOne({ subject: m.subject, reply: m.reply, headers: m.headers, data: m.data });
@@ -236,6 +238,11 @@ async function consumeJetStream(
       throw streamMissing(stream, err);
     throw jetstreamError(err, stream);
   }
+  run.output.verbose(
+    run.output.c.dim(
+      `listening on '${subject}' (stream ${stream}${flags.durable ? `, durable ${flags.durable}` : ''})`,
+    ),
+  );
   const explicitAck = flags.durable !== undefined && run.ack;
   let batch: ConsumerMessages | undefined;
   run.stopper.onStop(() => {
