@@ -39,14 +39,15 @@ export async function connectNats(
   events: ConnectionEvents = {},
 ): Promise<NatsConnection> {
   const where = describeServers(options.servers);
+  const { servers, user, password, token } = credentialsFromUrls(options);
   const opts: NodeConnectionOptions = {
-    servers: options.servers,
+    servers,
     name: options.name,
     timeout: options.connectTimeoutMs,
     ...reconnectSettings(options),
-    ...(options.user !== undefined ? { user: options.user } : {}),
-    ...(options.password !== undefined ? { pass: options.password } : {}),
-    ...(options.token !== undefined ? { token: options.token } : {}),
+    ...(user !== undefined ? { user } : {}),
+    ...(password !== undefined ? { pass: password } : {}),
+    ...(token !== undefined ? { token } : {}),
   };
   const authenticators = [];
   if (options.credsFile) {
@@ -81,6 +82,39 @@ export async function connectNats(
   }
   void watchStatus(nc, output, events);
   return nc;
+}
+
+/**
+ * nats.js v3 ignores `user:pass@` (or `token@`) in server URLs, which the nats CLI and NATS_URL users
+ * rely on: lift them into the options (flags win) and strip them from the URLs handed to the client.
+ */
+function credentialsFromUrls(options: NatsConnectOptions): {
+  servers: string[];
+  user: string | undefined;
+  password: string | undefined;
+  token: string | undefined;
+} {
+  let { user, password, token } = options;
+  const servers = options.servers.map((server) => {
+    if (!server.includes('@') || !server.includes('://')) return server;
+    let url: URL;
+    try {
+      url = new URL(server);
+    } catch {
+      return server;
+    }
+    if (!url.username) return server;
+    const name = decodeURIComponent(url.username);
+    const pass = url.password ? decodeURIComponent(url.password) : undefined;
+    if (user === undefined && token === undefined) {
+      if (pass !== undefined) {
+        user = name;
+        password = pass;
+      } else token = name;
+    }
+    return `${url.protocol}//${url.host}`;
+  });
+  return { servers, user, password, token };
 }
 
 function reconnectSettings(options: NatsConnectOptions): Partial<NodeConnectionOptions> {
