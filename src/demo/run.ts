@@ -7,6 +7,7 @@ import type { DemoContext, DemoPart } from './context.js';
 const PARTS: ReadonlyArray<{ name: string; title: string; load: () => Promise<DemoPart> }> = [
   { name: 'http', title: 'HTTP', load: async () => (await import('./http.js')).httpDemo },
   { name: 'grpc', title: 'gRPC', load: async () => (await import('./grpc.js')).grpcDemo },
+  { name: 'nats', title: 'NATS', load: async () => (await import('./nats.js')).natsDemo },
   { name: 'events', title: 'Events', load: async () => (await import('./events.js')).eventsDemo },
 ];
 
