@@ -1,7 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { CommanderError } from 'commander';
 import { toCommsError } from '../errors/classify.js';
-import { InterruptedError, UsageError } from '../errors/comms-error.js';
+import { type CommsError, InterruptedError, UsageError } from '../errors/comms-error.js';
 import { ExitCode, exitCodeForKind } from '../errors/exit-codes.js';
 import { DEFAULT_OUTPUT, Output } from '../output/output.js';
 import { buildProgram } from './program.js';
@@ -43,6 +43,15 @@ const errorOutput = new Output({
   ...(argv.includes('--no-color') ? { color: false } : {}),
 });
 
+/**
+ * With --json, a run that fails before any result (bad flag, bad URL, unreadable file) still puts one
+ * object on stdout, so `... --json | jq` always has something to read.
+ */
+async function jsonError(err: CommsError): Promise<void> {
+  if (!argv.includes('--json')) return;
+  await errorOutput.json({ ok: false, exit: exitCodeForKind(err.kind), error: err.toJSON() });
+}
+
 async function main(): Promise<number> {
   const state = { exit: ExitCode.ok as number };
   const program = buildProgram({ signal: interrupt.signal, stdin: process.stdin }, (code: number) => {
@@ -62,6 +71,7 @@ async function main(): Promise<number> {
         return ExitCode.ok;
       }
       if (err.code === 'commander.executeSubCommandAsync') return err.exitCode;
+      await jsonError(new UsageError(err.message.replace(/^error: /, '')));
       return ExitCode.usage;
     }
     const typed =
@@ -69,6 +79,7 @@ async function main(): Promise<number> {
         ? toCommsError(err, undefined, interrupt.signal)
         : toCommsError(err);
     errorOutput.error(typed, err instanceof Error ? err.stack : undefined);
+    await jsonError(typed);
     return exitCodeForKind(typed.kind);
   }
 }

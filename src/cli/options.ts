@@ -36,7 +36,7 @@ export interface ResilienceFlags {
 export const RESILIENCE_OPTIONS: OptionTable<ResilienceFlags> = {
   timeout: {
     flags: '--timeout <dur>',
-    description: 'per-attempt timeout (gRPC: the deadline)',
+    description: 'per-attempt timeout (gRPC: the deadline); 0 disables it',
     defaultDescription: '30s',
   },
   maxTime: { flags: '--max-time <dur>', description: 'overall budget across all attempts and waits' },
@@ -117,7 +117,8 @@ export const LOAD_OPTIONS: OptionTable<LoadFlags> = {
   jsonAll: { flags: '--json-all', description: 'load mode: with --json, one line per call too' },
 };
 
-function collect(value: string, previous: string[] | undefined): string[] {
+/** commander argParser for repeatable options (-H, --expect-body...). */
+export function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
 
@@ -165,6 +166,9 @@ export function resilienceFrom(
 ): ResilienceOptions {
   const base = { ...DEFAULT_RESILIENCE, ...defaults };
   const breaker = parseCount(flags.breaker, '--breaker', { min: 1 });
+  if (flags.breakerState !== undefined && breaker === undefined) {
+    throw new UsageError('--breaker-state needs --breaker <n> (the failure threshold)');
+  }
   const maxTimeMs = parseOptionalDuration(flags.maxTime, '--max-time');
   return {
     timeoutMs: parseOptionalDuration(flags.timeout, '--timeout') ?? base.timeoutMs,

@@ -19,10 +19,18 @@ export function applyChecks<R>(result: Result, checks: readonly ResultCheck<R>[]
   return result;
 }
 
-/** `--expect-time <dur>`: the final attempt's total time. */
+/** Wall time of the whole call: every attempt and every wait between them. */
+export function elapsedMs(result: Result): number | undefined {
+  if (result.attempts.length === 0) return result.timing?.total;
+  let total = 0;
+  for (const a of result.attempts) total += a.ms + (a.waitMs ?? 0);
+  return total;
+}
+
+/** `--expect-time <dur>`: the whole call, retries and waits included (what the caller waited). */
 export function expectTime(maxMs: number, flagText: string): ResultCheck {
   return (result) => {
-    const total = result.timing?.total;
+    const total = elapsedMs(result);
     if (total === undefined) return undefined;
     return total > maxMs ? `expected time <= ${flagText}, took ${total.toFixed(1)}ms` : undefined;
   };

@@ -6,6 +6,7 @@ import { exitCodeForKind } from '../errors/exit-codes.js';
 import { backoffDelay } from '../middleware/backoff.js';
 import { BreakerRegistry, type BreakerStateName } from '../middleware/breaker.js';
 import { DeadlineSignals, deadlineSignal } from '../middleware/timeout.js';
+import { formatMs } from './duration.js';
 import type { AttemptRecord, Result } from './result.js';
 import { TimingRecorder } from './timing.js';
 import type { CallBase, Outcome, Transport, Verdict } from './transport.js';
@@ -164,9 +165,12 @@ export class CallPipeline {
         if (opts.maxTimeMs !== undefined && opts.maxTimeMs - (performance.now() - started) <= wait) {
           // The next attempt cannot start inside the budget: stop now with the budget's verdict.
           this.#events.onAttempt?.(record, call);
-          failure = new TimeoutError(`--max-time budget exhausted after ${attempts.length} attempt(s)`, {
-            cause: failure,
-          });
+          const left = Math.max(0, (opts.maxTimeMs ?? 0) - (performance.now() - started));
+          const asked = verdict.retryAfterMs !== undefined ? ' (the server asked for it)' : '';
+          failure = new TimeoutError(
+            `--max-time would pass before attempt ${n + 1}: the next wait is ${formatMs(wait)}${asked}, ${formatMs(left)} left`,
+            { cause: failure },
+          );
           break;
         }
         record.waitMs = wait;

@@ -13,13 +13,17 @@ export const httpDemo: DemoPart = async (ctx) => {
   const server = await startHttpServer();
   const dir = mkdtempSync(join(tmpdir(), 'comms-demo-'));
   const cmd = { signal: ctx.signal, stdin: process.stdin };
-  const base = { color: ctx.out.options.color !== false, verbose: ctx.out.options.verbose };
+  const base = {
+    color: ctx.out.options.color !== false,
+    verbose: ctx.out.options.verbose,
+    quiet: ctx.out.options.quiet,
+  };
   const say = (line: string) =>
-    ctx.out.err.write(`  ${ctx.out.c.dim(`$ comms-cli ${line.replace('URL', server.url)}`)}\n`);
+    ctx.out.info(`  ${ctx.out.c.dim(`$ comms-cli ${line.replace('URL', server.url)}`)}`);
   try {
-    ctx.out.err.write(ctx.out.c.dim(`embedded server: ${server.url}\n`));
+    ctx.out.info(ctx.out.c.dim(`embedded server: ${server.url}`));
     await ctx.step('A plain call, with its timing', 0, async () => {
-      say('http get URL/json --expect-status 200');
+      say('http get URL/json --expect-status 200 -v');
       return runHttp('get', `${server.url}/json`, { ...base, expectStatus: '200', verbose: true }, cmd);
     });
     await ctx.step(

@@ -25,19 +25,19 @@ export async function runDemo(options: OutputOptions, signal: AbortSignal, only?
     signal,
     async step(title, expectedExit, run) {
       steps += 1;
-      out.err.write(`\n${out.c.bold(`▸ ${title}`)} ${out.c.dim(`(expect exit ${expectedExit})`)}\n`);
+      out.info(`\n${out.c.bold(`▸ ${title}`)} ${out.c.dim(`(expect exit ${expectedExit})`)}`);
       const exit = await run();
       if (signal.aborted) return;
-      if (exit === expectedExit) out.err.write(`  ${out.c.green('✓')} exit ${exit} as expected\n`);
+      if (exit === expectedExit) out.info(`  ${out.c.green('✓')} exit ${exit} as expected`);
       else {
         failed += 1;
-        out.err.write(`  ${out.c.red('✗')} exit ${exit}, expected ${expectedExit}\n`);
+        out.err.write(`${out.c.red('✗')} ${title}: exit ${exit}, expected ${expectedExit}\n`);
       }
     },
   };
   for (const part of PARTS) {
     if (!wanted.includes(part.name)) continue;
-    out.err.write(`\n${out.c.bold.underline(`${part.title}`)}\n`);
+    out.info(`\n${out.c.bold.underline(`${part.title}`)}`);
     const run = await part.load();
     await run(ctx);
     if (signal.aborted) return ExitCode.interrupted;

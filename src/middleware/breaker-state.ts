@@ -1,5 +1,7 @@
 import {
+  accessSync,
   closeSync,
+  constants,
   fsyncSync,
   openSync,
   readFileSync,
@@ -8,6 +10,7 @@ import {
   unlinkSync,
   writeSync,
 } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { UsageError } from '../errors/comms-error.js';
 
 /**
@@ -22,6 +25,24 @@ import { UsageError } from '../errors/comms-error.js';
 export type BreakerStateMap = Record<string, unknown>;
 
 const STALE_LOCK_MS = 10_000;
+
+/** Fail before anything is sent when the state file could never be written (exit 2, not after the call). */
+export function checkBreakerStateFile(file: string): void {
+  const dir = dirname(resolve(file));
+  try {
+    if (!statSync(dir).isDirectory()) throw new Error('not a directory');
+    accessSync(dir, constants.W_OK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT'
+        ? 'no such directory'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : (err as Error).message;
+    throw new UsageError(`cannot use --breaker-state file '${file}': ${why}`);
+  }
+}
 
 export function loadBreakerStates(file: string): BreakerStateMap {
   let text: string;
@@ -68,13 +89,19 @@ function acquireLock(lockFile: string): number {
   }
 }
 
-/** Merge `updates` into the file under the lock and replace it atomically. */
-export function saveBreakerStates(file: string, updates: BreakerStateMap): void {
+/**
+ * Update the file under the lock and replace it atomically. `updates` is either the entries to set,
+ * or a function from the file's current content (read under the lock) to the entries to set.
+ */
+export function saveBreakerStates(
+  file: string,
+  updates: BreakerStateMap | ((current: BreakerStateMap) => BreakerStateMap),
+): void {
   const lockFile = `${file}.lock`;
   const fd = acquireLock(lockFile);
   try {
     const current = loadBreakerStates(file);
-    const next = { ...current, ...updates };
+    const next = { ...current, ...(typeof updates === 'function' ? updates(current) : updates) };
     const tmp = `${file}.${process.pid}.tmp`;
     const out = openSync(tmp, 'w');
     try {

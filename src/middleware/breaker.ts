@@ -5,7 +5,12 @@ import {
   circuitBreaker,
   handleWhenResult,
 } from 'cockatiel';
-import { type BreakerStateMap, loadBreakerStates, saveBreakerStates } from './breaker-state.js';
+import {
+  type BreakerStateMap,
+  checkBreakerStateFile,
+  loadBreakerStates,
+  saveBreakerStates,
+} from './breaker-state.js';
 
 export type BreakerStateName = 'closed' | 'open' | 'half-open' | 'isolated';
 
@@ -41,11 +46,14 @@ export class BreakerRegistry {
   readonly #options: BreakerOptions;
   readonly #policies = new Map<string, CircuitBreakerPolicy>();
   readonly #initial: BreakerStateMap;
+  /** Keys that saw a success in this run (a success resets the consecutive-failure count). */
+  readonly #succeeded = new Set<string>();
   readonly #onChange: ((key: string, state: BreakerStateName) => void) | undefined;
 
   constructor(options: BreakerOptions, onChange?: (key: string, state: BreakerStateName) => void) {
     this.#options = options;
     this.#onChange = onChange;
+    if (options.stateFile) checkBreakerStateFile(options.stateFile);
     this.#initial = options.stateFile ? loadBreakerStates(options.stateFile) : {};
   }
 
@@ -56,7 +64,9 @@ export class BreakerRegistry {
       policy = circuitBreaker(
         handleWhenResult((r) => {
           const judged = r as BreakerJudged;
-          return !judged.verdict.ok && judged.verdict.peerFault;
+          const failed = !judged.verdict.ok && judged.verdict.peerFault;
+          if (!failed) this.#succeeded.add(key);
+          return failed;
         }),
         {
           halfOpenAfter: this.#options.cooldownMs,
@@ -76,11 +86,49 @@ export class BreakerRegistry {
     return p ? STATE_NAMES[p.state] : 'closed';
   }
 
-  /** Write every breaker used in this run back to the state file (merged with other keys there). */
+  /**
+   * Write every breaker used in this run back to the state file. Another process may have saved the
+   * same key since we loaded it; then our failures are added to its count rather than overwriting it,
+   * so parallel invocations in a CI shell still open the breaker after n failures between them.
+   */
   persist(): void {
-    if (!this.#options.stateFile || this.#policies.size === 0) return;
-    const updates: BreakerStateMap = {};
-    for (const [key, policy] of this.#policies) updates[key] = policy.toJSON();
-    saveBreakerStates(this.#options.stateFile, updates);
+    const file = this.#options.stateFile;
+    if (!file || this.#policies.size === 0) return;
+    saveBreakerStates(file, (current) => {
+      const updates: BreakerStateMap = {};
+      for (const [key, policy] of this.#policies) {
+        updates[key] = mergeState(
+          policy.toJSON() as SavedBreaker,
+          this.#initial[key] as SavedBreaker | undefined,
+          current[key] as SavedBreaker | undefined,
+          this.#succeeded.has(key),
+          this.#options.threshold,
+        );
+      }
+      return updates;
+    });
   }
+}
+
+/** cockatiel's `toJSON()` shape for a ConsecutiveBreaker (breakerState = consecutive failures). */
+interface SavedBreaker {
+  ownState: { value: CircuitState; openedAt?: number; attemptNo?: number };
+  breakerState: number;
+}
+
+function mergeState(
+  mine: SavedBreaker,
+  initial: SavedBreaker | undefined,
+  stored: SavedBreaker | undefined,
+  sawSuccess: boolean,
+  threshold: number,
+): SavedBreaker {
+  if (!stored || JSON.stringify(stored) === JSON.stringify(initial)) return mine; // nobody else wrote
+  if (mine.ownState.value !== CircuitState.Closed) return mine; // we opened it (or hold a trial)
+  if (stored.ownState.value !== CircuitState.Closed) return stored; // someone else opened it
+  if (sawSuccess) return mine; // our success reset the count
+  const failures = stored.breakerState + Math.max(0, mine.breakerState - (initial?.breakerState ?? 0));
+  return failures >= threshold
+    ? { ownState: { value: CircuitState.Open, openedAt: Date.now(), attemptNo: 1 }, breakerState: failures }
+    : { ownState: { value: CircuitState.Closed }, breakerState: failures };
 }

@@ -1,3 +1,4 @@
+import { elapsedMs } from '../core/expect.js';
 import type { AttemptRecord, Result } from '../core/result.js';
 import type { Timing } from '../core/timing.js';
 import type { Output } from './output.js';
@@ -34,7 +35,9 @@ export function formatAttempt(out: Output, a: AttemptRecord, total: number): str
 export function reportResult(out: Output, result: Result, statusText: string): void {
   const many = result.attempts.length > 1;
   const total = result.timing?.total;
-  const attempts = many ? out.c.dim(` · ${result.attempts.length} attempts`) : '';
+  const attempts = many
+    ? out.c.dim(` · ${result.attempts.length} attempts in ${out.ms(elapsedMs(result))}`)
+    : '';
   const colour = result.ok ? out.c.green : out.c.red;
   out.info(`${colour(statusText)}${total !== undefined ? out.c.dim(` · ${out.ms(total)}`) : ''}${attempts}`);
   if (out.options.verbose && result.timing)

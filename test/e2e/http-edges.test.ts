@@ -1,5 +1,8 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
 import { type AddressInfo, connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliProcess, killSurvivors, runCli, startCli } from '../helpers/spawn-cli.js';
 
@@ -129,5 +132,165 @@ describe('serve http: global fault flags', () => {
     expect(r.stderr).toMatch(/invalid --fail-rate '2'/);
     const p = await runCli(['serve', 'http', '--port', 'eighty']);
     expect(p.code).toBe(2);
+  });
+});
+
+describe('http: review findings stay fixed', () => {
+  let serve: CliProcess;
+  let base: string;
+  const dir = mkdtempSync(join(tmpdir(), 'comms-http-edges-'));
+  beforeAll(async () => {
+    serve = startCli(['serve', 'http']);
+    base = (await serve.waitFor(/^(http:\/\/\S+)\n/))[1] ?? '';
+  });
+  afterAll(async () => {
+    serve.kill('SIGINT');
+    await serve.exited;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a token in the URL never appears in error messages, attempts or -v lines', async () => {
+    const r = await runCli([
+      'http',
+      'get',
+      'http://127.0.0.1:9/x?token=SECRET1',
+      '--retries',
+      '1',
+      '--backoff',
+      '1ms',
+      '--breaker',
+      '5',
+      '-v',
+      '--json',
+    ]);
+    expect(r.code).toBe(3);
+    expect(r.stdout + r.stderr).not.toContain('SECRET1');
+    expect(JSON.parse(r.stdout).error.message).toContain('token=[REDACTED]');
+  });
+
+  it('-o with retries keeps only the final body, and leaves no temp files', async () => {
+    const out = join(dir, 'retried.json');
+    const r = await runCli([
+      'http',
+      'get',
+      `${base}/flaky/2?key=o-${Date.now()}&retry_after=0`,
+      '--retries',
+      '3',
+      '--backoff',
+      '1ms',
+      '-o',
+      out,
+    ]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(readFileSync(out, 'utf8'))).toMatchObject({ ok: true, call: 3 });
+    expect(readdirSync(dir).filter((f) => f.endsWith('.part'))).toEqual([]);
+  });
+
+  it('-o into a missing directory is a usage error and nothing is sent', async () => {
+    let calls = 0;
+    const server = createServer((_req, res) => {
+      calls += 1;
+      res.end('x');
+    });
+    const port = await listen(server);
+    try {
+      const r = await runCli([
+        'http',
+        'get',
+        `http://127.0.0.1:${port}/`,
+        '-o',
+        join(dir, 'no', 'such', 'dir.json'),
+      ]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/cannot write -o file .*: no such directory/);
+      expect(calls).toBe(0);
+      const b = await runCli([
+        'http',
+        'get',
+        `http://127.0.0.1:${port}/`,
+        '--breaker',
+        '1',
+        '--breaker-state',
+        join(dir, 'nope', 's.json'),
+      ]);
+      expect(b.code).toBe(2);
+      expect(b.stderr).toMatch(/cannot use --breaker-state file/);
+      const c = await runCli([
+        'http',
+        'get',
+        `http://127.0.0.1:${port}/`,
+        '--breaker-state',
+        join(dir, 's.json'),
+      ]);
+      expect(c.code).toBe(2);
+      expect(c.stderr).toMatch(/--breaker-state needs --breaker/);
+      expect(calls).toBe(0);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('a literal % in the query is sent as typed', async () => {
+    const r = await runCli(['http', 'get', `${base}/echo?q=100%`, '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).body.path).toBe('/echo');
+  });
+
+  it('--expect-json compares objects whatever their key order', async () => {
+    const r = await runCli([
+      'http',
+      'get',
+      `${base}/json`,
+      '--expect-json',
+      '$.items[0]={"sku":"A1","id":42}',
+    ]);
+    expect(r.code).toBe(0);
+  });
+
+  it('a refused POST is retried (nothing reached the server), a 503 POST is not, with a hint', async () => {
+    const refused = await runCli([
+      'http',
+      'post',
+      'http://127.0.0.1:9/',
+      '-d',
+      'x',
+      '--retries',
+      '2',
+      '--backoff',
+      '1ms',
+      '--json',
+    ]);
+    expect(refused.code).toBe(3);
+    expect(JSON.parse(refused.stdout).attempts).toHaveLength(3);
+    const unavailable = await runCli(['http', 'post', `${base}/status/503`, '-d', 'x', '--retries', '2']);
+    expect(unavailable.code).toBe(1);
+    expect(unavailable.stderr).toMatch(
+      /hint: POST is not retried unless --retry-unsafe or --idempotency-key/,
+    );
+  });
+
+  it('parallel invocations sharing --breaker-state count their failures together', async () => {
+    const state = join(dir, 'parallel.json');
+    const args = [
+      'http',
+      'get',
+      `${base}/status/503`,
+      '--breaker',
+      '3',
+      '--breaker-cooldown',
+      '60s',
+      '--breaker-state',
+      state,
+    ];
+    const runs = await Promise.all([runCli(args), runCli(args), runCli(args)]);
+    for (const r of runs) expect(r.code).toBe(1);
+    const next = await runCli(args);
+    expect(next.code).toBe(5);
+  });
+
+  it('with --json, a usage error still prints one JSON object on stdout', async () => {
+    const r = await runCli(['http', 'get', 'not a url', '--json']);
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, exit: 2, error: { kind: 'usage' } });
   });
 });

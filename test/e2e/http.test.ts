@@ -476,22 +476,24 @@ describe('http: retries and the circuit breaker', () => {
       ];
       expect((await runCli(trial)).code).toBe(1);
       expect(calls).toBe(3);
-      expect(JSON.parse(readFileSync(state, 'utf8'))).toHaveProperty([url]);
+      // One breaker per origin: paths and query strings of one server share it.
+      expect(JSON.parse(readFileSync(state, 'utf8'))).toHaveProperty([`http://127.0.0.1:${port}`]);
     } finally {
       server.close();
     }
   });
 
-  it('two processes writing one --breaker-state file leave it valid', async () => {
+  it('four processes writing one --breaker-state file leave it valid, with every failure counted', async () => {
     const state = join(tmp, 'shared-breaker.json');
     const runs = await Promise.all(
       Array.from({ length: 4 }, (_, i) =>
-        runCli(['http', 'get', `${base}/status/503?i=${i}`, '--breaker', '3', '--breaker-state', state]),
+        runCli(['http', 'get', `${base}/status/503?i=${i}`, '--breaker', '10', '--breaker-state', state]),
       ),
     );
     for (const r of runs) expect(r.code).toBe(1);
-    const saved = JSON.parse(readFileSync(state, 'utf8')) as Record<string, unknown>;
-    expect(Object.keys(saved)).toHaveLength(4);
+    const saved = JSON.parse(readFileSync(state, 'utf8')) as Record<string, { breakerState: number }>;
+    expect(Object.keys(saved)).toEqual([base]);
+    expect(saved[base]?.breakerState).toBe(4);
     expect(readdirSync(tmp).filter((f) => f.startsWith('shared-breaker.json.'))).toEqual([]);
   });
 });

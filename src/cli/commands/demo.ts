@@ -1,6 +1,10 @@
 import type { Command } from 'commander';
 import type { CommandContext } from '../context.js';
 import { addOptions, OUTPUT_OPTIONS, type OutputFlags, outputFrom } from '../options.js';
+
+/** The demo is a tour for people: --json and --show-secrets have nothing to act on there. */
+const { json: _json, showSecrets: _showSecrets, ...DEMO_OUTPUT_OPTIONS } = OUTPUT_OPTIONS;
+
 import type { SetExit } from '../program.js';
 
 /** `comms-cli demo`: every transport against embedded servers, on random loopback ports. */
@@ -15,11 +19,11 @@ export function registerDemo(program: Command, ctx: CommandContext, setExit: Set
 Examples:
   $ comms-cli demo
   $ comms-cli demo --only http,grpc
-  $ NO_COLOR=1 comms-cli demo -v`,
+  $ comms-cli demo -q            # only the verdict (exit 0 when every step behaved as shown)`,
     )
     .action(async (flags: OutputFlags & { only?: string }) => {
       const { runDemo } = await import('../../demo/run.js');
       setExit(await runDemo(outputFrom(flags), ctx.signal, flags.only));
     });
-  addOptions(cmd, OUTPUT_OPTIONS);
+  addOptions(cmd, DEMO_OUTPUT_OPTIONS);
 }

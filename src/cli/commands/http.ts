@@ -1,12 +1,9 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors/comms-error.js';
+import { HTTP_METHODS } from '../../transports/http/call.js';
 import type { CommandContext } from '../context.js';
-import { addCallOptions } from '../options.js';
+import { addCallOptions, collect } from '../options.js';
 import type { SetExit } from '../program.js';
-
-function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
-}
 
 /** HTTP-specific flags, as commander parses them. */
 export interface HttpFlags {
@@ -35,7 +32,7 @@ export interface HttpFlags {
   idempotencyKey?: string;
 }
 
-const METHODS = ['get', 'post', 'put', 'patch', 'delete', 'head', 'options'];
+const METHODS: readonly string[] = HTTP_METHODS;
 
 /** `comms-cli http <method> <url>`: declarations only; the undici transport is imported when it runs. */
 export function registerHttp(program: Command, ctx: CommandContext, setExit: SetExit): void {

@@ -31,7 +31,7 @@ export function registerServeHttp(serve: Command, ctx: CommandContext, setExit: 
 Examples:
   $ comms-cli serve http --port 8080
   $ comms-cli serve http --fail-rate 0.3 --fail-status 503 --delay 50ms --jitter 20ms
-  $ URL=$(comms-cli serve http | head -1) &   # random port, URL on stdout`,
+  $ comms-cli serve http > url.txt & sleep 1; read URL < url.txt   # random port: the URL is on stdout`,
     )
     .action(async (flags: ServeHttpFlags) => {
       const { runServeHttp } = await import('../../servers/http/serve-command.js');

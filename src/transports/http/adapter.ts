@@ -4,13 +4,15 @@ import { unlink } from 'node:fs/promises';
 import { STATUS_CODES } from 'node:http';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
-import { type Readable, Writable } from 'node:stream';
+import { type Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { TLSSocket } from 'node:tls';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Agent as AgentType, buildConnector as BuildConnectorType, Dispatcher } from 'undici';
 import type { AttemptContext, Outcome, ResultFields, Transport, Verdict } from '../../core/transport.js';
+import { errorCode } from '../../errors/classify.js';
 import { type CommsError, ExpectationError, ResponseError } from '../../errors/comms-error.js';
+import { redactUrl } from '../../output/redact.js';
 import type { HttpCall, HttpReply } from './call.js';
 import { IDEMPOTENT_METHODS, parseRetryAfter, REDIRECT_STATUSES, RETRYABLE_STATUSES } from './classify.js';
 import { protocolOf, watchSocket, withRecorder } from './timing.js';
@@ -39,11 +41,23 @@ export interface HttpTransportOptions {
 
 const PROXY_ENV = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy'];
 
+type Stage = NodeJS.ReadableStream | NodeJS.WritableStream | NodeJS.ReadWriteStream;
+
+/** Failures that prove the request never reached the server, so even a POST may be retried. */
+const NOT_SENT_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
 /** The HTTP adapter over undici: one pooled dispatcher per run, one `attempt` per try, redirects inside. */
 export class HttpTransport implements Transport<HttpCall, HttpReply> {
   readonly kind = 'http' as const;
   readonly #dispatcher: Dispatcher;
   readonly #request: RequestFn;
+  /** The temp file of the last attempt of each -o call, so a retry can remove the one before. */
+  readonly #tempFiles = new WeakMap<HttpCall, string>();
 
   constructor(options: HttpTransportOptions) {
     const Agent = require('undici/lib/dispatcher/agent.js') as AgentCtor;
@@ -159,49 +173,41 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
               ? createBrotliDecompress()
               : undefined
         : undefined;
-    const counter = (sink: Writable): Writable => {
-      const counting = new Writable({
-        write(chunk: Buffer, _enc, cb) {
-          reply.bytes += chunk.length;
-          if (!sink.write(chunk)) sink.once('drain', cb);
-          else cb();
-        },
-        final(cb) {
-          sink.end(cb);
-        },
-      });
-      return counting;
-    };
+    const counter = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        reply.bytes += chunk.length;
+        cb(null, chunk);
+      },
+    });
+    const stages: Stage[] = decoder ? [source, decoder, counter] : [source, counter];
     if (call.bodyMode === 'file' && call.outputFile) {
       // Stream to a temp file beside the target; it becomes the file only when the call succeeds.
+      // A previous attempt's temp file (a retried 503, say) is removed first.
+      const previous = this.#tempFiles.get(call);
+      if (previous) await unlink(previous).catch(() => {});
       const temp = join(
         dirname(call.outputFile),
         `.${basename(call.outputFile)}.${process.pid}.${randomBytes(3).toString('hex')}.part`,
       );
-      reply.tempFile = temp;
+      this.#tempFiles.set(call, temp);
       try {
-        const file = createWriteStream(temp);
-        await (decoder
-          ? pipeline(source, decoder, counter(file), { signal: ctx.signal })
-          : pipeline(source, counter(file), { signal: ctx.signal }));
+        await pipeline([...stages, createWriteStream(temp)], { signal: ctx.signal });
       } catch (err) {
         await unlink(temp).catch(() => {});
-        delete reply.tempFile;
+        this.#tempFiles.delete(call);
         throw err;
       }
+      reply.tempFile = temp;
       return;
     }
     const chunks: Buffer[] = [];
     const collect = new Writable({
       write(chunk: Buffer, _enc, cb) {
         chunks.push(chunk);
-        reply.bytes += chunk.length;
         cb();
       },
     });
-    await (decoder
-      ? pipeline(source, decoder, collect, { signal: ctx.signal })
-      : pipeline(source, collect, { signal: ctx.signal }));
+    await pipeline([...stages, collect], { signal: ctx.signal });
     reply.body = Buffer.concat(chunks);
   }
 
@@ -210,7 +216,9 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
     if (outcome.error) {
       const { error } = outcome;
       const transient = error.kind === 'connect' || error.kind === 'timeout';
-      return { ok: false, retryable: transient && retryAllowed, peerFault: transient, error };
+      // Nothing reached the server when the connection was never made: safe to retry any method.
+      const notSent = NOT_SENT_CODES.has(errorCode(error.cause) ?? '');
+      return { ok: false, retryable: transient && (retryAllowed || notSent), peerFault: transient, error };
     }
     const { reply } = outcome;
     const status = reply.status;
@@ -221,9 +229,15 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
       ? new ExpectationError(
           `expected status ${call.expectStatus.text}, got ${status}${reply.statusText ? ` ${reply.statusText}` : ''}`,
         )
-      : new ResponseError(`${text} from ${call.method} ${redactedTarget(reply.url)}`, {
-          code: 'COMMS_ERR_HTTP_STATUS',
-        });
+      : new ResponseError(
+          `${text} from ${call.method} ${reply.redirects > 0 ? redactUrl(reply.url) : call.target}`,
+          {
+            code: 'COMMS_ERR_HTTP_STATUS',
+            ...(RETRYABLE_STATUSES.has(status) && !retryAllowed
+              ? { hint: `${call.method} is not retried unless --retry-unsafe or --idempotency-key is given` }
+              : {}),
+          },
+        );
     const retryAfterMs = parseRetryAfter(reply.headers['retry-after']);
     return {
       ok: false,
@@ -248,7 +262,7 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
       fields.url = reply.url;
     }
     if (call.bodyMode === 'file') fields.output = call.outputFile;
-    else if (reply.body && reply.body.length > 0)
+    else if (call.describeBody && reply.body && reply.body.length > 0)
       Object.assign(fields, bodyForJson(reply.body, headerValue(reply.headers['content-type'])));
     return fields;
   }
@@ -284,16 +298,4 @@ function withoutHeaders(headers: Record<string, string>, names: string[]): Recor
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(headers)) if (!names.includes(k.toLowerCase())) out[k] = v;
   return out;
-}
-
-function redactedTarget(url: string): string {
-  try {
-    const u = new URL(url);
-    u.username = '';
-    u.password = '';
-    u.search = '';
-    return u.toString();
-  } catch {
-    return url;
-  }
 }

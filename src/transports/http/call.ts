@@ -16,6 +16,8 @@ export interface HttpCall extends CallBase {
   readonly followRedirects: boolean;
   readonly maxRedirects: number;
   readonly bodyMode: BodyMode;
+  /** Put the body into the --json result (only --json needs it decoded). */
+  readonly describeBody?: boolean;
   /** With bodyMode 'file': the final path; attempts write to a temp file beside it. */
   readonly outputFile?: string;
   readonly decompress: boolean;

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { type ResultCheck, textMatcher } from '../../core/expect.js';
 import { parseHeader } from '../../core/input.js';
 import { UsageError } from '../../errors/comms-error.js';
@@ -83,8 +84,7 @@ function preview(text: string): string {
   return JSON.stringify(one.length > 80 ? `${one.slice(0, 77)}...` : one);
 }
 
+/** Structural equality, independent of object key order. */
 function deepEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== typeof b || a === null || b === null || typeof a !== 'object') return false;
-  return JSON.stringify(a) === JSON.stringify(b);
+  return isDeepStrictEqual(a, b);
 }

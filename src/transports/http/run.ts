@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { rename, unlink } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import type { HttpFlags } from '../../cli/commands/http.js';
 import type { CommandContext } from '../../cli/context.js';
-import { type LoadFlags, outputFrom, parseCount, resilienceFrom } from '../../cli/options.js';
+import { isLoadMode, type LoadFlags, outputFrom, parseCount, resilienceFrom } from '../../cli/options.js';
 import { runCallCommand } from '../../cli/run-call-command.js';
 import { parseDuration } from '../../core/duration.js';
 import { expectTime, type ResultCheck } from '../../core/expect.js';
@@ -52,6 +53,33 @@ function readPem(path: string | undefined, flag: string): Buffer | undefined {
   }
 }
 
+/**
+ * -o is checked before anything is sent: the directory must exist and be writable (the body goes to a
+ * temp file beside the target), and body expectations need the body in memory.
+ */
+function checkOutputPath(file: string, bodyChecks: boolean): void {
+  if (bodyChecks) throw new UsageError('-o/--output cannot be combined with --expect-body or --expect-json');
+  const dir = dirname(resolve(file));
+  try {
+    if (!statSync(dir).isDirectory()) throw new Error('not a directory');
+    accessSync(dir, constants.W_OK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT'
+        ? 'no such directory'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : (err as Error).message;
+    throw new UsageError(`cannot write -o file '${file}': ${why}`);
+  }
+  try {
+    if (statSync(file).isDirectory()) throw new UsageError(`cannot write -o file '${file}': is a directory`);
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+  }
+}
+
 /** argv -> HttpCall, validating everything before anything is sent (exit 2 on bad input). */
 async function buildCall(
   method: string,
@@ -70,7 +98,10 @@ async function buildCall(
   const has = (name: string) => Object.keys(headers).some((k) => k.toLowerCase() === name);
   for (const h of flags.header ?? []) {
     const [name, value] = parseHeader(h);
-    headers[name] = value;
+    const existing = Object.keys(headers).find((k) => k.toLowerCase() === name.toLowerCase());
+    // A repeated header is combined into one comma-separated field (RFC 9110 §5.3), as proxies do.
+    if (existing !== undefined) headers[existing] = `${headers[existing]}, ${value}`;
+    else headers[name] = value;
   }
   if (flags.user !== undefined) {
     if (!flags.user.includes(':')) throw new UsageError("invalid --user: expected 'user:password'");
@@ -101,12 +132,17 @@ async function buildCall(
     headers['Idempotency-Key'] = idempotencyAuto ? randomUUID() : flags.idempotencyKey;
   }
   const bodyChecksWanted = (flags.expectBody?.length ?? 0) + (flags.expectJson?.length ?? 0) > 0;
+  if (flags.output !== undefined) checkOutputPath(flags.output, bodyChecksWanted);
   let bodyMode: BodyMode = 'buffer';
   if (flags.output !== undefined) bodyMode = 'file';
   else if (loadMode && !bodyChecksWanted) bodyMode = 'discard';
   const httpMethod = method.toUpperCase() as HttpMethod;
   const call: HttpCall = {
-    target: url.toString(),
+    // The display target is redacted once, here, so messages, breaker keys and results never carry
+    // a token from the URL (unless --show-secrets).
+    target: flags.showSecrets ? url.toString() : redactUrl(url.toString()),
+    breakerKey: url.origin,
+    describeBody: flags.json === true,
     operation: httpMethod,
     method: httpMethod,
     url,
@@ -127,15 +163,21 @@ async function buildCall(
  * Load mode sends many calls: templates ({{seq}}, {{uuid}}...) in the URL, headers and body are
  * expanded per call, and `--idempotency-key auto` gets a fresh key per call (one per logical request).
  */
-function callMaker(base: HttpCall, idempotencyAuto: boolean): (seq: number) => HttpCall {
+function callMaker(
+  base: HttpCall,
+  idempotencyAuto: boolean,
+  showSecrets: boolean,
+): (seq: number) => HttpCall {
   const bodyText = base.body?.toString('utf8');
+  // The URL parser percent-encodes braces; templates are looked for in that form.
+  const urlText = base.url.href.replaceAll('%7B%7B', '{{').replaceAll('%7D%7D', '}}');
   const templated =
-    hasTemplate(decodeURI(base.url.toString())) ||
+    hasTemplate(urlText) ||
     Object.values(base.headers).some(hasTemplate) ||
     (bodyText !== undefined && hasTemplate(bodyText));
   if (!templated && !idempotencyAuto) return () => base;
   return (seq) => {
-    const url = new URL(expandTemplate(decodeURI(base.url.toString()), seq));
+    const url = new URL(expandTemplate(urlText, seq));
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(base.headers)) headers[k] = expandTemplate(v, seq);
     if (idempotencyAuto) {
@@ -144,7 +186,7 @@ function callMaker(base: HttpCall, idempotencyAuto: boolean): (seq: number) => H
     }
     return {
       ...base,
-      target: url.toString(),
+      target: showSecrets ? url.toString() : redactUrl(url.toString()),
       url,
       headers,
       ...(bodyText !== undefined ? { body: Buffer.from(expandTemplate(bodyText, seq)) } : {}),
@@ -161,7 +203,7 @@ export async function runHttp(
   const { Output } = await import('../../output/output.js');
   const output = new Output(outputFrom(flags));
   const resilience = resilienceFrom(flags);
-  const loadMode = flags.requests !== undefined || flags.duration !== undefined || flags.rate !== undefined;
+  const loadMode = isLoadMode(flags);
   const { call, idempotencyAuto } = await buildCall(method, urlText, flags, ctx, loadMode);
   if (call.outputFile !== undefined && loadMode)
     throw new UsageError('-o/--output cannot be used in load mode');
@@ -190,7 +232,7 @@ export async function runHttp(
   return runCallCommand({
     transport,
     call,
-    makeCall: callMaker(call, idempotencyAuto),
+    ...(loadMode ? { makeCall: callMaker(call, idempotencyAuto, flags.showSecrets === true) } : {}),
     resilience,
     output,
     load: flags,
@@ -208,7 +250,10 @@ async function commitOutputFile(outcome: CallOutcome<HttpReply>): Promise<void> 
   const target = outcome.result.output;
   if (!temp) return;
   if (outcome.result.ok && typeof target === 'string') await rename(temp, target);
-  else await unlink(temp).catch(() => {});
+  else {
+    await unlink(temp).catch(() => {});
+    delete outcome.result.output;
+  }
 }
 
 function printRequest(out: Output, call: HttpCall): void {

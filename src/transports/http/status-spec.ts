@@ -25,5 +25,8 @@ export function parseStatusSpec(spec: string): StatusMatcher {
       });
     }
   }
+  if (ranges.some(([lo, hi]) => lo < 100 || hi > 599)) {
+    throw new UsageError(`invalid --expect-status '${spec}': statuses are 100-599`);
+  }
   return { text: spec, test: (s) => ranges.some(([lo, hi]) => s >= lo && s <= hi) };
 }
