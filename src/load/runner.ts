@@ -177,10 +177,12 @@ async function oneCall<C extends CallBase, R>(
     return;
   }
   let result: Result;
+  let reply: R | undefined;
   let bytes = 0;
   try {
     const outcome = await spec.pipeline.run(spec.transport, call);
     result = outcome.result;
+    reply = outcome.reply;
     if (spec.replyBytes && outcome.reply !== undefined) bytes = spec.replyBytes(outcome.reply);
   } catch (err) {
     // The pipeline turns transport failures into results; this is a bug in classify/describe. Count it.
@@ -196,7 +198,7 @@ async function oneCall<C extends CallBase, R>(
     };
   }
   const latencyMs = performance.now() - startAt;
-  if (spec.checks.length > 0) applyChecks(result, spec.checks);
+  if (spec.checks.length > 0) applyChecks(result, spec.checks, reply);
   ctx.transportKind ??= result.transport;
   phase.stats.record(result, latencyMs, bytes);
   if (ctx.plan.jsonAll && !phase.warmup && result.error?.kind !== 'interrupted') {
