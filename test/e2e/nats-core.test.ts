@@ -285,6 +285,16 @@ describe('bad input exits 2 and sends nothing', () => {
   });
 });
 
+describe('JetStream against a server without it', () => {
+  it('subscribe and publish --jetstream exit 3 with a hint', async () => {
+    const sub = await runCli(['subscribe', 'x', '--jetstream', '--stream', 'S', '--count', '1', ...s()]);
+    expect(sub.code).toBe(3);
+    expect(sub.stderr).toMatch(/JetStream is not enabled/);
+    const pub = await runCli(['publish', 'x', 'y', '--jetstream', ...s()]);
+    expect(pub.code).toBe(3);
+  });
+});
+
 describe('connection failures exit 3 without secrets or stack traces', () => {
   it('unreachable server', async () => {
     const r = await runCli(['publish', 'x', 'y', '-s', 'nats://alice:hunter2@127.0.0.1:1']);

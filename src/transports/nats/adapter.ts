@@ -136,15 +136,31 @@ export class NatsTransport implements Transport<NatsCall, NatsReply> {
       case 'publish': {
         let count = 0;
         let bytes = 0;
-        try {
-          for await (const m of call.messages()) {
-            if (ctx.signal.aborted) break;
+        const send = (m: OutgoingMessage) => {
+          if (!m.headers && !m.replyTo) nc.publish(m.subject, m.data);
+          else {
             nc.publish(m.subject, m.data, {
               ...(m.headers ? { headers: toHeaders(m.headers) } : {}),
               ...(m.replyTo ? { reply: m.replyTo } : {}),
             });
-            count += 1;
-            bytes += m.data.byteLength;
+          }
+          count += 1;
+          bytes += m.data.byteLength;
+        };
+        try {
+          const source = call.messages();
+          if (Symbol.iterator in source) {
+            // A plain loop for generated batches: `for await` would yield a microtask per message, and
+            // nats.js flushes its outbound buffer on microtasks, turning a batch into a write per message.
+            for (const m of source) {
+              if (ctx.signal.aborted) break;
+              send(m);
+            }
+          } else {
+            for await (const m of source) {
+              if (ctx.signal.aborted) break;
+              send(m);
+            }
           }
           // The flush is the round trip that proves the server has every message.
           await raceSignal(nc.flush(), ctx.signal);
