@@ -31,6 +31,8 @@ export function createHttpHandler(url: URL, target: string): EventHandler {
         followRedirects: false,
         maxRedirects: 0,
         bodyMode: 'buffer',
+        // The handler's answer belongs in each delivery's --json line.
+        describeBody: true,
         decompress: true,
         retryUnsafe: true,
       };
