@@ -11,7 +11,7 @@ import type {
 } from '../../core/transport.js';
 import { abortReasonToError } from '../../errors/classify.js';
 import { type CommsError, ConnectError, ResponseError } from '../../errors/comms-error.js';
-import { connectNats } from './connection.js';
+import { closeNats, connectNats } from './connection.js';
 import type { NatsConnectOptions } from './connection-options.js';
 import { natsError } from './errors.js';
 import { decodeData, headersToRecord } from './message.js';
@@ -270,7 +270,7 @@ export class NatsTransport implements Transport<NatsCall, NatsReply> {
     try {
       const nc = await pending;
       // drain, not close: anything published but not yet flushed still goes out.
-      await nc.drain();
+      await closeNats(nc);
     } catch {
       // never connected, or already closed: nothing to release
     }

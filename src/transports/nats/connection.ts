@@ -117,6 +117,26 @@ function credentialsFromUrls(options: NatsConnectOptions): {
   return { servers, user, password, token };
 }
 
+/**
+ * Drain (pending acks and publishes go out), but never wait longer than `graceMs`: when the server is
+ * down a drain would wait for a reconnect that may never come, and Ctrl-C must still end the command.
+ */
+export async function closeNats(nc: NatsConnection, graceMs = 2_000): Promise<void> {
+  if (nc.isClosed()) return;
+  let timer: NodeJS.Timeout | undefined;
+  const drained = await Promise.race([
+    nc.drain().then(
+      () => true,
+      () => false,
+    ),
+    new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), graceMs);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (!drained && !nc.isClosed()) await nc.close().catch(() => undefined);
+}
+
 function reconnectSettings(options: NatsConnectOptions): Partial<NodeConnectionOptions> {
   switch (options.reconnect) {
     case 'never':

@@ -9,7 +9,7 @@ import { UsageError } from '../../errors/comms-error.js';
 import { ExitCode } from '../../errors/exit-codes.js';
 import { Output } from '../../output/output.js';
 import { toHeaders } from './adapter.js';
-import { connectNats } from './connection.js';
+import { closeNats, connectNats } from './connection.js';
 import { describeServers, type NatsConnectionFlags, natsConnectOptionsFrom } from './connection-options.js';
 import { writeMessage } from './message.js';
 import { parseHeaders } from './request.js';
@@ -122,7 +122,7 @@ export async function runReply(subject: string, flags: Flags, ctx: CommandContex
     await writes;
   } finally {
     ctx.signal.removeEventListener('abort', onInterrupt);
-    await nc.drain().catch(() => undefined);
+    await closeNats(nc);
   }
   if (!output.options.quiet) {
     output.err.write(

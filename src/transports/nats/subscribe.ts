@@ -9,7 +9,7 @@ import { parseDuration } from '../../core/duration.js';
 import { type CommsError, TimeoutError, UsageError } from '../../errors/comms-error.js';
 import { ExitCode } from '../../errors/exit-codes.js';
 import { Output } from '../../output/output.js';
-import { connectNats } from './connection.js';
+import { closeNats, connectNats } from './connection.js';
 import { describeServers, type NatsConnectionFlags, natsConnectOptionsFrom } from './connection-options.js';
 import { natsError } from './errors.js';
 import {
@@ -135,7 +135,7 @@ export async function runSubscribe(subject: string, flags: Flags, ctx: CommandCo
     if (timer) clearTimeout(timer);
     ctx.signal.removeEventListener('abort', onInterrupt);
     // Drain sends every pending ack before the connection closes.
-    await nc.drain().catch(() => undefined);
+    await closeNats(nc);
   }
 
   const seconds = (performance.now() - started) / 1000;
