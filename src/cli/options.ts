@@ -1,6 +1,6 @@
 import { type Command, Option } from 'commander';
 import { parseDuration } from '../core/duration.js';
-import { DEFAULT_RESILIENCE, type ResilienceOptions } from '../core/run-call.js';
+import { DEFAULT_RESILIENCE, type ResilienceOptions } from '../core/resilience.js';
 import { UsageError } from '../errors/comms-error.js';
 import type { OutputOptions } from '../output/output.js';
 

@@ -1,5 +1,5 @@
-import { createRequire } from 'node:module';
 import { Command } from 'commander';
+import { packageVersion } from '../core/package-root.js';
 import { registerDemo } from './commands/demo.js';
 import { registerEvents } from './commands/events.js';
 import { registerGrpc } from './commands/grpc.js';
@@ -11,8 +11,6 @@ import type { CommandContext } from './context.js';
 /** Sets the exit code a command's action decided; main.ts applies it. */
 export type SetExit = (code: number) => void;
 
-const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
-
 /**
  * The command tree. Command files only declare arguments and options (cheap to load); each action
  * imports its transport lazily, so `comms-cli http ...` never loads gRPC or NATS code.
@@ -22,7 +20,7 @@ export function buildProgram(ctx: CommandContext, setExit: SetExit): Command {
     .description(
       'Test service-to-service communication: HTTP, gRPC, NATS and event logs, with retries, timeouts, a circuit breaker, timing and load.',
     )
-    .version(pkg.version, '-V, --version', 'print the version')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()

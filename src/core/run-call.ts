@@ -7,33 +7,12 @@ import { backoffDelay } from '../middleware/backoff.js';
 import { BreakerRegistry, type BreakerStateName } from '../middleware/breaker.js';
 import { DeadlineSignals, deadlineSignal } from '../middleware/timeout.js';
 import { formatMs } from './duration.js';
+import type { ResilienceOptions } from './resilience.js';
 import type { AttemptRecord, Result } from './result.js';
 import { TimingRecorder } from './timing.js';
 import type { CallBase, Outcome, Transport, Verdict } from './transport.js';
 
-/** The shared resilience options of the contract, parsed. */
-export interface ResilienceOptions {
-  /** Per-attempt timeout (gRPC: the deadline). */
-  timeoutMs: number;
-  /** Overall budget across attempts and waits. */
-  maxTimeMs?: number;
-  /** Retries after the first attempt. */
-  retries: number;
-  backoffMs: number;
-  backoffMaxMs: number;
-  /** Open the breaker after this many consecutive peer faults (absent: no breaker). */
-  breaker?: number;
-  breakerCooldownMs: number;
-  breakerStateFile?: string;
-}
-
-export const DEFAULT_RESILIENCE: ResilienceOptions = {
-  timeoutMs: 30_000,
-  retries: 0,
-  backoffMs: 200,
-  backoffMaxMs: 10_000,
-  breakerCooldownMs: 10_000,
-};
+export { DEFAULT_RESILIENCE, type ResilienceOptions } from './resilience.js';
 
 /** Typed observations of the pipeline; output subscribes, the middleware never prints. */
 export interface PipelineEvents {

@@ -1,5 +1,3 @@
-import { randomUUID } from 'node:crypto';
-
 /**
  * The contract's templates for commands that send many messages: `{{seq}}` (1, 2, 3...), `{{uuid}}`,
  * `{{time}}` (ISO 8601) and `{{unix}}` (seconds). Unknown placeholders are left as written.
@@ -18,7 +16,7 @@ export function expandTemplate(text: string, seq: number, now: Date = new Date()
       case 'seq':
         return String(seq);
       case 'uuid':
-        return randomUUID();
+        return globalThis.crypto.randomUUID();
       case 'time':
         return now.toISOString();
       default:

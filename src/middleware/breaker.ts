@@ -1,10 +1,5 @@
-import {
-  type CircuitBreakerPolicy,
-  CircuitState,
-  ConsecutiveBreaker,
-  circuitBreaker,
-  handleWhenResult,
-} from 'cockatiel';
+import { createRequire } from 'node:module';
+import type { CircuitBreakerPolicy } from 'cockatiel';
 import {
   type BreakerStateMap,
   checkBreakerStateFile,
@@ -27,6 +22,21 @@ export interface BreakerOptions {
 export interface BreakerJudged {
   readonly verdict: { readonly ok: boolean; readonly peerFault: boolean };
 }
+
+/*
+ * cockatiel is required only when a breaker is asked for (--breaker): its index loads ~30 files, and
+ * every plain call would pay that at start-up.
+ */
+type Cockatiel = typeof import('cockatiel');
+let cockatiel: Cockatiel | undefined;
+function loadCockatiel(): Cockatiel {
+  cockatiel ??= createRequire(import.meta.url)('cockatiel') as Cockatiel;
+  return cockatiel;
+}
+
+/** cockatiel's CircuitState values (a const enum in spirit; numbers in its JSON state). */
+const CircuitState = { Closed: 0, Open: 1, HalfOpen: 2, Isolated: 3 } as const;
+type CircuitState = (typeof CircuitState)[keyof typeof CircuitState];
 
 const STATE_NAMES: Record<CircuitState, BreakerStateName> = {
   [CircuitState.Closed]: 'closed',
@@ -61,6 +71,7 @@ export class BreakerRegistry {
   for(key: string): CircuitBreakerPolicy {
     let policy = this.#policies.get(key);
     if (!policy) {
+      const { circuitBreaker, ConsecutiveBreaker, handleWhenResult } = loadCockatiel();
       policy = circuitBreaker(
         handleWhenResult((r) => {
           const judged = r as BreakerJudged;
@@ -75,7 +86,7 @@ export class BreakerRegistry {
         },
       );
       const onChange = this.#onChange;
-      if (onChange) policy.onStateChange((s) => onChange(key, STATE_NAMES[s]));
+      if (onChange) policy.onStateChange((s) => onChange(key, STATE_NAMES[s as CircuitState]));
       this.#policies.set(key, policy);
     }
     return policy;
@@ -83,7 +94,7 @@ export class BreakerRegistry {
 
   stateOf(key: string): BreakerStateName {
     const p = this.#policies.get(key);
-    return p ? STATE_NAMES[p.state] : 'closed';
+    return p ? STATE_NAMES[p.state as CircuitState] : 'closed';
   }
 
   /**

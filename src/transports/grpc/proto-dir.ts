@@ -1,7 +1,8 @@
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from '../../core/package-root.js';
 
 /**
  * The `proto/` folder shipped with the package (health, reflection, google.rpc, the demo service).
- * Resolved from this file, so it works from `src/` (tests) and `dist/` (the built CLI) alike.
+ * Found from the package root, so it works from `src/` (tests), `dist/` and the bundle alike.
  */
-export const PROTO_DIR = fileURLToPath(new URL('../../../proto/', import.meta.url));
+export const PROTO_DIR = join(packageRoot(), 'proto');

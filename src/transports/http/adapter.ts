@@ -1,14 +1,14 @@
-import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { unlink } from 'node:fs/promises';
-import { STATUS_CODES } from 'node:http';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { type Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { TLSSocket } from 'node:tls';
-import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
-import type { Agent as AgentType, buildConnector as BuildConnectorType, Dispatcher } from 'undici';
+import type { buildConnector as BuildConnectorType, Dispatcher } from 'undici';
+import apiRequest from 'undici/lib/api/api-request.js';
+import buildConnector from 'undici/lib/core/connect.js';
+import Agent from 'undici/lib/dispatcher/agent.js';
 import type { AttemptContext, Outcome, ResultFields, Transport, Verdict } from '../../core/transport.js';
 import { errorCode } from '../../errors/classify.js';
 import { type CommsError, ExpectationError, ResponseError } from '../../errors/comms-error.js';
@@ -18,12 +18,12 @@ import { IDEMPOTENT_METHODS, parseRetryAfter, REDIRECT_STATUSES, RETRYABLE_STATU
 import { protocolOf, watchSocket, withRecorder } from './timing.js';
 
 /*
- * undici is loaded by deep require: its index pulls in fetch, WebSocket, caches and mocks (~90 ms of
- * startup on these machines), and a CLI run pays that on every invocation. Agent, the connector and the
- * request API are all comms-cli uses. Types still come from the package's public declarations.
+ * undici is imported module by module (Agent, the connector, the request API): its index also loads
+ * fetch, WebSocket, caches and mocks (~90 ms of start-up on these machines), which a CLI run would pay
+ * on every invocation. The build bundles these modules (scripts/bundle.mjs). Types are undici's own,
+ * re-declared for these paths in src/types/undici-internals.d.ts.
  */
-const require = createRequire(import.meta.url);
-type AgentCtor = typeof AgentType;
+const requireCjs = createRequire(import.meta.url);
 type RequestFn = (this: Dispatcher, opts: Dispatcher.RequestOptions) => Promise<Dispatcher.ResponseData>;
 
 export interface HttpTransportOptions {
@@ -37,9 +37,26 @@ export interface HttpTransportOptions {
   http2: boolean;
   /** Pool size per origin (load mode --connections / -c). */
   connections?: number;
+  /**
+   * Measure dns/connect/tls/first byte per attempt (default true). Load mode turns it off: it needs
+   * only each call's total, and with no diagnostics_channel subscriber undici publishes nothing.
+   */
+  measurePhases?: boolean;
 }
 
 const PROXY_ENV = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy'];
+
+/**
+ * A decoder for the response's Content-Encoding. node:zlib is required only when a body is encoded:
+ * a built-in module costs start-up time on every one-shot call that does not need it.
+ */
+function decoderFor(encoding: string | undefined): NodeJS.ReadWriteStream | undefined {
+  if (encoding !== 'gzip' && encoding !== 'x-gzip' && encoding !== 'deflate' && encoding !== 'br')
+    return undefined;
+  const zlib = requireCjs('node:zlib') as typeof import('node:zlib');
+  if (encoding === 'br') return zlib.createBrotliDecompress();
+  return encoding === 'deflate' ? zlib.createInflate() : zlib.createGunzip();
+}
 
 type Stage = NodeJS.ReadableStream | NodeJS.WritableStream | NodeJS.ReadWriteStream;
 
@@ -56,13 +73,13 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
   readonly kind = 'http' as const;
   readonly #dispatcher: Dispatcher;
   readonly #request: RequestFn;
+  readonly #measurePhases: boolean;
   /** The temp file of the last attempt of each -o call, so a retry can remove the one before. */
   readonly #tempFiles = new WeakMap<HttpCall, string>();
 
   constructor(options: HttpTransportOptions) {
-    const Agent = require('undici/lib/dispatcher/agent.js') as AgentCtor;
-    const buildConnector = require('undici/lib/core/connect.js') as typeof BuildConnectorType;
-    this.#request = require('undici/lib/api/api-request.js') as RequestFn;
+    this.#request = apiRequest;
+    this.#measurePhases = options.measurePhases !== false;
     const tls = {
       ...(options.tls.ca ? { ca: options.tls.ca } : {}),
       ...(options.tls.cert ? { cert: options.tls.cert } : {}),
@@ -80,7 +97,7 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
       // HTTP_PROXY / HTTPS_PROXY / NO_PROXY, as curl reads them; the proxy path has no socket timing.
       // The proxy agent needs undici's API methods on Dispatcher.prototype (it calls client.connect()),
       // which only the package index installs: pay for the full load only when a proxy is configured.
-      const { EnvHttpProxyAgent } = require('undici') as typeof import('undici');
+      const { EnvHttpProxyAgent } = requireCjs('undici') as typeof import('undici');
       this.#dispatcher = new EnvHttpProxyAgent({ ...common, connect: tls, requestTls: tls });
     } else {
       const connector = buildConnector({ ...tls, allowH2: options.http2 });
@@ -99,47 +116,62 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
     let headers: Record<string, string> = { ...call.headers };
     let redirects = 0;
     for (;;) {
-      const res = await withRecorder(ctx.timing, () =>
-        this.#request.call(this.#dispatcher, {
-          origin: url.origin,
-          path: `${url.pathname}${url.search}`,
-          method: method as Dispatcher.HttpMethod,
-          headers,
-          ...(body !== undefined ? { body } : {}),
-          signal: ctx.signal,
-        }),
-      );
+      const opts: Dispatcher.RequestOptions = {
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
+        method: method as Dispatcher.HttpMethod,
+        headers,
+        ...(body !== undefined ? { body } : {}),
+        signal: ctx.signal,
+      };
+      if (call.bodyMode === 'discard') {
+        // Load mode's hot path: no body stream, no per-request async iterator.
+        const res = await this.#dispatchDiscard(opts, ctx.signal);
+        const location = headerValue(res.headers.location);
+        if (call.followRedirects && REDIRECT_STATUSES.has(res.statusCode) && location) {
+          ({ url, method, body, headers, redirects } = this.#redirect(
+            call,
+            url,
+            method,
+            body,
+            headers,
+            redirects,
+            res.statusCode,
+            location,
+          ));
+          continue;
+        }
+        return {
+          status: res.statusCode,
+          statusText: res.statusText,
+          httpVersion: 'HTTP/1.1',
+          headers: res.headers,
+          bytes: res.bytes,
+          url: url.toString(),
+          redirects,
+        };
+      }
+      const res = this.#measurePhases
+        ? await withRecorder(ctx.timing, () => this.#request.call(this.#dispatcher, opts))
+        : await this.#request.call(this.#dispatcher, opts);
       const location = headerValue(res.headers.location);
       if (call.followRedirects && REDIRECT_STATUSES.has(res.statusCode) && location) {
         await res.body.dump();
-        redirects += 1;
-        if (redirects > call.maxRedirects) {
-          throw new ResponseError(
-            `too many redirects: more than ${call.maxRedirects} (last to ${location})`,
-            {
-              code: 'COMMS_ERR_TOO_MANY_REDIRECTS',
-              hint: 'raise --max-redirs, or check for a redirect loop',
-            },
-          );
-        }
-        const next = new URL(location, url);
-        if (
-          res.statusCode === 303 ||
-          ((res.statusCode === 301 || res.statusCode === 302) && method === 'POST')
-        ) {
-          method = 'GET';
-          body = undefined;
-          headers = withoutHeaders(headers, ['content-type', 'content-length']);
-        }
-        // Credentials do not follow a redirect to another origin (curl does the same).
-        if (next.origin !== url.origin)
-          headers = withoutHeaders(headers, ['authorization', 'cookie', 'proxy-authorization']);
-        url = next;
+        ({ url, method, body, headers, redirects } = this.#redirect(
+          call,
+          url,
+          method,
+          body,
+          headers,
+          redirects,
+          res.statusCode,
+          location,
+        ));
         continue;
       }
       const reply: HttpReply = {
         status: res.statusCode,
-        statusText: res.statusText || STATUS_CODES[res.statusCode] || '',
+        statusText: res.statusText ?? '',
         httpVersion: protocolOf(ctx.timing) === 'h2' ? 'HTTP/2' : 'HTTP/1.1',
         headers: res.headers as Record<string, string | string[]>,
         bytes: 0,
@@ -149,6 +181,97 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
       await this.#readBody(call, res, reply, ctx);
       return reply;
     }
+  }
+
+  /** One redirect step of -L: bounded, 303 (and 301/302 after POST) become GET, credentials stay on their origin. */
+  #redirect(
+    call: HttpCall,
+    url: URL,
+    method: string,
+    body: Buffer | undefined,
+    headers: Record<string, string>,
+    redirects: number,
+    statusCode: number,
+    location: string,
+  ): {
+    url: URL;
+    method: string;
+    body: Buffer | undefined;
+    headers: Record<string, string>;
+    redirects: number;
+  } {
+    redirects += 1;
+    if (redirects > call.maxRedirects) {
+      throw new ResponseError(`too many redirects: more than ${call.maxRedirects} (last to ${location})`, {
+        code: 'COMMS_ERR_TOO_MANY_REDIRECTS',
+        hint: 'raise --max-redirs, or check for a redirect loop',
+      });
+    }
+    const next = new URL(location, url);
+    if (statusCode === 303 || ((statusCode === 301 || statusCode === 302) && method === 'POST')) {
+      method = 'GET';
+      body = undefined;
+      headers = withoutHeaders(headers, ['content-type', 'content-length']);
+    }
+    // Credentials do not follow a redirect to another origin (curl does the same).
+    if (next.origin !== url.origin)
+      headers = withoutHeaders(headers, ['authorization', 'cookie', 'proxy-authorization']);
+    return { url: next, method, body, headers, redirects };
+  }
+
+  /** dispatch() with a minimal handler that counts and drops the body (load mode). */
+  #dispatchDiscard(
+    opts: Dispatcher.RequestOptions,
+    signal: AbortSignal,
+  ): Promise<{
+    statusCode: number;
+    statusText: string;
+    headers: Record<string, string | string[]>;
+    bytes: number;
+  }> {
+    return new Promise((resolve, reject) => {
+      if (signal.aborted) {
+        reject(signal.reason);
+        return;
+      }
+      let controller: Dispatcher.DispatchController | undefined;
+      let statusCode = 0;
+      let statusText = '';
+      let headers: Record<string, string | string[]> = {};
+      let bytes = 0;
+      const onAbort = () => controller?.abort(signal.reason as Error);
+      signal.addEventListener('abort', onAbort, { once: true });
+      const finish = (err?: Error) => {
+        signal.removeEventListener('abort', onAbort);
+        if (err) reject(err);
+        else resolve({ statusCode, statusText, headers, bytes });
+      };
+      const { signal: _signal, ...dispatchOpts } = opts;
+      try {
+        this.#dispatcher.dispatch(dispatchOpts as Dispatcher.DispatchOptions, {
+          onRequestStart(c) {
+            controller = c;
+            if (signal.aborted) c.abort(signal.reason as Error);
+          },
+          onResponseStart(_c, code, h, message) {
+            statusCode = code;
+            headers = h as Record<string, string | string[]>;
+            statusText = message ?? '';
+          },
+          onResponseData(_c, chunk) {
+            bytes += chunk.length;
+          },
+          onResponseEnd() {
+            finish();
+          },
+          onResponseError(_c, err) {
+            finish(err);
+          },
+        });
+      } catch (err) {
+        finish(err as Error);
+      }
+    });
   }
 
   async #readBody(
@@ -163,16 +286,7 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
       return;
     }
     const encoding = headerValue(res.headers['content-encoding'])?.toLowerCase().trim();
-    const decoder =
-      call.decompress && call.method !== 'HEAD'
-        ? encoding === 'gzip' || encoding === 'x-gzip'
-          ? createGunzip()
-          : encoding === 'deflate'
-            ? createInflate()
-            : encoding === 'br'
-              ? createBrotliDecompress()
-              : undefined
-        : undefined;
+    const decoder = call.decompress && call.method !== 'HEAD' ? decoderFor(encoding) : undefined;
     const counter = new Transform({
       transform(chunk: Buffer, _enc, cb) {
         reply.bytes += chunk.length;
@@ -187,7 +301,7 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
       if (previous) await unlink(previous).catch(() => {});
       const temp = join(
         dirname(call.outputFile),
-        `.${basename(call.outputFile)}.${process.pid}.${randomBytes(3).toString('hex')}.part`,
+        `.${basename(call.outputFile)}.${process.pid}.${Math.random().toString(36).slice(2, 8)}.part`,
       );
       this.#tempFiles.set(call, temp);
       try {

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { rename, unlink } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
@@ -129,7 +128,7 @@ async function buildCall(
   if (!has('user-agent')) headers['User-Agent'] = 'comms-cli';
   const idempotencyAuto = flags.idempotencyKey === 'auto';
   if (flags.idempotencyKey !== undefined && !has('idempotency-key')) {
-    headers['Idempotency-Key'] = idempotencyAuto ? randomUUID() : flags.idempotencyKey;
+    headers['Idempotency-Key'] = idempotencyAuto ? globalThis.crypto.randomUUID() : flags.idempotencyKey;
   }
   const bodyChecksWanted = (flags.expectBody?.length ?? 0) + (flags.expectJson?.length ?? 0) > 0;
   if (flags.output !== undefined) checkOutputPath(flags.output, bodyChecksWanted);
@@ -182,7 +181,7 @@ function callMaker(
     for (const [k, v] of Object.entries(base.headers)) headers[k] = expandTemplate(v, seq);
     if (idempotencyAuto) {
       for (const k of Object.keys(headers))
-        if (k.toLowerCase() === 'idempotency-key') headers[k] = randomUUID();
+        if (k.toLowerCase() === 'idempotency-key') headers[k] = globalThis.crypto.randomUUID();
     }
     return {
       ...base,
@@ -226,6 +225,7 @@ export async function runHttp(
     },
     http2: flags.http2 === true,
     ...(loadMode && connections ? { connections } : {}),
+    measurePhases: !loadMode,
   });
   if (flags.cert && !flags.key) throw new UsageError('--cert needs --key (the client private key)');
   if (output.options.verbose && !output.options.quiet && !loadMode) printRequest(output, call);
