@@ -3,7 +3,7 @@ import { CommanderError } from 'commander';
 import { toCommsError } from '../errors/classify.js';
 import { type CommsError, InterruptedError, UsageError } from '../errors/comms-error.js';
 import { ExitCode, exitCodeForKind } from '../errors/exit-codes.js';
-import { DEFAULT_OUTPUT, Output } from '../output/output.js';
+import { DEFAULT_OUTPUT, Output, STDOUT_CLOSED } from '../output/output.js';
 import { buildProgram } from './program.js';
 
 /**
@@ -31,9 +31,13 @@ process.on('SIGINT', () => {
   process.exit(ExitCode.interrupted);
 });
 process.on('SIGTERM', () => interrupt.abort(new InterruptedError('terminated (SIGTERM)')));
-// `comms-cli ... | head` closes stdout early: stop quietly instead of crashing with EPIPE.
+// `comms-cli ... | head -1` closes stdout early: the reader has what it wanted, so stop the work
+// (abort, drain) and exit 0 quietly, as `yes | head -1` users expect, instead of crashing with EPIPE.
+let stdoutClosed = false;
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code === 'EPIPE') interrupt.abort(new InterruptedError('stdout closed'));
+  if (err.code !== 'EPIPE') return;
+  stdoutClosed = true;
+  interrupt.abort(new InterruptedError('stdout closed', { code: STDOUT_CLOSED }));
 });
 
 const argv = process.argv.slice(2);
@@ -74,6 +78,7 @@ async function main(): Promise<number> {
       await jsonError(new UsageError(err.message.replace(/^error: /, '')));
       return ExitCode.usage;
     }
+    if (stdoutClosed) return ExitCode.ok;
     const typed =
       interrupt.signal.aborted && !(err instanceof UsageError)
         ? toCommsError(err, undefined, interrupt.signal)
@@ -84,4 +89,5 @@ async function main(): Promise<number> {
   }
 }
 
-process.exitCode = await main();
+const code = await main();
+process.exitCode = stdoutClosed ? ExitCode.ok : code;

@@ -27,7 +27,12 @@ export interface LoadSummary extends LoadTotals {
   rate?: number;
   warmupMs: number;
   gates: GateResult[];
-  error?: { kind: 'expectation' | 'interrupted' | NonNullable<Result['error']>['kind']; message: string };
+  error?: {
+    kind: 'expectation' | 'interrupted' | NonNullable<Result['error']>['kind'];
+    message: string;
+    /** The interruption's code (e.g. stdout closed), so output can tell a reader leaving from Ctrl-C. */
+    code?: string;
+  };
 }
 
 interface Phase {
@@ -95,6 +100,9 @@ export async function runLoad<C extends CallBase, R>(spec: LoadSpec<C, R>): Prom
     error = {
       kind: 'interrupted',
       message: `interrupted after ${totals.requests} call(s); summary of those completed`,
+      ...(typeof (signal.reason as { code?: unknown })?.code === 'string'
+        ? { code: (signal.reason as { code: string }).code }
+        : {}),
     };
   } else if (missed.length > 0) {
     exit = ExitCode.failed;
@@ -144,7 +152,8 @@ export async function runLoad<C extends CallBase, R>(spec: LoadSpec<C, R>): Prom
       message: error.message,
       ...(errorBudget ? {} : { hint: 'gate on --max-error-rate <pct> to accept some failures' }),
     });
-  } else if (exit === ExitCode.interrupted) output.error({ message: error?.message ?? 'interrupted' });
+  } else if (exit === ExitCode.interrupted)
+    output.error({ message: error?.message ?? 'interrupted', ...(error?.code ? { code: error.code } : {}) });
   return exit;
 }
 

@@ -23,6 +23,9 @@ export interface SpinnerLike {
   render(): unknown;
 }
 
+/** The error code of the interruption when the stdout reader went away (`| head -1`): not reported. */
+export const STDOUT_CLOSED = 'COMMS_ERR_STDOUT_CLOSED';
+
 export const DEFAULT_OUTPUT: OutputOptions = {
   json: false,
   quiet: false,
@@ -106,7 +109,11 @@ export class Output {
   }
 
   /** One or two lines: what failed and the value that caused it, then a hint. Always shown. */
-  error(err: CommsError | { message: string; hint?: string | undefined }, stack?: string): void {
+  error(
+    err: CommsError | { message: string; hint?: string | undefined; code?: string },
+    stack?: string,
+  ): void {
+    if (err.code === STDOUT_CLOSED) return;
     this.#line(`${this.c.red('error:')} ${err.message}`);
     if (err.hint) this.#line(`${this.c.dim('hint:')} ${err.hint}`);
     if (this.options.debug && stack) this.#line(this.c.dim(stack));

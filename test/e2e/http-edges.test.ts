@@ -1,10 +1,11 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
 import { type AddressInfo, connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CliProcess, killSurvivors, runCli, startCli } from '../helpers/spawn-cli.js';
+import { CLI, type CliProcess, killSurvivors, runCli, startCli } from '../helpers/spawn-cli.js';
 
 async function listen(server: ReturnType<typeof createServer>): Promise<number> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
@@ -292,5 +293,24 @@ describe('http: review findings stay fixed', () => {
     const r = await runCli(['http', 'get', 'not a url', '--json']);
     expect(r.code).toBe(2);
     expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, exit: 2, error: { kind: 'usage' } });
+  });
+});
+
+describe('a reader that goes away', () => {
+  it('`comms-cli ... | head -c 10` stops quietly with exit 0', async () => {
+    const server = createServer((_req, res) => res.end(Buffer.alloc(5_000_000, 'x')));
+    const port = await listen(server);
+    try {
+      const script = `node "${CLI}" http get http://127.0.0.1:${port}/ | head -c 10; echo " status=\${PIPESTATUS[0]}"`;
+      const r = await new Promise<{ stdout: string; stderr: string }>((resolve) => {
+        execFile('bash', ['-c', script], { env: { ...process.env, NO_COLOR: '1' } }, (_err, stdout, stderr) =>
+          resolve({ stdout, stderr }),
+        );
+      });
+      expect(r.stdout).toBe('xxxxxxxxxx status=0\n');
+      expect(r.stderr).not.toMatch(/error|EPIPE|at /);
+    } finally {
+      server.close();
+    }
   });
 });
