@@ -13,6 +13,12 @@ export interface FaultOptions {
   delayMs?: number;
 }
 
+/** A fault header the server cannot read: answered INVALID_ARGUMENT naming it, never ignored. */
+export class BadFaultHeader extends Error {}
+
+/** Distinct x-key counters kept; the oldest is dropped beyond this, so the map cannot grow without bound. */
+const MAX_KEYS = 10_000;
+
 /** What to do with one call: wait, then maybe fail. */
 export interface FaultDecision {
   delayMs: number;
@@ -32,6 +38,7 @@ function header(md: Metadata, key: string): string | undefined {
  * - `x-fail: CODE` fails with that status (name or number);
  * - `x-fail-times: N` with `x-key: K` fails only the first N calls carrying that key (then succeeds),
  *   using `x-fail` as the code (default UNAVAILABLE);
+ * - `x-fail-message: TEXT` replaces the status message of an injected failure;
  * - `x-retry-after: 300ms` puts a google.rpc.RetryInfo with that delay in the failure's details;
  * - otherwise `--fail-rate` fails that share of calls with `--fail-code`.
  */
@@ -63,19 +70,32 @@ export class FaultInjector {
       }
     }
     const failText = header(md, 'x-fail');
-    const requested = failText !== undefined ? (statusCodeOf(failText) ?? UNAVAILABLE) : undefined;
+    const requested = failText !== undefined ? statusCodeOf(failText.trim()) : undefined;
+    if (failText !== undefined && requested === undefined)
+      throw new BadFaultHeader(
+        `invalid x-fail '${failText}': expected a status name (UNAVAILABLE) or number 0-16`,
+      );
     const timesText = header(md, 'x-fail-times');
+    const failMessage = header(md, 'x-fail-message');
     const extra = retryAfterMs !== undefined ? { retryAfterMs } : {};
     if (timesText !== undefined) {
+      if (!/^\d+$/.test(timesText.trim()))
+        throw new BadFaultHeader(`invalid x-fail-times '${timesText}': expected a whole number`);
+      const times = Number(timesText);
       const key = header(md, 'x-key') ?? '';
       const n = (this.#seen.get(key) ?? 0) + 1;
-      this.#seen.set(key, n);
-      if (n <= Number(timesText)) {
+      // Counting stops past `times` (later calls succeed either way), and old keys are dropped.
+      if (n <= times + 1) {
+        this.#seen.delete(key);
+        this.#seen.set(key, n);
+        if (this.#seen.size > MAX_KEYS) this.#seen.delete(this.#seen.keys().next().value as string);
+      }
+      if (n <= times) {
         return {
           delayMs,
           fail: {
             code: requested ?? UNAVAILABLE,
-            message: `injected failure ${n} of ${timesText} (x-fail-times)`,
+            message: failMessage ?? `injected failure ${n} of ${times} (x-fail-times)`,
             ...extra,
           },
         };
@@ -83,7 +103,10 @@ export class FaultInjector {
       return { delayMs };
     }
     if (requested !== undefined && requested !== 0)
-      return { delayMs, fail: { code: requested, message: 'injected failure (x-fail)', ...extra } };
+      return {
+        delayMs,
+        fail: { code: requested, message: failMessage ?? 'injected failure (x-fail)', ...extra },
+      };
     const rate = this.#options.failRate ?? 0;
     if (rate > 0 && Math.random() < rate) {
       return {

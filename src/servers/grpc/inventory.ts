@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import { parseDuration } from '../../core/duration.js';
 import { addStatusDetails } from './rpc-status.js';
 
 interface ItemData {
@@ -106,9 +107,16 @@ export function inventoryImplementation(): Record<string, (call: never, callback
           ? call.request.category
           : undefined;
       const limit = call.request.limit ?? 0;
-      const interval = Number(
-        /^(\d+)ms$/.exec(String(call.metadata.get('x-stream-interval')[0] ?? ''))?.[1] ?? 0,
-      );
+      const intervalText = call.metadata.get('x-stream-interval')[0];
+      let interval = 0;
+      if (intervalText !== undefined) {
+        try {
+          interval = parseDuration(String(intervalText), 'x-stream-interval');
+        } catch (err) {
+          call.emit('error', { code: grpc.status.INVALID_ARGUMENT, details: (err as Error).message });
+          return;
+        }
+      }
       call.sendMetadata(echoHeaders(call.metadata));
       let n = 0;
       for (const item of stock.values()) {

@@ -5,7 +5,7 @@ import { ReflectionService } from '@grpc/reflection';
 import { ConnectError } from '../../errors/comms-error.js';
 import { PROTO_DIR } from '../../transports/grpc/proto-dir.js';
 import { statusName } from '../../transports/grpc/status-codes.js';
-import { delay, type FaultDecision, FaultInjector, type FaultOptions } from './faults.js';
+import { BadFaultHeader, delay, type FaultDecision, FaultInjector, type FaultOptions } from './faults.js';
 import { HealthState, healthImplementation } from './health.js';
 import { inventoryImplementation } from './inventory.js';
 import { addStatusDetails } from './rpc-status.js';
@@ -123,7 +123,18 @@ function withFaults(
   const out: Record<string, Handler> = {};
   for (const [name, handler] of Object.entries(impl)) {
     const wrapped = (call: FaultyCall, callback?: grpc.sendUnaryData<unknown>) => {
-      const decision = faults.decide(call.metadata);
+      let decision: FaultDecision;
+      try {
+        decision = faults.decide(call.metadata);
+      } catch (err) {
+        if (!(err instanceof BadFaultHeader)) throw err;
+        // A fault header we cannot read is the client's mistake: say so rather than ignore it.
+        onCall?.(`${name} → INVALID_ARGUMENT (${err.message})`);
+        const bad = { code: grpc.status.INVALID_ARGUMENT, details: err.message };
+        if (callback) callback(bad);
+        else call.emit('error', bad);
+        return;
+      }
       onCall?.(
         `${name}${decision.delayMs ? ` +${decision.delayMs}ms` : ''}${decision.fail ? ` → ${statusName(decision.fail.code)}` : ''}`,
       );

@@ -13,9 +13,6 @@ const PEER_FAULTS = new Set(
   ['UNAVAILABLE', 'INTERNAL', 'DEADLINE_EXCEEDED', 'RESOURCE_EXHAUSTED', 'UNKNOWN'].map(code),
 );
 
-/** grpc-js reports a connection that was never made as UNAVAILABLE with one of these texts. */
-const NO_CONNECTION =
-  /No connection established|Name resolution failed|Failed to connect|connect E[A-Z]+|getaddrinfo|DNS resolution failed/i;
 const TLS_TROUBLE =
   /certificate|self[- ]signed|SSL|TLS|handshake|unable to verify|altnames|wrong version number/i;
 
@@ -94,7 +91,9 @@ export function classifyGrpc(outcome: Outcome<GrpcReply>, call: GrpcCall): Verdi
       }),
     };
   }
-  if (status === 'UNAVAILABLE' && !reply.answered && NO_CONNECTION.test(reply.message)) {
+  // Decided by whether the server was reached (connection state), never by the status text: a server
+  // may well answer UNAVAILABLE "Failed to connect to upstream database" itself.
+  if (status === 'UNAVAILABLE' && !reply.connected) {
     return { ...base, error: connectErrorFrom(reply.message, call.target) };
   }
   const hint =

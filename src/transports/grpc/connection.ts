@@ -3,6 +3,7 @@ import type { Client, Metadata, MetadataValue, ServiceError, StatusObject } from
 import type { TimingRecorder } from '../../core/timing.js';
 import { abortReasonToError } from '../../errors/classify.js';
 import { UsageError } from '../../errors/comms-error.js';
+import { isSecretHeader, REDACTED } from '../../output/redact.js';
 import { channelSetup, type GrpcTlsFlags } from './credentials.js';
 import type { MethodKind } from './schema.js';
 import { statusName } from './status-codes.js';
@@ -28,6 +29,13 @@ export interface RawCallResult {
   sent: number;
   /** Response headers arrived: a connection was made and the server answered. */
   answered: boolean;
+  /**
+   * The server was reached: it answered with headers, or the channel was READY when the status came
+   * (a trailers-only reply carries no headers). False: the status is grpc-js' own (no connection).
+   */
+  connected: boolean;
+  /** Bytes of response messages received. */
+  bytes: number;
 }
 
 export interface InvokeOptions {
@@ -75,7 +83,10 @@ export class GrpcConnection {
         try {
           md.add(key, value);
         } catch (err) {
-          throw new UsageError(`invalid metadata -H '${rawKey}: ${value}': ${(err as Error).message}`);
+          // Never echo a secret's value (authorization, tokens...), not even in an error.
+          const shown = isSecretHeader(key) ? REDACTED : value;
+          const why = (err as Error).message.split(value).join(shown);
+          throw new UsageError(`invalid metadata -H '${rawKey}: ${shown}': ${why}`);
         }
       }
     }
@@ -102,22 +113,26 @@ export class GrpcConnection {
   }
 
   invoke(opts: InvokeOptions): Promise<RawCallResult> {
-    const deadline = Date.now() + opts.deadlineMs;
+    // --timeout 0 means no deadline (as for the other transports), not an already-passed one.
+    const deadline = opts.deadlineMs > 0 ? Date.now() + opts.deadlineMs : Number.POSITIVE_INFINITY;
     this.#trackConnect(opts.timing, deadline);
     return new Promise<RawCallResult>((resolve, reject) => {
       let headers: MetadataRecord = {};
       let answered = false;
       let received = 0;
+      let bytesIn = 0;
       let sent = 0;
       let chain: Promise<void> = Promise.resolve();
       let failed: unknown;
       let settled = false;
       const c = this.client;
       const callOptions = { deadline };
+      const stopRequests = new AbortController();
 
       const onResponse = (bytes: Buffer) => {
         if (received === 0) opts.timing?.markSinceStart('firstByte');
         const index = received++;
+        bytesIn += bytes.length;
         chain = chain
           .then(() => opts.onMessage(bytes, index))
           .catch((err) => {
@@ -170,7 +185,7 @@ export class GrpcConnection {
             unaryCallback,
           );
           call = s;
-          void pump(opts.requests, s, () => sent++).catch((err) => {
+          void pump(opts.requests, s, () => sent++, stopRequests.signal).catch((err) => {
             failed ??= err;
             s.cancel();
           });
@@ -183,7 +198,7 @@ export class GrpcConnection {
           s.on('data', onResponse);
           s.on('error', () => {});
           call = s;
-          void pump(opts.requests, s, () => sent++).catch((err) => {
+          void pump(opts.requests, s, () => sent++, stopRequests.signal).catch((err) => {
             failed ??= err;
             s.cancel();
           });
@@ -202,6 +217,10 @@ export class GrpcConnection {
       call.on('status', (status: StatusObject) => {
         if (settled) return;
         settled = true;
+        stopRequests.abort(); // the call is over: stop reading request messages (stdin)
+        const connected =
+          answered ||
+          this.client.getChannel().getConnectivityState(false) === this.grpc.connectivityState.READY;
         opts.signal.removeEventListener('abort', onAbort);
         void chain.then(() => {
           opts.timing?.markSinceStart('total');
@@ -220,6 +239,8 @@ export class GrpcConnection {
             received,
             sent,
             answered,
+            connected,
+            bytes: bytesIn,
           });
         });
       });
@@ -238,15 +259,33 @@ function first(requests: AsyncIterable<Buffer> | Iterable<Buffer>): Buffer {
   throw new UsageError('this method takes exactly one request message');
 }
 
-/** Write request messages as they become available (stdin, a file), then half-close. */
+/**
+ * Write request messages as they become available (stdin, a file), then half-close. Stops as soon as
+ * `stop` fires (the call ended with a status): a writer still holding stdin open must not keep the
+ * call, or the process, alive. Whoever owns the source closes it.
+ */
 async function pump(
   requests: AsyncIterable<Buffer> | Iterable<Buffer>,
   stream: import('node:stream').Writable,
   onSent: () => void,
+  stop: AbortSignal,
 ): Promise<void> {
-  for await (const msg of requests) {
+  const it =
+    Symbol.asyncIterator in requests
+      ? (requests as AsyncIterable<Buffer>)[Symbol.asyncIterator]()
+      : (requests as Iterable<Buffer>)[Symbol.iterator]();
+  const stopped = new Promise<'stop'>((resolve) => {
+    if (stop.aborted) resolve('stop');
+    else stop.addEventListener('abort', () => resolve('stop'), { once: true });
+  });
+  for (;;) {
+    const next = await Promise.race([it.next(), stopped]);
+    if (next === 'stop') return;
+    if (next.done) break;
     onSent();
-    if (!stream.write(msg)) await new Promise<void>((r) => stream.once('drain', () => r()));
+    if (!stream.write(next.value))
+      await Promise.race([new Promise<void>((r) => stream.once('drain', () => r())), stopped]);
+    if (stop.aborted) return;
   }
   stream.end();
 }

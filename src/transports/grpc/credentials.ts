@@ -1,3 +1,4 @@
+import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { ChannelCredentials, ChannelOptions } from '@grpc/grpc-js';
@@ -63,10 +64,54 @@ export function channelSetup(
   const ca = flags.cacert ? readPem(flags.cacert, '--cacert') : null;
   const key = flags.key ? readPem(flags.key, '--key') : null;
   const cert = flags.cert ? readPem(flags.cert, '--cert') : null;
+  checkPems(flags, ca, key, cert);
   if (flags.servername) options['grpc.ssl_target_name_override'] = flags.servername;
   if (!flags.servername && isIP(target.host)) quietIpServernameWarning();
   const verify = flags.insecure ? { rejectUnauthorized: false, checkServerIdentity: () => undefined } : {};
-  return { credentials: grpc.credentials.createSsl(ca, key, cert, verify), options };
+  try {
+    return { credentials: grpc.credentials.createSsl(ca, key, cert, verify), options };
+  } catch (err) {
+    throw new UsageError(`invalid TLS files: ${oneLine(err)}`, { cause: err });
+  }
+}
+
+function oneLine(err: unknown): string {
+  const text = (err as Error).message ?? String(err);
+  return (/SSL routines:[^:]*:([^:]+)/.exec(text)?.[1] ?? text).split('\n')[0] as string;
+}
+
+/**
+ * Bad TLS files are bad input (exit 2, nothing sent), not an OpenSSL error after connecting: each file
+ * must hold what its flag says, and the client certificate must match the key.
+ */
+function checkPems(flags: GrpcTlsFlags, ca: Buffer | null, key: Buffer | null, cert: Buffer | null): void {
+  let certificate: X509Certificate | undefined;
+  if (ca) {
+    try {
+      new X509Certificate(ca);
+    } catch (err) {
+      throw new UsageError(`--cacert '${flags.cacert}' is not a PEM certificate: ${oneLine(err)}`);
+    }
+  }
+  if (cert) {
+    try {
+      certificate = new X509Certificate(cert);
+    } catch (err) {
+      throw new UsageError(`--cert '${flags.cert}' is not a PEM certificate: ${oneLine(err)}`);
+    }
+  }
+  if (key) {
+    let privateKey: KeyObject;
+    try {
+      privateKey = createPrivateKey(key);
+    } catch (err) {
+      throw new UsageError(`--key '${flags.key}' is not a PEM private key: ${oneLine(err)}`);
+    }
+    if (certificate && !certificate.checkPrivateKey(privateKey))
+      throw new UsageError(`--cert '${flags.cert}' and --key '${flags.key}' do not match`, {
+        hint: 'pass the private key that belongs to this client certificate',
+      });
+  }
 }
 
 let quieted = false;

@@ -141,10 +141,12 @@ export class ReflectionClient {
         identity,
         identity,
         this.#metadata,
-        { deadline: Date.now() + this.#timeoutMs },
+        // 0 (--timeout 0): no deadline; the signal (Ctrl-C, --max-time) still ends it.
+        { deadline: this.#timeoutMs > 0 ? Date.now() + this.#timeoutMs : Number.POSITIVE_INFINITY },
       );
       const onAbort = () => stream.cancel();
-      this.#signal.addEventListener('abort', onAbort, { once: true });
+      if (this.#signal.aborted) onAbort();
+      else this.#signal.addEventListener('abort', onAbort, { once: true });
       stream.on('data', (b: Buffer) => {
         responses.push(resType.decode(b) as unknown as ReflectionResponse);
         if (responses.length === requests.length) stream.end();

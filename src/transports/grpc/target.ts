@@ -18,6 +18,8 @@ export interface GrpcTarget {
  */
 export function parseGrpcTarget(text: string): GrpcTarget {
   const raw = text.trim();
+  if (raw.startsWith('unix:') && raw.replace(/^unix:(\/\/)?/, '') === '')
+    throw new UsageError(`gRPC target '${text}' has no socket path`, { hint: 'write unix:/path/to/socket' });
   if (raw.startsWith('unix:')) return { address: raw, host: raw, port: undefined, tls: false, display: raw };
   const m = /^(?:(grpcs?|https?):\/\/)?(\[[0-9a-fA-F:.]+\]|[^:/\s[\]]+)(?::(\d+))?\/?$/.exec(raw);
   if (!m) {

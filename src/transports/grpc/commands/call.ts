@@ -17,6 +17,7 @@ import type { CallOutcome } from '../../../core/run-call.js';
 import { expandTemplate, hasTemplate } from '../../../core/template.js';
 import { UsageError } from '../../../errors/comms-error.js';
 import type { ExitCode } from '../../../errors/exit-codes.js';
+import { deadlineSignal } from '../../../middleware/timeout.js';
 import { reportResult } from '../../../output/human.js';
 import { Output } from '../../../output/output.js';
 import { type GrpcCall, type GrpcReply, GrpcTransport } from '../adapter.js';
@@ -26,8 +27,9 @@ import { parseJsonStream } from '../json-stream.js';
 import { type ResolvedMethod, resolveMethod, splitMethodName } from '../schema.js';
 import { statusCodeOf } from '../status-codes.js';
 import { formatDetail } from '../status-details.js';
-import { loadSchema, metadataPairs, openConnection } from './common.js';
+import { metadataPairs, openConnection } from './common.js';
 import { printMetadata } from './print-metadata.js';
+import { fetchSchema } from './schema-step.js';
 
 type Flags = GrpcCallFlags & LoadFlags & ResilienceFlags & OutputFlags;
 
@@ -93,20 +95,41 @@ export async function runGrpcCall(
   const retryOn = new Set([...DEFAULT_RETRY_ON, ...parseRetryOn(flags.retryOn)]);
   const pairs = metadataPairs(flags.header);
   const loadMode = isLoadMode(flags);
+  await checkInlineJson(flags.data);
   const conn = await openConnection(targetText, flags);
+  // One call: --max-time covers the schema lookup and the call together. Load mode: per call, as ever.
+  const started = performance.now();
+  const budget = loadMode
+    ? { signal: ctx.signal, dispose() {} }
+    : deadlineSignal(ctx.signal, resilience.maxTimeMs, '--max-time');
   let handedOver = false;
+  let source: AsyncIterable<string | Buffer> | undefined;
   try {
     const metadata = conn.metadataFrom(pairs);
     const schemaStart = performance.now();
-    // Schema lookup is not the call: --timeout is the call's deadline, so reflection gets at least 10s.
-    const schema = await loadSchema(
+    const fetched = await fetchSchema({
       conn,
       flags,
-      service,
+      symbol: service,
+      operation: methodText,
       metadata,
-      Math.max(resilience.timeoutMs, 10_000),
-      ctx.signal,
-    );
+      resilience,
+      output,
+      signal: budget.signal,
+    });
+    if ('result' in fetched) {
+      const { result } = fetched;
+      if (output.options.json) await output.json(result);
+      else reportResult(output, result, String(result.status ?? result.error?.kind ?? 'failed'));
+      if (result.error) output.error(result.error);
+      return result.exit;
+    }
+    const schema = fetched;
+    if (!loadMode && resilience.maxTimeMs !== undefined) {
+      // The call gets what the lookup left of the budget (the budget signal still bounds it).
+      const left = Math.max(1, resilience.maxTimeMs - (performance.now() - started));
+      resilience = { ...resilience, maxTimeMs: left };
+    }
     const method = resolveMethod(schema.root, methodText);
     output.verbose(
       output.c.dim(
@@ -128,7 +151,7 @@ export async function runGrpcCall(
 
     let makeRequests: (seq: number) => () => AsyncIterable<Buffer> | Iterable<Buffer>;
     if (streamsIn) {
-      const source = await streamSource(flags.data, ctx);
+      source = await streamSource(flags.data, ctx);
       const once = encodeStream(method, source);
       makeRequests = () => () => once;
     } else {
@@ -173,8 +196,8 @@ export async function runGrpcCall(
       resilience,
       output,
       load: flags,
-      signal: ctx.signal,
-      replyBytes: () => 0,
+      signal: budget.signal,
+      replyBytes: (reply) => reply.bytes,
       async renderHuman(outcome: CallOutcome<GrpcReply>) {
         const { result, reply } = outcome;
         if (reply) {
@@ -193,6 +216,19 @@ export async function runGrpcCall(
       },
     });
   } finally {
+    budget.dispose();
     if (!handedOver) conn.close();
+    // A client/bidi call that ended (e.g. on an error status) while a writer still holds stdin open
+    // must not wait for stdin to close.
+    if (source && 'destroy' in source) (source as { destroy(): void }).destroy();
   }
+}
+
+/**
+ * `-d '{bad'` is bad input whatever the method turns out to be: report it (exit 2) before connecting.
+ * Only inline text is checked here; @file and stdin are read once, by the call.
+ */
+async function checkInlineJson(data: string | undefined): Promise<void> {
+  if (data === undefined || data.startsWith('@') || data.trim() === '') return;
+  for await (const value of parseJsonStream([data] as unknown as AsyncIterable<string>, '-d')) void value;
 }

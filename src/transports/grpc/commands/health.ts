@@ -6,7 +6,13 @@ import { parseDuration } from '../../../core/duration.js';
 import { failResult } from '../../../core/result.js';
 import { CallPipeline, DEFAULT_RESILIENCE } from '../../../core/run-call.js';
 import { abortReasonToError } from '../../../errors/classify.js';
-import { type CommsError, ConnectError, ResponseError, TimeoutError } from '../../../errors/comms-error.js';
+import {
+  type CommsError,
+  ConnectError,
+  ResponseError,
+  TimeoutError,
+  UsageError,
+} from '../../../errors/comms-error.js';
 import { ExitCode, exitCodeForKind } from '../../../errors/exit-codes.js';
 import { reportResult } from '../../../output/human.js';
 import { Output } from '../../../output/output.js';
@@ -31,6 +37,10 @@ export async function runGrpcHealth(
   const output = new Output(outputFrom(flags));
   const timeoutMs = parseDuration(flags.timeout ?? '10s', '--timeout');
   const count = parseCount(flags.count, '--count', { min: 1 });
+  if (count !== undefined && !flags.watch)
+    throw new UsageError('--count only applies with --watch', {
+      hint: 'add --watch to follow status changes, or drop --count for one check',
+    });
   const conn = await openConnection(targetText, flags);
   try {
     const root = await loadShippedProto('grpc/health/v1/health.proto');
@@ -150,8 +160,12 @@ async function watch(
     stream.on('error', (err: ServiceError) => {
       const { status } = conn.grpc;
       if (err.code === status.CANCELLED && done) return;
-      if (err.code === status.UNAVAILABLE) {
-        const e = connectErrorFrom(err.details, conn.target.display);
+      // CANCELLED that we did not ask for: the server went away (shut down, connection closed).
+      if (err.code === status.UNAVAILABLE || err.code === status.CANCELLED) {
+        const e =
+          err.code === status.UNAVAILABLE
+            ? connectErrorFrom(err.details, conn.target.display)
+            : new ConnectError(`lost connection to ${conn.target.display}: ${err.details}`);
         finish(seen ? new ConnectError(`lost connection to ${conn.target.display}: ${err.details}`) : e);
       } else if (err.code === status.UNIMPLEMENTED) {
         finish(new ResponseError(`${conn.target.display} does not implement grpc.health.v1 Watch`));

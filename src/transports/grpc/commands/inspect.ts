@@ -97,9 +97,20 @@ export async function runGrpcDescribe(
     } catch (err) {
       // Some servers only index services and types: ask for the parent of a method.
       const parent = symbol.slice(0, symbol.lastIndexOf('.'));
-      if (!(err instanceof CommsError && err.kind === 'usage' && /not found/.test(err.message)) || !parent)
-        throw err;
-      schema = await loadSchema(conn, flags, parent, metadata, timeoutMs, ctx.signal);
+      const notFound = err instanceof CommsError && err.kind === 'usage' && /not found/.test(err.message);
+      if (!notFound || !parent) throw err;
+      try {
+        schema = await loadSchema(conn, flags, parent, metadata, timeoutMs, ctx.signal);
+      } catch (parentErr) {
+        // The parent was only a guess: report the symbol the user asked for, not the parent.
+        if (
+          parentErr instanceof CommsError &&
+          parentErr.kind === 'usage' &&
+          /not found/.test(parentErr.message)
+        )
+          throw err;
+        throw parentErr;
+      }
     }
     const obj = schema.root.lookup(symbol);
     if (!obj)
