@@ -211,6 +211,29 @@ describe('bad input exits 2 and says why', () => {
   });
 });
 
+describe('describe --json', () => {
+  it('keeps oneofIndex 0 (proto2 presence in descriptor JSON)', async () => {
+    const r = await runCli([
+      'grpc',
+      'describe',
+      '--proto',
+      'test/fixtures/grpc/notes.proto',
+      '-I',
+      'test/fixtures/grpc',
+      refused,
+      'acme.notes.v2.CreateNoteRequest',
+      '--json',
+    ]);
+    expect(r.code).toBe(0);
+    const [res] = lines(r.stdout) as Array<{
+      descriptor: { field: Array<{ name: string; oneofIndex?: number }> };
+    }>;
+    const fields = res?.descriptor.field ?? [];
+    expect(fields.find((f) => f.name === 'is_public')?.oneofIndex).toBe(0);
+    expect(fields.find((f) => f.name === 'title')?.oneofIndex).toBeUndefined();
+  });
+});
+
 describe('health --watch and the test server', () => {
   it('--watch across a server shutdown exits 3 (lost connection)', async () => {
     const own = startCli(['serve', 'grpc', '--port', '0']);

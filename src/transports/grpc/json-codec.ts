@@ -328,6 +328,10 @@ function objectToJson(type: Type, obj: Record<string, unknown>, emit: boolean): 
 }
 
 function hasPresence(field: Field): boolean {
+  // proto2 `optional` (and editions' EXPLICIT presence): a set zero is printed. protobufjs knows once
+  // the field's features are resolved; unresolved ones fall back to the proto3 rules below.
+  const resolved = field as unknown as { _features?: { field_presence?: string }; hasPresence?: boolean };
+  if (!field.repeated && !field.map && resolved._features?.field_presence === 'EXPLICIT') return true;
   return (
     Boolean(field.partOf) ||
     Boolean(field.options?.proto3_optional) ||
