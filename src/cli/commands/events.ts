@@ -1,6 +1,12 @@
 import type { Command } from 'commander';
 import type { CommandContext } from '../context.js';
-import { addOptions, type OptionTable, OUTPUT_OPTIONS, RESILIENCE_OPTIONS } from '../options.js';
+import {
+  addOptions,
+  LOAD_OPTIONS,
+  type OptionTable,
+  OUTPUT_OPTIONS,
+  RESILIENCE_OPTIONS,
+} from '../options.js';
 import type { SetExit } from '../program.js';
 
 /** Flags every `events` subcommand takes: where the store is. */
@@ -45,8 +51,11 @@ Examples:
     );
 
   const withStore = (cmd: Command) => addOptions(addOptions(cmd, STORE_OPTIONS), OUTPUT_OPTIONS);
+  // append is a call command too: the shared resilience flags, and load mode (-n, --duration, --rate).
+  const withCallFlags = (cmd: Command) =>
+    addOptions(addOptions(withStore(cmd), RESILIENCE_OPTIONS), LOAD_OPTIONS);
 
-  withStore(
+  withCallFlags(
     events
       .command('append <aggregate> <type>')
       .description('append one event (or one per stdin line with --lines)')
@@ -70,7 +79,8 @@ Examples:
 Examples:
   $ comms-cli events append order-42 OrderPlaced -d '{"sku":"A1","qty":2}' --expected-version none
   $ comms-cli events append order-42 OrderPaid -d @payment.json --expected-version 1 --id pay-42
-  $ printf '{"n":1}\\n{"n":2}\\n' | comms-cli events append meter-7 Reading --lines --json`,
+  $ printf '{"n":1}\\n{"n":2}\\n' | comms-cli events append meter-7 Reading --lines --json
+  $ comms-cli events append 'load-{{seq}}' Ping -d '{"n":{{seq}}}' -n 5000 -c 20   # load mode`,
       ),
   ).action(async (aggregate: string, type: string, flags) => {
     const { runAppend } = await import('../../events/commands/append.js');

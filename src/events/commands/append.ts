@@ -1,17 +1,26 @@
 import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import type { CommandContext } from '../../cli/context.js';
+import { isLoadMode, type LoadFlags, type ResilienceFlags, resilienceFrom } from '../../cli/options.js';
+import { runCallCommand } from '../../cli/run-call-command.js';
 import { parseJsonArg, readPayload } from '../../core/input.js';
 import type { Result } from '../../core/result.js';
 import { expandTemplate, hasTemplate } from '../../core/template.js';
 import { UsageError } from '../../errors/comms-error.js';
 import { ExitCode } from '../../errors/exit-codes.js';
-import { type NewEvent, parseExpectedVersion, validateAggregate, validateType } from '../event.js';
+import { type AppendCall, AppendTransport } from '../append-transport.js';
+import {
+  type ExpectedVersion,
+  type NewEvent,
+  parseExpectedVersion,
+  validateAggregate,
+  validateType,
+} from '../event.js';
 import { openStore } from '../open-store.js';
 import { VersionConflictError } from '../version-conflict.js';
 import { type CommonFlags, outputOf } from './common.js';
 
-export interface AppendFlags extends CommonFlags {
+export interface AppendFlags extends CommonFlags, LoadFlags, ResilienceFlags {
   data?: string;
   expectedVersion?: string;
   id?: string;
@@ -61,6 +70,7 @@ export async function runAppend(
   const type = validateType(typeArg);
   const expected = parseExpectedVersion(flags.expectedVersion);
   const metadata = metadataFrom(flags);
+  if (isLoadMode(flags)) return runAppendLoad(aggregate, type, flags, expected, metadata, ctx);
 
   let payloads: Iterable<unknown> | AsyncIterable<unknown>;
   if (flags.lines) {
@@ -136,6 +146,65 @@ export async function runAppend(
       }
     }
     return ExitCode.ok;
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * Load mode: many appends through the shared pipeline (runCallCommand). Each call gets its own event:
+ * `{{seq}}`, `{{uuid}}`, `{{time}}` in -d, --id and the aggregate are expanded per call, and without
+ * --id every call gets a fresh id. A fixed --expected-version cannot hold for many appends at once.
+ */
+async function runAppendLoad(
+  aggregate: string,
+  type: string,
+  flags: AppendFlags,
+  expected: ExpectedVersion,
+  metadata: Record<string, string>,
+  ctx: CommandContext,
+): Promise<number> {
+  if (expected !== undefined) {
+    throw new UsageError('--expected-version cannot be used in load mode', {
+      hint: 'load mode appends with --expected-version any; put {{seq}} in the aggregate to append to many',
+    });
+  }
+  if (flags.lines) throw new UsageError('--lines cannot be used in load mode (-n, --duration, --rate)');
+  if (flags.id !== undefined && !hasTemplate(flags.id)) {
+    throw new UsageError(`--id '${flags.id}' would be the same for every call`, {
+      hint: "put {{seq}} in it, e.g. --id 'load-{{seq}}'",
+    });
+  }
+  const dataText = (await readPayload(flags.data ?? '{}', '-d', ctx.stdin)).toString('utf8');
+  parseJsonArg(expandTemplate(dataText, 1), '-d');
+  const out = outputOf(flags);
+  const store = await openStore(flags, ctx.signal);
+  try {
+    const makeCall = (seq: number): AppendCall => {
+      const agg = validateAggregate(expandTemplate(aggregate, seq));
+      return {
+        target: store.location,
+        operation: 'append',
+        event: {
+          id: flags.id !== undefined ? expandTemplate(flags.id, seq) : randomUUID(),
+          aggregate: agg,
+          type,
+          data: parseJsonArg(expandTemplate(dataText, seq), '-d'),
+          metadata,
+        },
+        expected: undefined,
+      };
+    };
+    return await runCallCommand({
+      transport: new AppendTransport(store),
+      call: makeCall(1),
+      makeCall,
+      resilience: resilienceFrom(flags),
+      output: out,
+      load: flags,
+      signal: ctx.signal,
+      renderHuman: async () => {},
+    });
   } finally {
     await store.close();
   }
