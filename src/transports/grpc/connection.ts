@@ -60,14 +60,31 @@ const identity = (b: Buffer): Buffer => b;
  */
 export class GrpcConnection {
   readonly grpc: GrpcModule;
+  /** The first channel (health, reflection and single calls use it). */
   readonly client: Client;
   readonly target: GrpcTarget;
+  /** Load mode's `--connections K`: K channels, each with its own HTTP/2 connection, used in turn. */
+  readonly #clients: Client[];
+  #turn = 0;
 
-  constructor(grpc: GrpcModule, target: GrpcTarget, tls: GrpcTlsFlags) {
+  constructor(grpc: GrpcModule, target: GrpcTarget, tls: GrpcTlsFlags, channels = 1) {
     this.grpc = grpc;
     this.target = target;
     const { credentials, options } = channelSetup(grpc, tls, target);
-    this.client = new grpc.Client(target.address, credentials, options);
+    // grpc-js shares a connection between channels with equal options; a distinct option per channel
+    // gives each its own, so the load spreads over K connections.
+    this.#clients = Array.from(
+      { length: Math.max(1, channels) },
+      (_, i) =>
+        new grpc.Client(target.address, credentials, i === 0 ? options : { ...options, 'comms.channel': i }),
+    );
+    this.client = this.#clients[0] as Client;
+  }
+
+  #pick(): Client {
+    if (this.#clients.length === 1) return this.client;
+    this.#turn = (this.#turn + 1) % this.#clients.length;
+    return this.#clients[this.#turn] as Client;
   }
 
   /** Metadata from `-H 'key: value'` pairs; `-bin` keys carry base64. */
@@ -94,9 +111,9 @@ export class GrpcConnection {
   }
 
   /** Record `connect` when this call has to open the connection (absent when it was already up). */
-  #trackConnect(timing: TimingRecorder | undefined, deadline: number): void {
+  #trackConnect(client: Client, timing: TimingRecorder | undefined, deadline: number): void {
     if (!timing) return;
-    const channel = this.client.getChannel();
+    const channel = client.getChannel();
     const { connectivityState } = this.grpc;
     let state = channel.getConnectivityState(true);
     if (state === connectivityState.READY) return;
@@ -115,7 +132,8 @@ export class GrpcConnection {
   invoke(opts: InvokeOptions): Promise<RawCallResult> {
     // --timeout 0 means no deadline (as for the other transports), not an already-passed one.
     const deadline = opts.deadlineMs > 0 ? Date.now() + opts.deadlineMs : Number.POSITIVE_INFINITY;
-    this.#trackConnect(opts.timing, deadline);
+    const c = this.#pick();
+    this.#trackConnect(c, opts.timing, deadline);
     return new Promise<RawCallResult>((resolve, reject) => {
       let headers: MetadataRecord = {};
       let answered = false;
@@ -125,7 +143,6 @@ export class GrpcConnection {
       let chain: Promise<void> = Promise.resolve();
       let failed: unknown;
       let settled = false;
-      const c = this.client;
       const callOptions = { deadline };
       const stopRequests = new AbortController();
 
@@ -219,8 +236,7 @@ export class GrpcConnection {
         settled = true;
         stopRequests.abort(); // the call is over: stop reading request messages (stdin)
         const connected =
-          answered ||
-          this.client.getChannel().getConnectivityState(false) === this.grpc.connectivityState.READY;
+          answered || c.getChannel().getConnectivityState(false) === this.grpc.connectivityState.READY;
         opts.signal.removeEventListener('abort', onAbort);
         void chain.then(() => {
           opts.timing?.markSinceStart('total');
@@ -248,7 +264,7 @@ export class GrpcConnection {
   }
 
   close(): void {
-    this.client.close();
+    for (const client of this.#clients) client.close();
   }
 }
 

@@ -8,6 +8,7 @@ import {
   type LoadFlags,
   type OutputFlags,
   outputFrom,
+  parseCount,
   type ResilienceFlags,
   resilienceFrom,
 } from '../../../cli/options.js';
@@ -96,7 +97,9 @@ export async function runGrpcCall(
   const pairs = metadataPairs(flags.header);
   const loadMode = isLoadMode(flags);
   await checkInlineJson(flags.data);
-  const conn = await openConnection(targetText, flags);
+  // --connections K spreads load mode over K HTTP/2 connections (one otherwise: gRPC multiplexes).
+  const channels = loadMode ? (parseCount(flags.connections, '--connections', { min: 1 }) ?? 1) : 1;
+  const conn = await openConnection(targetText, flags, channels);
   // One call: --max-time covers the schema lookup and the call together. Load mode: per call, as ever.
   const started = performance.now();
   const budget = loadMode

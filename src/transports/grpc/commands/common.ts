@@ -9,10 +9,14 @@ import { loadProtoFiles, loadProtoset, type SchemaSource } from '../schema.js';
 import { parseGrpcTarget } from '../target.js';
 
 /** Open a channel for a target with the TLS flags (nothing is sent until a call). */
-export async function openConnection(targetText: string, flags: GrpcTlsFlagSet): Promise<GrpcConnection> {
+export async function openConnection(
+  targetText: string,
+  flags: GrpcTlsFlagSet,
+  channels = 1,
+): Promise<GrpcConnection> {
   const target = parseGrpcTarget(targetText);
   const grpc = await import('@grpc/grpc-js');
-  return new GrpcConnection(grpc, target, flags);
+  return new GrpcConnection(grpc, target, flags, channels);
 }
 
 /** `-H 'key: value'` pairs, validated (exit 2 on a malformed one). */
