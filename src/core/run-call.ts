@@ -187,6 +187,7 @@ export class CallPipeline {
 
   /** Persist breaker state (--breaker-state). Call once when the run ends. */
   close(): void {
+    this.#deadlines.dispose();
     this.#breakers?.persist();
   }
 }

@@ -49,9 +49,18 @@ export class DeadlineSignals {
   readonly #live = new Set<AbortController>();
   readonly #free: AbortController[] = [];
   #listening = false;
+  readonly #onParentAbort = () => {
+    for (const c of this.#live) c.abort(this.#parent.reason);
+  };
 
   constructor(parent: AbortSignal) {
     this.#parent = parent;
+  }
+
+  /** Stop listening on the parent (a process may run many pipelines on one Ctrl-C signal: demo). */
+  dispose(): void {
+    if (this.#listening) this.#parent.removeEventListener('abort', this.#onParentAbort);
+    this.#listening = false;
   }
 
   /** Like `deadlineSignal(parent, ms, flag)`. Always call dispose(). */
@@ -61,13 +70,7 @@ export class DeadlineSignals {
       return deadlineSignal(parent, ms, flag);
     if (!this.#listening) {
       this.#listening = true;
-      parent.addEventListener(
-        'abort',
-        () => {
-          for (const c of this.#live) c.abort(parent.reason);
-        },
-        { once: true },
-      );
+      parent.addEventListener('abort', this.#onParentAbort, { once: true });
     }
     const controller = this.#free.pop() ?? new AbortController();
     const live = this.#live;

@@ -74,6 +74,23 @@ export class Output {
     if (!this.out.write(chunk)) await waitDrain(this.out);
   }
 
+  /**
+   * Write data to stdout and resolve only once the stream has handed it to the OS (the write
+   * callback), not merely buffered it. For output that must not be acknowledged before it is out,
+   * such as JetStream messages acked after printing: a crash after this point cannot lose it.
+   */
+  written(chunk: string | Uint8Array): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.out.write(chunk, (err) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  /** Like `json`, but resolves once the line was handed to the OS (see `written`). */
+  jsonWritten(value: unknown): Promise<void> {
+    const safe = this.options.showSecrets ? value : redactDeep(value);
+    return this.written(`${JSON.stringify(safe)}\n`);
+  }
+
   /** One NDJSON line on stdout; secrets redacted unless --show-secrets. */
   async json(value: unknown): Promise<void> {
     const safe = this.options.showSecrets ? value : redactDeep(value);
