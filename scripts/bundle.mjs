@@ -5,6 +5,7 @@
 // (gRPC, protobufjs, NATS, cockatiel, hdr-histogram, ora) stay external: they load from node_modules
 // only when a command needs them.
 import { rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -15,6 +16,14 @@ const BUNDLED = new Set(['commander', 'chalk', 'undici']);
 const externalPackages = {
   name: 'external-packages',
   setup(b) {
+    // undici's fetch machinery is required lazily by its HTTP/1 and HTTP/2 clients (FormData bodies
+    // only, which comms-cli never sends): leave it out of the bundle, loaded from node_modules if ever.
+    b.onResolve({ filter: /\/web\// }, (args) => {
+      const at = args.importer.lastIndexOf('/node_modules/undici/');
+      if (at < 0) return undefined;
+      const target = join(dirname(args.importer), args.path);
+      return { path: `undici/${target.slice(at + '/node_modules/undici/'.length)}`, external: true };
+    });
     b.onResolve({ filter: /^[^./#]/ }, (args) => {
       if (args.path.startsWith('node:')) return { external: true };
       const name = args.path.startsWith('@')
