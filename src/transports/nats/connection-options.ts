@@ -73,15 +73,24 @@ export function natsConnectOptionsFrom(
     reconnect = 'brief',
     connectTimeoutMs = 5_000,
     env = process.env,
-  }: { reconnect?: ReconnectPolicy; connectTimeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+    flag = '--server',
+  }: {
+    reconnect?: ReconnectPolicy;
+    connectTimeoutMs?: number;
+    env?: NodeJS.ProcessEnv;
+    /** The option that carried `flags.server`, named in usage errors (`events --store` passes '--store'). */
+    flag?: string;
+  } = {},
 ): NatsConnectOptions {
   const serverText = flags.server ?? env.NATS_URL ?? DEFAULT_NATS_URL;
+  const source = flags.server !== undefined ? flag : env.NATS_URL !== undefined ? 'NATS_URL' : flag;
   const servers = serverText
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s !== '');
-  if (servers.length === 0) throw new UsageError(`invalid --server '${serverText}': no server URL`);
-  for (const s of servers) checkServerUrl(s);
+  if (servers.length === 0)
+    throw new UsageError(`invalid ${source} '${redactServer(serverText)}': no server URL`);
+  for (const s of servers) checkServerUrl(s, source);
   const user = flags.user ?? env.NATS_USER;
   const password = flags.password ?? env.NATS_PASSWORD;
   const token = flags.token ?? env.NATS_TOKEN;
@@ -115,26 +124,30 @@ export function natsConnectOptionsFrom(
 
 const SCHEMES = new Set(['nats:', 'tls:', 'ws:', 'wss:']);
 
-function checkServerUrl(text: string): void {
-  // host:port and bare hosts are accepted as the nats CLI does.
+/** Checks one server URL; messages show it with any user:password@ redacted (never the raw text). */
+function checkServerUrl(text: string, flag: string): void {
+  const shown = redactServer(text);
+  // host:port and bare hosts are accepted as the nats CLI does; credentials need the nats:// form.
   if (!text.includes('://')) {
     if (!/^[\w.\-[\]:]+$/.test(text))
-      throw new UsageError(`invalid --server '${text}'`, { hint: 'write nats://host:4222' });
+      throw new UsageError(`invalid ${flag} '${shown}'`, {
+        hint: text.includes('@') ? 'write nats://user:password@host:4222' : 'write nats://host:4222',
+      });
     return;
   }
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    throw new UsageError(`invalid --server '${text}'`, { hint: 'write nats://host:4222' });
+    throw new UsageError(`invalid ${flag} '${shown}'`, { hint: 'write nats://host:4222' });
   }
   if (!SCHEMES.has(url.protocol)) {
-    throw new UsageError(`invalid --server '${url.protocol}//${url.host}': unsupported scheme`, {
+    throw new UsageError(`invalid ${flag} '${url.protocol}//${url.host}': unsupported scheme`, {
       hint: 'use nats:// or tls://',
     });
   }
   if (url.protocol === 'ws:' || url.protocol === 'wss:') {
-    throw new UsageError(`--server '${url.protocol}//${url.host}': websocket connections are not supported`, {
+    throw new UsageError(`${flag} '${url.protocol}//${url.host}': websocket connections are not supported`, {
       hint: 'use nats:// or tls://',
     });
   }
@@ -145,6 +158,15 @@ export function describeServers(servers: readonly string[]): string {
   return servers.map(redactServer).join(',');
 }
 
+/**
+ * One server URL with its credentials replaced: `nats://alice:pw@h:1` and `alice:pw@h:1` become
+ * `…[REDACTED]@h:1`. Everything up to the LAST '@' is user info, so a password holding '@' or '/'
+ * never leaks, even from text that is not a valid URL.
+ */
 export function redactServer(server: string): string {
-  return server.replace(/^([a-z]+:\/\/)[^@/]*@/i, '$1[REDACTED]@');
+  const at = server.lastIndexOf('@');
+  if (at < 0) return server;
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(server)?.[0] ?? '';
+  if (at < scheme.length) return server;
+  return `${scheme}[REDACTED]${server.slice(at)}`;
 }
