@@ -158,13 +158,16 @@ export class JetStreamEventStore implements EventStore {
   async *readAll(options: ReadAllOptions): AsyncIterable<StoredEvent> {
     const filter = options.filter;
     const subject = filter?.aggregate !== undefined ? this.#subject(filter.aggregate) : `${this.#prefix}.>`;
-    const info = await this.#info();
-    const lastSeq = info.state.last_seq;
-    if (!options.follow && lastSeq <= options.afterPosition) return;
+    // A consumer whose filter has nothing from its start sequence on waits forever, so a read that
+    // does not follow first asks for the last message on the subject (wildcards work on 2.9) and ends
+    // at once when it is behind the start: an aggregate with no events, a checkpoint already at the
+    // end, a purged range. The stream's last_seq is no help: it stays after a purge or a delete.
+    const lastSeq = options.follow ? undefined : await this.#lastSeq(subject);
+    if (!options.follow && (lastSeq === undefined || lastSeq <= options.afterPosition)) return;
     for await (const event of this.#consume(
       subject,
       options.afterPosition + 1,
-      options.follow ? undefined : lastSeq,
+      lastSeq,
       options.follow === true,
       options.signal,
     )) {
@@ -260,6 +263,17 @@ export class JetStreamEventStore implements EventStore {
         `message ${msg.seq} on '${subject}' in stream ${this.#stream} is not an event written by comms-cli`,
       );
     return { seq: msg.seq, event };
+  }
+
+  /** The sequence of the last message on a subject (wildcards allowed), or undefined when there is none. */
+  async #lastSeq(subject: string): Promise<number | undefined> {
+    try {
+      const msg = await this.#jsm.streams.getMessage(this.#stream, { last_by_subj: subject });
+      return msg?.seq;
+    } catch (err) {
+      if (isNoMessage(err)) return undefined;
+      throw jetstreamError(err, this.location);
+    }
   }
 
   async #get(seq: number): Promise<StoredEvent | undefined> {

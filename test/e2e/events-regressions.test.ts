@@ -1,0 +1,104 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type NatsServer, startNatsServer } from '../helpers/nats-server.js';
+import { killSurvivors, runCli } from '../helpers/spawn-cli.js';
+
+/**
+ * Regressions found in review of `events`: reads that hung on JetStream, ids reused across
+ * aggregates, lost auth codes, 3xx handled, down handlers dead-lettering everything, connection flags.
+ */
+const SLOW = 90_000;
+/** A read that hangs is killed here and shows up as exit code null. */
+const HANG_GUARD = { timeoutMs: 20_000 };
+
+let tmp: string;
+let nats: NatsServer;
+let seq = 0;
+
+beforeAll(async () => {
+  tmp = mkdtempSync(join(tmpdir(), 'comms-events-reg-'));
+  nats = await startNatsServer();
+});
+afterAll(async () => {
+  killSurvivors();
+  await nats?.stop();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+function jetStore(): string[] {
+  seq += 1;
+  return ['--store', nats.url, '--stream', `REG_${seq}`];
+}
+
+function lines<T = Record<string, unknown>>(stdout: string): T[] {
+  return stdout
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as T);
+}
+
+describe('JetStream reads end when nothing matches (no hang)', () => {
+  it.concurrent(
+    'dispatch of an aggregate with no events, and a checkpointed re-run with nothing new, end with exit 0',
+    async () => {
+      const store = jetStore();
+      const add = await runCli(['events', 'append', 'order-42', 'Placed', '--lines', ...store], {
+        input: '{"n":1}\n{"n":2}\n',
+      });
+      expect(add.code, add.stderr).toBe(0);
+      expect((await runCli(['events', 'append', 'other-1', 'Placed', ...store], HANG_GUARD)).code).toBe(0);
+
+      const ghost = await runCli(
+        ['events', 'dispatch', '--to', 'exec:cat', '--aggregate', 'ghost', ...store],
+        HANG_GUARD,
+      );
+      expect(ghost.code, ghost.stderr).toBe(0);
+      expect(ghost.stdout).toBe('');
+      expect(ghost.stderr).toMatch(/dispatch: 0 handled/);
+
+      const args = ['events', 'dispatch', '--to', 'exec:true', '--aggregate', 'order-42'];
+      const first = await runCli([...args, '--checkpoint', 'agg42', ...store], HANG_GUARD);
+      expect(first.code, first.stderr).toBe(0);
+      expect(first.stderr).toMatch(/dispatch: 2 handled/);
+      // other-1 comes after order-42's last event: the re-run has nothing from its checkpoint on.
+      const again = await runCli([...args, '--checkpoint', 'agg42', ...store], HANG_GUARD);
+      expect(again.code, again.stderr).toBe(0);
+      expect(again.stderr).toMatch(/dispatch: 0 handled/);
+
+      const read = await runCli(['events', 'read', '--all', '--from', '3', '--json', ...store], HANG_GUARD);
+      expect(read.code, read.stderr).toBe(0);
+      expect(read.stdout).toBe('');
+    },
+    SLOW,
+  );
+
+  it.concurrent(
+    'read --all over a purged stream ends with exit 0 and no events',
+    async () => {
+      const store = jetStore();
+      const stream = store[3]!;
+      const add = await runCli(['events', 'append', 'p-1', 'E', '--lines', ...store], {
+        input: '1\n2\n3\n',
+      });
+      expect(add.code, add.stderr).toBe(0);
+      const nc = await connect({ servers: nats.url });
+      try {
+        await (await jetstreamManager(nc)).streams.purge(stream);
+      } finally {
+        await nc.close();
+      }
+      const read = await runCli(['events', 'read', '--all', '--json', ...store], HANG_GUARD);
+      expect(read.code, read.stderr).toBe(0);
+      expect(read.stdout).toBe('');
+      const agg = await runCli(['events', 'read', 'p-1', ...store], HANG_GUARD);
+      expect(agg.code, agg.stderr).toBe(0);
+      expect(agg.stdout).toBe('');
+      expect(agg.stderr).toMatch(/0 events in p-1/);
+    },
+    SLOW,
+  );
+});
