@@ -50,6 +50,7 @@ export class AppendTransport implements Transport<AppendCall, AppendResult> {
       peerFault: transient,
       error,
       ...(error.code === 'COMMS_ERR_VERSION_CONFLICT' ? { status: 'conflict' } : {}),
+      ...(error.code === 'COMMS_ERR_ID_CONFLICT' ? { status: 'id-conflict' } : {}),
     };
   }
 

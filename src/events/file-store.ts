@@ -24,6 +24,7 @@ import {
   type StoredEvent,
 } from './event.js';
 import { withFileLock } from './file-lock.js';
+import { sameAppend } from './id-conflict.js';
 import {
   type DeadLetter,
   type EventStore,
@@ -110,7 +111,7 @@ export class FileEventStore implements EventStore {
       try {
         this.#refresh(fd, true);
         const seen = this.#ids.get(input.id);
-        if (seen) return { event: this.#readAt(fd, seen), duplicate: true };
+        if (seen) return { event: sameAppend(input, this.#readAt(fd, seen)), duplicate: true };
         const current = this.#versions.get(input.aggregate) ?? 0;
         if (expected !== undefined && expected !== current)
           throw versionConflict(input.aggregate, expected, current);

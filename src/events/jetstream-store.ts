@@ -7,6 +7,7 @@ import { describeServers } from '../transports/nats/connection-options.js';
 import { jetstreamError, manager, validateStreamName } from '../transports/nats/jetstream.js';
 import type { AppendResult, ExpectedVersion, NewEvent, StoredEvent } from './event.js';
 import { isStoredEvent } from './event.js';
+import { sameAppend } from './id-conflict.js';
 import {
   type DeadLetter,
   type EventStore,
@@ -112,7 +113,7 @@ export class JetStreamEventStore implements EventStore {
       const current = last?.event.version ?? 0;
       if (expected !== undefined && expected !== current) {
         const seen = await this.#findById(input.aggregate, input.id);
-        if (seen) return { event: seen, duplicate: true };
+        if (seen) return { event: sameAppend(input, seen), duplicate: true };
         throw versionConflict(input.aggregate, expected, current);
       }
       const wire: WireEvent = {
@@ -131,7 +132,7 @@ export class JetStreamEventStore implements EventStore {
         });
         if (ack.duplicate) {
           const original = await this.#get(ack.seq);
-          if (original) return { event: original, duplicate: true };
+          if (original) return { event: sameAppend(input, original), duplicate: true };
         }
         return { event: { ...wire, position: ack.seq }, duplicate: false };
       } catch (err) {

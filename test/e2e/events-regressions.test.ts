@@ -102,3 +102,67 @@ describe('JetStream reads end when nothing matches (no hang)', () => {
     SLOW,
   );
 });
+
+describe.each([
+  ['embedded', () => ['--store', join(tmp, `store-${++seq}`)]],
+  ['jetstream', jetStore],
+] as const)('--id reused on the %s store', (_kind, newStore) => {
+  it.concurrent(
+    'for another aggregate or type is a conflict (exit 1) naming the event that holds it; the same append again is a duplicate',
+    async () => {
+      const store = newStore();
+      const first = await runCli([
+        'events',
+        'append',
+        'order-1',
+        'Placed',
+        '--id',
+        'evt-1',
+        '--json',
+        ...store,
+      ]);
+      expect(first.code, first.stderr).toBe(0);
+
+      const other = await runCli([
+        'events',
+        'append',
+        'other',
+        'Placed',
+        '--id',
+        'evt-1',
+        '--json',
+        ...store,
+      ]);
+      expect(other.code).toBe(1);
+      expect(other.stderr).toMatch(/id 'evt-1' is already used by order-1@v1 Placed/);
+      expect(lines(other.stdout)[0]).toMatchObject({
+        ok: false,
+        exit: 1,
+        status: 'id-conflict',
+        error: { code: 'COMMS_ERR_ID_CONFLICT' },
+        existing: { aggregate: 'order-1', type: 'Placed', version: 1 },
+      });
+
+      const retyped = await runCli(['events', 'append', 'order-1', 'Paid', '--id', 'evt-1', ...store]);
+      expect(retyped.code).toBe(1);
+      expect(retyped.stderr).toMatch(/already used by order-1@v1 Placed/);
+
+      const again = await runCli([
+        'events',
+        'append',
+        'order-1',
+        'Placed',
+        '--id',
+        'evt-1',
+        '--json',
+        ...store,
+      ]);
+      expect(again.code, again.stderr).toBe(0);
+      expect(lines<{ duplicate: boolean }>(again.stdout)[0]!.duplicate).toBe(true);
+
+      const all = await runCli(['events', 'read', '--all', '--json', ...store], HANG_GUARD);
+      expect(lines<{ aggregate: string }>(all.stdout).map((e) => e.aggregate)).toEqual(['order-1']);
+    },
+    SLOW,
+  );
+});

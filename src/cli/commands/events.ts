@@ -67,7 +67,7 @@ Examples:
       )
       .option(
         '--id <id>',
-        'event id; appending an id again returns the original event ({{seq}} with --lines)',
+        'event id; appending it again returns the original event, reusing it for another aggregate or type fails (exit 1) ({{seq}} with --lines)',
       )
       .option('--correlation-id <id>', 'metadata.correlationId')
       .option('--causation-id <id>', 'metadata.causationId')

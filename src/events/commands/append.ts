@@ -16,6 +16,7 @@ import {
   validateAggregate,
   validateType,
 } from '../event.js';
+import { IdConflictError } from '../id-conflict.js';
 import { openStore } from '../open-store.js';
 import { VersionConflictError } from '../version-conflict.js';
 import { type CommonFlags, outputOf } from './common.js';
@@ -128,6 +129,21 @@ export async function runAppend(
           );
         }
       } catch (err) {
+        if (err instanceof IdConflictError) {
+          if (out.options.json) {
+            await out.json({
+              ...base,
+              ok: false,
+              exit: ExitCode.failed,
+              status: 'id-conflict',
+              error: err.toJSON(),
+              aggregate,
+              existing: err.existing,
+            });
+          }
+          out.error(err);
+          return ExitCode.failed;
+        }
         if (!(err instanceof VersionConflictError)) throw err;
         if (out.options.json) {
           await out.json({
