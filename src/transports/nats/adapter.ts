@@ -10,7 +10,13 @@ import type {
   Verdict,
 } from '../../core/transport.js';
 import { abortReasonToError } from '../../errors/classify.js';
-import { type CommsError, ConnectError, ResponseError } from '../../errors/comms-error.js';
+import {
+  type CommsError,
+  ConnectError,
+  InterruptedError,
+  ResponseError,
+  TimeoutError,
+} from '../../errors/comms-error.js';
 import { closeNats, connectNats } from './connection.js';
 import type { NatsConnectOptions } from './connection-options.js';
 import { natsError } from './errors.js';
@@ -53,7 +59,13 @@ export type NatsReply =
       readonly headers?: MsgHdrs | undefined;
       readonly data: Uint8Array;
     }
-  | { readonly op: 'publish'; readonly count: number; readonly bytes: number }
+  | {
+      readonly op: 'publish';
+      readonly count: number;
+      readonly bytes: number;
+      /** Why the batch stopped early (Ctrl-C, SIGTERM, --timeout) after `count` messages. */
+      readonly stopped?: CommsError;
+    }
   | {
       readonly op: 'js-publish';
       readonly stream: string;
@@ -157,11 +169,15 @@ export class NatsTransport implements Transport<NatsCall, NatsReply> {
               send(m);
             }
           } else {
+            // A stream (stdin --lines): a message read is sent; the source itself ends on Ctrl-C.
             for await (const m of source) {
-              if (ctx.signal.aborted) break;
               send(m);
+              if (ctx.signal.aborted) break;
             }
           }
+          // Interrupted: what went out is reported (close() drains it to the server), not a bare failure.
+          if (ctx.signal.aborted)
+            return { op: 'publish', count, bytes, stopped: abortReasonToError(ctx.signal.reason) };
           // The flush is the round trip that proves the server has every message.
           await raceSignal(nc.flush(), ctx.signal);
         } catch (err) {
@@ -231,7 +247,17 @@ export class NatsTransport implements Transport<NatsCall, NatsReply> {
         }
         return { ok: true, retryable: false, peerFault: false, status: 'reply' };
       }
-      if (r.op === 'publish') return { ok: true, retryable: false, peerFault: false, status: 'published' };
+      if (r.op === 'publish') {
+        if (r.stopped) {
+          const message = `${r.stopped.message} after publishing ${r.count} message${r.count === 1 ? '' : 's'}`;
+          const error =
+            r.stopped.kind === 'timeout'
+              ? new TimeoutError(message, { cause: r.stopped })
+              : new InterruptedError(message, { cause: r.stopped });
+          return { ok: false, retryable: false, peerFault: false, error, status: r.stopped.kind };
+        }
+        return { ok: true, retryable: false, peerFault: false, status: 'published' };
+      }
       return { ok: true, retryable: false, peerFault: false, status: r.duplicate ? 'duplicate' : 'stored' };
     }
     const error = outcome.error;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
+import { StringDecoder } from 'node:string_decoder';
 import type { PublishFlags } from '../../cli/commands/nats.js';
 import type { CommandContext } from '../../cli/context.js';
 import {
@@ -116,7 +116,7 @@ export async function runPublish(
   const target = subjectTemplate;
 
   if (!jetstream) {
-    const lines = flags.lines ? stdinLines(ctx.stdin) : undefined;
+    const lines = flags.lines ? stdinLines(ctx.stdin, ctx.signal) : undefined;
     const batch = (): NatsCall => ({
       target,
       operation: 'publish',
@@ -143,6 +143,13 @@ export async function runPublish(
             : '';
         if (result.ok)
           reportResult(output, result, `published ${n} message${n === 1 ? '' : 's'} to ${target}${rate}`);
+        else if (reply?.op === 'publish')
+          // Stopped early (Ctrl-C, --timeout): say what did go out; the error line says why it stopped.
+          reportResult(
+            output,
+            result,
+            `published ${n} message${n === 1 ? '' : 's'} to ${target}, then stopped`,
+          );
         else reportResult(output, result, `publish to ${target} failed`);
       },
     });
@@ -206,7 +213,7 @@ export async function runPublish(
   const started = performance.now();
   try {
     const source: AsyncIterable<OutgoingMessage> | Iterable<OutgoingMessage> = flags.lines
-      ? mapAsync(stdinLines(ctx.stdin), (line, s) => messageFor(s, Buffer.from(line)))
+      ? mapAsync(stdinLines(ctx.stdin, ctx.signal), (line, s) => messageFor(s, Buffer.from(line)))
       : range(count, (s) => messageFor(s));
     for await (const message of source) {
       if (ctx.signal.aborted) break;
@@ -245,7 +252,48 @@ async function* mapAsync<T, U>(src: AsyncIterable<T>, f: (v: T, seq: number) => 
   }
 }
 
-/** stdin line by line as it arrives (not read whole first), so `tail -f | publish --lines` streams. */
-function stdinLines(stdin: NodeJS.ReadableStream): AsyncIterable<string> {
-  return createInterface({ input: stdin, crlfDelay: Number.POSITIVE_INFINITY });
+/**
+ * stdin line by line as it arrives (not read whole first), so `tail -f | publish --lines` streams.
+ * Reading starts when iteration starts (nothing is read, and so nothing dropped, while connecting),
+ * and the iteration ends at EOF or as soon as `signal` aborts, even while stdin is idle (Ctrl-C).
+ * Lines end at \n; a trailing \r is dropped; a last line without \n still counts.
+ */
+export async function* stdinLines(stdin: NodeJS.ReadableStream, signal: AbortSignal): AsyncIterable<string> {
+  if (signal.aborted) return;
+  const decoder = new StringDecoder('utf8');
+  const chunks = (stdin as AsyncIterable<Buffer | string>)[Symbol.asyncIterator]();
+  let aborted: () => void = () => undefined;
+  const abort = new Promise<'aborted'>((resolve) => {
+    aborted = () => resolve('aborted');
+    signal.addEventListener('abort', aborted, { once: true });
+  });
+  let rest = '';
+  const cut = (line: string) => (line.endsWith('\r') ? line.slice(0, -1) : line);
+  try {
+    for (;;) {
+      const pending = chunks.next();
+      const next = await Promise.race([pending, abort]);
+      if (next === 'aborted') {
+        // The read stays pending: destroy stdin (an idle pipe or TTY would keep the process alive);
+        // iterator.return() would queue behind that pending read and never run.
+        pending.catch(() => undefined);
+        (stdin as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+        return;
+      }
+      if (next.done) break;
+      rest += typeof next.value === 'string' ? next.value : decoder.write(next.value);
+      let nl = rest.indexOf('\n');
+      while (nl >= 0) {
+        yield cut(rest.slice(0, nl));
+        rest = rest.slice(nl + 1);
+        nl = rest.indexOf('\n');
+      }
+    }
+    rest += decoder.end();
+    if (rest !== '') yield cut(rest);
+  } finally {
+    signal.removeEventListener('abort', aborted);
+    // Ended early by the consumer (no read pending here): stop reading stdin.
+    void chunks.return?.().catch(() => undefined);
+  }
 }
