@@ -81,16 +81,7 @@ export class JetStreamEventStore implements EventStore {
     try {
       nc = await connectNats(connectOptions);
     } catch (err) {
-      if (err instanceof ConnectError) {
-        throw new ConnectError(
-          `cannot reach event store ${where}: ${err.message.replace(/^cannot connect to \S+: /, '')}`,
-          {
-            cause: err,
-            hint: err.hint ?? 'is nats-server (with JetStream, -js) running there?',
-          },
-        );
-      }
-      throw err;
+      throw storeConnectError(err, where);
     }
     try {
       const jsm = await manager(nc, where);
@@ -323,6 +314,29 @@ export class JetStreamEventStore implements EventStore {
       messages.stop();
     }
   }
+}
+
+/**
+ * A failed first connect, said as the store's: the typed error's code (COMMS_ERR_NATS_AUTH, TLS...)
+ * and hint are kept, and the server is named once. Only a plain unreachable server gets the store's
+ * own hint (the NATS one points at -s, which is not how a store is named).
+ */
+function storeConnectError(err: unknown, where: string): unknown {
+  if (!(err instanceof ConnectError)) return err;
+  const prefix = `cannot connect to ${where}: `;
+  if (!err.message.startsWith(prefix))
+    return new ConnectError(`cannot open event store: ${err.message}`, {
+      cause: err,
+      code: err.code,
+      ...(err.hint ? { hint: err.hint } : {}),
+    });
+  const plain = err.code === 'COMMS_ERR_CONNECT';
+  const hint = plain ? 'is nats-server (with JetStream, -js) running there?' : err.hint;
+  return new ConnectError(`cannot reach event store ${where}: ${err.message.slice(prefix.length)}`, {
+    cause: err,
+    code: err.code,
+    ...(hint ? { hint } : {}),
+  });
 }
 
 /** Find or create the event stream; returns the subject prefix (`evt.<STREAM>`, or the existing stream's). */

@@ -166,3 +166,42 @@ describe.each([
     SLOW,
   );
 });
+
+describe('a JetStream store that asks for credentials', () => {
+  let secured: NatsServer;
+  beforeAll(async () => {
+    secured = await startNatsServer({ config: 'authorization { user: ev, password: "s3cret-pw" }' });
+  });
+  afterAll(async () => {
+    await secured?.stop();
+  });
+
+  it.concurrent(
+    'a bad password is the NATS auth error (exit 3, COMMS_ERR_NATS_AUTH, its hint), naming the server once and no password',
+    async () => {
+      const url = `nats://ev:wrong-pw@127.0.0.1:${secured.port}`;
+      const r = await runCli(['events', 'stats', '--store', url]);
+      expect(r.code).toBe(3);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(/authorization rejected/);
+      expect(r.stderr.match(new RegExp(`127\\.0\\.0\\.1:${secured.port}`, 'g'))).toHaveLength(1);
+      expect(r.stderr).toMatch(/--user\/--password/);
+      expect(r.stderr).not.toMatch(/wrong-pw/);
+      const j = await runCli(['events', 'stats', '--json', '--store', url]);
+      expect(j.code).toBe(3);
+      expect(lines(j.stdout)[0]).toMatchObject({ ok: false, error: { code: 'COMMS_ERR_NATS_AUTH' } });
+
+      const good = await runCli([
+        'events',
+        'append',
+        'a-1',
+        'E',
+        '--store',
+        `nats://ev:s3cret-pw@127.0.0.1:${secured.port}`,
+      ]);
+      expect(good.code, good.stderr).toBe(0);
+      expect(good.stderr).not.toMatch(/s3cret-pw/);
+    },
+    SLOW,
+  );
+});
