@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type NatsServer, startNatsServer } from '../helpers/nats-server.js';
 import { killSurvivors, runCli, startCli } from '../helpers/spawn-cli.js';
@@ -120,5 +121,59 @@ describe('core publish --lines', () => {
       count: 1,
       error: { kind: 'interrupted' },
     });
+  });
+});
+
+describe('durable subscribe acknowledges only what stdout took', () => {
+  it('SIGKILL while the reader is slow: a rerun delivers every message not yet printed', async () => {
+    const total = 400;
+    const pad = 'x'.repeat(1500);
+    const pub = await runCli([
+      'nats',
+      'publish',
+      'slow.{{seq}}',
+      `m{{seq}} ${pad}`,
+      '--jetstream',
+      '--stream',
+      'SLOW',
+      '--count',
+      String(total),
+      ...s(),
+    ]);
+    expect(pub.code).toBe(0);
+    const base = [
+      'nats',
+      'subscribe',
+      'slow.>',
+      '--jetstream',
+      '--stream',
+      'SLOW',
+      '--durable',
+      'slowreader',
+      '--ack-wait',
+      '1s',
+      '--raw',
+      ...s(),
+    ];
+    const ids = (text: string) =>
+      text
+        .split('\n')
+        .filter((l) => l.startsWith('m'))
+        .map((l) => l.split(' ')[0]);
+    const first = startCli(base);
+    await first.waitFor(/^m1 /);
+    // A slow reader: stop reading, so stdout fills up while messages keep arriving.
+    first.child.stdout?.pause();
+    await sleep(700);
+    first.kill('SIGKILL');
+    first.child.stdout?.resume(); // what the pipe still holds was printed: collect it
+    await first.exited;
+    const seen = ids(first.stdout());
+    expect(seen.length).toBeLessThan(total);
+    const second = await runCli([...base, '--timeout', '4s']);
+    expect(second.code).toBe(0);
+    const union = new Set([...seen, ...ids(second.stdout)]);
+    const missing = Array.from({ length: total }, (_, i) => `m${i + 1}`).filter((m) => !union.has(m));
+    expect(missing).toEqual([]);
   });
 });

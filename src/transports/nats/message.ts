@@ -83,6 +83,11 @@ export function messageRecord(
 
 export interface RenderOptions {
   raw: boolean;
+  /**
+   * Resolve only once stdout handed the message to the OS (not when it was merely buffered): for
+   * JetStream messages, which are acknowledged after this returns. Core messages take the fast path.
+   */
+  durable?: boolean;
 }
 
 /** Write one received message to stdout (with backpressure) in the mode the user chose. */
@@ -90,16 +95,19 @@ export async function writeMessage(
   out: Output,
   m: ReceivedMessage,
   n: number,
-  { raw }: RenderOptions,
+  { raw, durable = false }: RenderOptions,
 ): Promise<void> {
+  // Writes complete in order, so waiting for the last chunk of a message waits for all of it.
+  const last = (chunk: string | Uint8Array) => (durable ? out.written(chunk) : out.data(chunk));
   if (out.options.json) {
-    await out.json(messageRecord(m, n));
+    if (durable) await out.jsonWritten(messageRecord(m, n));
+    else await out.json(messageRecord(m, n));
     return;
   }
   const payload = Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength);
   const newline = payload.length > 0 && payload[payload.length - 1] === 0x0a ? '' : '\n';
   if (raw) {
-    await out.data(newline ? Buffer.concat([payload, Buffer.from(newline)]) : payload);
+    await last(newline ? Buffer.concat([payload, Buffer.from(newline)]) : payload);
     return;
   }
   const c = out.cOut;
@@ -115,7 +123,7 @@ export async function writeMessage(
     }
   }
   await out.data(`${head}\n`);
-  await out.data(Buffer.concat([payload, Buffer.from(`${newline}\n`)]));
+  await last(Buffer.concat([payload, Buffer.from(`${newline}\n`)]));
 }
 
 /** Raw bytes of a message as a Buffer view (no copy). */

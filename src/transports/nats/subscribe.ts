@@ -114,7 +114,8 @@ export async function runSubscribe(subject: string, flags: Flags, ctx: CommandCo
   const started = performance.now();
   const deliverOne = async (m: ReceivedMessage): Promise<void> => {
     n += 1;
-    await writeMessage(output, m, n, { raw });
+    // JetStream: acked after this returns, so wait until stdout has really taken the message.
+    await writeMessage(output, m, n, { raw, durable: jetstream });
     if (count !== undefined && n >= count) stopper.stop('count');
   };
 
@@ -265,7 +266,13 @@ async function consumeJetStream(
           if (explicitAck) m.nak();
           continue;
         }
-        await run.deliverOne(fromJs(m));
+        try {
+          await run.deliverOne(fromJs(m));
+        } catch (err) {
+          // Not written (stdout closed): hand it back at once instead of after --ack-wait.
+          if (explicitAck) m.nak();
+          throw err;
+        }
         delivered += 1;
         if (explicitAck) m.ack();
       }
