@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningHttpServer, startHttpServer } from '../../src/servers/http/server.js';
 import { type NatsServer, startNatsServer } from '../helpers/nats-server.js';
 import { killSurvivors, runCli } from '../helpers/spawn-cli.js';
 
@@ -201,6 +202,47 @@ describe('a JetStream store that asks for credentials', () => {
       ]);
       expect(good.code, good.stderr).toBe(0);
       expect(good.stderr).not.toMatch(/s3cret-pw/);
+    },
+    SLOW,
+  );
+});
+
+describe('HTTP handlers: only 2xx is handled', () => {
+  let http: RunningHttpServer;
+  beforeAll(async () => {
+    http = await startHttpServer({ port: 0, host: '127.0.0.1' });
+  });
+  afterAll(async () => {
+    await http?.close();
+  });
+
+  it.concurrent(
+    'a 3xx answer is dead-lettered (exit 1) and a 2xx is handled',
+    async () => {
+      const store = ['--store', join(tmp, `store-${++seq}`)];
+      expect((await runCli(['events', 'append', 'h-1', 'E', ...store])).code).toBe(0);
+      const moved = await runCli([
+        'events',
+        'dispatch',
+        '--to',
+        `${http.url}/status/302`,
+        '--checkpoint',
+        'redir',
+        '--json',
+        ...store,
+      ]);
+      expect(moved.code, moved.stderr).toBe(1);
+      const out = lines(moved.stdout);
+      expect(out[0]).toMatchObject({
+        outcome: 'dead-lettered',
+        status: 302,
+        error: { message: expect.stringMatching(/expected status 2xx, got 302/) },
+      });
+      expect(out.at(-1)).toMatchObject({ type: 'summary', handled: 0, deadLettered: 1, position: 1 });
+
+      const ok = await runCli(['events', 'dispatch', '--to', `${http.url}/status/204`, ...store]);
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(ok.stderr).toMatch(/dispatch: 1 handled/);
     },
     SLOW,
   );
