@@ -194,7 +194,7 @@ describe('nats request / reply', () => {
   });
 
   it('retries succeed against a responder that drops requests (--fail-first, --fail-rate)', async () => {
-    const first = await responder(['svc.flaky', '--fail-first', '2', '--count', '3']);
+    const first = await responder(['svc.flaky', '--fail-first', '2', '--count', '1']);
     const r = await runCli([
       'request',
       'svc.flaky',

@@ -177,3 +177,32 @@ describe('durable subscribe acknowledges only what stdout took', () => {
     expect(missing).toEqual([]);
   });
 });
+
+describe('nats reply --count', () => {
+  it('counts answers, not dropped requests', async () => {
+    const rep = startCli(['nats', 'reply', 'rev.count', '--fail-first', '1', '--count', '2', ...s()]);
+    await rep.waitFor(/replying on/, 'stderr');
+    const ask = (body: string) =>
+      runCli([
+        'request',
+        'rev.count',
+        body,
+        '--timeout',
+        '300ms',
+        '--retries',
+        '2',
+        '--backoff',
+        '1ms',
+        ...s(),
+      ]);
+    const one = await ask('first');
+    expect(one.code).toBe(0); // the first attempt was dropped, the retry answered
+    expect(one.stdout).toBe('first\n');
+    expect(rep.child.exitCode).toBeNull(); // 1 answer of 2: still replying
+    const two = await ask('second');
+    expect(two.code).toBe(0);
+    expect(two.stdout).toBe('second\n');
+    expect((await rep.exited).code).toBe(0);
+    expect(rep.stderr()).toMatch(/rev\.count: 3 requests, 2 answered, 1 dropped/);
+  });
+});

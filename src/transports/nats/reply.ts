@@ -75,6 +75,8 @@ export async function runReply(subject: string, flags: Flags, ctx: CommandContex
   let n = 0;
   let answered = 0;
   let dropped = 0;
+  /** Requests being or already answered (answers are concurrent: counted when decided). */
+  let toAnswer = 0;
   let writes: Promise<void> = Promise.resolve();
   const inflight = new Set<Promise<void>>();
 
@@ -84,12 +86,18 @@ export async function runReply(subject: string, flags: Flags, ctx: CommandContex
     return { data: m.data, ...(m.headers ? { headers: m.headers } : {}) };
   };
 
-  const handle = async (m: Msg, seq: number): Promise<void> => {
-    if (!m.reply) {
+  /** Whether request `seq` is answered: it has a reply subject and fault injection spares it. */
+  const decide = (m: Msg, seq: number): 'answer' | 'drop' | 'no-reply' => {
+    if (!m.reply) return 'no-reply';
+    return seq <= failFirst || (failRate > 0 && Math.random() < failRate) ? 'drop' : 'answer';
+  };
+
+  const handle = async (m: Msg, seq: number, fate: 'answer' | 'drop' | 'no-reply'): Promise<void> => {
+    if (fate === 'no-reply') {
       output.verbose(output.c.yellow(`#${seq}: no reply subject (a publish, not a request): not answered`));
       return;
     }
-    if (seq <= failFirst || (failRate > 0 && Math.random() < failRate)) {
+    if (fate === 'drop') {
       dropped += 1;
       output.info(output.c.yellow(`#${seq}: dropped (fault injection): no reply`));
       return;
@@ -111,12 +119,15 @@ export async function runReply(subject: string, flags: Flags, ctx: CommandContex
           raw: flags.raw === true,
         }),
       );
-      const task = handle(m, seq).catch((err: unknown) =>
+      const fate = decide(m, seq);
+      if (fate === 'answer') toAnswer += 1;
+      const task = handle(m, seq, fate).catch((err: unknown) =>
         output.error({ message: `#${seq}: ${(err as Error).message}` }),
       );
       inflight.add(task);
       void task.finally(() => inflight.delete(task));
-      if (count !== undefined && n >= count) break;
+      // --count counts answers: dropped requests and plain publishes do not use it up.
+      if (count !== undefined && toAnswer >= count) break;
     }
     await Promise.all(inflight);
     await writes;
