@@ -206,3 +206,26 @@ describe('nats reply --count', () => {
     expect(rep.stderr()).toMatch(/rev\.count: 3 requests, 2 answered, 1 dropped/);
   });
 });
+
+describe('control characters in subjects and queue names', () => {
+  const cases: string[][] = [
+    ['nats', 'publish', 'a\u0001b', 'x'],
+    ['nats', 'publish', 'orders.{{seq}}\u001b', 'x'],
+    ['nats', 'subscribe', 'a.\u0007.>'],
+    ['nats', 'request', 'svc\u007f', 'x'],
+    ['nats', 'reply', 'svc.\u0085'],
+    ['nats', 'publish', 'a', 'x', '--reply-to', 'in\u0002box'],
+    ['nats', 'subscribe', 'a', '--queue', 'wor\u0003kers'],
+    ['nats', 'reply', 'a', '--queue', 'q\u0004'],
+  ];
+  for (const args of cases) {
+    it(JSON.stringify(args), async () => {
+      const r = await runCli([...args, ...s()]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/invalid .*control characters/);
+      expect(r.stdout).toBe('');
+      // The bad character is shown escaped, never written raw to the terminal.
+      expect(r.stderr).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f\u0085]/);
+    });
+  }
+});

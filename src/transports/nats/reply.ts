@@ -13,7 +13,7 @@ import { closeNats, connectNats } from './connection.js';
 import { describeServers, type NatsConnectionFlags, natsConnectOptionsFrom } from './connection-options.js';
 import { writeMessage } from './message.js';
 import { parseHeaders } from './request.js';
-import { validateSubject } from './subject.js';
+import { validateQueue, validateSubject } from './subject.js';
 
 type Flags = ReplyFlags & OutputFlags & NatsConnectionFlags;
 
@@ -43,6 +43,7 @@ interface Answer {
 export async function runReply(subject: string, flags: Flags, ctx: CommandContext): Promise<ExitCode> {
   const output = new Output(outputFrom(flags));
   validateSubject(subject, { wildcards: true });
+  if (flags.queue !== undefined) validateQueue(flags.queue);
   const count = parseCount(flags.count, '--count', { min: 1 });
   const failFirst = parseCount(flags.failFirst, '--fail-first') ?? 0;
   const failRate = parseFailRate(flags.failRate);

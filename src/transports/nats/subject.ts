@@ -9,10 +9,10 @@ export function validateSubject(
   subject: string,
   { wildcards, flag = 'subject' }: { wildcards: boolean; flag?: string },
 ): string {
-  const show = JSON.stringify(subject);
+  const show = quoted(subject);
   if (subject === '')
     throw new UsageError(`empty ${flag}`, { hint: 'subjects look like orders.created or orders.*' });
-  if (/\s/.test(subject))
+  if (/[\s\p{Cc}]/u.test(subject))
     throw new UsageError(`invalid ${flag} ${show}: subjects cannot contain spaces or control characters`);
   const tokens = subject.split('.');
   tokens.forEach((token, i) => {
@@ -38,4 +38,19 @@ export function subjectFilterFor(template: string): string {
     .split('.')
     .map((token) => (token.includes('{{') ? '*' : token))
     .join('.');
+}
+
+/** A queue group name: one token, no wildcards, spaces or control characters (exit 2 otherwise). */
+export function validateQueue(queue: string): string {
+  if (!/^[^\s\p{Cc}*>]+$/u.test(queue))
+    throw new UsageError(`invalid --queue ${quoted(queue)}: no spaces, control characters or wildcards`);
+  return queue;
+}
+
+/** A name in double quotes with every control character escaped (\u007f too), safe for a terminal. */
+function quoted(text: string): string {
+  return JSON.stringify(text).replace(
+    /\p{Cc}/gu,
+    (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`,
+  );
 }

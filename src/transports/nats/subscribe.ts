@@ -21,7 +21,7 @@ import {
   validateStreamName,
 } from './jetstream.js';
 import { type ReceivedMessage, writeMessage } from './message.js';
-import { validateSubject } from './subject.js';
+import { validateQueue, validateSubject } from './subject.js';
 
 type Flags = SubscribeFlags & OutputFlags & NatsConnectionFlags;
 
@@ -95,8 +95,7 @@ export async function runSubscribe(subject: string, flags: Flags, ctx: CommandCo
   }
   const deliver = deliverPolicy(flags.deliver ?? 'all');
   const ackWaitMs = parseDuration(flags.ackWait ?? '30s', '--ack-wait');
-  if (flags.queue !== undefined && !/^[^\s*>]+$/.test(flags.queue))
-    throw new UsageError(`invalid --queue '${flags.queue}'`);
+  if (flags.queue !== undefined) validateQueue(flags.queue);
   const connect = natsConnectOptionsFrom(flags, { reconnect: 'forever' });
 
   const nc = await connectNats(connect, output);
