@@ -229,3 +229,40 @@ describe('control characters in subjects and queue names', () => {
     });
   }
 });
+
+describe('--json data keeps the payload', () => {
+  const cases: Array<[string, unknown, 'json' | 'text']> = [
+    ['12345678901234567890', '12345678901234567890', 'text'],
+    ['  42  ', '  42  ', 'text'],
+    ['1.50', '1.50', 'text'],
+    ['{"id":12345678901234567890}', '{"id":12345678901234567890}', 'text'],
+    ['42', 42, 'json'],
+    ['{"a":[1,2.5,"x"]}\n', { a: [1, 2.5, 'x'] }, 'json'],
+  ];
+
+  it('subscribe --json: lossy numbers and padded scalars stay text', async () => {
+    const sub = await subscriber(['dec.*', '--count', String(cases.length), '--json']);
+    for (const [i, [payload]] of cases.entries()) {
+      expect(
+        (await runCli(['nats', 'publish', `dec.${i}`, '-d', '@-', ...s()], { input: payload })).code,
+      ).toBe(0);
+    }
+    expect((await sub.exited).code).toBe(0);
+    const got = sub
+      .stdout()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(got.map((m) => [m.data, m.encoding])).toEqual(cases.map(([, data, enc]) => [data, enc]));
+  });
+
+  it('request --json: the reply is decoded by the same rule', async () => {
+    const rep = startCli(['nats', 'reply', 'dec.echo', ...s()]);
+    await rep.waitFor(/replying on/, 'stderr');
+    const r = await runCli(['request', 'dec.echo', '12345678901234567890', '--json', ...s()]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ data: '12345678901234567890', encoding: 'text' });
+    rep.kill('SIGINT');
+    await rep.exited;
+  });
+});
