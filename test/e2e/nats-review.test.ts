@@ -266,3 +266,33 @@ describe('--json data keeps the payload', () => {
     await rep.exited;
   });
 });
+
+describe('a durable made for other subjects', () => {
+  it('is not silently reused: exit 2 naming its filter', async () => {
+    const pub = await runCli([
+      'nats',
+      'publish',
+      'dur.{{seq}}',
+      'm{{seq}}',
+      '--jetstream',
+      '--stream',
+      'DUR',
+      '--count',
+      '7',
+      ...s(),
+    ]);
+    expect(pub.code).toBe(0);
+    const js = ['--jetstream', '--stream', 'DUR', '--durable', 'aud2', '--raw', ...s()];
+    const made = await runCli(['nats', 'subscribe', 'dur.5', ...js, '--count', '1']);
+    expect(made.code).toBe(0);
+    expect(made.stdout).toBe('m5\n');
+    const other = await runCli(['nats', 'subscribe', 'dur.7', ...js, '--count', '1', '--timeout', '5s']);
+    expect(other.code).toBe(2);
+    expect(other.stdout).toBe('');
+    expect(other.stderr).toMatch(/durable 'aud2' on stream DUR reads 'dur\.5', not 'dur\.7'/);
+    expect(other.stderr).toMatch(/hint: .*choose another --durable name/);
+    // The durable itself is untouched: its own subject still resumes (nothing new: exit 4).
+    const same = await runCli(['nats', 'subscribe', 'dur.5', ...js, '--count', '1', '--timeout', '300ms']);
+    expect(same.code).toBe(4);
+  });
+});

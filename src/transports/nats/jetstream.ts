@@ -105,6 +105,8 @@ export function deliverPolicy(
 /**
  * A durable pull consumer with explicit acks: created on first use, reused (and so resumed from its
  * acknowledged position) afterwards. An existing durable keeps its own deliver policy; we only note it.
+ * An existing durable on other subjects is a usage error (exit 2) naming its filter: it is not changed,
+ * since another reader may depend on it.
  */
 export async function ensureDurable(
   jsm: JetStreamManager,
@@ -115,8 +117,18 @@ export async function ensureDurable(
   ackWaitMs: number,
   output: Output,
 ): Promise<void> {
+  const wanted = subject === '>' ? [] : [subject];
   try {
     const info = await jsm.consumers.info(stream, durable);
+    const has =
+      info.config.filter_subjects ?? (info.config.filter_subject ? [info.config.filter_subject] : []);
+    if (!sameFilters(has, wanted)) {
+      // Reusing it would deliver the durable's subjects, not the ones asked for (and wait in vain).
+      const shown = has.length ? has.map((f) => `'${f}'`).join(', ') : 'every subject of the stream';
+      throw new UsageError(`durable '${durable}' on stream ${stream} reads ${shown}, not '${subject}'`, {
+        hint: `subscribe to ${has.length === 1 ? `'${has[0]}'` : 'its subjects'} with --durable ${durable}, or choose another --durable name`,
+      });
+    }
     output.verbose(
       output.c.dim(
         `resuming durable ${durable} on ${stream} (${info.num_pending} pending, ${info.num_ack_pending} unacknowledged)`,
@@ -124,6 +136,7 @@ export async function ensureDurable(
     );
     return;
   } catch (err) {
+    if (err instanceof UsageError) throw err;
     const name = nameOf(err);
     if (name === 'StreamNotFoundError') throw streamMissing(stream, err);
     if (name !== 'ConsumerNotFoundError') throw jetstreamError(err, stream);
@@ -141,6 +154,11 @@ export async function ensureDurable(
     throw jetstreamError(err, stream);
   }
   output.info(output.c.yellow(`created durable consumer ${durable} on stream ${stream}`));
+}
+
+function sameFilters(a: readonly string[], b: readonly string[]): boolean {
+  const norm = (l: readonly string[]) => [...new Set(l.filter((f) => f !== '>'))].sort().join('\n');
+  return norm(a) === norm(b);
 }
 
 export function streamMissing(stream: string, cause: unknown): ConnectError {
