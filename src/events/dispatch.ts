@@ -27,6 +27,8 @@ export interface DispatchOptions {
   filter: EventFilter;
   follow: boolean;
   stopOnFailure: boolean;
+  /** Park events whose handler cannot be reached (after retries) instead of stopping the run. */
+  deadLetterUnreachable?: boolean;
   signal: AbortSignal;
   onDelivery(delivery: Delivery): Promise<void>;
 }
@@ -43,7 +45,7 @@ export interface DispatchSummary {
   deadLettered: number;
   /** Dead letters still failing (re-drive only). */
   remaining?: number;
-  /** Why the run stopped early: breaker, failure, interrupted. */
+  /** Why the run stopped early: breaker, unreachable, failure, interrupted. */
   stopped?: string;
   /** Position after the run (the checkpoint, when one is kept). */
   position: number;
@@ -56,10 +58,12 @@ export interface DispatchSummary {
 /**
  * At-least-once, in-order delivery. For each event: one call through the shared pipeline (retries,
  * timeouts, breaker); on success the checkpoint moves past it, durably, before the next event; an
- * event still failing goes to the dead-letter list and the checkpoint moves past it too. Two
- * failures stop the run instead, leaving the checkpoint before the event so a re-run retries it:
- * an open breaker (the handler is down: parking every event would be wrong) and Ctrl-C, and, with
- * `--stop-on-failure`, any failure. A kill -9 at any point re-delivers at most the event in flight.
+ * event whose handler answered with a failure goes to the dead-letter list and the checkpoint moves
+ * past it too. Some failures stop the run instead, leaving the checkpoint before the event so a re-run
+ * retries it: a handler that cannot be reached after its retries (refused, DNS, TLS, no responders:
+ * the handler is down, and parking every event would be wrong; `--dead-letter-unreachable` parks them
+ * instead), an open breaker, Ctrl-C, and, with `--stop-on-failure`, any failure. A kill -9 at any point
+ * re-delivers at most the event in flight.
  */
 export async function dispatchEvents(opts: DispatchOptions): Promise<DispatchSummary> {
   const started = performance.now();
@@ -86,14 +90,9 @@ export async function dispatchEvents(opts: DispatchOptions): Promise<DispatchSum
       await opts.onDelivery({ event, outcome: 'handled', result });
       continue;
     }
-    const kind = result.error?.kind;
-    if (kind === 'breaker' || kind === 'interrupted' || opts.stopOnFailure || opts.signal.aborted) {
-      stopped =
-        kind === 'breaker'
-          ? 'breaker'
-          : kind === 'interrupted' || opts.signal.aborted
-            ? 'interrupted'
-            : 'failure';
+    const stop = stopReason(opts, result);
+    if (stop) {
+      stopped = stop;
       codes.push(opts.signal.aborted ? ExitCode.interrupted : result.exit);
       await opts.onDelivery({ event, outcome: 'stopped', result });
       break;
@@ -138,9 +137,10 @@ export async function redriveDeadLetters(opts: DispatchOptions): Promise<Dispatc
       await opts.onDelivery({ event, outcome: 'handled', result });
       continue;
     }
-    const kind = result.error?.kind;
-    if (kind === 'breaker' || kind === 'interrupted' || opts.signal.aborted) {
-      stopped = kind === 'breaker' ? 'breaker' : 'interrupted';
+    // --stop-on-failure is handled below: the failing letter is re-parked first.
+    const stop = stopReason({ ...opts, stopOnFailure: false }, result);
+    if (stop) {
+      stopped = stop;
       codes.push(opts.signal.aborted ? ExitCode.interrupted : result.exit);
       await opts.onDelivery({ event, outcome: 'stopped', result });
       break;
@@ -161,6 +161,19 @@ export async function redriveDeadLetters(opts: DispatchOptions): Promise<Dispatc
   const summary = finish('redrive', opts.handler, s, 0, started, codes, stopped);
   summary.remaining = remaining;
   return summary;
+}
+
+/**
+ * Why a failed delivery stops the run (undefined: park it and go on). A connect failure means nothing
+ * reached a handler: the handler is down, not this event bad.
+ */
+function stopReason(opts: DispatchOptions, result: Result): string | undefined {
+  const kind = result.error?.kind;
+  if (kind === 'interrupted' || opts.signal.aborted) return 'interrupted';
+  if (kind === 'breaker') return 'breaker';
+  if (kind === 'connect' && !opts.deadLetterUnreachable) return 'unreachable';
+  if (opts.stopOnFailure) return 'failure';
+  return undefined;
 }
 
 function counters() {

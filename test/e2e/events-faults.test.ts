@@ -175,11 +175,25 @@ describe('dispatch to the shared HTTP and NATS transports', () => {
     expect(d!.body.headers['idempotency-key']).toBe(d!.event.id);
   });
 
-  it('HTTP: a handler that is down is dead-lettered until the breaker opens (exit 5)', async () => {
+  it('HTTP: a handler that is down stops the run (exit 3); with --dead-letter-unreachable it is dead-lettered until the breaker opens (exit 5)', async () => {
     const store = ['--store', dir()];
     expect(
       (await runCli(['events', 'append', 'h-2', 'E', '--lines', ...store], { input: '1\n2\n3\n' })).code,
     ).toBe(0);
+    const down = await runCli([
+      'events',
+      'dispatch',
+      '--to',
+      'http://127.0.0.1:1/hook',
+      '--checkpoint',
+      'h',
+      '--breaker',
+      '1',
+      ...store,
+    ]);
+    expect(down.code).toBe(3);
+    expect(down.stderr).toMatch(/stopped: unreachable/);
+    expect(lines((await runCli(['events', 'dead-letters', '--json', ...store])).stdout)).toHaveLength(0);
     const r = await runCli([
       'events',
       'dispatch',
@@ -189,6 +203,7 @@ describe('dispatch to the shared HTTP and NATS transports', () => {
       'h',
       '--breaker',
       '1',
+      '--dead-letter-unreachable',
       ...store,
     ]);
     expect(r.code).toBe(5);

@@ -247,3 +247,95 @@ describe('HTTP handlers: only 2xx is handled', () => {
     SLOW,
   );
 });
+
+describe('a handler that is down (no --breaker)', () => {
+  it.concurrent(
+    'stops the dispatch with exit 3, parks nothing, keeps the checkpoint before the event; a re-run delivers everything',
+    async () => {
+      const store = ['--store', join(tmp, `store-${++seq}`)];
+      const add = await runCli(['events', 'append', 'd-1', 'E', '--lines', ...store], { input: '1\n2\n3\n' });
+      expect(add.code, add.stderr).toBe(0);
+      const down = await runCli([
+        'events',
+        'dispatch',
+        '--to',
+        'http://127.0.0.1:1/hook',
+        '--checkpoint',
+        'down',
+        '--retries',
+        '1',
+        '--backoff',
+        '1ms',
+        '--json',
+        ...store,
+      ]);
+      expect(down.code, down.stderr).toBe(3);
+      const out = lines(down.stdout);
+      expect(out).toHaveLength(2);
+      expect(out[0]).toMatchObject({ outcome: 'stopped', error: { kind: 'connect' } });
+      expect(out[1]).toMatchObject({
+        type: 'summary',
+        events: 1,
+        deadLettered: 0,
+        stopped: 'unreachable',
+        position: 0,
+        exit: 3,
+      });
+      const dl = await runCli(['events', 'dead-letters', '--json', ...store]);
+      expect(dl.code, dl.stderr).toBe(0);
+      expect(dl.stdout).toBe('');
+
+      // nats: handlers too: no responders is a handler that is down.
+      const nobody = await runCli([
+        'events',
+        'dispatch',
+        '--to',
+        'nats:nobody.home',
+        '-s',
+        nats.url,
+        '--checkpoint',
+        'down',
+        ...store,
+      ]);
+      expect(nobody.code).toBe(3);
+      expect(nobody.stderr).toMatch(/no responders/);
+      expect(nobody.stderr).toMatch(/stopped: unreachable/);
+
+      const up = await runCli([
+        'events',
+        'dispatch',
+        '--to',
+        'exec:cat >/dev/null',
+        '--checkpoint',
+        'down',
+        ...store,
+      ]);
+      expect(up.code, up.stderr).toBe(0);
+      expect(up.stderr).toMatch(/dispatch: 3 handled.*position 3/);
+    },
+    SLOW,
+  );
+
+  it.concurrent(
+    'with --dead-letter-unreachable parks each event (exit 1) and moves on',
+    async () => {
+      const store = ['--store', join(tmp, `store-${++seq}`)];
+      const add = await runCli(['events', 'append', 'd-2', 'E', '--lines', ...store], { input: '1\n2\n' });
+      expect(add.code, add.stderr).toBe(0);
+      const r = await runCli([
+        'events',
+        'dispatch',
+        '--to',
+        'http://127.0.0.1:1/hook',
+        '--checkpoint',
+        'park',
+        '--dead-letter-unreachable',
+        ...store,
+      ]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/0 handled, 0 retried, 2 dead-lettered.*position 2/);
+      expect(lines((await runCli(['events', 'dead-letters', '--json', ...store])).stdout)).toHaveLength(2);
+    },
+    SLOW,
+  );
+});

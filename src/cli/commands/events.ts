@@ -163,6 +163,10 @@ Examples:
     .option('--type <type>', 'only events of this type (repeatable)', collect)
     .option('--follow', 'keep dispatching new events until Ctrl-C')
     .option('--stop-on-failure', 'halt at the first event still failing after its retries (no dead letter)')
+    .option(
+      '--dead-letter-unreachable',
+      'park events whose handler cannot be reached after its retries and go on (default: stop, exit 3)',
+    )
     .option('--retry-dead-letters', "re-drive this dispatcher's dead letters instead of new events")
     .option(
       '-s, --server <url>',

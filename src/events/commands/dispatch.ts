@@ -17,6 +17,7 @@ export interface DispatchFlags extends CommonFlags, ResilienceFlags {
   type?: string[];
   follow?: boolean;
   stopOnFailure?: boolean;
+  deadLetterUnreachable?: boolean;
   retryDeadLetters?: boolean;
   server?: string;
 }
@@ -87,6 +88,7 @@ export async function runDispatch(flags: DispatchFlags, ctx: CommandContext): Pr
       filter,
       follow: flags.follow === true,
       stopOnFailure: flags.stopOnFailure === true,
+      deadLetterUnreachable: flags.deadLetterUnreachable === true,
       signal: ctx.signal,
       onDelivery,
     };
@@ -125,6 +127,12 @@ async function report(
       ? ` · position ${s.position}${checkpoint ? ` (checkpoint ${checkpoint})` : ''}`
       : '';
   const stop = s.stopped ? out.c.red(` · stopped: ${s.stopped}`) : '';
+  if (s.stopped === 'unreachable')
+    out.info(
+      out.c.dim(
+        'the handler could not be reached: nothing was parked and the position stays before that event; run again once it is up (or pass --dead-letter-unreachable)',
+      ),
+    );
   out.info(
     `${colour(s.operation === 'redrive' ? 're-drive:' : 'dispatch:')} ${parts.join(', ')} in ${out.ms(s.ms)} (${s.rate}/s)${where}${stop}`,
   );
