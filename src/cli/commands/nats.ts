@@ -75,6 +75,7 @@ export interface ReplyFlags {
   count?: string;
   body?: string;
   exec?: string;
+  execTimeout?: string;
   header?: string[];
   delay?: string;
   failRate?: string;
@@ -200,7 +201,12 @@ function defineReply(cmd: Command, ctx: CommandContext, setExit: SetExit): Comma
     .option('--body <text|@file>', 'reply with this body instead of echoing the request')
     .option(
       '--exec <command>',
-      'run a shell command per request: the request payload on its stdin, its stdout is the reply',
+      'run a shell command per request: the request payload on its stdin, its stdout is the reply ' +
+        '(env NATS_SUBJECT, NATS_SUBSCRIPTION, NATS_REPLY_SUBJECT)',
+    )
+    .option(
+      '--exec-timeout <dur>',
+      'kill an --exec command running longer than this and reply with error 504 (default 30s)',
     )
     .addOption(headerOption('reply'))
     .option('--delay <dur>', 'wait this long before replying')
@@ -212,7 +218,7 @@ function defineReply(cmd: Command, ctx: CommandContext, setExit: SetExit): Comma
       `
 Examples:
   $ comms-cli nats reply svc.echo                               # echo payload and headers
-  $ comms-cli nats reply svc.time --exec 'date -u +%FT%TZ' --queue timers
+  $ comms-cli nats reply svc.time --exec 'date -u +%FT%TZ' --queue timers --exec-timeout 2s
   $ comms-cli nats reply svc.flaky --fail-rate 50% --delay 20ms  # watch retries and the breaker`,
     );
   addOptions(cmd, OUTPUT_OPTIONS);

@@ -4,6 +4,7 @@ import type { Msg, MsgHdrs } from '@nats-io/transport-node';
 import type { ReplyFlags } from '../../cli/commands/nats.js';
 import type { CommandContext } from '../../cli/context.js';
 import { type OutputFlags, outputFrom, parseCount, parseOptionalDuration } from '../../cli/options.js';
+import { formatMs } from '../../core/duration.js';
 import { readPayload } from '../../core/input.js';
 import { UsageError } from '../../errors/comms-error.js';
 import { ExitCode } from '../../errors/exit-codes.js';
@@ -48,6 +49,9 @@ export async function runReply(subject: string, flags: Flags, ctx: CommandContex
   const failFirst = parseCount(flags.failFirst, '--fail-first') ?? 0;
   const failRate = parseFailRate(flags.failRate);
   const delayMs = parseOptionalDuration(flags.delay, '--delay') ?? 0;
+  const execTimeoutMs = parseOptionalDuration(flags.execTimeout, '--exec-timeout') ?? 30_000;
+  if (flags.execTimeout !== undefined && flags.exec === undefined)
+    throw new UsageError('--exec-timeout needs --exec');
   if (flags.body !== undefined && flags.exec !== undefined)
     throw new UsageError('--body and --exec are alternatives: give one');
   if (flags.exec !== undefined && flags.exec.trim() === '') throw new UsageError('empty --exec command');
@@ -81,8 +85,13 @@ export async function runReply(subject: string, flags: Flags, ctx: CommandContex
   let writes: Promise<void> = Promise.resolve();
   const inflight = new Set<Promise<void>>();
 
-  const answer = async (m: Msg): Promise<Answer> => {
-    if (flags.exec !== undefined) return execAnswer(flags.exec, m, subject);
+  const answer = async (m: Msg): Promise<Answer | undefined> => {
+    if (flags.exec !== undefined)
+      return execAnswer(flags.exec, m, {
+        timeoutMs: execTimeoutMs,
+        signal: ctx.signal,
+        subscription: subject,
+      });
     if (body !== undefined) return { data: body };
     return { data: m.data, ...(m.headers ? { headers: m.headers } : {}) };
   };
@@ -105,6 +114,10 @@ export async function runReply(subject: string, flags: Flags, ctx: CommandContex
     }
     if (delayMs > 0) await sleep(delayMs);
     const a = await answer(m);
+    if (a === undefined) {
+      output.verbose(output.c.yellow(`#${seq}: interrupted: not answered`));
+      return;
+    }
     const headers = replyHeaders.length ? mergeHeaders(a.headers, replyHeaders) : a.headers;
     m.respond(a.data, headers ? { headers } : undefined);
     answered += 1;
@@ -151,31 +164,88 @@ function mergeHeaders(base: MsgHdrs | undefined, extra: ReadonlyArray<readonly [
   return h;
 }
 
+/** How a `--exec` command runs: killed at `timeoutMs`, or at once when `signal` aborts (Ctrl-C). */
+interface ExecLimits {
+  timeoutMs: number;
+  signal: AbortSignal;
+  /** The subscription's subject (may hold wildcards). */
+  subscription: string;
+}
+
 /**
  * `--exec CMD`: the request payload on the command's stdin, its stdout is the reply. A failing
- * command answers with the micro-services error headers, so the requester exits 1 (not a timeout).
+ * command answers with the micro-services error headers, so the requester exits 1 (not a timeout):
+ * 500 when it exits non-zero, 504 when it outlives --exec-timeout (it is killed). On Ctrl-C the
+ * command is killed and the request is not answered (undefined). The command runs in its own process
+ * group so that killing it also kills what it started (`sh -c 'sleep 9; echo'`).
  */
-function execAnswer(command: string, m: Msg, subject: string): Promise<Answer> {
+function execAnswer(command: string, m: Msg, limits: ExecLimits): Promise<Answer | undefined> {
   return new Promise((resolve) => {
+    if (limits.signal.aborted) {
+      resolve(undefined);
+      return;
+    }
     const child = spawn('/bin/sh', ['-c', command], {
       stdio: ['pipe', 'pipe', 'inherit'],
-      env: { ...process.env, NATS_SUBJECT: m.subject, NATS_REPLY_SUBJECT: subject },
+      detached: true,
+      env: {
+        ...process.env,
+        NATS_SUBJECT: m.subject,
+        NATS_SUBSCRIPTION: limits.subscription,
+        NATS_REPLY_SUBJECT: m.reply ?? '',
+      },
     });
     const chunks: Buffer[] = [];
+    let killedFor: 'timeout' | 'interrupt' | undefined;
+    let hardKill: NodeJS.Timeout | undefined;
+    const kill = (why: 'timeout' | 'interrupt') => {
+      if (killedFor || child.exitCode !== null || child.signalCode !== null) return;
+      killedFor = why;
+      const group = (sig: NodeJS.Signals) => {
+        try {
+          if (child.pid !== undefined) process.kill(-child.pid, sig);
+        } catch {
+          // already gone
+        }
+      };
+      group('SIGTERM');
+      hardKill = setTimeout(() => group('SIGKILL'), 1_000);
+      hardKill.unref();
+    };
+    const timer = setTimeout(() => kill('timeout'), limits.timeoutMs);
+    const onAbort = () => kill('interrupt');
+    limits.signal.addEventListener('abort', onAbort, { once: true });
     child.stdout.on('data', (c: Buffer) => chunks.push(c));
     child.stdin.on('error', () => undefined);
     child.stdin.end(m.data);
+    let settled = false;
     const finish = (code: number | null, why?: string) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (hardKill && child.exitCode !== null) clearTimeout(hardKill);
+      limits.signal.removeEventListener('abort', onAbort);
+      if (killedFor === 'interrupt') {
+        resolve(undefined);
+        return;
+      }
       const data = Buffer.concat(chunks);
-      if (code === 0) {
+      if (code === 0 && !killedFor) {
         resolve({ data });
         return;
       }
+      const timedOut = killedFor === 'timeout';
       resolve({
         data,
         headers: toHeaders([
-          ['Nats-Service-Error-Code', '500'],
-          ['Nats-Service-Error', why ?? `--exec command exited with ${code}`],
+          ['Nats-Service-Error-Code', timedOut ? '504' : '500'],
+          [
+            'Nats-Service-Error',
+            why ??
+              (timedOut
+                ? `--exec command timed out after ${formatMs(limits.timeoutMs)} (killed)`
+                : `--exec command exited with ${code}`),
+          ],
         ]),
       });
     };
