@@ -380,3 +380,40 @@ describe('nats reply --exec', () => {
     expect(r.stderr).toMatch(/--exec-timeout needs --exec/);
   });
 });
+
+describe('a fixed --msg-id on many JetStream messages', () => {
+  const js = ['--jetstream', '--stream', 'MSGID'];
+  it('warns that all but the first are duplicates (and they are)', async () => {
+    const r = await runCli([
+      'nats',
+      'publish',
+      'msgid.{{seq}}',
+      'x',
+      ...js,
+      ...s(),
+      '--count',
+      '3',
+      '--msg-id',
+      'same-id',
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/warning: every message carries --msg-id 'same-id'/);
+    expect(r.stdout.trim().split('\n')).toEqual([
+      expect.stringMatching(/^stream MSGID seq \d+$/),
+      expect.stringMatching(/duplicate$/),
+      expect.stringMatching(/duplicate$/),
+    ]);
+  });
+
+  it('no warning with a template, auto, or a single message', async () => {
+    for (const extra of [
+      ['--count', '2', '--msg-id', 'id-{{seq}}'],
+      ['--count', '2', '--msg-id', 'auto'],
+      ['--msg-id', 'one-id'],
+    ]) {
+      const r = await runCli(['nats', 'publish', 'msgid.{{seq}}', 'x', ...js, ...s(), ...extra]);
+      expect(r.code).toBe(0);
+      expect(r.stderr).not.toMatch(/warning/);
+    }
+  });
+});

@@ -73,6 +73,14 @@ export async function runPublish(
   }
   if (payloadArg !== undefined && flags.data !== undefined)
     throw new UsageError('give the payload either as an argument or with -d, not both');
+  const many = count > 1 || flags.lines === true || (load && flags.requests !== '1');
+  if (jetstream && many && flags.msgId !== undefined && flags.msgId !== 'auto' && !hasTemplate(flags.msgId)) {
+    // Legal (a dedup test may want it), but usually a mistake: say so even with --json (stderr).
+    if (!output.options.quiet)
+      output.err.write(
+        `${output.c.yellow('warning:')} every message carries --msg-id '${flags.msgId}': the stream stores the first and drops the others as duplicates (use {{seq}} in it, or --msg-id auto)\n`,
+      );
+  }
   const payloadSpec = flags.data ?? payloadArg;
   const payload =
     payloadSpec === undefined
