@@ -275,7 +275,7 @@ describe('JetStream subscribe', () => {
     ]);
     expect(more.code).toBe(0);
     // Messages pulled by the killed process but never acknowledged come back after --ack-wait.
-    const second = await runCli([...base, '--timeout', '2500ms']);
+    const second = await runCli([...base, '--timeout', '5s']);
     expect(second.code).toBe(0);
     const again = lines(second.stdout);
     const expected = ['e1', 'e2', 'e3', 'e4', 'e5', 'late1', 'late2', 'late3'];
