@@ -3,7 +3,7 @@ import { type KV, Kvm } from '@nats-io/kv';
 import { nanos } from '@nats-io/transport-node';
 import { ConnectError, UsageError } from '../errors/comms-error.js';
 import { connectNats, type NatsConnection, natsConnectOptionsFrom } from '../transports/nats/connection.js';
-import { describeServers } from '../transports/nats/connection-options.js';
+import { describeServers, type NatsConnectionFlags } from '../transports/nats/connection-options.js';
 import { jetstreamError, manager, validateStreamName } from '../transports/nats/jetstream.js';
 import type { AppendResult, ExpectedVersion, NewEvent, StoredEvent } from './event.js';
 import { isStoredEvent } from './event.js';
@@ -28,6 +28,8 @@ type WireEvent = Omit<StoredEvent, 'position'>;
 
 export interface JetStreamStoreOptions {
   stream?: string;
+  /** Credentials and TLS files (`--user`, `--creds`, `--tls-ca`...); the server is the spec. */
+  connection?: Omit<NatsConnectionFlags, 'server'>;
   signal?: AbortSignal;
 }
 
@@ -73,7 +75,7 @@ export class JetStreamEventStore implements EventStore {
   static async open(spec: string, options: JetStreamStoreOptions = {}): Promise<JetStreamEventStore> {
     const stream = validateStreamName(options.stream ?? DEFAULT_STREAM, '--stream');
     const connectOptions = natsConnectOptionsFrom(
-      { server: spec },
+      { ...options.connection, server: spec },
       { reconnect: 'brief', connectTimeoutMs: 5_000 },
     );
     const where = describeServers(connectOptions.servers);

@@ -1,11 +1,24 @@
+import type { NatsConnectionFlags } from '../transports/nats/connection-options.js';
 import type { EventStore } from './store.js';
 
 /** Where the embedded store lives when neither `--store` nor `COMMS_EVENTS` says otherwise. */
 export const DEFAULT_STORE_DIR = '.comms-events';
 
-export interface StoreFlags {
+/**
+ * Where the store is, plus the NATS connection flags (`--user`, `--token`, `--creds`, `--tls-ca`...)
+ * used by a JetStream store (and by `nats:` handlers); the server itself is `--store`.
+ */
+export interface StoreFlags extends Omit<NatsConnectionFlags, 'server'> {
   store?: string;
   stream?: string;
+}
+
+/** Just the NATS connection flags of a command's flags (no server). */
+export function natsFlagsOf(flags: StoreFlags): Omit<NatsConnectionFlags, 'server'> {
+  const keys = ['user', 'password', 'token', 'creds', 'nkey', 'tlsCa', 'tlsCert', 'tlsKey', 'name'] as const;
+  const picked: Omit<NatsConnectionFlags, 'server'> = {};
+  for (const k of keys) if (flags[k] !== undefined) picked[k] = flags[k];
+  return picked;
 }
 
 /** The store spec in effect: `--store`, else `$COMMS_EVENTS`, else `./.comms-events`. */
@@ -29,6 +42,7 @@ export async function openStore(flags: StoreFlags, signal?: AbortSignal): Promis
     const { JetStreamEventStore } = await import('./jetstream-store.js');
     return JetStreamEventStore.open(spec, {
       ...(flags.stream ? { stream: flags.stream } : {}),
+      connection: natsFlagsOf(flags),
       ...(signal ? { signal } : {}),
     });
   }

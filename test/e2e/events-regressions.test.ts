@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,8 +6,9 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningHttpServer, startHttpServer } from '../../src/servers/http/server.js';
+import { makeCerts, type TestCerts } from '../helpers/certs.js';
 import { type NatsServer, startNatsServer } from '../helpers/nats-server.js';
-import { killSurvivors, runCli } from '../helpers/spawn-cli.js';
+import { killSurvivors, runCli, startCli } from '../helpers/spawn-cli.js';
 
 /**
  * Regressions found in review of `events`: reads that hung on JetStream, ids reused across
@@ -202,6 +204,80 @@ describe('a JetStream store that asks for credentials', () => {
       ]);
       expect(good.code, good.stderr).toBe(0);
       expect(good.stderr).not.toMatch(/s3cret-pw/);
+    },
+    SLOW,
+  );
+
+  it.concurrent(
+    '--user/--password reach the store and nats: handlers (the store server by default)',
+    async () => {
+      const plain = `nats://127.0.0.1:${secured.port}`;
+      const creds = ['--user', 'ev', '--password', 's3cret-pw'];
+      const store = ['--store', plain, '--stream', `AUTH_${++seq}`, ...creds];
+      const denied = await runCli(['events', 'stats', '--store', plain]);
+      expect(denied.code).toBe(3);
+      expect(denied.stderr).toMatch(/authorization rejected/);
+
+      const add = await runCli(['events', 'append', 'c-1', 'E', '--lines', ...store], { input: '1\n2\n' });
+      expect(add.code, add.stderr).toBe(0);
+      const subject = `auth.handle.${seq}`;
+      const responder = startCli(['nats', 'reply', subject, '-s', plain, ...creds]);
+      try {
+        await responder.waitFor(/replying on/, 'stderr', 20_000);
+        const r = await runCli(['events', 'dispatch', '--to', `nats:${subject}`, '--json', ...store]);
+        expect(r.code, r.stderr).toBe(0);
+        expect(lines(r.stdout).at(-1)).toMatchObject({ type: 'summary', handled: 2 });
+        expect(r.stdout).not.toMatch(/s3cret-pw/);
+      } finally {
+        responder.kill('SIGTERM');
+        await responder.exited;
+      }
+    },
+    SLOW,
+  );
+});
+
+function hasOpenssl(): boolean {
+  try {
+    execFileSync('openssl', ['version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe.skipIf(!hasOpenssl())('a JetStream store over TLS with a private CA', () => {
+  let certs: TestCerts;
+  let secure: NatsServer;
+  beforeAll(async () => {
+    certs = makeCerts();
+    secure = await startNatsServer({
+      config: `tls { cert_file: "${certs.serverCert}", key_file: "${certs.serverKey}" }`,
+    });
+  });
+  afterAll(async () => {
+    await secure?.stop();
+    if (certs) rmSync(certs.dir, { recursive: true, force: true });
+  });
+
+  it.concurrent(
+    '--tls-ca makes a tls:// store usable; without it the TLS error is exit 3 with a --tls-ca hint',
+    async () => {
+      const store = ['--store', `tls://127.0.0.1:${secure.port}`, '--stream', `TLS_${++seq}`];
+      const untrusted = await runCli(['events', 'stats', '--json', ...store]);
+      expect(untrusted.code).toBe(3);
+      expect(lines(untrusted.stdout)[0]).toMatchObject({
+        error: { code: 'COMMS_ERR_TLS', hint: expect.stringMatching(/--tls-ca/) },
+      });
+
+      const trusted = [...store, '--tls-ca', certs.caCert];
+      const add = await runCli(['events', 'append', 't-1', 'Secure', '-d', '{"n":1}', ...trusted]);
+      expect(add.code, add.stderr).toBe(0);
+      const read = await runCli(['events', 'read', 't-1', '--json', ...trusted], HANG_GUARD);
+      expect(read.code, read.stderr).toBe(0);
+      expect(lines(read.stdout)).toMatchObject([{ aggregate: 't-1', type: 'Secure', data: { n: 1 } }]);
+      const stats = await runCli(['events', 'stats', '--json', ...trusted]);
+      expect(lines(stats.stdout)[0]).toMatchObject({ events: 1 });
     },
     SLOW,
   );

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { NATS_CONNECTION_OPTIONS } from '../../transports/nats/connection-options.js';
 import type { CommandContext } from '../context.js';
 import {
   addOptions,
@@ -28,6 +29,18 @@ const STORE_OPTIONS: OptionTable<EventStoreFlags> = {
   },
 };
 
+// The NATS connection flags (credentials, TLS files, name) without -s: a JetStream store's server is
+// --store; `dispatch` keeps its own -s for nats: handlers.
+const { server: _server, ...NATS_STORE_OPTIONS } = NATS_CONNECTION_OPTIONS;
+
+/** The NATS flags in their own help group, so the command's own options stay easy to find. */
+function addNatsOptions(cmd: Command): Command {
+  cmd.optionsGroup('NATS connection (a nats:// or tls:// --store, and nats: handlers):');
+  addOptions(cmd, NATS_STORE_OPTIONS);
+  cmd.optionsGroup('Options:');
+  return cmd;
+}
+
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
@@ -50,7 +63,8 @@ Examples:
   $ comms-cli events dispatch --to http://127.0.0.1:8080/hook --checkpoint billing --retries 3`,
     );
 
-  const withStore = (cmd: Command) => addOptions(addOptions(cmd, STORE_OPTIONS), OUTPUT_OPTIONS);
+  const withStore = (cmd: Command) =>
+    addNatsOptions(addOptions(addOptions(cmd, STORE_OPTIONS), OUTPUT_OPTIONS));
   // append is a call command too: the shared resilience flags, and load mode (-n, --duration, --rate).
   const withCallFlags = (cmd: Command) =>
     addOptions(addOptions(withStore(cmd), RESILIENCE_OPTIONS), LOAD_OPTIONS);
@@ -140,7 +154,8 @@ Examples:
 Examples:
   $ comms-cli events stats
   $ comms-cli events stats --json | jq .events
-  $ comms-cli events stats --store nats://127.0.0.1:4222 --stream ORDERS`,
+  $ comms-cli events stats --store nats://127.0.0.1:4222 --stream ORDERS
+  $ comms-cli events stats --store tls://nats.internal:4222 --tls-ca ca.pem --creds app.creds`,
       ),
   ).action(async (flags) => {
     const { runStats } = await import('../../events/commands/stats.js');
@@ -183,6 +198,7 @@ Examples:
   addOptions(dispatch, STORE_OPTIONS);
   addOptions(dispatch, RESILIENCE_OPTIONS);
   addOptions(dispatch, OUTPUT_OPTIONS);
+  addNatsOptions(dispatch);
   dispatch.action(async (flags) => {
     const { runDispatch } = await import('../../events/commands/dispatch.js');
     setExit(await runDispatch(flags, ctx));

@@ -6,7 +6,7 @@ import { formatAttempt } from '../../output/human.js';
 import { type Delivery, type DispatchSummary, dispatchEvents, redriveDeadLetters } from '../dispatch.js';
 import { validateAggregate, validateName } from '../event.js';
 import { createHandler, parseHandler } from '../handlers/handler.js';
-import { isNatsStore, openStore, storeSpec } from '../open-store.js';
+import { isNatsStore, natsFlagsOf, openStore, storeSpec } from '../open-store.js';
 import { type CommonFlags, filterFrom, outputOf, parsePosition } from './common.js';
 
 export interface DispatchFlags extends CommonFlags, ResilienceFlags {
@@ -52,6 +52,7 @@ export async function runDispatch(flags: DispatchFlags, ctx: CommandContext): Pr
     handler = await createHandler(spec, {
       timeoutMs: resilience.timeoutMs,
       ...(natsServer !== undefined ? { natsServer } : {}),
+      natsConnection: natsFlagsOf(flags),
     });
     const onDelivery = async (d: Delivery) => {
       if (out.options.json) {

@@ -1,5 +1,6 @@
 import type { CallOutcome, CallPipeline } from '../../core/run-call.js';
 import { UsageError } from '../../errors/comms-error.js';
+import type { NatsConnectionFlags } from '../../transports/nats/connection-options.js';
 import type { StoredEvent } from '../event.js';
 
 /**
@@ -64,7 +65,7 @@ export function eventPayload(event: StoredEvent): Buffer {
 /** Create the handler for a parsed spec, loading only the transport it needs. */
 export async function createHandler(
   spec: HandlerSpec,
-  options: { natsServer?: string; timeoutMs: number },
+  options: { natsServer?: string; natsConnection?: Omit<NatsConnectionFlags, 'server'>; timeoutMs: number },
 ): Promise<EventHandler> {
   switch (spec.scheme) {
     case 'exec': {
@@ -77,7 +78,15 @@ export async function createHandler(
     }
     case 'nats': {
       const { createNatsHandler } = await import('./nats-handler.js');
-      return createNatsHandler(spec.subject, spec.target, options.natsServer, options.timeoutMs);
+      return createNatsHandler(
+        spec.subject,
+        spec.target,
+        {
+          ...options.natsConnection,
+          ...(options.natsServer !== undefined ? { server: options.natsServer } : {}),
+        },
+        options.timeoutMs,
+      );
     }
   }
 }

@@ -1,6 +1,9 @@
 import type { CallOutcome, CallPipeline } from '../../core/run-call.js';
 import { type NatsCall, NatsTransport } from '../../transports/nats/adapter.js';
-import { natsConnectOptionsFrom } from '../../transports/nats/connection-options.js';
+import {
+  type NatsConnectionFlags,
+  natsConnectOptionsFrom,
+} from '../../transports/nats/connection-options.js';
 import type { StoredEvent } from '../event.js';
 import { type EventHandler, eventPayload } from './handler.js';
 
@@ -8,15 +11,16 @@ import { type EventHandler, eventPayload } from './handler.js';
  * `--to nats:SUBJECT`: each event is a request on SUBJECT through the shared NATS transport; any
  * reply means handled (a micro-services error reply, `Nats-Service-Error-Code`, means failed). No
  * responders and timeouts are retried, as for `nats request`. The event id is in `Nats-Msg-Id`.
- * The server is `server` (`-s`), else NATS_URL, else the store's server when it is JetStream.
+ * The server is `-s`, else NATS_URL, else the store's server when it is JetStream; credentials and
+ * TLS files are the command's NATS connection flags (the same ones as the store's).
  */
 export function createNatsHandler(
   subject: string,
   target: string,
-  server: string | undefined,
+  connection: NatsConnectionFlags,
   timeoutMs: number,
 ): EventHandler {
-  const options = natsConnectOptionsFrom(server !== undefined ? { server } : {}, { reconnect: 'brief' });
+  const options = natsConnectOptionsFrom(connection, { reconnect: 'brief' });
   const transport = new NatsTransport(options, timeoutMs);
   return {
     target,
