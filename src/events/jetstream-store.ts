@@ -76,7 +76,7 @@ export class JetStreamEventStore implements EventStore {
     const stream = validateStreamName(options.stream ?? DEFAULT_STREAM, '--stream');
     const connectOptions = natsConnectOptionsFrom(
       { ...options.connection, server: spec },
-      { reconnect: 'brief', connectTimeoutMs: 5_000 },
+      { reconnect: 'brief', connectTimeoutMs: 5_000, flag: '--store' },
     );
     const where = describeServers(connectOptions.servers);
     let nc: NatsConnection;
