@@ -207,12 +207,11 @@ export class GrpcConnection {
             unaryCallback,
           );
           call = s;
-          void pump(opts.requests, s, () => sent++, (stopRequests ??= new AbortController()).signal).catch(
-            (err) => {
-              failed ??= err;
-              s.cancel();
-            },
-          );
+          stopRequests = new AbortController();
+          void pump(opts.requests, s, () => sent++, stopRequests.signal).catch((err) => {
+            failed ??= err;
+            s.cancel();
+          });
           break;
         }
         case 'bidi streaming': {
@@ -222,12 +221,11 @@ export class GrpcConnection {
           s.on('data', onResponse);
           s.on('error', () => {});
           call = s;
-          void pump(opts.requests, s, () => sent++, (stopRequests ??= new AbortController()).signal).catch(
-            (err) => {
-              failed ??= err;
-              s.cancel();
-            },
-          );
+          stopRequests = new AbortController();
+          void pump(opts.requests, s, () => sent++, stopRequests.signal).catch((err) => {
+            failed ??= err;
+            s.cancel();
+          });
           break;
         }
       }
