@@ -17,10 +17,15 @@ export const eventsDemo: DemoPart = async (ctx) => {
   const dir = mkdtempSync(join(tmpdir(), 'comms-demo-events-'));
   const store = join(dir, 'store');
   const cmd = { signal: ctx.signal, stdin: process.stdin };
-  const base = { store, color: ctx.out.options.color !== false, verbose: ctx.out.options.verbose };
-  const say = (line: string) => ctx.out.err.write(`  ${ctx.out.c.dim(`$ comms-cli ${line}`)}\n`);
+  const base = {
+    store,
+    color: ctx.out.options.color !== false,
+    verbose: ctx.out.options.verbose,
+    quiet: ctx.out.options.quiet,
+  };
+  const say = (line: string) => ctx.out.info(`  ${ctx.out.c.dim(`$ comms-cli ${line}`)}`);
   try {
-    ctx.out.err.write(ctx.out.c.dim(`embedded store: ${store}\nembedded server: ${server.url}\n`));
+    ctx.out.info(ctx.out.c.dim(`embedded store: ${store}\nembedded server: ${server.url}`));
     await ctx.step('Append to a new aggregate (--expected-version none)', 0, async () => {
       say(
         `events append order-42 OrderPlaced -d '{"sku":"A1","qty":2}' --expected-version none --store ${store}`,

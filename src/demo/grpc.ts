@@ -9,11 +9,15 @@ import type { DemoPart } from './context.js';
 export const grpcDemo: DemoPart = async (ctx) => {
   const server = await startGrpcServer();
   const cmd = { signal: ctx.signal, stdin: process.stdin };
-  const base = { color: ctx.out.options.color !== false, verbose: ctx.out.options.verbose };
+  const base = {
+    color: ctx.out.options.color !== false,
+    verbose: ctx.out.options.verbose,
+    quiet: ctx.out.options.quiet,
+  };
   const say = (line: string) =>
-    ctx.out.err.write(`  ${ctx.out.c.dim(`$ comms-cli grpc call ${server.address} ${line}`)}\n`);
+    ctx.out.info(`  ${ctx.out.c.dim(`$ comms-cli grpc call ${server.address} ${line}`)}`);
   try {
-    ctx.out.err.write(ctx.out.c.dim(`embedded server: ${server.address} (reflection, health)\n`));
+    ctx.out.info(ctx.out.c.dim(`embedded server: ${server.address} (reflection, health)`));
     await ctx.step('A unary call, schema from server reflection', 0, async () => {
       say(`inventory.Inventory/GetItem -d '{"sku":"A1"}'`);
       return runGrpcCall(

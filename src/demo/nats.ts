@@ -119,9 +119,10 @@ export const natsDemo: DemoPart = async (ctx) => {
   const base = {
     server: server.url,
     verbose: out.options.verbose,
+    quiet: out.options.quiet,
     ...(out.options.color === false ? { color: false } : {}),
   };
-  const say = (line: string) => out.err.write(`  ${out.c.dim(`$ comms-cli ${line}`)}\n`);
+  const say = (line: string) => out.info(`  ${out.c.dim(`$ comms-cli ${line}`)}`);
 
   // In-process responders: an echo, and one that drops the first request it sees.
   const nc = await connectNats(natsConnectOptionsFrom({ server: server.url }, { reconnect: 'never' }));
@@ -139,7 +140,7 @@ export const natsDemo: DemoPart = async (ctx) => {
   });
   await nc.flush();
   try {
-    out.err.write(out.c.dim(`private nats-server: ${server.url} (JetStream on)\n`));
+    out.info(out.c.dim(`private nats-server: ${server.url} (JetStream on)`));
     await ctx.step('Publish two messages; a subscriber prints them as they arrive', 0, async () => {
       say('nats subscribe "demo.orders.*" --count 2 --timeout 5s &');
       const sub = runSubscribe('demo.orders.*', { ...base, count: '2', timeout: '5s' }, cmd);
