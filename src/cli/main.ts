@@ -40,29 +40,41 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   interrupt.abort(new InterruptedError('stdout closed', { code: STDOUT_CLOSED }));
 });
 
-const argv = process.argv.slice(2);
-const errorOutput = new Output({
-  ...DEFAULT_OUTPUT,
-  debug: argv.includes('--debug') || ['1', 'true'].includes(process.env.COMMS_DEBUG ?? ''),
-  ...(argv.includes('--no-color') ? { color: false } : {}),
-});
-
-/**
- * With --json, a run that fails before any result (bad flag, bad URL, unreadable file) still puts one
- * object on stdout, so `... --json | jq` always has something to read.
- */
-async function jsonError(err: CommsError): Promise<void> {
-  if (!argv.includes('--json')) return;
-  await errorOutput.json({ ok: false, exit: exitCodeForKind(err.kind), error: err.toJSON() });
+/** Output for errors that happen before (or outside) a command's own output: flags read off argv. */
+function errorOutputFor(argv: readonly string[]): Output {
+  return new Output({
+    ...DEFAULT_OUTPUT,
+    debug: argv.includes('--debug') || ['1', 'true'].includes(process.env.COMMS_DEBUG ?? ''),
+    ...(argv.includes('--no-color') ? { color: false } : {}),
+  });
 }
 
-async function main(): Promise<number> {
+/**
+ * Run one command line (without the program name) and return its exit code: parse, run the chosen
+ * command, map any error to the contract's exit code. The top level and `ctx.run` (demo, check
+ * files) share it, so a command behaves the same however it is started.
+ */
+async function execute(argv: readonly string[]): Promise<number> {
   const state = { exit: ExitCode.ok as number };
-  const program = buildProgram({ signal: interrupt.signal, stdin: process.stdin }, (code: number) => {
-    state.exit = code;
+  const errorOutput = errorOutputFor(argv);
+  /**
+   * With --json, a run that fails before any result (bad flag, bad URL, unreadable file) still puts one
+   * object on stdout, so `... --json | jq` always has something to read.
+   */
+  const jsonError = async (err: CommsError): Promise<void> => {
+    if (!argv.includes('--json')) return;
+    await errorOutput.json({ ok: false, exit: exitCodeForKind(err.kind), error: err.toJSON() });
+  };
+  const program = buildProgram({
+    signal: interrupt.signal,
+    stdin: process.stdin,
+    setExit: (code: number) => {
+      state.exit = code;
+    },
+    run: execute,
   });
   try {
-    await program.parseAsync(process.argv);
+    await program.parseAsync([...argv], { from: 'user' });
     return state.exit;
   } catch (err) {
     if (err instanceof CommanderError) {
@@ -89,5 +101,5 @@ async function main(): Promise<number> {
   }
 }
 
-const code = await main();
+const code = await execute(process.argv.slice(2));
 process.exitCode = stdoutClosed ? ExitCode.ok : code;

@@ -1,7 +1,10 @@
 import { type Command, Option } from 'commander';
+import { parseValues } from '../command/option.js';
 import { parseDuration } from '../core/duration.js';
 import { DEFAULT_RESILIENCE, type ResilienceOptions } from '../core/resilience.js';
 import { UsageError } from '../errors/comms-error.js';
+import { isLoadMode as isLoadValues, LOAD_OPTIONS as LOAD_TABLE, planFrom } from '../load/options.js';
+import type { LoadPlan } from '../load/plan.js';
 import type { OutputOptions } from '../output/output.js';
 
 /**
@@ -198,4 +201,13 @@ export function outputFrom(flags: OutputFlags): OutputOptions {
 /** True when any load-mode flag is present: the call becomes many. */
 export function isLoadMode(flags: LoadFlags): boolean {
   return flags.requests !== undefined || flags.duration !== undefined || flags.rate !== undefined;
+}
+
+/**
+ * Transitional: raw load flags of a command not yet on the option tables, parsed through the load
+ * table's own parsers (so both paths accept and reject the same text).
+ */
+export function legacyLoadPlan(flags: LoadFlags): LoadPlan | undefined {
+  const values = parseValues(LOAD_TABLE, { ...flags });
+  return isLoadValues(values) ? planFrom(values) : undefined;
 }

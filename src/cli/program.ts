@@ -1,21 +1,19 @@
 import { Command } from 'commander';
+import type { CommandContext } from '../command/context.js';
 import { packageVersion } from '../core/package-root.js';
+import { register as registerHttp } from '../transports/http/register.js';
 import { registerDemo } from './commands/demo.js';
 import { registerEvents } from './commands/events.js';
 import { registerGrpc } from './commands/grpc.js';
-import { registerHttp } from './commands/http.js';
 import { registerNats } from './commands/nats.js';
 import { registerServe } from './commands/serve.js';
-import type { CommandContext } from './context.js';
-
-/** Sets the exit code a command's action decided; main.ts applies it. */
-export type SetExit = (code: number) => void;
 
 /**
- * The command tree. Command files only declare arguments and options (cheap to load); each action
- * imports its transport lazily, so `comms-cli http ...` never loads gRPC or NATS code.
+ * The command tree: one register() call per slice, nothing else. Register files only declare
+ * arguments and options (cheap to load); each action imports its runner lazily, so
+ * `comms-cli http ...` never loads gRPC or NATS code.
  */
-export function buildProgram(ctx: CommandContext, setExit: SetExit): Command {
+export function buildProgram(ctx: CommandContext): Command {
   const program = new Command('comms-cli')
     .description(
       'Test service-to-service communication: HTTP, gRPC, NATS and event logs, with retries, timeouts, a circuit breaker, timing and load.',
@@ -34,14 +32,14 @@ Examples:
   $ comms-cli grpc call localhost:50051 inventory.Inventory/GetItem -d '{"sku":"A1"}'
   $ comms-cli nats subscribe 'orders.>' --count 10 --json
 
-Exit codes: 0 ok, 1 failed/expectation, 2 usage, 3 unreachable, 4 timeout, 5 breaker open, 130 interrupted.`,
+Exit codes: 0 ok, 1 failed/expectation, 2 usage, 3 unreachable, 4 timeout, 5 breaker open, 6 local failure, 130 interrupted.`,
     );
-  registerHttp(program, ctx, setExit);
-  registerGrpc(program, ctx, setExit);
-  registerNats(program, ctx, setExit);
-  registerEvents(program, ctx, setExit);
-  registerServe(program, ctx, setExit);
-  registerDemo(program, ctx, setExit);
+  registerHttp(program, ctx);
+  registerGrpc(program, ctx, ctx.setExit);
+  registerNats(program, ctx, ctx.setExit);
+  registerEvents(program, ctx, ctx.setExit);
+  registerServe(program, ctx, ctx.setExit);
+  registerDemo(program, ctx, ctx.setExit);
   // Subcommands inherit exitOverride so usage errors reach main.ts (exit 2, not commander's 1).
   const inherit = (cmd: Command) => {
     for (const sub of cmd.commands) {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { UsageError } from '../errors/comms-error.js';
 
@@ -17,15 +18,7 @@ export async function readPayload(
   try {
     return await readFile(path);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why =
-      code === 'ENOENT'
-        ? 'no such file'
-        : code === 'EACCES'
-          ? 'permission denied'
-          : code === 'EISDIR'
-            ? 'is a directory'
-            : (err as Error).message;
+    const why = fileErrorReason(err);
     throw new UsageError(`cannot read ${flag} file '${path}': ${why}`, { cause: err });
   }
 }
@@ -55,4 +48,22 @@ export function parseHeader(text: string, flag = '-H'): [string, string] {
     throw new UsageError(`malformed header ${flag} '${text}': expected 'Name: value'`);
   }
   return [name, text.slice(i + 1).trim()];
+}
+
+/** Why a file could not be read, in words (for the one-line usage error). */
+export function fileErrorReason(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'no such file';
+  if (code === 'EACCES') return 'permission denied';
+  if (code === 'EISDIR') return 'is a directory';
+  return (err as Error).message;
+}
+
+/** Read a file named by a flag; an unreadable file is a usage error (exit 2) naming the flag and the file. */
+export function readFileArg(path: string, flag: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new UsageError(`cannot read ${flag} file '${path}': ${fileErrorReason(err)}`, { cause: err });
+  }
 }

@@ -1,6 +1,6 @@
 import type { Output } from '../output/output.js';
 
-/** What a demo part gets: the output and Ctrl-C signal, and `step` to show and check one behaviour. */
+/** What a demo part gets: the output and Ctrl-C signal, and `step`/`command` to show and check one behaviour. */
 export interface DemoContext {
   readonly out: Output;
   readonly signal: AbortSignal;
@@ -9,6 +9,11 @@ export interface DemoContext {
    * will produce. A mismatch makes `comms-cli demo` exit 1.
    */
   step(title: string, expectedExit: number, run: () => Promise<number>): Promise<void>;
+  /**
+   * Show `$ comms-cli ARGV...` and run that exact command line in this process (the same code path
+   * a user's command takes), with the demo's output flags (-q, -v, --no-color) appended.
+   */
+  command(argv: readonly string[]): Promise<number>;
 }
 
 /** A demo part: starts its own embedded servers on random ports and stops them before returning. */

@@ -12,7 +12,7 @@ import {
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { CommandContext } from '../cli/context.js';
+import type { CommandContext } from '../command/context.js';
 import type { DemoPart } from './context.js';
 
 /** The nats-server binary: NATS_SERVER_BIN, Debian's /usr/sbin/nats-server, or one on PATH. */
@@ -115,7 +115,12 @@ export const natsDemo: DemoPart = async (ctx) => {
       import('../transports/nats/connection.js'),
       import('../transports/nats/connection-options.js'),
     ]);
-  const cmd: CommandContext = { signal: ctx.signal, stdin: process.stdin };
+  const cmd: CommandContext = {
+    signal: ctx.signal,
+    stdin: process.stdin,
+    setExit: () => {},
+    run: async () => 2,
+  };
   const base = {
     server: server.url,
     verbose: out.options.verbose,

@@ -1,3 +1,4 @@
+import type { CommandContext } from '../command/context.js';
 import { UsageError } from '../errors/comms-error.js';
 import { ExitCode } from '../errors/exit-codes.js';
 import { Output, type OutputOptions } from '../output/output.js';
@@ -11,8 +12,20 @@ const PARTS: ReadonlyArray<{ name: string; title: string; load: () => Promise<De
   { name: 'events', title: 'Events', load: async () => (await import('./events.js')).eventsDemo },
 ];
 
-export async function runDemo(options: OutputOptions, signal: AbortSignal, only?: string): Promise<number> {
+/** Quote an argument for display only when a shell would need it. */
+function shellWord(arg: string): string {
+  return /^[\w@%+=:,./{}-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`;
+}
+
+export async function runDemo(options: OutputOptions, cmd: CommandContext, only?: string): Promise<number> {
+  const { signal } = cmd;
   const out = new Output(options);
+  // The demo's own output flags travel to every command it runs.
+  const outputFlags = [
+    ...(options.quiet ? ['-q'] : []),
+    ...(options.verbose ? ['-v'] : []),
+    ...(options.color === false ? ['--no-color'] : []),
+  ];
   const wanted = only ? only.split(',').map((s) => s.trim().toLowerCase()) : PARTS.map((p) => p.name);
   for (const w of wanted) {
     if (!PARTS.some((p) => p.name === w))
@@ -23,6 +36,11 @@ export async function runDemo(options: OutputOptions, signal: AbortSignal, only?
   const ctx: DemoContext = {
     out,
     signal,
+    command(argv) {
+      out.info(`  ${out.c.dim(`$ comms-cli ${argv.map(shellWord).join(' ')}`)}`);
+      const extra = outputFlags.filter((f) => !argv.includes(f));
+      return cmd.run([...argv, ...extra]);
+    },
     async step(title, expectedExit, run) {
       steps += 1;
       out.info(`\n${out.c.bold(`▸ ${title}`)} ${out.c.dim(`(expect exit ${expectedExit})`)}`);

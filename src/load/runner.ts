@@ -7,7 +7,7 @@ import { toCommsError } from '../errors/classify.js';
 import { ExitCode, exitCodeForKind } from '../errors/exit-codes.js';
 import { redactUrl } from '../output/redact.js';
 import { evaluateGates, type GateResult } from './gates.js';
-import { type LoadPlan, planFrom } from './plan.js';
+import type { LoadPlan } from './plan.js';
 import { describePlan, HISTOGRAM_BINS, progressLine, reportSummary } from './report.js';
 import { LoadStats, type LoadTotals } from './stats.js';
 import type { LoadSpec } from './types.js';
@@ -76,7 +76,7 @@ export async function runLoad<C extends CallBase, R>(spec: LoadSpec<C, R>): Prom
 }
 
 async function runLoadWith<C extends CallBase, R>(spec: LoadSpec<C, R>): Promise<ExitCode> {
-  const plan = planFrom(spec.flags);
+  const plan = spec.plan;
   const { output, signal } = spec;
   // With --max-time each call in flight listens on the root signal (and breaker waits may too):
   // that many listeners is by design, not a leak.

@@ -1,8 +1,8 @@
-import type { LoadFlags } from '../cli/options.js';
 import type { ResultCheck } from '../core/expect.js';
 import type { CallPipeline } from '../core/run-call.js';
 import type { CallBase, Transport } from '../core/transport.js';
 import type { Output } from '../output/output.js';
+import type { LoadPlan } from './plan.js';
 
 /** Everything load mode needs to turn one call into many through the same pipeline. */
 export interface LoadSpec<C extends CallBase, R> {
@@ -10,7 +10,8 @@ export interface LoadSpec<C extends CallBase, R> {
   /** The n-th call (1-based): templates like {{seq}} are expanded here. */
   makeCall(seq: number): C;
   pipeline: CallPipeline;
-  flags: LoadFlags;
+  /** The parsed load options. */
+  plan: LoadPlan;
   output: Output;
   signal: AbortSignal;
   /** Per-call expectations (e.g. --expect-status): a failed check counts as an error of kind expectation. */

@@ -2,11 +2,11 @@ import { Agent, createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { LoadFlags } from '../../src/cli/options.js';
+import { parseValues } from '../../src/command/option.js';
 import { CallPipeline, DEFAULT_RESILIENCE, type ResilienceOptions } from '../../src/core/run-call.js';
 import type { AttemptContext, CallBase, Outcome, Transport, Verdict } from '../../src/core/transport.js';
 import { ResponseError, UsageError } from '../../src/errors/comms-error.js';
-import { planFrom } from '../../src/load/plan.js';
+import { LOAD_OPTIONS, planFrom as planFromValues } from '../../src/load/options.js';
 import { runLoad } from '../../src/load/runner.js';
 import { Output } from '../../src/output/output.js';
 
@@ -167,7 +167,7 @@ async function load(
       transport,
       makeCall: (seq) => ({ target: base, operation: 'GET', path: path(seq) }),
       pipeline,
-      flags,
+      plan: planFrom(flags),
       output,
       signal: controller.signal,
       checks: [],
@@ -384,6 +384,12 @@ describe('runLoad: Ctrl-C', () => {
     expect(state.hits).toBeLessThanOrEqual(12);
   });
 });
+
+type LoadFlags = Partial<Record<keyof typeof LOAD_OPTIONS, string | boolean>>;
+/** The load options as the command line gives them, through the table's parsers. */
+function planFrom(flags: LoadFlags) {
+  return planFromValues(parseValues(LOAD_OPTIONS, flags));
+}
 
 describe('planFrom', () => {
   it('rejects bad load flags with a usage error naming the flag', () => {

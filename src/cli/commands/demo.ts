@@ -1,14 +1,12 @@
 import type { Command } from 'commander';
-import type { CommandContext } from '../context.js';
+import type { CommandContext } from '../../command/context.js';
 import { addOptions, OUTPUT_OPTIONS, type OutputFlags, outputFrom } from '../options.js';
 
 /** The demo is a tour for people: --json and --show-secrets have nothing to act on there. */
 const { json: _json, showSecrets: _showSecrets, ...DEMO_OUTPUT_OPTIONS } = OUTPUT_OPTIONS;
 
-import type { SetExit } from '../program.js';
-
 /** `comms-cli demo`: every transport against embedded servers, on random loopback ports. */
-export function registerDemo(program: Command, ctx: CommandContext, setExit: SetExit): void {
+export function registerDemo(program: Command, ctx: CommandContext, setExit: (code: number) => void): void {
   const cmd = program
     .command('demo')
     .description('a short tour: every transport against embedded servers, with retries, breaker and timeouts')
@@ -23,7 +21,7 @@ Examples:
     )
     .action(async (flags: OutputFlags & { only?: string }) => {
       const { runDemo } = await import('../../demo/run.js');
-      setExit(await runDemo(outputFrom(flags), ctx.signal, flags.only));
+      setExit(await runDemo(outputFrom(flags), ctx, flags.only));
     });
   addOptions(cmd, DEMO_OUTPUT_OPTIONS);
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
+import type { CommandContext } from '../../command/context.js';
 import { NATS_CONNECTION_OPTIONS } from '../../transports/nats/connection-options.js';
-import type { CommandContext } from '../context.js';
 import {
   addOptions,
   LOAD_OPTIONS,
@@ -8,7 +8,6 @@ import {
   OUTPUT_OPTIONS,
   RESILIENCE_OPTIONS,
 } from '../options.js';
-import type { SetExit } from '../program.js';
 
 /** Flags every `events` subcommand takes: where the store is. */
 export interface EventStoreFlags {
@@ -50,7 +49,7 @@ function collect(value: string, previous: string[] | undefined): string[] {
  * embedded store or JetStream. This file only declares the commands; each action imports its work
  * (and the store it needs) lazily.
  */
-export function registerEvents(program: Command, ctx: CommandContext, setExit: SetExit): void {
+export function registerEvents(program: Command, ctx: CommandContext, setExit: (code: number) => void): void {
   const events = program
     .command('events')
     .description('an event log: append, read, tail and dispatch events, embedded or on JetStream')

@@ -1,7 +1,6 @@
 import { type Command, Option } from 'commander';
-import type { CommandContext } from '../context.js';
+import type { CommandContext } from '../../command/context.js';
 import { addCallOptions, addOptions, OUTPUT_OPTIONS, type OutputFlags } from '../options.js';
-import type { SetExit } from '../program.js';
 
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
@@ -79,7 +78,7 @@ function addMetadataOption(cmd: Command): Command {
  * `comms-cli grpc call|list|describe|health`: declarations only. Every action imports the gRPC code
  * (grpc-js, protobufjs) when it runs, so other commands never load it.
  */
-export function registerGrpc(program: Command, ctx: CommandContext, setExit: SetExit): void {
+export function registerGrpc(program: Command, ctx: CommandContext, setExit: (code: number) => void): void {
   const grpc = program
     .command('grpc')
     .description('gRPC: call any method (unary and streaming), list/describe via reflection, health checks')

@@ -1,15 +1,14 @@
 import { type Command, Option } from 'commander';
+import type { CommandContext } from '../../command/context.js';
 import { NATS_CONNECTION_OPTIONS } from '../../transports/nats/connection-options.js';
-import type { CommandContext } from '../context.js';
 import { addCallOptions, addOptions, OUTPUT_OPTIONS } from '../options.js';
-import type { SetExit } from '../program.js';
 
 /**
  * `comms-cli nats publish|subscribe|request|reply`, and the top-level aliases `publish`, `subscribe`,
  * `request`. This file only declares arguments and options: every action imports its NATS module
  * lazily, so `comms-cli http ...` never loads @nats-io code.
  */
-export function registerNats(program: Command, ctx: CommandContext, setExit: SetExit): void {
+export function registerNats(program: Command, ctx: CommandContext, setExit: (code: number) => void): void {
   const nats = program
     .command('nats')
     .description(
@@ -96,7 +95,7 @@ function withConnection(cmd: Command): Command {
   return addOptions(cmd, NATS_CONNECTION_OPTIONS);
 }
 
-function definePublish(cmd: Command, ctx: CommandContext, setExit: SetExit): Command {
+function definePublish(cmd: Command, ctx: CommandContext, setExit: (code: number) => void): Command {
   cmd
     .description('publish messages to a subject (core, or JetStream with an acknowledgement)')
     .argument('<subject>', 'subject to publish to (no wildcards); templates like orders.{{seq}} allowed')
@@ -130,7 +129,7 @@ Examples:
   });
 }
 
-function defineSubscribe(cmd: Command, ctx: CommandContext, setExit: SetExit): Command {
+function defineSubscribe(cmd: Command, ctx: CommandContext, setExit: (code: number) => void): Command {
   cmd
     .description('print messages on a subject as they arrive (core, or a JetStream consumer)')
     .argument('<subject>', "subject to listen on; wildcards '*' (one token) and '>' (the rest) allowed")
@@ -166,7 +165,7 @@ Examples:
   });
 }
 
-function defineRequest(cmd: Command, ctx: CommandContext, setExit: SetExit): Command {
+function defineRequest(cmd: Command, ctx: CommandContext, setExit: (code: number) => void): Command {
   cmd
     .description('send a request and print the reply (retries on timeout and no responders)')
     .argument('<subject>', 'subject a responder listens on')
@@ -190,7 +189,7 @@ Examples:
   });
 }
 
-function defineReply(cmd: Command, ctx: CommandContext, setExit: SetExit): Command {
+function defineReply(cmd: Command, ctx: CommandContext, setExit: (code: number) => void): Command {
   cmd
     .description(
       'answer requests on a subject, for testing: echo, a fixed body, or a command; with injected faults',

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import type { CommandContext } from '../context.js';
+import type { CommandContext } from '../../command/context.js';
 import { addOptions, OUTPUT_OPTIONS, type OutputFlags } from '../options.js';
-import type { SetExit } from '../program.js';
 
 export interface ServeGrpcFlags extends OutputFlags {
   port: string;
@@ -15,7 +14,11 @@ export interface ServeGrpcFlags extends OutputFlags {
 }
 
 /** `comms-cli serve grpc`: the fault-injecting gRPC test server (Inventory, health, reflection). */
-export function registerServeGrpc(serve: Command, ctx: CommandContext, setExit: SetExit): void {
+export function registerServeGrpc(
+  serve: Command,
+  ctx: CommandContext,
+  setExit: (code: number) => void,
+): void {
   const cmd = serve
     .command('grpc')
     .description(

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import type { CommandContext } from '../context.js';
+import type { CommandContext } from '../../command/context.js';
 import { addOptions, OUTPUT_OPTIONS, type OutputFlags } from '../options.js';
-import type { SetExit } from '../program.js';
 
 export interface ServeHttpFlags extends OutputFlags {
   port: string;
@@ -13,7 +12,11 @@ export interface ServeHttpFlags extends OutputFlags {
 }
 
 /** `comms-cli serve http`: the fault-injecting HTTP test server. */
-export function registerServeHttp(serve: Command, ctx: CommandContext, setExit: SetExit): void {
+export function registerServeHttp(
+  serve: Command,
+  ctx: CommandContext,
+  setExit: (code: number) => void,
+): void {
   const cmd = serve
     .command('http')
     .description(

@@ -1,11 +1,10 @@
 import type { Command } from 'commander';
-import type { CommandContext } from '../context.js';
-import type { SetExit } from '../program.js';
+import type { CommandContext } from '../../command/context.js';
 import { registerServeGrpc } from './serve-grpc.js';
 import { registerServeHttp } from './serve-http.js';
 
 /** `comms-cli serve <http|grpc>`: local fault-injecting test servers. */
-export function registerServe(program: Command, ctx: CommandContext, setExit: SetExit): void {
+export function registerServe(program: Command, ctx: CommandContext, setExit: (code: number) => void): void {
   const serve = program
     .command('serve')
     .description('start a local fault-injecting test server (http or grpc)')

@@ -1,8 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
-import type { CommandContext } from '../../cli/context.js';
-import { isLoadMode, type LoadFlags, type ResilienceFlags, resilienceFrom } from '../../cli/options.js';
-import { runCallCommand } from '../../cli/run-call-command.js';
+import {
+  isLoadMode,
+  type LoadFlags,
+  legacyLoadPlan,
+  type ResilienceFlags,
+  resilienceFrom,
+} from '../../cli/options.js';
+import type { CommandContext } from '../../command/context.js';
+import { runCallCommand } from '../../command/run-call-command.js';
 import { parseJsonArg, readPayload } from '../../core/input.js';
 import type { Result } from '../../core/result.js';
 import { expandTemplate, hasTemplate } from '../../core/template.js';
@@ -217,7 +223,7 @@ async function runAppendLoad(
       makeCall,
       resilience: resilienceFrom(flags),
       output: out,
-      load: flags,
+      load: legacyLoadPlan(flags),
       signal: ctx.signal,
       renderHuman: async () => {},
     });

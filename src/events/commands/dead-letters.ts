@@ -1,4 +1,4 @@
-import type { CommandContext } from '../../cli/context.js';
+import type { CommandContext } from '../../command/context.js';
 import { ExitCode } from '../../errors/exit-codes.js';
 import { validateName } from '../event.js';
 import { openStore } from '../open-store.js';

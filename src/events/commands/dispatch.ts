@@ -1,5 +1,5 @@
-import type { CommandContext } from '../../cli/context.js';
 import { type ResilienceFlags, resilienceFrom } from '../../cli/options.js';
+import type { CommandContext } from '../../command/context.js';
 import { CallPipeline } from '../../core/run-call.js';
 import { ExitCode } from '../../errors/exit-codes.js';
 import { formatAttempt } from '../../output/human.js';

@@ -1,4 +1,4 @@
-import type { CommandContext } from '../../cli/context.js';
+import type { CommandContext } from '../../command/context.js';
 import { ExitCode } from '../../errors/exit-codes.js';
 import { openStore } from '../open-store.js';
 import { type CommonFlags, outputOf } from './common.js';

@@ -1,5 +1,5 @@
-import type { CommandContext } from '../../cli/context.js';
 import { parseCount } from '../../cli/options.js';
+import type { CommandContext } from '../../command/context.js';
 import { ExitCode } from '../../errors/exit-codes.js';
 import { validateAggregate } from '../event.js';
 import { openStore } from '../open-store.js';

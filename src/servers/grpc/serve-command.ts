@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { ServeGrpcFlags } from '../../cli/commands/serve-grpc.js';
-import type { CommandContext } from '../../cli/context.js';
 import { outputFrom, parseCount, parseNumber, parseOptionalDuration } from '../../cli/options.js';
+import type { CommandContext } from '../../command/context.js';
 import { UsageError } from '../../errors/comms-error.js';
 import { ExitCode } from '../../errors/exit-codes.js';
 import { Output } from '../../output/output.js';

@@ -1,6 +1,6 @@
 import type { ServeHttpFlags } from '../../cli/commands/serve-http.js';
-import type { CommandContext } from '../../cli/context.js';
 import { outputFrom, parseCount, parseNumber, parseOptionalDuration } from '../../cli/options.js';
+import type { CommandContext } from '../../command/context.js';
 import { UsageError } from '../../errors/comms-error.js';
 import { ExitCode } from '../../errors/exit-codes.js';
 import { Output } from '../../output/output.js';

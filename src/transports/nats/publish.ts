@@ -2,17 +2,18 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { StringDecoder } from 'node:string_decoder';
 import type { PublishFlags } from '../../cli/commands/nats.js';
-import type { CommandContext } from '../../cli/context.js';
 import {
   isLoadMode,
   type LoadFlags,
+  legacyLoadPlan,
   type OutputFlags,
   outputFrom,
   parseCount,
   type ResilienceFlags,
   resilienceFrom,
 } from '../../cli/options.js';
-import { runCallCommand } from '../../cli/run-call-command.js';
+import type { CommandContext } from '../../command/context.js';
+import { runCallCommand } from '../../command/run-call-command.js';
 import { readPayload } from '../../core/input.js';
 import type { Result } from '../../core/result.js';
 import { CallPipeline } from '../../core/run-call.js';
@@ -139,7 +140,7 @@ export async function runPublish(
       makeCall: (seq) => ({ target, operation: 'publish', op: 'publish', messages: () => [messageFor(seq)] }),
       resilience,
       output,
-      load: flags,
+      load: legacyLoadPlan(flags),
       signal: ctx.signal,
       replyBytes: (r) => (r.op === 'publish' ? r.bytes : 0),
       async renderHuman({ result, reply }) {
@@ -203,7 +204,7 @@ export async function runPublish(
       makeCall: (s) => jsCall(messageFor(s), s),
       resilience,
       output,
-      load: flags,
+      load: legacyLoadPlan(flags),
       signal: ctx.signal,
       renderHuman: ({ result, reply }) => renderAck(result, reply),
     });

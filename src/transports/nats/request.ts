@@ -1,13 +1,14 @@
 import type { RequestFlags } from '../../cli/commands/nats.js';
-import type { CommandContext } from '../../cli/context.js';
 import {
   type LoadFlags,
+  legacyLoadPlan,
   type OutputFlags,
   outputFrom,
   type ResilienceFlags,
   resilienceFrom,
 } from '../../cli/options.js';
-import { runCallCommand } from '../../cli/run-call-command.js';
+import type { CommandContext } from '../../command/context.js';
+import { runCallCommand } from '../../command/run-call-command.js';
 import { parseHeader, readPayload } from '../../core/input.js';
 import { expandTemplate, hasTemplate } from '../../core/template.js';
 import { UsageError } from '../../errors/comms-error.js';
@@ -79,7 +80,7 @@ export async function runRequest(
     makeCall: callFor,
     resilience,
     output,
-    load: flags,
+    load: legacyLoadPlan(flags),
     signal: ctx.signal,
     replyBytes: (r) => (r.op === 'request' ? r.data.byteLength : 0),
     async renderHuman({ result, reply }) {

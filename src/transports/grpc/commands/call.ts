@@ -2,17 +2,18 @@ import { createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import type { GrpcCallFlags } from '../../../cli/commands/grpc.js';
-import type { CommandContext } from '../../../cli/context.js';
 import {
   isLoadMode,
   type LoadFlags,
+  legacyLoadPlan,
   type OutputFlags,
   outputFrom,
   parseCount,
   type ResilienceFlags,
   resilienceFrom,
 } from '../../../cli/options.js';
-import { runCallCommand } from '../../../cli/run-call-command.js';
+import type { CommandContext } from '../../../command/context.js';
+import { runCallCommand } from '../../../command/run-call-command.js';
 import { parseJsonArg, readPayload } from '../../../core/input.js';
 import type { CallOutcome } from '../../../core/run-call.js';
 import { expandTemplate, hasTemplate } from '../../../core/template.js';
@@ -198,7 +199,7 @@ export async function runGrpcCall(
       makeCall,
       resilience,
       output,
-      load: flags,
+      load: legacyLoadPlan(flags),
       signal: budget.signal,
       replyBytes: (reply) => reply.bytes,
       async renderHuman(outcome: CallOutcome<GrpcReply>) {

@@ -1,7 +1,7 @@
 import type { ServiceError } from '@grpc/grpc-js';
 import type { GrpcHealthFlags } from '../../../cli/commands/grpc.js';
-import type { CommandContext } from '../../../cli/context.js';
 import { outputFrom, parseCount } from '../../../cli/options.js';
+import type { CommandContext } from '../../../command/context.js';
 import { parseDuration } from '../../../core/duration.js';
 import { failResult } from '../../../core/result.js';
 import { CallPipeline, DEFAULT_RESILIENCE } from '../../../core/run-call.js';

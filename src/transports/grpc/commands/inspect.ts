@@ -1,8 +1,8 @@
 import protobuf from 'protobufjs';
 import descriptor from 'protobufjs/ext/descriptor/index.js';
 import type { GrpcInspectFlags } from '../../../cli/commands/grpc.js';
-import type { CommandContext } from '../../../cli/context.js';
 import { outputFrom } from '../../../cli/options.js';
+import type { CommandContext } from '../../../command/context.js';
 import { parseDuration } from '../../../core/duration.js';
 import { CommsError, UsageError } from '../../../errors/comms-error.js';
 import { ExitCode } from '../../../errors/exit-codes.js';

@@ -1,26 +1,25 @@
-import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import { rename, unlink } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import type { HttpFlags } from '../../cli/commands/http.js';
-import type { CommandContext } from '../../cli/context.js';
-import { isLoadMode, type LoadFlags, outputFrom, parseCount, resilienceFrom } from '../../cli/options.js';
-import { runCallCommand } from '../../cli/run-call-command.js';
-import { parseDuration } from '../../core/duration.js';
-import { expectTime, type ResultCheck } from '../../core/expect.js';
-import { parseHeader, parseJsonArg, readPayload } from '../../core/input.js';
-import type { CallOutcome } from '../../core/run-call.js';
-import { expandTemplate, hasTemplate } from '../../core/template.js';
-import { UsageError } from '../../errors/comms-error.js';
-import type { ExitCode } from '../../errors/exit-codes.js';
-import { reportResult } from '../../output/human.js';
-import type { Output } from '../../output/output.js';
-import { redactHeaders, redactUrl } from '../../output/redact.js';
-import { HttpTransport } from './adapter.js';
-import type { BodyMode, HttpCall, HttpMethod, HttpReply } from './call.js';
-import { bodyChecks } from './expect.js';
-import { parseStatusSpec } from './status-spec.js';
-
-type Flags = HttpFlags & LoadFlags & Parameters<typeof resilienceFrom>[0] & Parameters<typeof outputFrom>[0];
+import { type CallSettings, callSettingsFrom } from '../../../command/call-options.js';
+import type { CommandContext } from '../../../command/context.js';
+import { runCallCommand } from '../../../command/run-call-command.js';
+import { tlsFrom } from '../../../command/tls-options.js';
+import { formatMs } from '../../../core/duration.js';
+import { expectTime, type ResultCheck } from '../../../core/expect.js';
+import { parseHeader, parseJsonArg, readPayload } from '../../../core/input.js';
+import type { CallOutcome } from '../../../core/run-call.js';
+import { expandTemplate, hasTemplate } from '../../../core/template.js';
+import { UsageError } from '../../../errors/comms-error.js';
+import type { ExitCode } from '../../../errors/exit-codes.js';
+import { reportResult } from '../../../output/human.js';
+import type { Output } from '../../../output/output.js';
+import { redactHeaders, redactUrl } from '../../../output/redact.js';
+import { HttpTransport } from '../adapter.js';
+import type { BodyMode, HttpCall, HttpMethod, HttpReply } from '../call.js';
+import { bodyChecks } from '../expect.js';
+import type { HttpValues } from '../flags.js';
+import { parseStatusSpec } from '../status-spec.js';
 
 /** Parse and validate the URL: only http(s), with a host. */
 export function parseHttpUrl(text: string): URL {
@@ -39,17 +38,6 @@ export function parseHttpUrl(text: string): URL {
   }
   if (!url.hostname) throw new UsageError(`invalid URL '${text}': no host`);
   return url;
-}
-
-function readPem(path: string | undefined, flag: string): Buffer | undefined {
-  if (path === undefined) return undefined;
-  try {
-    return readFileSync(path);
-  } catch (err) {
-    throw new UsageError(
-      `cannot read ${flag} file '${path}': ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
-    );
-  }
 }
 
 /**
@@ -83,19 +71,19 @@ function checkOutputPath(file: string, bodyChecks: boolean): void {
 async function buildCall(
   method: string,
   urlText: string,
-  flags: Flags,
+  flags: HttpValues,
   ctx: CommandContext,
   loadMode: boolean,
 ) {
   const url = parseHttpUrl(urlText);
-  for (const q of flags.query ?? []) {
+  for (const q of flags.query) {
     const i = q.indexOf('=');
     if (i <= 0) throw new UsageError(`invalid --query '${q}': expected name=value`);
     url.searchParams.append(q.slice(0, i), q.slice(i + 1));
   }
   const headers: Record<string, string> = {};
   const has = (name: string) => Object.keys(headers).some((k) => k.toLowerCase() === name);
-  for (const h of flags.header ?? []) {
+  for (const h of flags.header) {
     const [name, value] = parseHeader(h);
     const existing = Object.keys(headers).find((k) => k.toLowerCase() === name.toLowerCase());
     // A repeated header is combined into one comma-separated field (RFC 9110 §5.3), as proxies do.
@@ -124,13 +112,13 @@ async function buildCall(
     // curl's default for -d; set -H 'Content-Type: ...' for anything else.
     if (!has('content-type')) headers['Content-Type'] = 'application/x-www-form-urlencoded';
   }
-  if (flags.decompress !== false && !has('accept-encoding')) headers['Accept-Encoding'] = 'gzip, deflate, br';
+  if (flags.decompress && !has('accept-encoding')) headers['Accept-Encoding'] = 'gzip, deflate, br';
   if (!has('user-agent')) headers['User-Agent'] = 'comms-cli';
   const idempotencyAuto = flags.idempotencyKey === 'auto';
   if (flags.idempotencyKey !== undefined && !has('idempotency-key')) {
     headers['Idempotency-Key'] = idempotencyAuto ? globalThis.crypto.randomUUID() : flags.idempotencyKey;
   }
-  const bodyChecksWanted = (flags.expectBody?.length ?? 0) + (flags.expectJson?.length ?? 0) > 0;
+  const bodyChecksWanted = flags.expectBody.length + flags.expectJson.length > 0;
   if (flags.output !== undefined) checkOutputPath(flags.output, bodyChecksWanted);
   let bodyMode: BodyMode = 'buffer';
   if (flags.output !== undefined) bodyMode = 'file';
@@ -141,19 +129,19 @@ async function buildCall(
     // a token from the URL (unless --show-secrets).
     target: flags.showSecrets ? url.toString() : redactUrl(url.toString()),
     breakerKey: url.origin,
-    describeBody: flags.json === true,
+    describeBody: flags.json,
     operation: httpMethod,
     method: httpMethod,
     url,
     headers,
     ...(body !== undefined ? { body } : {}),
-    followRedirects: flags.location === true,
-    maxRedirects: parseCount(flags.maxRedirs, '--max-redirs') ?? 10,
+    followRedirects: flags.location,
+    maxRedirects: flags.maxRedirs,
     bodyMode,
     ...(flags.output !== undefined ? { outputFile: flags.output } : {}),
-    decompress: flags.decompress !== false,
+    decompress: flags.decompress,
     ...(flags.expectStatus !== undefined ? { expectStatus: parseStatusSpec(flags.expectStatus) } : {}),
-    retryUnsafe: flags.retryUnsafe === true || has('idempotency-key'),
+    retryUnsafe: flags.retryUnsafe || has('idempotency-key'),
   };
   return { call, idempotencyAuto };
 }
@@ -193,54 +181,50 @@ function callMaker(
   };
 }
 
-export async function runHttp(
-  method: string,
-  urlText: string,
-  flags: Flags,
-  ctx: CommandContext,
-): Promise<ExitCode> {
-  const { Output } = await import('../../output/output.js');
-  const output = new Output(outputFrom(flags));
-  const resilience = resilienceFrom(flags);
-  const loadMode = isLoadMode(flags);
-  const { call, idempotencyAuto } = await buildCall(method, urlText, flags, ctx, loadMode);
+/** The HTTP command's plan: everything parsed and checked before anything is sent. */
+export interface HttpPlan extends CallSettings {
+  method: string;
+  url: string;
+  values: HttpValues;
+}
+
+export function httpPlanFrom(method: string, url: string, values: HttpValues): HttpPlan {
+  return { method, url, values, ...callSettingsFrom(values) };
+}
+
+export async function runHttp(plan: HttpPlan, ctx: CommandContext): Promise<ExitCode> {
+  const { values: flags, resilience } = plan;
+  const { Output } = await import('../../../output/output.js');
+  const output = new Output(plan.output);
+  const loadMode = plan.load !== undefined;
+  const { call, idempotencyAuto } = await buildCall(plan.method, plan.url, flags, ctx, loadMode);
   if (call.outputFile !== undefined && loadMode)
     throw new UsageError('-o/--output cannot be used in load mode');
   const checks: ResultCheck<HttpReply>[] = bodyChecks(flags);
-  if (flags.expectTime !== undefined)
-    checks.push(expectTime(parseDuration(flags.expectTime, '--expect-time'), flags.expectTime));
+  if (flags.expectTime !== undefined) checks.push(expectTime(flags.expectTime, formatMs(flags.expectTime)));
   if (call.url.protocol === 'http:' && flags.http2) {
     output.verbose('note: --http2 is negotiated over TLS (ALPN); a plain http:// URL uses HTTP/1.1');
   }
-  const connections =
-    parseCount(flags.connections, '--connections', { min: 1 }) ??
-    parseCount(flags.concurrency, '-c', { min: 1 });
+  const connections = flags.connections ?? flags.concurrency;
   const transport = new HttpTransport({
-    tls: {
-      ...(flags.cacert ? { ca: readPem(flags.cacert, '--cacert') } : {}),
-      ...(flags.cert ? { cert: readPem(flags.cert, '--cert') } : {}),
-      ...(flags.key ? { key: readPem(flags.key, '--key') } : {}),
-      insecure: flags.insecure === true,
-      ...(flags.servername ? { servername: flags.servername } : {}),
-    },
-    http2: flags.http2 === true,
+    tls: tlsFrom(flags),
+    http2: flags.http2,
     ...(loadMode && connections ? { connections } : {}),
     measurePhases: !loadMode,
   });
-  if (flags.cert && !flags.key) throw new UsageError('--cert needs --key (the client private key)');
   if (output.options.verbose && !output.options.quiet && !loadMode) printRequest(output, call);
   return runCallCommand({
     transport,
     call,
-    ...(loadMode ? { makeCall: callMaker(call, idempotencyAuto, flags.showSecrets === true) } : {}),
+    ...(loadMode ? { makeCall: callMaker(call, idempotencyAuto, flags.showSecrets) } : {}),
     resilience,
     output,
-    load: flags,
+    load: plan.load,
     signal: ctx.signal,
     checks,
     replyBytes: (reply) => reply.bytes,
     finalize: (outcome) => commitOutputFile(outcome),
-    renderHuman: (outcome) => renderHuman(output, outcome, flags.include === true),
+    renderHuman: (outcome) => renderHuman(output, outcome, flags.include),
   });
 }
 

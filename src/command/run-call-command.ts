@@ -2,11 +2,11 @@ import { applyChecks, type ResultCheck } from '../core/expect.js';
 import { type CallOutcome, CallPipeline, type ResilienceOptions } from '../core/run-call.js';
 import type { CallBase, Transport } from '../core/transport.js';
 import type { ExitCode } from '../errors/exit-codes.js';
+import type { LoadPlan } from '../load/plan.js';
 import { formatAttempt } from '../output/human.js';
 import type { Output } from '../output/output.js';
 import { redactUrl } from '../output/redact.js';
 import { startSpinner } from '../output/spinner.js';
-import { isLoadMode, type LoadFlags } from './options.js';
 
 export interface CallCommandSpec<C extends CallBase, R> {
   transport: Transport<C, R>;
@@ -15,7 +15,8 @@ export interface CallCommandSpec<C extends CallBase, R> {
   makeCall?: (seq: number) => C;
   resilience: ResilienceOptions;
   output: Output;
-  load: LoadFlags;
+  /** Present: load mode with this plan. Absent: one call. */
+  load: LoadPlan | undefined;
   signal: AbortSignal;
   checks?: readonly ResultCheck<R>[];
   /** Side effects once the final outcome is known (e.g. commit or discard a -o temp file). */
@@ -34,7 +35,7 @@ export async function runCallCommand<C extends CallBase, R>(spec: CallCommandSpe
   const pipeline = new CallPipeline(spec.resilience, spec.signal, {
     // Attempts print live, so a person watching retries sees each one as it happens.
     onAttempt(record) {
-      if (isLoadMode(spec.load)) return;
+      if (spec.load) return;
       const line = formatAttempt(output, record, spec.resilience.retries + 1);
       if (!record.ok && spec.resilience.retries > 0) output.info(line);
       else output.verbose(line);
@@ -44,13 +45,13 @@ export async function runCallCommand<C extends CallBase, R>(spec: CallCommandSpe
     },
   });
   try {
-    if (isLoadMode(spec.load)) {
+    if (spec.load) {
       const { runLoad } = await import('../load/runner.js');
       return await runLoad({
         transport: spec.transport,
         makeCall: spec.makeCall ?? (() => spec.call),
         pipeline,
-        flags: spec.load,
+        plan: spec.load,
         output,
         signal: spec.signal,
         checks: spec.checks ?? [],

@@ -1,0 +1,14 @@
+/** What every command action receives from main: the Ctrl-C signal, the process streams, the exit setter. */
+export interface CommandContext {
+  /** Aborted with an InterruptedError on the first Ctrl-C. */
+  readonly signal: AbortSignal;
+  readonly stdin: NodeJS.ReadStream;
+  /** Records the exit code a command decided; only main.ts applies it to the process. */
+  readonly setExit: (code: number) => void;
+  /**
+   * Run another comms-cli command in this process, through the same program and the same error
+   * mapping, and return its exit code (`['http', 'get', url, '--retries', '3']`). The demo and
+   * check files use it, so a slice runs another slice's command without importing it.
+   */
+  readonly run: (argv: readonly string[]) => Promise<number>;
+}

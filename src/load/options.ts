@@ -1,0 +1,87 @@
+import { duration, flag, integer, number, type OptionValues } from '../command/option.js';
+import { formatMs } from '../core/duration.js';
+import { UsageError } from '../errors/comms-error.js';
+import type { GateSpec, LoadPlan } from './plan.js';
+
+/** Default length of a run that names neither -n nor --duration (e.g. `--rate 100` alone), as autocannon. */
+export const DEFAULT_DURATION_MS = 10_000;
+/** Closed-loop default: calls in flight. */
+export const DEFAULT_CONCURRENCY = 10;
+/** Open-loop default cap on calls in flight: high, so a stalled server shows up as latency, not as a stop. */
+export const DEFAULT_OPEN_LOOP_CAP = 1000;
+
+/** Load mode's own options, attached to every call command. */
+export const LOAD_OPTIONS = {
+  requests: integer('-n, --requests <n>', 'load mode: send n calls', { min: 1 }),
+  duration: duration('--duration <dur>', 'load mode: keep calling for this long'),
+  concurrency: integer(
+    '-c, --concurrency <n>',
+    `load mode: calls in flight (closed loop; default ${DEFAULT_CONCURRENCY}, open loop cap ${DEFAULT_OPEN_LOOP_CAP})`,
+    {
+      min: 1,
+    },
+  ),
+  rate: number('--rate <per-second>', 'load mode: open loop at a constant arrival rate'),
+  warmup: duration('--warmup <dur>', 'load mode: run this long before measuring'),
+  connections: integer('--connections <n>', 'load mode: connection pool size (HTTP, gRPC)', { min: 1 }),
+  expectP99: duration('--expect-p99 <dur>', 'load mode gate: exit 1 when p99 is slower'),
+  expectP50: duration('--expect-p50 <dur>', 'load mode gate: exit 1 when p50 is slower'),
+  maxErrorRate: number('--max-error-rate <pct>', 'load mode gate: exit 1 above this error % (0-100)', {
+    max: 100,
+  }),
+  minRps: number('--min-rps <n>', 'load mode gate: exit 1 below this throughput'),
+  jsonAll: flag('--json-all', 'load mode: with --json, one line per call too'),
+};
+export type LoadValues = OptionValues<typeof LOAD_OPTIONS>;
+
+/** The long flags that switch a call into load mode (main.ts reads them before parsing). */
+export const LOAD_MODE_FLAGS = ['-n', '--requests', '--duration', '--rate'] as const;
+
+/** True when any load-mode option is present: the call becomes many. */
+export function isLoadMode(values: Pick<LoadValues, 'requests' | 'duration' | 'rate'>): boolean {
+  return values.requests !== undefined || values.duration !== undefined || values.rate !== undefined;
+}
+
+/**
+ * Turn the load values into a plan, or throw a UsageError naming the bad option (exit 2, nothing sent).
+ * A run needs an end: -n, --duration, or both (first reached wins); with neither, 10 s.
+ */
+export function planFrom(values: LoadValues): LoadPlan {
+  let durationMs = values.duration;
+  if (durationMs !== undefined && durationMs <= 0)
+    throw new UsageError(`invalid --duration '${formatMs(durationMs)}': must be > 0`);
+  if (values.rate !== undefined && values.rate <= 0)
+    throw new UsageError(`invalid --rate '${values.rate}': must be > 0 calls per second`);
+  if (values.requests === undefined && durationMs === undefined) durationMs = DEFAULT_DURATION_MS;
+
+  const gates: GateSpec[] = [];
+  if (values.expectP99 !== undefined)
+    gates.push(maxGate('p99', '--expect-p99', formatMs(values.expectP99), values.expectP99));
+  if (values.expectP50 !== undefined)
+    gates.push(maxGate('p50', '--expect-p50', formatMs(values.expectP50), values.expectP50));
+  if (values.maxErrorRate !== undefined)
+    gates.push(maxGate('errorRate', '--max-error-rate', `${values.maxErrorRate}%`, values.maxErrorRate));
+  if (values.minRps !== undefined)
+    gates.push({
+      figure: 'rps',
+      flag: '--min-rps',
+      text: `${values.minRps} req/s`,
+      limit: values.minRps,
+      bound: 'min',
+    });
+
+  return {
+    ...(values.requests !== undefined ? { requests: values.requests } : {}),
+    ...(durationMs !== undefined ? { durationMs } : {}),
+    concurrency:
+      values.concurrency ?? (values.rate !== undefined ? DEFAULT_OPEN_LOOP_CAP : DEFAULT_CONCURRENCY),
+    ...(values.rate !== undefined ? { rate: values.rate } : {}),
+    warmupMs: values.warmup ?? 0,
+    gates,
+    jsonAll: values.jsonAll,
+  };
+}
+
+function maxGate(figure: GateSpec['figure'], flagName: string, text: string, limit: number): GateSpec {
+  return { figure, flag: flagName, text, limit, bound: 'max' };
+}

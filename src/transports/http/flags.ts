@@ -1,0 +1,49 @@
+import { CALL_OPTIONS } from '../../command/call-options.js';
+import { duration, flag, integer, list, type OptionValues, path, text } from '../../command/option.js';
+import { TLS_OPTIONS } from '../../command/tls-options.js';
+
+/** `comms-cli http` options: declared once; --help, docs, check-file steps and the runner read them. */
+export const HTTP_OPTIONS = {
+  header: list('-H, --header <header>', "request header 'Name: value' (repeatable)", { mapSyntax: ': ' }),
+  data: text('-d, --data <data>', 'request body: text, @file, or @- for stdin'),
+  jsonData: text('--json-data <json>', 'JSON request body (text, @file, @-); sets Content-Type and Accept'),
+  query: list('--query <name=value>', 'add a query parameter (repeatable)', { mapSyntax: '=' }),
+  user: text('-u, --user <user:password>', 'basic authentication', { secret: true }),
+  location: flag('-L, --location', 'follow redirects'),
+  maxRedirs: integer('--max-redirs <n>', 'most redirects to follow with -L', { default: 10 }),
+  output: path(
+    '-o, --output <file>',
+    'write the body to a file (streamed; only kept when the call succeeds)',
+  ),
+  include: flag('-i, --include', 'show response headers (on stderr)'),
+  decompress: flag('--no-decompress', 'do not decode gzip/deflate/br bodies'),
+  http2: flag('--http2', 'allow HTTP/2 (negotiated with ALPN over https)'),
+  ...TLS_OPTIONS,
+  expectStatus: text(
+    '--expect-status <spec>',
+    "expected status: 200, 2xx, '200,204', 200-299 (exit 1 otherwise)",
+  ),
+  expectHeader: list(
+    '--expect-header <spec>',
+    "expected header 'Name: text' or 'Name: /regex/' (repeatable)",
+    {
+      mapSyntax: ': ',
+    },
+  ),
+  expectBody: list('--expect-body <spec>', 'expected body substring or /regex/ (repeatable)'),
+  expectJson: list(
+    '--expect-json <path=value>',
+    "expected JSON value, e.g. '$.items[0].id=42' (repeatable)",
+    {
+      mapSyntax: '=',
+    },
+  ),
+  expectTime: duration('--expect-time <dur>', 'expected total time at most this'),
+  retryUnsafe: flag('--retry-unsafe', 'allow retries of POST/PATCH (non-idempotent) requests'),
+  idempotencyKey: text(
+    '--idempotency-key <key|auto>',
+    'send Idempotency-Key (auto: one UUID kept across retries); makes retries safe',
+  ),
+  ...CALL_OPTIONS,
+};
+export type HttpValues = OptionValues<typeof HTTP_OPTIONS>;
