@@ -68,6 +68,8 @@ async function execute(argv: readonly string[]): Promise<number> {
   const program = buildProgram({
     signal: interrupt.signal,
     stdin: process.stdin,
+    stdout: process.stdout,
+    stderr: process.stderr,
     setExit: (code: number) => {
       state.exit = code;
     },

@@ -3,6 +3,13 @@ export interface CommandContext {
   /** Aborted with an InterruptedError on the first Ctrl-C. */
   readonly signal: AbortSignal;
   readonly stdin: NodeJS.ReadStream;
+  /**
+   * Where the command's Output writes (process.stdout/stderr at the top level). A check-file runner
+   * passes its own streams to collect a step's --json objects; so every runner builds its Output as
+   * `new Output(options, ctx.stdout, ctx.stderr)`, never on the process streams directly.
+   */
+  readonly stdout: NodeJS.WriteStream;
+  readonly stderr: NodeJS.WriteStream;
   /** Records the exit code a command decided; only main.ts applies it to the process. */
   readonly setExit: (code: number) => void;
   /**

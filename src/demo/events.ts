@@ -16,7 +16,14 @@ export const eventsDemo: DemoPart = async (ctx) => {
   const server = await startHttpServer();
   const dir = mkdtempSync(join(tmpdir(), 'comms-demo-events-'));
   const store = join(dir, 'store');
-  const cmd = { signal: ctx.signal, stdin: process.stdin, setExit: () => {}, run: async () => 2 };
+  const cmd = {
+    signal: ctx.signal,
+    stdin: process.stdin,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    setExit: () => {},
+    run: async () => 2,
+  };
   const base = {
     store,
     color: ctx.out.options.color !== false,

@@ -8,7 +8,14 @@ import type { DemoPart } from './context.js';
  */
 export const grpcDemo: DemoPart = async (ctx) => {
   const server = await startGrpcServer();
-  const cmd = { signal: ctx.signal, stdin: process.stdin, setExit: () => {}, run: async () => 2 };
+  const cmd = {
+    signal: ctx.signal,
+    stdin: process.stdin,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    setExit: () => {},
+    run: async () => 2,
+  };
   const base = {
     color: ctx.out.options.color !== false,
     verbose: ctx.out.options.verbose,

@@ -118,6 +118,8 @@ export const natsDemo: DemoPart = async (ctx) => {
   const cmd: CommandContext = {
     signal: ctx.signal,
     stdin: process.stdin,
+    stdout: process.stdout,
+    stderr: process.stderr,
     setExit: () => {},
     run: async () => 2,
   };

@@ -195,7 +195,7 @@ export function httpPlanFrom(method: string, url: string, values: HttpValues): H
 export async function runHttp(plan: HttpPlan, ctx: CommandContext): Promise<ExitCode> {
   const { values: flags, resilience } = plan;
   const { Output } = await import('../../../output/output.js');
-  const output = new Output(plan.output);
+  const output = new Output(plan.output, ctx.stdout, ctx.stderr);
   const loadMode = plan.load !== undefined;
   const { call, idempotencyAuto } = await buildCall(plan.method, plan.url, flags, ctx, loadMode);
   if (call.outputFile !== undefined && loadMode)
