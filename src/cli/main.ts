@@ -17,6 +17,8 @@ import { buildProgram } from './program.js';
 if (!process.argv.some((a) => /^(-n|--requests|--duration|--rate)(=|$)/.test(a) || /^-n\d/.test(a))) {
   setFlagsFromString('--liftoff-only');
 }
+/** How long the process may linger after its verdict for sockets to finish closing. */
+const EXIT_GRACE_MS = 300;
 const interrupt = new AbortController();
 let interrupts = 0;
 process.on('SIGINT', () => {
@@ -105,3 +107,11 @@ async function execute(argv: readonly string[]): Promise<number> {
 
 const code = await execute(process.argv.slice(2));
 process.exitCode = stdoutClosed ? ExitCode.ok : code;
+// After the verdict the process ends promptly, whatever a peer left open: a socket stuck in a connect
+// or a TLS handshake, a NATS server that never sent INFO. Commands close what they own before they
+// return; this only catches what a library could not close. The timer is unref'd, so a process with
+// nothing left open exits at once without waiting for it.
+setTimeout(() => {
+  // biome-ignore lint/nursery/noProcessExit: the verdict is out; a peer's half-open socket must not hold the process
+  process.exit();
+}, EXIT_GRACE_MS).unref();

@@ -45,6 +45,7 @@ export async function runCallCommand<C extends CallBase, R>(spec: CallCommandSpe
     },
   });
   try {
+    await spec.transport.warmUp?.();
     if (spec.load) {
       const { runLoad } = await import('../load/runner.js');
       return await runLoad({

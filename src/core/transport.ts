@@ -1,8 +1,11 @@
 import type { CommsError } from '../errors/comms-error.js';
 import type { TimingRecorder } from './timing.js';
 
-/** Which adapter produced a result; the `transport` field of --json. */
-export type TransportKind = 'http' | 'grpc' | 'nats' | 'events';
+/**
+ * Which adapter produced a result; the `transport` field of --json. An open set: a new transport
+ * names itself without editing this file.
+ */
+export type TransportKind = string;
 
 /** What every call carries, whatever the transport: used for the result and the breaker key. */
 export interface CallBase {
@@ -57,5 +60,11 @@ export interface Transport<C extends CallBase, R> {
   attempt(call: C, ctx: AttemptContext): Promise<R>;
   classify(outcome: Outcome<R>, call: C): Verdict;
   describe(reply: R, call: C): ResultFields;
+  /**
+   * Optional: pay the client library's first-use costs (JIT of its request path, parser compilation)
+   * before any clock starts, so the first measured call is not slower than the rest because of us.
+   * Must not contact the call's peer.
+   */
+  warmUp?(): Promise<void>;
   close(): Promise<void>;
 }

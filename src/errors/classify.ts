@@ -3,6 +3,7 @@ import {
   CommsError,
   ConnectError,
   InterruptedError,
+  LocalError,
   ResponseError,
   TimeoutError,
   UsageError,
@@ -46,6 +47,16 @@ const TLS_CODES = new Set([
   'ERR_SSL_WRONG_VERSION_NUMBER',
   'EPROTO',
 ]);
+
+/** comms-cli's own resources ran out: its fault, never the peer's (exit 6). */
+const LOCAL_CODES: Readonly<Record<string, string>> = {
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EMFILE: 'too many open files (raise ulimit -n, or lower -c/--connections)',
+  ENFILE: 'too many open files in the system',
+  EROFS: 'read-only file system',
+  ERR_STRING_TOO_LONG: 'the response is too large to hold as text (write it with -o instead)',
+};
 
 const TIMEOUT_CODES = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
@@ -124,6 +135,15 @@ export function toCommsError(err: unknown, target?: string, signal?: AbortSignal
   ) {
     if (signal?.aborted) return abortReasonToError(signal.reason);
     return abortReasonToError(e.cause ?? e.reason ?? err);
+  }
+  if (code === 'UND_ERR_CONNECT_TIMEOUT') {
+    return new TimeoutError(`connect timed out${where}`, { cause: err, code: 'COMMS_ERR_CONNECT_TIMEOUT' });
+  }
+  const local = LOCAL_CODES[code];
+  if (local !== undefined)
+    return new LocalError(`comms-cli could not do its part: ${local}${where}`, { cause: err });
+  if (err instanceof RangeError && /call stack|string length|Array buffer allocation/i.test(message)) {
+    return new LocalError(`comms-cli hit its own limit: ${message}`, { cause: err });
   }
   if (TIMEOUT_CODES.has(code)) {
     return new TimeoutError(`timed out${where}: ${message}`, { cause: err, code: `COMMS_ERR_TIMEOUT` });

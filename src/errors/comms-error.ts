@@ -10,6 +10,7 @@ export type ErrorKind =
   | 'response'
   | 'expectation'
   | 'breaker'
+  | 'local'
   | 'interrupted';
 
 export interface CommsErrorOptions {
@@ -98,6 +99,13 @@ export class InterruptedError extends CommsError {
   }
 }
 
-export function isCommsError(err: unknown): err is CommsError {
-  return err instanceof CommsError;
+/**
+ * comms-cli could not do its own part: write its output (disk full, closed file), a limit it enforces
+ * (--max-body, too many open files), its own stack or string limits. Never the peer's fault (exit 6).
+ */
+export class LocalError extends CommsError {
+  constructor(message: string, options: CommsErrorOptions = {}) {
+    super('local', message, { code: 'COMMS_ERR_LOCAL', ...options });
+    this.name = 'LocalError';
+  }
 }

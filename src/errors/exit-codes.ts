@@ -8,6 +8,7 @@ export const ExitCode = {
   connect: 3,
   timeout: 4,
   breaker: 5,
+  local: 6,
   interrupted: 130,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
@@ -19,6 +20,7 @@ const BY_KIND: Record<ErrorKind, ExitCode> = {
   response: ExitCode.failed,
   expectation: ExitCode.failed,
   breaker: ExitCode.breaker,
+  local: ExitCode.local,
   interrupted: ExitCode.interrupted,
 };
 
@@ -33,6 +35,7 @@ export function exitCodeForKind(kind: ErrorKind | undefined): ExitCode {
 const PRIORITY: readonly ExitCode[] = [
   ExitCode.interrupted,
   ExitCode.usage,
+  ExitCode.local,
   ExitCode.connect,
   ExitCode.timeout,
   ExitCode.breaker,

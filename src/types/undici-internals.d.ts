@@ -23,3 +23,9 @@ declare module 'undici/lib/api/api-request.js' {
   const request: (this: Dispatcher, opts: Dispatcher.RequestOptions) => Promise<Dispatcher.ResponseData>;
   export default request;
 }
+
+declare module 'undici/lib/dispatcher/client-h1.js' {
+  /** Attaches HTTP/1 parsing to a connected socket; compiles the llhttp WebAssembly on first use. */
+  const connectH1: (client: object, socket: object) => unknown;
+  export default connectH1;
+}

@@ -1,17 +1,18 @@
 import { createWriteStream } from 'node:fs';
-import { unlink } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { basename, dirname, join } from 'node:path';
 import { type Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { TLSSocket } from 'node:tls';
+import { createSecureContext, type TLSSocket } from 'node:tls';
 import type { buildConnector as BuildConnectorType, Dispatcher } from 'undici';
 import apiRequest from 'undici/lib/api/api-request.js';
 import buildConnector from 'undici/lib/core/connect.js';
 import Agent from 'undici/lib/dispatcher/agent.js';
+import connectH1 from 'undici/lib/dispatcher/client-h1.js';
+import { formatMs } from '../../core/duration.js';
+import { discardTemp, openTemp } from '../../core/safe-file.js';
 import type { AttemptContext, Outcome, ResultFields, Transport, Verdict } from '../../core/transport.js';
 import { errorCode } from '../../errors/classify.js';
-import { type CommsError, ExpectationError, ResponseError } from '../../errors/comms-error.js';
+import { type CommsError, ExpectationError, ResponseError, TimeoutError } from '../../errors/comms-error.js';
 import { redactUrl } from '../../output/redact.js';
 import type { HttpCall, HttpReply } from './call.js';
 import { IDEMPOTENT_METHODS, parseRetryAfter, REDIRECT_STATUSES, RETRYABLE_STATUSES } from './classify.js';
@@ -42,6 +43,30 @@ export interface HttpTransportOptions {
    * only each call's total, and with no diagnostics_channel subscriber undici publishes nothing.
    */
   measurePhases?: boolean;
+  /**
+   * Bound on TCP connect + TLS handshake (the per-attempt --timeout; 0 = none). undici's own default
+   * is a fixed 10 s, which would both outlast a short --timeout and cut off a long one.
+   */
+  connectTimeoutMs?: number;
+}
+
+/**
+ * Pay undici's first-use costs before any clock starts, so they never land inside a measured phase:
+ * the HTTP/1 parser (llhttp, WebAssembly compiled when the first socket connects: ~10-30 ms) and the
+ * TLS context with the root store (loaded on the first handshake). curl's parser and TLS library are
+ * native and ready, so without this our firstByte on a loopback server read 10x curl's (issue 10).
+ * connectH1 compiles the parser before it looks at the socket; a socket already `errored` makes it
+ * stop right there, which is all we want from it.
+ */
+let parserReady = false;
+function warmHttp1Parser(): void {
+  if (parserReady) return;
+  parserReady = true;
+  try {
+    connectH1({}, { errored: new Error('warm-up only') });
+  } catch {
+    // expected: the dummy socket is errored
+  }
 }
 
 const PROXY_ENV = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy'];
@@ -74,6 +99,7 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
   readonly #dispatcher: Dispatcher;
   readonly #request: RequestFn;
   readonly #measurePhases: boolean;
+  readonly #connectTimeoutMs: number;
   /** The temp file of the last attempt of each -o call, so a retry can remove the one before. */
   readonly #tempFiles = new WeakMap<HttpCall, string>();
 
@@ -87,6 +113,14 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
       ...(options.tls.servername ? { servername: options.tls.servername } : {}),
       rejectUnauthorized: !options.tls.insecure,
     };
+    warmHttp1Parser();
+    // One secure context for every connection, built now (not inside the first handshake's timing).
+    const secureContext = createSecureContext({
+      ...(tls.ca ? { ca: tls.ca } : {}),
+      ...(tls.cert ? { cert: tls.cert } : {}),
+      ...(tls.key ? { key: tls.key } : {}),
+    });
+    this.#connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
     const common = {
       allowH2: options.http2,
       ...(options.connections ? { connections: options.connections } : {}),
@@ -100,7 +134,13 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
       const { EnvHttpProxyAgent } = requireCjs('undici') as typeof import('undici');
       this.#dispatcher = new EnvHttpProxyAgent({ ...common, connect: tls, requestTls: tls });
     } else {
-      const connector = buildConnector({ ...tls, allowH2: options.http2 });
+      const connector = buildConnector({
+        ...tls,
+        secureContext,
+        allowH2: options.http2,
+        // 0 disables undici's connect timer; the attempt's signal still bounds the call.
+        timeout: this.#connectTimeoutMs,
+      });
       const connect: BuildConnectorType.connector = (opts, callback) => {
         const socket = connector(opts, callback) as unknown;
         if (socket && typeof socket === 'object' && 'once' in socket) watchSocket(socket as TLSSocket);
@@ -109,7 +149,58 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
     }
   }
 
+  /**
+   * One GET to an in-process loopback server through a throwaway Agent, over the same request and
+   * parsing code as the real call, before the clock starts. Measured (issue 10): the first request of
+   * a process spent 20-100 ms in undici's first-use work (JIT, parser set-up) that curl, being native,
+   * never pays; without this it landed in firstByte and in a load run's p99. The peer is never
+   * contacted, and a failure here is ignored (it only means the first call pays the cost).
+   */
+  async warmUp(): Promise<void> {
+    const { createServer } = await import('node:http');
+    const server = createServer((_req, res) => res.end('ok'));
+    const agent = new Agent({ pipelining: 1 });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(0, '127.0.0.1', () => resolve());
+      });
+      const { port } = server.address() as { port: number };
+      const res = await this.#request.call(agent, {
+        origin: `http://127.0.0.1:${port}`,
+        path: '/',
+        method: 'GET',
+        headers: { 'user-agent': 'comms-cli warm-up' },
+      });
+      for await (const _chunk of res.body as unknown as Readable) {
+        // drain
+      }
+    } catch {
+      // best effort
+    } finally {
+      await agent.destroy().catch(() => {});
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  }
+
   async attempt(call: HttpCall, ctx: AttemptContext): Promise<HttpReply> {
+    try {
+      return await this.#attempt(call, ctx);
+    } catch (err) {
+      if (errorCode(err) === 'UND_ERR_CONNECT_TIMEOUT')
+        throw new TimeoutError(
+          `connect timed out after ${formatMs(this.#connectTimeoutMs)} (${call.target})`,
+          {
+            cause: err,
+            code: 'COMMS_ERR_CONNECT_TIMEOUT',
+          },
+        );
+      throw err;
+    }
+  }
+
+  async #attempt(call: HttpCall, ctx: AttemptContext): Promise<HttpReply> {
     let url = call.url;
     let method: string = call.method;
     let body = call.body;
@@ -294,20 +385,24 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
       },
     });
     const stages: Stage[] = decoder ? [source, decoder, counter] : [source, counter];
-    if (call.bodyMode === 'file' && call.outputFile) {
-      // Stream to a temp file beside the target; it becomes the file only when the call succeeds.
-      // A previous attempt's temp file (a retried 503, say) is removed first.
+    if (call.bodyMode === 'file' && call.outputTarget) {
+      const target = call.outputTarget;
+      if (target.how === 'through') {
+        // A device, FIFO or socket: written into, never replaced (as curl does with -o /dev/null).
+        await pipeline([...stages, createWriteStream(target.path, { flags: 'w' })], { signal: ctx.signal });
+        return;
+      }
+      // Stream to an exclusively created temp file beside the target; it becomes the file only when
+      // the call succeeds. A previous attempt's temp file (a retried 503, say) is removed first.
       const previous = this.#tempFiles.get(call);
-      if (previous) await unlink(previous).catch(() => {});
-      const temp = join(
-        dirname(call.outputFile),
-        `.${basename(call.outputFile)}.${process.pid}.${Math.random().toString(36).slice(2, 8)}.part`,
-      );
+      if (previous) await discardTemp(previous);
+      const { path: temp, handle } = await openTemp(target.path);
       this.#tempFiles.set(call, temp);
       try {
-        await pipeline([...stages, createWriteStream(temp)], { signal: ctx.signal });
+        await pipeline([...stages, handle.createWriteStream()], { signal: ctx.signal });
       } catch (err) {
-        await unlink(temp).catch(() => {});
+        await handle.close().catch(() => {});
+        await discardTemp(temp);
         this.#tempFiles.delete(call);
         throw err;
       }

@@ -1,3 +1,4 @@
+import type { WriteTarget } from '../../core/safe-file.js';
 import type { CallBase } from '../../core/transport.js';
 import type { StatusMatcher } from './status-spec.js';
 
@@ -20,6 +21,8 @@ export interface HttpCall extends CallBase {
   readonly describeBody?: boolean;
   /** With bodyMode 'file': the final path; attempts write to a temp file beside it. */
   readonly outputFile?: string;
+  /** Where -o really writes, and how (replace through a temp file, or write through a device/FIFO). */
+  readonly outputTarget?: WriteTarget;
   readonly decompress: boolean;
   readonly expectStatus?: StatusMatcher;
   /** Retries allowed for non-idempotent methods (--retry-unsafe, or an Idempotency-Key header). */

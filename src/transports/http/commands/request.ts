@@ -1,14 +1,14 @@
 import { accessSync, constants, statSync } from 'node:fs';
-import { rename, unlink } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { dirname } from 'node:path';
 import { type CallSettings, callSettingsFrom } from '../../../command/call-options.js';
 import type { CommandContext } from '../../../command/context.js';
 import { runCallCommand } from '../../../command/run-call-command.js';
 import { tlsFrom } from '../../../command/tls-options.js';
 import { formatMs } from '../../../core/duration.js';
 import { expectTime, type ResultCheck } from '../../../core/expect.js';
-import { parseHeader, parseJsonArg, readPayload } from '../../../core/input.js';
+import { fileErrorReason, parseHeader, parseJsonArg, readPayload } from '../../../core/input.js';
 import type { CallOutcome } from '../../../core/run-call.js';
+import { commitTemp, discardTemp, resolveWriteTarget, type WriteTarget } from '../../../core/safe-file.js';
 import { expandTemplate, hasTemplate } from '../../../core/template.js';
 import { UsageError } from '../../../errors/comms-error.js';
 import type { ExitCode } from '../../../errors/exit-codes.js';
@@ -41,30 +41,37 @@ export function parseHttpUrl(text: string): URL {
 }
 
 /**
- * -o is checked before anything is sent: the directory must exist and be writable (the body goes to a
- * temp file beside the target), and body expectations need the body in memory.
+ * -o is checked before anything is sent, and its target resolved once (core/safe-file.ts): a regular
+ * file is replaced through a temp file beside it only when the call succeeds; a device, FIFO or socket
+ * is written through; a symlink writes what it points to. Body expectations need the body in memory.
  */
-function checkOutputPath(file: string, bodyChecks: boolean): void {
+function checkOutputPath(file: string, bodyChecks: boolean): WriteTarget {
   if (bodyChecks) throw new UsageError('-o/--output cannot be combined with --expect-body or --expect-json');
-  const dir = dirname(resolve(file));
+  let target: WriteTarget;
+  try {
+    target = resolveWriteTarget(file);
+  } catch (err) {
+    throw new UsageError(`cannot write -o file '${file}': ${fileErrorReason(err)}`);
+  }
+  if (target.how === 'through') {
+    try {
+      if (statSync(target.path).isDirectory())
+        throw new UsageError(`cannot write -o file '${file}': is a directory`);
+    } catch (err) {
+      if (err instanceof UsageError) throw err;
+    }
+    return target;
+  }
+  const dir = dirname(target.path);
   try {
     if (!statSync(dir).isDirectory()) throw new Error('not a directory');
     accessSync(dir, constants.W_OK);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const why =
-      code === 'ENOENT'
-        ? 'no such directory'
-        : code === 'EACCES'
-          ? 'permission denied'
-          : (err as Error).message;
+    const why = code === 'ENOENT' ? 'no such directory' : fileErrorReason(err);
     throw new UsageError(`cannot write -o file '${file}': ${why}`);
   }
-  try {
-    if (statSync(file).isDirectory()) throw new UsageError(`cannot write -o file '${file}': is a directory`);
-  } catch (err) {
-    if (err instanceof UsageError) throw err;
-  }
+  return target;
 }
 
 /** argv -> HttpCall, validating everything before anything is sent (exit 2 on bad input). */
@@ -119,9 +126,11 @@ async function buildCall(
     headers['Idempotency-Key'] = idempotencyAuto ? globalThis.crypto.randomUUID() : flags.idempotencyKey;
   }
   const bodyChecksWanted = flags.expectBody.length + flags.expectJson.length > 0;
-  if (flags.output !== undefined) checkOutputPath(flags.output, bodyChecksWanted);
+  // curl: `-o -` is stdout.
+  const outputFile = flags.output === '-' ? undefined : flags.output;
+  const outputTarget = outputFile !== undefined ? checkOutputPath(outputFile, bodyChecksWanted) : undefined;
   let bodyMode: BodyMode = 'buffer';
-  if (flags.output !== undefined) bodyMode = 'file';
+  if (outputTarget) bodyMode = 'file';
   else if (loadMode && !bodyChecksWanted) bodyMode = 'discard';
   const httpMethod = method.toUpperCase() as HttpMethod;
   const call: HttpCall = {
@@ -138,7 +147,7 @@ async function buildCall(
     followRedirects: flags.location,
     maxRedirects: flags.maxRedirs,
     bodyMode,
-    ...(flags.output !== undefined ? { outputFile: flags.output } : {}),
+    ...(outputFile !== undefined && outputTarget ? { outputFile, outputTarget } : {}),
     decompress: flags.decompress,
     ...(flags.expectStatus !== undefined ? { expectStatus: parseStatusSpec(flags.expectStatus) } : {}),
     retryUnsafe: flags.retryUnsafe || has('idempotency-key'),
@@ -211,6 +220,12 @@ export async function runHttp(plan: HttpPlan, ctx: CommandContext): Promise<Exit
     http2: flags.http2,
     ...(loadMode && connections ? { connections } : {}),
     measurePhases: !loadMode,
+    connectTimeoutMs:
+      resilience.maxTimeMs !== undefined && resilience.timeoutMs === 0
+        ? resilience.maxTimeMs
+        : resilience.maxTimeMs !== undefined
+          ? Math.min(resilience.timeoutMs, resilience.maxTimeMs)
+          : resilience.timeoutMs,
   });
   if (output.options.verbose && !output.options.quiet && !loadMode) printRequest(output, call);
   return runCallCommand({
@@ -223,19 +238,18 @@ export async function runHttp(plan: HttpPlan, ctx: CommandContext): Promise<Exit
     signal: ctx.signal,
     checks,
     replyBytes: (reply) => reply.bytes,
-    finalize: (outcome) => commitOutputFile(outcome),
+    finalize: (outcome) => commitOutputFile(call, outcome),
     renderHuman: (outcome) => renderHuman(output, outcome, flags.include),
   });
 }
 
 /** -o: the temp file becomes the output only when the call succeeded; otherwise it is removed. */
-async function commitOutputFile(outcome: CallOutcome<HttpReply>): Promise<void> {
+async function commitOutputFile(call: HttpCall, outcome: CallOutcome<HttpReply>): Promise<void> {
   const temp = outcome.reply?.tempFile;
-  const target = outcome.result.output;
-  if (!temp) return;
-  if (outcome.result.ok && typeof target === 'string') await rename(temp, target);
+  if (!temp || !call.outputTarget) return;
+  if (outcome.result.ok) await commitTemp(temp, call.outputTarget);
   else {
-    await unlink(temp).catch(() => {});
+    await discardTemp(temp);
     delete outcome.result.output;
   }
 }
