@@ -23,6 +23,8 @@ export interface CallCommandSpec<C extends CallBase, R> {
   finalize?(outcome: CallOutcome<R>): Promise<void>;
   /** Human mode: body/messages to stdout, status line to stderr. */
   renderHuman(outcome: CallOutcome<R>): Promise<void>;
+  /** After the result is printed (one call only): e.g. curl's -w/--write-out line. */
+  afterOutput?(outcome: CallOutcome<R>): Promise<void>;
   replyBytes?(reply: R): number;
 }
 
@@ -70,6 +72,7 @@ export async function runCallCommand<C extends CallBase, R>(spec: CallCommandSpe
     await spec.finalize?.(outcome);
     if (output.options.json) await output.json(outcome.result);
     else await spec.renderHuman(outcome);
+    await spec.afterOutput?.(outcome);
     if (outcome.result.error) output.error(outcome.result.error);
     return outcome.result.exit;
   } finally {

@@ -44,6 +44,10 @@ export const HTTP_OPTIONS = {
     '--idempotency-key <key|auto>',
     'send Idempotency-Key (auto: one UUID kept across retries); makes retries safe',
   ),
+  writeOut: text(
+    '-w, --write-out <format>',
+    "print FORMAT after the transfer with curl's variables (%{http_code}, %{time_connect}, %{time_starttransfer}, %{time_total}, %{json}...); @file reads it",
+  ),
   ...CALL_OPTIONS,
 };
 export type HttpValues = OptionValues<typeof HTTP_OPTIONS>;

