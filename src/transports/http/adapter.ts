@@ -409,6 +409,19 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
       reply.tempFile = temp;
       return;
     }
+    if (call.bodyMode === 'stream' && call.sink?.head(reply)) {
+      // Printed as it arrives (/drip, long polls); what arrived before a timeout is already out.
+      const sink = call.sink;
+      reply.streamed = true;
+      const write = new Writable({
+        write(chunk: Buffer, _enc, cb) {
+          sink.chunk(chunk).then(() => cb(), cb);
+        },
+      });
+      await pipeline([...stages, write], { signal: ctx.signal });
+      await sink.end();
+      return;
+    }
     const chunks: Buffer[] = [];
     const collect = new Writable({
       write(chunk: Buffer, _enc, cb) {

@@ -16,7 +16,7 @@ import { reportResult } from '../../../output/human.js';
 import type { Output } from '../../../output/output.js';
 import { redactHeaders, redactUrl } from '../../../output/redact.js';
 import { HttpTransport } from '../adapter.js';
-import type { BodyMode, HttpCall, HttpMethod, HttpReply } from '../call.js';
+import type { BodyMode, BodySink, HttpCall, HttpMethod, HttpReply } from '../call.js';
 import { bodyChecks } from '../expect.js';
 import type { HttpValues } from '../flags.js';
 import { parseStatusSpec } from '../status-spec.js';
@@ -132,6 +132,9 @@ async function buildCall(
   const outputTarget = outputFile !== undefined ? checkOutputPath(outputFile, bodyChecksWanted) : undefined;
   let bodyMode: BodyMode = 'buffer';
   if (outputTarget) bodyMode = 'file';
+  // One call whose body nothing needs whole goes to stdout as it arrives. With retries the body of a
+  // response that may be retried must not reach stdout, so it is kept until the verdict.
+  else if (!loadMode && !flags.json && !bodyChecksWanted && flags.retries === 0) bodyMode = 'stream';
   else if (loadMode && !bodyChecksWanted) bodyMode = 'discard';
   const httpMethod = method.toUpperCase() as HttpMethod;
   const call: HttpCall = {
@@ -207,7 +210,12 @@ export async function runHttp(plan: HttpPlan, ctx: CommandContext): Promise<Exit
   const { Output } = await import('../../../output/output.js');
   const output = new Output(plan.output, ctx.stdout, ctx.stderr);
   const loadMode = plan.load !== undefined;
-  const { call, idempotencyAuto } = await buildCall(plan.method, plan.url, flags, ctx, loadMode);
+  const built = await buildCall(plan.method, plan.url, flags, ctx, loadMode);
+  const { idempotencyAuto } = built;
+  const call: HttpCall =
+    built.call.bodyMode === 'stream'
+      ? { ...built.call, sink: stdoutSink(output, flags.include) }
+      : built.call;
   if (call.outputFile !== undefined && loadMode)
     throw new UsageError('-o/--output cannot be used in load mode');
   const checks: ResultCheck<HttpReply>[] = bodyChecks(flags);
@@ -287,15 +295,44 @@ function printRequest(out: Output, call: HttpCall): void {
   if (call.body) out.verbose(out.c.cyan(`> (${call.body.length} bytes of body)`));
 }
 
+/** The response head on stderr (-i / -v), as curl -i shows it. */
+function printResponseHead(out: Output, reply: HttpReply): void {
+  const headers = out.options.showSecrets ? reply.headers : redactHeaders(reply.headers);
+  out.err.write(`${out.c.magenta(`< ${reply.httpVersion} ${reply.status} ${reply.statusText}`)}\n`);
+  for (const [k, v] of Object.entries(headers)) {
+    for (const one of Array.isArray(v) ? v : [v]) out.err.write(`${out.c.magenta(`< ${k}: ${one}`)}\n`);
+  }
+}
+
+/**
+ * The body straight to stdout as it arrives. A JSON body on a terminal is kept whole instead, to be
+ * pretty-printed; piped output is always the exact bytes.
+ */
+function stdoutSink(out: Output, include: boolean): BodySink {
+  let last: number | undefined;
+  return {
+    head(reply) {
+      const type = String(reply.headers['content-type'] ?? '');
+      if (out.stdoutIsTTY && /[/+]json\b/i.test(type)) return false;
+      if ((include || out.options.verbose) && !out.options.quiet) printResponseHead(out, reply);
+      return true;
+    },
+    async chunk(data) {
+      if (data.length === 0) return;
+      last = data.at(-1);
+      await out.data(data);
+    },
+    // A terminal gets a final newline when the body did not end with one.
+    async end() {
+      if (out.stdoutIsTTY && last !== undefined && last !== 0x0a) await out.data('\n');
+    },
+  };
+}
+
 async function renderHuman(out: Output, outcome: CallOutcome<HttpReply>, include: boolean): Promise<void> {
   const { result, reply } = outcome;
-  if (reply && (include || out.options.verbose) && !out.options.quiet) {
-    const headers = out.options.showSecrets ? reply.headers : redactHeaders(reply.headers);
-    out.err.write(`${out.c.magenta(`< ${reply.httpVersion} ${reply.status} ${reply.statusText}`)}\n`);
-    for (const [k, v] of Object.entries(headers)) {
-      for (const one of Array.isArray(v) ? v : [v]) out.err.write(`${out.c.magenta(`< ${k}: ${one}`)}\n`);
-    }
-  }
+  if (reply && !reply.streamed && (include || out.options.verbose) && !out.options.quiet)
+    printResponseHead(out, reply);
   if (reply?.body && reply.body.length > 0) {
     const type = String(reply.headers['content-type'] ?? '');
     if (out.stdoutIsTTY && /[/+]json\b/i.test(type)) {
