@@ -1,12 +1,12 @@
 import { Command } from 'commander';
 import type { CommandContext } from '../command/context.js';
 import { packageVersion } from '../core/package-root.js';
+import { register as registerDemo } from '../demo/register.js';
+import { register as registerEvents } from '../events/register.js';
+import { register as registerServe } from '../servers/register.js';
 import { register as registerHttp } from '../transports/http/register.js';
-import { registerDemo } from './commands/demo.js';
-import { registerEvents } from './commands/events.js';
 import { registerGrpc } from './commands/grpc.js';
 import { registerNats } from './commands/nats.js';
-import { registerServe } from './commands/serve.js';
 
 /**
  * The command tree: one register() call per slice, nothing else. Register files only declare
@@ -37,9 +37,9 @@ Exit codes: 0 ok, 1 failed/expectation, 2 usage, 3 unreachable, 4 timeout, 5 bre
   registerHttp(program, ctx);
   registerGrpc(program, ctx, ctx.setExit);
   registerNats(program, ctx, ctx.setExit);
-  registerEvents(program, ctx, ctx.setExit);
-  registerServe(program, ctx, ctx.setExit);
-  registerDemo(program, ctx, ctx.setExit);
+  registerEvents(program, ctx);
+  registerServe(program, ctx);
+  registerDemo(program, ctx);
   // Subcommands inherit exitOverride so usage errors reach main.ts (exit 2, not commander's 1).
   const inherit = (cmd: Command) => {
     for (const sub of cmd.commands) {

@@ -76,7 +76,7 @@ export async function runCallCommand<C extends CallBase, R>(spec: CallCommandSpe
     if (outcome.result.error) output.error(outcome.result.error);
     return outcome.result.exit;
   } finally {
-    pipeline.close();
+    await pipeline.close();
     await spec.transport.close();
   }
 }

@@ -186,9 +186,9 @@ export class CallPipeline {
   }
 
   /** Persist breaker state (--breaker-state). Call once when the run ends. */
-  close(): void {
+  async close(): Promise<void> {
     this.#deadlines.dispose();
-    this.#breakers?.persist();
+    await this.#breakers?.persist();
   }
 }
 

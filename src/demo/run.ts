@@ -19,7 +19,7 @@ function shellWord(arg: string): string {
 
 export async function runDemo(options: OutputOptions, cmd: CommandContext, only?: string): Promise<number> {
   const { signal } = cmd;
-  const out = new Output(options);
+  const out = new Output(options, cmd.stdout, cmd.stderr);
   // The demo's own output flags travel to every command it runs.
   const outputFlags = [
     ...(options.quiet ? ['-q'] : []),

@@ -3,7 +3,7 @@ import type { Result } from '../core/result.js';
 import type { CallOutcome, CallPipeline } from '../core/run-call.js';
 import { ExitCode, worstExitCode } from '../errors/exit-codes.js';
 import type { StoredEvent } from './event.js';
-import type { EventHandler } from './handlers/handler.js';
+import type { EventHandler } from './handlers/event-handler.js';
 import type { DeadLetter, EventFilter, EventStore } from './store.js';
 
 export type DeliveryOutcome = 'handled' | 'dead-lettered' | 'stopped';

@@ -15,7 +15,8 @@ import {
 import { open, readdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ResponseError, UsageError } from '../errors/comms-error.js';
+import { type FileLockOptions, withFileLock } from '../core/file-lock.js';
+import { ResponseError, TimeoutError, UsageError } from '../errors/comms-error.js';
 import {
   type AppendResult,
   type ExpectedVersion,
@@ -23,7 +24,6 @@ import {
   type NewEvent,
   type StoredEvent,
 } from './event.js';
-import { withFileLock } from './file-lock.js';
 import { sameAppend } from './id-conflict.js';
 import {
   type DeadLetter,
@@ -38,6 +38,18 @@ const LOG = 'events.jsonl';
 const LOCK = 'events.lock';
 const CHUNK = 256 * 1024;
 const FOLLOW_POLL_MS = 50;
+
+/** The store's lock: a writer still holding it after 10 s is reported (exit 4) with its pid. */
+const STORE_LOCK: FileLockOptions = {
+  busy: (lockPath, owner) =>
+    new TimeoutError(`event store is locked: '${lockPath}' held by pid ${owner ?? '?'}`, {
+      hint: 'another comms-cli is appending; if no such process exists, delete the lock file',
+    }),
+};
+
+function storeLock<T>(lockPath: string, fn: () => T): Promise<T> {
+  return withFileLock(lockPath, fn, STORE_LOCK);
+}
 
 interface IdEntry {
   start: number;
@@ -106,7 +118,7 @@ export class FileEventStore implements EventStore {
   }
 
   async append(input: NewEvent, expected: ExpectedVersion): Promise<AppendResult> {
-    return withFileLock(join(this.#dir, LOCK), () => {
+    return storeLock(join(this.#dir, LOCK), () => {
       const fd = openSync(this.#log, 'a+');
       try {
         this.#refresh(fd, true);
@@ -245,7 +257,7 @@ export class FileEventStore implements EventStore {
   }
 
   async #updateDeadLetters(group: string, change: (list: DeadLetter[]) => DeadLetter[]): Promise<void> {
-    await withFileLock(join(this.#dir, `dead-letters-${group}.lock`), () => {
+    await storeLock(join(this.#dir, `dead-letters-${group}.lock`), () => {
       const next = change(this.#readDeadLetters(group));
       writeFileDurably(
         join(this.#dir, 'dead-letters'),

@@ -3,10 +3,11 @@ import { type KV, Kvm } from '@nats-io/kv';
 import { nanos } from '@nats-io/transport-node';
 import { ConnectError, UsageError } from '../errors/comms-error.js';
 import { connectNats, type NatsConnection, natsConnectOptionsFrom } from '../transports/nats/connection.js';
-import { describeServers, type NatsConnectionFlags } from '../transports/nats/connection-options.js';
+import { describeServers } from '../transports/nats/connection-options.js';
 import { jetstreamError, manager, validateStreamName } from '../transports/nats/jetstream.js';
 import type { AppendResult, ExpectedVersion, NewEvent, StoredEvent } from './event.js';
 import { isStoredEvent } from './event.js';
+import { DEFAULT_STREAM, type NatsStoreValues } from './flags.js';
 import { sameAppend } from './id-conflict.js';
 import {
   type DeadLetter,
@@ -17,7 +18,6 @@ import {
 } from './store.js';
 import { versionConflict } from './version-conflict.js';
 
-export const DEFAULT_STREAM = 'EVENTS';
 /** Deduplication window of streams this store creates: how long `--id` is remembered by Nats-Msg-Id. */
 const DUPLICATE_WINDOW_MS = 24 * 60 * 60 * 1000;
 /** Appends with `--expected-version any` re-read and retry when another writer got in between. */
@@ -29,7 +29,7 @@ type WireEvent = Omit<StoredEvent, 'position'>;
 export interface JetStreamStoreOptions {
   stream?: string;
   /** Credentials and TLS files (`--user`, `--creds`, `--tls-ca`...); the server is the spec. */
-  connection?: Omit<NatsConnectionFlags, 'server'>;
+  connection?: NatsStoreValues;
   signal?: AbortSignal;
 }
 

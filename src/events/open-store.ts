@@ -1,30 +1,29 @@
-import type { NatsConnectionFlags } from '../transports/nats/connection-options.js';
+import { DEFAULT_STORE_DIR, type NatsStoreValues, type StoreValues } from './flags.js';
 import type { EventStore } from './store.js';
 
-/** Where the embedded store lives when neither `--store` nor `COMMS_EVENTS` says otherwise. */
-export const DEFAULT_STORE_DIR = '.comms-events';
+const NATS_KEYS = [
+  'user',
+  'password',
+  'token',
+  'creds',
+  'nkey',
+  'tlsCa',
+  'tlsCert',
+  'tlsKey',
+  'name',
+] as const;
 
-/**
- * Where the store is, plus the NATS connection flags (`--user`, `--token`, `--creds`, `--tls-ca`...)
- * used by a JetStream store (and by `nats:` handlers); the server itself is `--store`.
- */
-export interface StoreFlags extends Omit<NatsConnectionFlags, 'server'> {
-  store?: string;
-  stream?: string;
-}
-
-/** Just the NATS connection flags of a command's flags (no server). */
-export function natsFlagsOf(flags: StoreFlags): Omit<NatsConnectionFlags, 'server'> {
-  const keys = ['user', 'password', 'token', 'creds', 'nkey', 'tlsCa', 'tlsCert', 'tlsKey', 'name'] as const;
-  const picked: Omit<NatsConnectionFlags, 'server'> = {};
-  for (const k of keys) if (flags[k] !== undefined) picked[k] = flags[k];
+/** Just the NATS connection values of a command's store values (no server: that is --store or -s). */
+export function natsValuesOf(values: NatsStoreValues): NatsStoreValues {
+  const picked: NatsStoreValues = {};
+  for (const k of NATS_KEYS) if (values[k] !== undefined) picked[k] = values[k];
   return picked;
 }
 
 /** The store spec in effect: `--store`, else `$COMMS_EVENTS`, else `./.comms-events`. */
-export function storeSpec(flags: StoreFlags, env: NodeJS.ProcessEnv = process.env): string {
+export function storeSpec(values: Pick<StoreValues, 'store'>, env: NodeJS.ProcessEnv = process.env): string {
   const fromEnv = env.COMMS_EVENTS;
-  return flags.store ?? (fromEnv !== undefined && fromEnv !== '' ? fromEnv : DEFAULT_STORE_DIR);
+  return values.store ?? (fromEnv !== undefined && fromEnv !== '' ? fromEnv : DEFAULT_STORE_DIR);
 }
 
 /** True for `nats://` (and `tls://`) store specs: the JetStream store. */
@@ -36,13 +35,13 @@ export function isNatsStore(spec: string): boolean {
  * Open the store a command names. The JetStream store is imported only when asked for, so the
  * embedded store never loads NATS code.
  */
-export async function openStore(flags: StoreFlags, signal?: AbortSignal): Promise<EventStore> {
-  const spec = storeSpec(flags);
+export async function openStore(values: StoreValues, signal?: AbortSignal): Promise<EventStore> {
+  const spec = storeSpec(values);
   if (isNatsStore(spec)) {
     const { JetStreamEventStore } = await import('./jetstream-store.js');
     return JetStreamEventStore.open(spec, {
-      ...(flags.stream ? { stream: flags.stream } : {}),
-      connection: natsFlagsOf(flags),
+      ...(values.stream ? { stream: values.stream } : {}),
+      connection: natsValuesOf(values),
       ...(signal ? { signal } : {}),
     });
   }

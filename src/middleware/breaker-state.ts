@@ -7,24 +7,21 @@ import {
   readFileSync,
   renameSync,
   statSync,
-  unlinkSync,
   writeSync,
 } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { type FileLockOptions, withFileLock } from '../core/file-lock.js';
 import { UsageError } from '../errors/comms-error.js';
 
 /**
  * Circuit breaker state kept in a JSON file (`--breaker-state FILE`) so that repeated invocations in
  * a CI shell share one breaker. The file maps breaker key (target) -> cockatiel's `toJSON()` state.
  *
- * Two processes may finish at the same time, so a save is read-modify-write under an exclusive lock
- * file (`FILE.lock`, created with O_EXCL), and the new content is written to a temp file, fsynced and
- * renamed over the old one: a reader never sees half a file. A lock older than 10 s is stale (its
- * owner died) and is taken over.
+ * Two processes may finish at the same time, so a save is read-modify-write under the shared file
+ * lock (`FILE.lock`, see core/file-lock.ts: a lock whose owner died is broken), and the new content is
+ * written to a temp file, fsynced and renamed over the old one: a reader never sees half a file.
  */
 export type BreakerStateMap = Record<string, unknown>;
-
-const STALE_LOCK_MS = 10_000;
 
 /** Fail before anything is sent when the state file could never be written (exit 2, not after the call). */
 export function checkBreakerStateFile(file: string): void {
@@ -66,57 +63,36 @@ export function loadBreakerStates(file: string): BreakerStateMap {
   });
 }
 
-function sleepSync(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
-
-function acquireLock(lockFile: string): number {
-  const deadline = Date.now() + 5_000;
-  for (;;) {
-    try {
-      return openSync(lockFile, 'wx');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      try {
-        if (Date.now() - statSync(lockFile).mtimeMs > STALE_LOCK_MS) unlinkSync(lockFile);
-      } catch {
-        // the owner removed it meanwhile: try again
-      }
-      if (Date.now() > deadline)
-        throw new UsageError(`could not lock '${lockFile}' (held by another process)`);
-      sleepSync(10 + Math.random() * 20);
-    }
-  }
-}
+/** Two invocations saving at once wait for each other; a live owner past this is reported (exit 2). */
+const LOCK_OPTIONS: FileLockOptions = {
+  timeoutMs: 5_000,
+  busy: (lockFile, owner) =>
+    new UsageError(`could not lock '${lockFile}' (held by ${owner ? `pid ${owner}` : 'another process'})`),
+};
 
 /**
  * Update the file under the lock and replace it atomically. `updates` is either the entries to set,
  * or a function from the file's current content (read under the lock) to the entries to set.
  */
-export function saveBreakerStates(
+export async function saveBreakerStates(
   file: string,
   updates: BreakerStateMap | ((current: BreakerStateMap) => BreakerStateMap),
-): void {
-  const lockFile = `${file}.lock`;
-  const fd = acquireLock(lockFile);
-  try {
-    const current = loadBreakerStates(file);
-    const next = { ...current, ...(typeof updates === 'function' ? updates(current) : updates) };
-    const tmp = `${file}.${process.pid}.tmp`;
-    const out = openSync(tmp, 'w');
-    try {
-      writeSync(out, `${JSON.stringify(next, null, 2)}\n`);
-      fsyncSync(out);
-    } finally {
-      closeSync(out);
-    }
-    renameSync(tmp, file);
-  } finally {
-    closeSync(fd);
-    try {
-      unlinkSync(lockFile);
-    } catch {
-      // already gone
-    }
-  }
+): Promise<void> {
+  await withFileLock(
+    `${file}.lock`,
+    () => {
+      const current = loadBreakerStates(file);
+      const next = { ...current, ...(typeof updates === 'function' ? updates(current) : updates) };
+      const tmp = `${file}.${process.pid}.tmp`;
+      const out = openSync(tmp, 'w');
+      try {
+        writeSync(out, `${JSON.stringify(next, null, 2)}\n`);
+        fsyncSync(out);
+      } finally {
+        closeSync(out);
+      }
+      renameSync(tmp, file);
+    },
+    LOCK_OPTIONS,
+  );
 }

@@ -102,10 +102,10 @@ export class BreakerRegistry {
    * same key since we loaded it; then our failures are added to its count rather than overwriting it,
    * so parallel invocations in a CI shell still open the breaker after n failures between them.
    */
-  persist(): void {
+  async persist(): Promise<void> {
     const file = this.#options.stateFile;
     if (!file || this.#policies.size === 0) return;
-    saveBreakerStates(file, (current) => {
+    await saveBreakerStates(file, (current) => {
       const updates: BreakerStateMap = {};
       for (const [key, policy] of this.#policies) {
         updates[key] = mergeState(

@@ -2,7 +2,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningGrpcServer, startGrpcServer } from '../../src/servers/grpc/server.js';
-import { type GeneratedCerts, generateCerts } from '../../src/servers/grpc/tls.js';
+import { type GeneratedCerts, generateCerts } from '../../src/servers/tls/certs.js';
 import { killSurvivors, runCli, startCli } from '../helpers/spawn-cli.js';
 
 /** Health checks (Check and Watch) and TLS / mutual TLS with certificates generated at test time. */

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningGrpcServer, startGrpcServer } from '../../src/servers/grpc/server.js';
-import { type GeneratedCerts, generateCerts } from '../../src/servers/grpc/tls.js';
+import { type GeneratedCerts, generateCerts } from '../../src/servers/tls/certs.js';
 import { type CliProcess, killSurvivors, runCli, startCli } from '../helpers/spawn-cli.js';
 
 /**

@@ -1,7 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { generateCertsSync } from '../../src/servers/tls/certs.js';
 
 export interface TestCerts {
   dir: string;
@@ -18,90 +16,17 @@ export interface TestCerts {
 }
 
 /**
- * Generate a throwaway CA, a server certificate for localhost/127.0.0.1 and a client certificate,
- * with openssl, at test time (nothing secret is committed).
+ * A throwaway CA, a server certificate for localhost/127.0.0.1, a client certificate and a
+ * self-signed one, made at test time by the same generator as `serve grpc --tls` (nothing secret is
+ * committed).
  */
 export function makeCerts(): TestCerts {
-  const dir = mkdtempSync(join(tmpdir(), 'comms-certs-'));
-  const p = (name: string) => join(dir, name);
-  const ssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
-  writeFileSync(p('san.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
-  writeFileSync(p('client.ext'), 'extendedKeyUsage=clientAuth\n');
-  ssl(
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    p('ca.key'),
-    '-out',
-    p('ca.pem'),
-    '-days',
-    '2',
-    '-subj',
-    '/CN=comms-test-ca',
-  );
-  for (const [name, ext] of [
-    ['server', 'san.ext'],
-    ['client', 'client.ext'],
-  ] as const) {
-    ssl(
-      'req',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      p(`${name}.key`),
-      '-out',
-      p(`${name}.csr`),
-      '-subj',
-      `/CN=${name === 'server' ? 'localhost' : 'comms-client'}`,
-    );
-    ssl(
-      'x509',
-      '-req',
-      '-in',
-      p(`${name}.csr`),
-      '-CA',
-      p('ca.pem'),
-      '-CAkey',
-      p('ca.key'),
-      '-CAcreateserial',
-      '-out',
-      p(`${name}.pem`),
-      '-days',
-      '2',
-      '-extfile',
-      p(ext),
-    );
-  }
-  ssl(
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    p('self.key'),
-    '-out',
-    p('self.pem'),
-    '-days',
-    '2',
-    '-subj',
-    '/CN=localhost',
-    '-addext',
-    'subjectAltName=DNS:localhost,IP:127.0.0.1',
-  );
+  const c = generateCertsSync({ selfSigned: true });
+  if (!c.selfSignedCert || !c.selfSignedKey) throw new Error('no self-signed certificate was generated');
   return {
-    dir,
-    caCert: p('ca.pem'),
-    serverCert: p('server.pem'),
-    serverKey: p('server.key'),
-    clientCert: p('client.pem'),
-    clientKey: p('client.key'),
-    selfSignedCert: p('self.pem'),
-    selfSignedKey: p('self.key'),
+    ...c,
+    selfSignedCert: c.selfSignedCert,
+    selfSignedKey: c.selfSignedKey,
     read: (path) => readFileSync(path),
   };
 }

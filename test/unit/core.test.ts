@@ -155,10 +155,10 @@ describe('templates', () => {
 });
 
 describe('breaker state file', () => {
-  it('merges keys and survives a corrupt file as a usage error, not a silent reset', () => {
+  it('merges keys and survives a corrupt file as a usage error, not a silent reset', async () => {
     const file = join(dir, 'state.json');
-    saveBreakerStates(file, { a: { x: 1 } });
-    saveBreakerStates(file, { b: { y: 2 } });
+    await saveBreakerStates(file, { a: { x: 1 } });
+    await saveBreakerStates(file, { b: { y: 2 } });
     expect(loadBreakerStates(file)).toEqual({ a: { x: 1 }, b: { y: 2 } });
     writeFileSync(file, '{not json');
     expect(() => loadBreakerStates(file)).toThrow(/not a breaker state file/);

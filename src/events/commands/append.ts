@@ -1,12 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
-import {
-  isLoadMode,
-  type LoadFlags,
-  legacyLoadPlan,
-  type ResilienceFlags,
-  resilienceFrom,
-} from '../../cli/options.js';
+import { callSettingsFrom } from '../../command/call-options.js';
 import type { CommandContext } from '../../command/context.js';
 import { runCallCommand } from '../../command/run-call-command.js';
 import { parseJsonArg, readPayload } from '../../core/input.js';
@@ -14,6 +8,7 @@ import type { Result } from '../../core/result.js';
 import { expandTemplate, hasTemplate } from '../../core/template.js';
 import { UsageError } from '../../errors/comms-error.js';
 import { ExitCode } from '../../errors/exit-codes.js';
+import { isLoadMode } from '../../load/options.js';
 import { type AppendCall, AppendTransport } from '../append-transport.js';
 import {
   type ExpectedVersion,
@@ -22,30 +17,24 @@ import {
   validateAggregate,
   validateType,
 } from '../event.js';
+import type { AppendValues, NatsStoreValues } from '../flags.js';
 import { IdConflictError } from '../id-conflict.js';
 import { openStore } from '../open-store.js';
 import { VersionConflictError } from '../version-conflict.js';
-import { type CommonFlags, outputOf } from './common.js';
+import { outputOf } from './common.js';
 
-export interface AppendFlags extends CommonFlags, LoadFlags, ResilienceFlags {
-  data?: string;
-  expectedVersion?: string;
-  id?: string;
-  correlationId?: string;
-  causationId?: string;
-  meta?: string[];
-  lines?: boolean;
-}
+/** What `events append` receives: its typed option values and the store's NATS connection values. */
+export type AppendInput = AppendValues & NatsStoreValues;
 
-function metadataFrom(flags: AppendFlags): Record<string, string> {
+function metadataFrom(values: AppendInput): Record<string, string> {
   const meta: Record<string, string> = {};
-  for (const kv of flags.meta ?? []) {
+  for (const kv of values.meta) {
     const i = kv.indexOf('=');
     if (i <= 0) throw new UsageError(`invalid --meta '${kv}': expected key=value`);
     meta[kv.slice(0, i)] = kv.slice(i + 1);
   }
-  if (flags.correlationId !== undefined) meta.correlationId = flags.correlationId;
-  if (flags.causationId !== undefined) meta.causationId = flags.causationId;
+  if (values.correlationId !== undefined) meta.correlationId = values.correlationId;
+  if (values.causationId !== undefined) meta.causationId = values.causationId;
   return meta;
 }
 
@@ -62,47 +51,46 @@ async function* stdinLines(stdin: NodeJS.ReadableStream): AsyncIterable<unknown>
 }
 
 /**
- * `events append`: flags and data are parsed and validated before the store is opened, so bad
+ * `events append`: values and data are parsed and validated before the store is opened, so bad
  * input (exit 2) never writes (with `--lines`, each line is checked as it arrives). With `--lines`, line i expects version N+i-1 when `--expected-version N` is
  * given, so a batch is guarded as a whole; the first conflict stops it.
  */
 export async function runAppend(
   aggregateArg: string,
   typeArg: string,
-  flags: AppendFlags,
+  values: AppendInput,
   ctx: CommandContext,
 ): Promise<number> {
-  const out = outputOf(flags);
+  const out = outputOf(values, ctx);
   const aggregate = validateAggregate(aggregateArg);
   const type = validateType(typeArg);
-  const expected = parseExpectedVersion(flags.expectedVersion);
-  const metadata = metadataFrom(flags);
-  if (isLoadMode(flags)) return runAppendLoad(aggregate, type, flags, expected, metadata, ctx);
+  const expected = parseExpectedVersion(values.expectedVersion);
+  const metadata = metadataFrom(values);
+  if (isLoadMode(values)) return runAppendLoad(aggregate, type, values, expected, metadata, ctx);
 
   let payloads: Iterable<unknown> | AsyncIterable<unknown>;
-  if (flags.lines) {
-    if (flags.data !== undefined && flags.data !== '{}')
-      throw new UsageError('--lines reads the data from stdin: drop -d');
-    if (flags.id !== undefined && !hasTemplate(flags.id)) {
-      throw new UsageError(`--id '${flags.id}' would be the same for every line`, {
+  if (values.lines) {
+    if (values.data !== '{}') throw new UsageError('--lines reads the data from stdin: drop -d');
+    if (values.id !== undefined && !hasTemplate(values.id)) {
+      throw new UsageError(`--id '${values.id}' would be the same for every line`, {
         hint: "put {{seq}} in it, e.g. --id 'import-{{seq}}'",
       });
     }
     payloads = stdinLines(ctx.stdin);
   } else {
-    const text = (await readPayload(flags.data ?? '{}', '-d', ctx.stdin)).toString('utf8');
+    const text = (await readPayload(values.data, '-d', ctx.stdin)).toString('utf8');
     payloads = [parseJsonArg(text, '-d')];
   }
-  if (flags.id !== undefined && flags.id.trim() === '') throw new UsageError('--id must not be empty');
+  if (values.id !== undefined && values.id.trim() === '') throw new UsageError('--id must not be empty');
 
-  const store = await openStore(flags, ctx.signal);
+  const store = await openStore(values, ctx.signal);
   try {
     let i = -1;
     for await (const data of payloads) {
       i += 1;
       if (ctx.signal.aborted) return ExitCode.interrupted;
       const event: NewEvent = {
-        id: flags.id !== undefined ? expandTemplate(flags.id, i + 1) : randomUUID(),
+        id: values.id !== undefined ? expandTemplate(values.id, i + 1) : randomUUID(),
         aggregate,
         type,
         data,
@@ -181,7 +169,7 @@ export async function runAppend(
 async function runAppendLoad(
   aggregate: string,
   type: string,
-  flags: AppendFlags,
+  values: AppendInput,
   expected: ExpectedVersion,
   metadata: Record<string, string>,
   ctx: CommandContext,
@@ -191,16 +179,17 @@ async function runAppendLoad(
       hint: 'load mode appends with --expected-version any; put {{seq}} in the aggregate to append to many',
     });
   }
-  if (flags.lines) throw new UsageError('--lines cannot be used in load mode (-n, --duration, --rate)');
-  if (flags.id !== undefined && !hasTemplate(flags.id)) {
-    throw new UsageError(`--id '${flags.id}' would be the same for every call`, {
+  if (values.lines) throw new UsageError('--lines cannot be used in load mode (-n, --duration, --rate)');
+  if (values.id !== undefined && !hasTemplate(values.id)) {
+    throw new UsageError(`--id '${values.id}' would be the same for every call`, {
       hint: "put {{seq}} in it, e.g. --id 'load-{{seq}}'",
     });
   }
-  const dataText = (await readPayload(flags.data ?? '{}', '-d', ctx.stdin)).toString('utf8');
+  const settings = callSettingsFrom(values);
+  const dataText = (await readPayload(values.data, '-d', ctx.stdin)).toString('utf8');
   parseJsonArg(expandTemplate(dataText, 1), '-d');
-  const out = outputOf(flags);
-  const store = await openStore(flags, ctx.signal);
+  const out = outputOf(values, ctx);
+  const store = await openStore(values, ctx.signal);
   try {
     const makeCall = (seq: number): AppendCall => {
       const agg = validateAggregate(expandTemplate(aggregate, seq));
@@ -208,7 +197,7 @@ async function runAppendLoad(
         target: store.location,
         operation: 'append',
         event: {
-          id: flags.id !== undefined ? expandTemplate(flags.id, seq) : randomUUID(),
+          id: values.id !== undefined ? expandTemplate(values.id, seq) : randomUUID(),
           aggregate: agg,
           type,
           data: parseJsonArg(expandTemplate(dataText, seq), '-d'),
@@ -221,9 +210,9 @@ async function runAppendLoad(
       transport: new AppendTransport(store),
       call: makeCall(1),
       makeCall,
-      resilience: resilienceFrom(flags),
+      resilience: settings.resilience,
       output: out,
-      load: legacyLoadPlan(flags),
+      load: settings.load,
       signal: ctx.signal,
       renderHuman: async () => {},
     });

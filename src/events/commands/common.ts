@@ -1,16 +1,14 @@
-import type { OutputFlags } from '../../cli/options.js';
-import { outputFrom } from '../../cli/options.js';
+import type { CommandContext } from '../../command/context.js';
+import { type OutputValues, outputFrom } from '../../command/shared-options.js';
 import { parseDuration } from '../../core/duration.js';
 import { UsageError } from '../../errors/comms-error.js';
 import { Output } from '../../output/output.js';
 import type { StoredEvent } from '../event.js';
-import type { StoreFlags } from '../open-store.js';
 import type { EventFilter } from '../store.js';
 
-export type CommonFlags = StoreFlags & OutputFlags;
-
-export function outputOf(flags: OutputFlags): Output {
-  return new Output(outputFrom(flags));
+/** The command's Output, on the context's streams. */
+export function outputOf(values: OutputValues, ctx: CommandContext): Output {
+  return new Output(outputFrom(values), ctx.stdout, ctx.stderr);
 }
 
 /** `--since 2024-05-01T10:00:00Z` or `--since 10m` (that long ago), as ms since epoch. */
@@ -26,19 +24,12 @@ export function parseSince(text: string | undefined, now = Date.now()): number |
   return ms;
 }
 
-export function parsePosition(text: string | undefined, flag: string): number | undefined {
-  if (text === undefined) return undefined;
-  if (!/^\d+$/.test(text.trim()))
-    throw new UsageError(`invalid ${flag} '${text}': expected a whole number >= 0`);
-  return Number(text);
-}
-
-export function filterFrom(flags: { type?: string[]; since?: string; aggregate?: string }): EventFilter {
-  const sinceMs = parseSince(flags.since);
+export function filterFrom(values: { type?: string[]; since?: string; aggregate?: string }): EventFilter {
+  const sinceMs = parseSince(values.since);
   return {
-    ...(flags.type && flags.type.length > 0 ? { types: flags.type } : {}),
+    ...(values.type && values.type.length > 0 ? { types: values.type } : {}),
     ...(sinceMs !== undefined ? { sinceMs } : {}),
-    ...(flags.aggregate !== undefined ? { aggregate: flags.aggregate } : {}),
+    ...(values.aggregate !== undefined ? { aggregate: values.aggregate } : {}),
   };
 }
 

@@ -1,18 +1,18 @@
 import type { CommandContext } from '../../command/context.js';
 import { ExitCode } from '../../errors/exit-codes.js';
 import { validateName } from '../event.js';
+import type { DeadLetterValues, NatsStoreValues } from '../flags.js';
 import { openStore } from '../open-store.js';
-import { type CommonFlags, outputOf } from './common.js';
-
-export interface DeadLetterFlags extends CommonFlags {
-  checkpoint?: string;
-}
+import { outputOf } from './common.js';
 
 /** `events dead-letters`: one line (or NDJSON object) per parked event. */
-export async function runDeadLetters(flags: DeadLetterFlags, ctx: CommandContext): Promise<number> {
-  const out = outputOf(flags);
-  const group = flags.checkpoint === undefined ? undefined : validateName(flags.checkpoint, '--checkpoint');
-  const store = await openStore(flags, ctx.signal);
+export async function runDeadLetters(
+  values: DeadLetterValues & NatsStoreValues,
+  ctx: CommandContext,
+): Promise<number> {
+  const out = outputOf(values, ctx);
+  const group = values.checkpoint === undefined ? undefined : validateName(values.checkpoint, '--checkpoint');
+  const store = await openStore(values, ctx.signal);
   try {
     const letters = await store.listDeadLetters(group);
     for (const l of letters) {

@@ -1,42 +1,33 @@
-import { type ResilienceFlags, resilienceFrom } from '../../cli/options.js';
 import type { CommandContext } from '../../command/context.js';
+import { resilienceFrom } from '../../command/shared-options.js';
 import { CallPipeline } from '../../core/run-call.js';
 import { ExitCode } from '../../errors/exit-codes.js';
 import { formatAttempt } from '../../output/human.js';
 import { type Delivery, type DispatchSummary, dispatchEvents, redriveDeadLetters } from '../dispatch.js';
 import { validateAggregate, validateName } from '../event.js';
+import type { DispatchValues, NatsStoreValues } from '../flags.js';
 import { createHandler, parseHandler } from '../handlers/handler.js';
-import { isNatsStore, natsFlagsOf, openStore, storeSpec } from '../open-store.js';
-import { type CommonFlags, filterFrom, outputOf, parsePosition } from './common.js';
+import { isNatsStore, natsValuesOf, openStore, storeSpec } from '../open-store.js';
+import { filterFrom, outputOf } from './common.js';
 
-export interface DispatchFlags extends CommonFlags, ResilienceFlags {
-  to: string;
-  checkpoint?: string;
-  from?: string;
-  aggregate?: string;
-  type?: string[];
-  follow?: boolean;
-  stopOnFailure?: boolean;
-  deadLetterUnreachable?: boolean;
-  retryDeadLetters?: boolean;
-  server?: string;
-}
+/** What `events dispatch` receives: its typed option values (--to is required) and the NATS values. */
+export type DispatchInput = DispatchValues & NatsStoreValues & { to: string };
 
 /** `events dispatch`: parse everything, open store and handler, run, print deliveries and a summary. */
-export async function runDispatch(flags: DispatchFlags, ctx: CommandContext): Promise<number> {
-  const out = outputOf(flags);
-  const spec = parseHandler(flags.to);
-  const resilience = resilienceFrom(flags);
-  const group = flags.checkpoint === undefined ? 'default' : validateName(flags.checkpoint, '--checkpoint');
-  if (flags.aggregate !== undefined) validateAggregate(flags.aggregate);
-  const filter = filterFrom(flags);
-  const from = parsePosition(flags.from, '--from');
+export async function runDispatch(values: DispatchInput, ctx: CommandContext): Promise<number> {
+  const out = outputOf(values, ctx);
+  const spec = parseHandler(values.to);
+  const resilience = resilienceFrom(values);
+  const group = values.checkpoint === undefined ? 'default' : validateName(values.checkpoint, '--checkpoint');
+  if (values.aggregate !== undefined) validateAggregate(values.aggregate);
+  const filter = filterFrom(values);
+  const from = values.from;
 
-  const store = await openStore(flags, ctx.signal);
+  const store = await openStore(values, ctx.signal);
   // A nats: handler talks to -s, else NATS_URL, else the JetStream store's server.
-  const where = storeSpec(flags);
+  const where = storeSpec(values);
   const natsServer =
-    flags.server ?? (process.env.NATS_URL === undefined && isNatsStore(where) ? where : undefined);
+    values.server ?? (process.env.NATS_URL === undefined && isNatsStore(where) ? where : undefined);
   let handler: Awaited<ReturnType<typeof createHandler>> | undefined;
   const pipeline = new CallPipeline(resilience, ctx.signal, {
     onAttempt(record) {
@@ -52,7 +43,7 @@ export async function runDispatch(flags: DispatchFlags, ctx: CommandContext): Pr
     handler = await createHandler(spec, {
       timeoutMs: resilience.timeoutMs,
       ...(natsServer !== undefined ? { natsServer } : {}),
-      natsConnection: natsFlagsOf(flags),
+      natsConnection: natsValuesOf(values),
     });
     const onDelivery = async (d: Delivery) => {
       if (out.options.json) {
@@ -84,24 +75,24 @@ export async function runDispatch(flags: DispatchFlags, ctx: CommandContext): Pr
       handler,
       pipeline,
       group,
-      checkpoint: flags.checkpoint !== undefined,
+      checkpoint: values.checkpoint !== undefined,
       ...(from !== undefined ? { from } : {}),
       filter,
-      follow: flags.follow === true,
-      stopOnFailure: flags.stopOnFailure === true,
-      deadLetterUnreachable: flags.deadLetterUnreachable === true,
+      follow: values.follow,
+      stopOnFailure: values.stopOnFailure,
+      deadLetterUnreachable: values.deadLetterUnreachable,
       signal: ctx.signal,
       onDelivery,
     };
-    if (flags.follow && !flags.retryDeadLetters)
+    if (values.follow && !values.retryDeadLetters)
       out.info(out.c.dim(`dispatching to ${handler.target} (following; Ctrl-C to stop)`));
-    const summary = flags.retryDeadLetters
+    const summary = values.retryDeadLetters
       ? await redriveDeadLetters(options)
       : await dispatchEvents(options);
-    await report(out, summary, flags.checkpoint);
+    await report(out, summary, values.checkpoint);
     return summary.exit;
   } finally {
-    pipeline.close();
+    await pipeline.close();
     await handler?.close();
     await store.close();
   }

@@ -3,33 +3,27 @@ import { UsageError } from '../../errors/comms-error.js';
 import { ExitCode } from '../../errors/exit-codes.js';
 import type { StoredEvent } from '../event.js';
 import { validateAggregate } from '../event.js';
+import type { NatsStoreValues, ReadValues } from '../flags.js';
 import { openStore } from '../open-store.js';
 import { matchesFilter } from '../store.js';
-import { type CommonFlags, filterFrom, formatEvent, outputOf, parsePosition } from './common.js';
-
-export interface ReadFlags extends CommonFlags {
-  all?: boolean;
-  from?: string;
-  type?: string[];
-  since?: string;
-}
+import { filterFrom, formatEvent, outputOf } from './common.js';
 
 /** `events read <aggregate>` (version order) or `events read --all` (global order). Events go to stdout. */
 export async function runRead(
   aggregateArg: string | undefined,
-  flags: ReadFlags,
+  values: ReadValues & NatsStoreValues,
   ctx: CommandContext,
 ): Promise<number> {
-  const out = outputOf(flags);
-  if (flags.all && aggregateArg !== undefined)
+  const out = outputOf(values, ctx);
+  if (values.all && aggregateArg !== undefined)
     throw new UsageError('name an aggregate or pass --all, not both');
-  if (!flags.all && aggregateArg === undefined)
+  if (!values.all && aggregateArg === undefined)
     throw new UsageError('name an aggregate, or pass --all for every event');
   const aggregate = aggregateArg === undefined ? undefined : validateAggregate(aggregateArg);
-  const from = parsePosition(flags.from, '--from');
-  const filter = filterFrom(flags);
+  const from = values.from;
+  const filter = filterFrom(values);
 
-  const store = await openStore(flags, ctx.signal);
+  const store = await openStore(values, ctx.signal);
   let count = 0;
   try {
     const source: AsyncIterable<StoredEvent> =

@@ -1,12 +1,13 @@
 import type { CommandContext } from '../../command/context.js';
 import { ExitCode } from '../../errors/exit-codes.js';
+import type { NatsStoreValues, StatsValues } from '../flags.js';
 import { openStore } from '../open-store.js';
-import { type CommonFlags, outputOf } from './common.js';
+import { outputOf } from './common.js';
 
 /** `events stats`: aggregates, events, last position (stdout: it is the data asked for). */
-export async function runStats(flags: CommonFlags, ctx: CommandContext): Promise<number> {
-  const out = outputOf(flags);
-  const store = await openStore(flags, ctx.signal);
+export async function runStats(values: StatsValues & NatsStoreValues, ctx: CommandContext): Promise<number> {
+  const out = outputOf(values, ctx);
+  const store = await openStore(values, ctx.signal);
   try {
     const stats = await store.stats();
     if (out.options.json) {

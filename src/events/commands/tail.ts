@@ -1,27 +1,19 @@
-import { parseCount } from '../../cli/options.js';
 import type { CommandContext } from '../../command/context.js';
 import { ExitCode } from '../../errors/exit-codes.js';
 import { validateAggregate } from '../event.js';
+import type { NatsStoreValues, TailValues } from '../flags.js';
 import { openStore } from '../open-store.js';
-import { type CommonFlags, filterFrom, formatEvent, outputOf, parsePosition } from './common.js';
-
-export interface TailFlags extends CommonFlags {
-  aggregate?: string;
-  type?: string[];
-  since?: string;
-  from?: string;
-  count?: string;
-}
+import { filterFrom, formatEvent, outputOf } from './common.js';
 
 /** `events tail`: new events as they are appended (from the current end unless `--from`). */
-export async function runTail(flags: TailFlags, ctx: CommandContext): Promise<number> {
-  const out = outputOf(flags);
-  if (flags.aggregate !== undefined) validateAggregate(flags.aggregate);
-  const filter = filterFrom(flags);
-  const from = parsePosition(flags.from, '--from');
-  const limit = parseCount(flags.count, '--count', { min: 1 });
+export async function runTail(values: TailValues & NatsStoreValues, ctx: CommandContext): Promise<number> {
+  const out = outputOf(values, ctx);
+  if (values.aggregate !== undefined) validateAggregate(values.aggregate);
+  const filter = filterFrom(values);
+  const from = values.from;
+  const limit = values.count;
 
-  const store = await openStore(flags, ctx.signal);
+  const store = await openStore(values, ctx.signal);
   const stop = new AbortController();
   const onAbort = () => stop.abort(ctx.signal.reason);
   ctx.signal.addEventListener('abort', onAbort, { once: true });

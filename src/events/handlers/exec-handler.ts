@@ -1,7 +1,7 @@
 import type { CallOutcome, CallPipeline } from '../../core/run-call.js';
 import type { StoredEvent } from '../event.js';
+import { type EventHandler, eventPayload } from './event-handler.js';
 import { type ExecCall, ExecTransport } from './exec-transport.js';
-import { type EventHandler, eventPayload } from './handler.js';
 
 /** `--to exec:CMD`: the event JSON on stdin, its id/type/aggregate/version/position in COMMS_EVENT_*. */
 export class ExecHandler implements EventHandler {

@@ -1,18 +1,11 @@
-import type { CallOutcome, CallPipeline } from '../../core/run-call.js';
 import { UsageError } from '../../errors/comms-error.js';
-import type { NatsConnectionFlags } from '../../transports/nats/connection-options.js';
-import type { StoredEvent } from '../event.js';
+import type { NatsStoreValues } from '../flags.js';
+import type { EventHandler } from './event-handler.js';
 
-/**
- * A dispatch target (`--to`). Delivery goes through the shared CallPipeline with the target's own
- * Transport, so retries, timeouts and the breaker are the same middleware as every other call.
+/*
+ * This file is the only importer of the three handlers (each loaded when its scheme is asked for);
+ * they import what they share from event-handler.ts, so there is no import circle.
  */
-export interface EventHandler {
-  /** `--to` as given (credentials in URLs redacted): breaker key and dead-letter `handler`. */
-  readonly target: string;
-  deliver(pipeline: CallPipeline, event: StoredEvent): Promise<CallOutcome<unknown>>;
-  close(): Promise<void>;
-}
 
 export type HandlerSpec =
   | { scheme: 'http'; url: URL; target: string }
@@ -57,15 +50,10 @@ export function parseHandler(to: string): HandlerSpec {
   });
 }
 
-/** The JSON body/payload/stdin a handler receives: the stored event as `events read --json` prints it. */
-export function eventPayload(event: StoredEvent): Buffer {
-  return Buffer.from(JSON.stringify(event), 'utf8');
-}
-
 /** Create the handler for a parsed spec, loading only the transport it needs. */
 export async function createHandler(
   spec: HandlerSpec,
-  options: { natsServer?: string; natsConnection?: Omit<NatsConnectionFlags, 'server'>; timeoutMs: number },
+  options: { natsServer?: string; natsConnection?: NatsStoreValues; timeoutMs: number },
 ): Promise<EventHandler> {
   switch (spec.scheme) {
     case 'exec': {

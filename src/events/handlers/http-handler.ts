@@ -3,7 +3,7 @@ import { HttpTransport } from '../../transports/http/adapter.js';
 import type { HttpCall } from '../../transports/http/call.js';
 import { parseStatusSpec } from '../../transports/http/status-spec.js';
 import type { StoredEvent } from '../event.js';
-import { type EventHandler, eventPayload } from './handler.js';
+import { type EventHandler, eventPayload } from './event-handler.js';
 
 /** Only a 2xx means handled: a redirect (not followed) or a 1xx did not handle the event. */
 const HANDLED = parseStatusSpec('2xx');

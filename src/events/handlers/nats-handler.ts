@@ -5,7 +5,7 @@ import {
   natsConnectOptionsFrom,
 } from '../../transports/nats/connection-options.js';
 import type { StoredEvent } from '../event.js';
-import { type EventHandler, eventPayload } from './handler.js';
+import { type EventHandler, eventPayload } from './event-handler.js';
 
 /**
  * `--to nats:SUBJECT`: each event is a request on SUBJECT through the shared NATS transport; any

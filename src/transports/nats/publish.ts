@@ -238,7 +238,7 @@ export async function runPublish(
       }
     }
   } finally {
-    pipeline.close();
+    await pipeline.close();
     await transport.close();
   }
   const ms = performance.now() - started;

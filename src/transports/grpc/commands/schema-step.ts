@@ -110,6 +110,6 @@ export async function fetchSchema(opts: SchemaStepOptions): Promise<LoadedSchema
   if (reply && result.ok) return reply;
   // Persist failed connections (and a breaker they opened) for the next invocation; a lookup the
   // server answered (e.g. unknown symbol) says nothing about the peer's health.
-  if (result.error?.kind !== 'usage') pipeline.close();
+  if (result.error?.kind !== 'usage') await pipeline.close();
   return { result };
 }

@@ -7,24 +7,29 @@ import { TimeoutError, UsageError } from '../errors/comms-error.js';
  * Node has no flock(2), and a plain O_EXCL file would stay behind forever after `kill -9`; so a lock
  * whose owner no longer exists is stale and may be broken. Breaking is itself done under a second
  * O_EXCL file (`.break`) so two waiters cannot both decide the lock is stale and one of them delete a
- * lock the other has just taken. Holds are short (one append), so waiters poll with jitter.
+ * lock the other has just taken. Holds are short (one append, one state-file rewrite), so waiters
+ * poll with short jittered timers: the event loop stays free (Ctrl-C, other work) while they wait.
  *
- * Limits: the pid check works on one host and one pid namespace; keep the store on local disk.
+ * The event store and the breaker state file (`--breaker-state`) both use it.
+ * Limits: the pid check works on one host and one pid namespace; keep the files on local disk.
  */
-export interface LockOptions {
-  /** Give up after this long (exit 4 naming the owner). */
+export interface FileLockOptions {
+  /** Give up after this long (default 10 s). */
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** The error thrown when the lock is still held at the deadline (default: a TimeoutError, exit 4). */
+  busy?: (lockPath: string, owner: number | undefined) => Error;
 }
 
 const BREAK_STALE_MS = 5_000;
 /** A lock file with no pid yet (its owner died between create and write) is stale after this. */
 const EMPTY_STALE_MS = 2_000;
 
+/** Run `fn` while holding the lock file `lockPath`; the file is removed when `fn` settles. */
 export async function withFileLock<T>(
   lockPath: string,
   fn: () => Promise<T> | T,
-  options: LockOptions = {},
+  options: FileLockOptions = {},
 ): Promise<T> {
   await acquire(lockPath, options);
   try {
@@ -38,21 +43,23 @@ export async function withFileLock<T>(
   }
 }
 
-async function acquire(lockPath: string, { timeoutMs = 10_000, signal }: LockOptions): Promise<void> {
+function defaultBusy(lockPath: string, owner: number | undefined): Error {
+  return new TimeoutError(`'${lockPath}' is locked by pid ${owner ?? '?'}`, {
+    hint: 'if no such process exists, delete the lock file',
+  });
+}
+
+async function acquire(
+  lockPath: string,
+  { timeoutMs = 10_000, signal, busy = defaultBusy }: FileLockOptions,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (let round = 0; ; round++) {
     if (tryCreate(lockPath)) return;
     if (isStale(lockPath)) breakStale(lockPath);
     else {
-      if (Date.now() > deadline) {
-        throw new TimeoutError(
-          `event store is locked: '${lockPath}' held by pid ${ownerOf(lockPath) ?? '?'}`,
-          {
-            hint: 'another comms-cli is appending; if no such process exists, delete the lock file',
-          },
-        );
-      }
-      // Short, jittered polls: a hold is one append plus its fsync.
+      if (Date.now() > deadline) throw busy(lockPath, ownerOf(lockPath));
+      // Short, jittered polls: a hold is one small write plus its fsync.
       await sleep(Math.min(1 + Math.random() * (2 + round), 25), undefined, signal ? { signal } : undefined);
     }
   }

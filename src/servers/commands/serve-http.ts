@@ -1,31 +1,24 @@
-import type { ServeHttpFlags } from '../../cli/commands/serve-http.js';
-import { outputFrom, parseCount, parseNumber, parseOptionalDuration } from '../../cli/options.js';
 import type { CommandContext } from '../../command/context.js';
+import { outputFrom } from '../../command/shared-options.js';
 import { UsageError } from '../../errors/comms-error.js';
 import { ExitCode } from '../../errors/exit-codes.js';
 import { Output } from '../../output/output.js';
-import { startHttpServer } from './server.js';
+import type { ServeHttpValues } from '../flags.js';
+import { startHttpServer } from '../http/server.js';
 
 /** Run `serve http` until Ctrl-C: URL on stdout first (for scripts), a request log on stderr. */
-export async function runServeHttp(flags: ServeHttpFlags, ctx: CommandContext): Promise<number> {
-  const out = new Output(outputFrom(flags));
-  const port = parseCount(flags.port, '--port');
-  if (port === undefined || port > 65535) throw new UsageError(`invalid --port '${flags.port}'`);
-  const failRate = parseNumber(flags.failRate, '--fail-rate');
-  if (failRate !== undefined && failRate > 1)
-    throw new UsageError(`invalid --fail-rate '${flags.failRate}': expected a fraction 0..1`);
-  const failStatus = parseCount(flags.failStatus, '--fail-status');
-  if (failStatus !== undefined && (failStatus < 100 || failStatus > 599))
-    throw new UsageError(`invalid --fail-status '${flags.failStatus}'`);
+export async function runServeHttp(values: ServeHttpValues, ctx: CommandContext): Promise<number> {
+  const out = new Output(outputFrom(values), ctx.stdout, ctx.stderr);
+  const { port, host, failRate, failStatus } = values;
   let server: Awaited<ReturnType<typeof startHttpServer>>;
   try {
     server = await startHttpServer({
-      host: flags.host,
+      host,
       port,
       ...(failRate !== undefined ? { failRate } : {}),
-      ...(failStatus !== undefined ? { failStatus } : {}),
-      ...optionalMs('delayMs', parseOptionalDuration(flags.delay, '--delay')),
-      ...optionalMs('jitterMs', parseOptionalDuration(flags.jitter, '--jitter')),
+      failStatus,
+      ...optionalMs('delayMs', values.delay),
+      ...optionalMs('jitterMs', values.jitter),
       onRequest: (r) => {
         if (out.options.json) void out.json({ type: 'request', ...r, ms: Math.round(r.ms * 1000) / 1000 });
         else
@@ -37,11 +30,11 @@ export async function runServeHttp(flags: ServeHttpFlags, ctx: CommandContext): 
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE')
-      throw new UsageError(`port ${port} on ${flags.host} is already in use`, {
+      throw new UsageError(`port ${port} on ${host} is already in use`, {
         hint: 'use --port 0 for a random free port',
       });
     if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND')
-      throw new UsageError(`cannot bind --host '${flags.host}'`);
+      throw new UsageError(`cannot bind --host '${host}'`);
     throw err;
   }
   await out.data(`${server.url}\n`);
