@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { CommandContext } from '../../command/context.js';
+import { addOptions as addOptionTable } from '../../command/option.js';
 import { NATS_CONNECTION_OPTIONS } from '../../transports/nats/connection-options.js';
 import {
   addOptions,
@@ -35,7 +36,7 @@ const { server: _server, ...NATS_STORE_OPTIONS } = NATS_CONNECTION_OPTIONS;
 /** The NATS flags in their own help group, so the command's own options stay easy to find. */
 function addNatsOptions(cmd: Command): Command {
   cmd.optionsGroup('NATS connection (a nats:// or tls:// --store, and nats: handlers):');
-  addOptions(cmd, NATS_STORE_OPTIONS);
+  addOptionTable(cmd, NATS_STORE_OPTIONS);
   cmd.optionsGroup('Options:');
   return cmd;
 }
