@@ -113,7 +113,7 @@ export function connectFailure(err: unknown, where: string): CommsError {
     });
   }
   const code = errorCode(err);
-  if (code === 'ECONNREFUSED' || e.message === 'connection refused') {
+  if (code === 'ECONNREFUSED') {
     return new ConnectError(`cannot connect to ${where}: connection refused`, {
       cause: err,
       hint: 'is nats-server running there? set -s/--server or NATS_URL',
