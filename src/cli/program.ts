@@ -5,8 +5,8 @@ import { register as registerDemo } from '../demo/register.js';
 import { register as registerEvents } from '../events/register.js';
 import { register as registerServe } from '../servers/register.js';
 import { register as registerHttp } from '../transports/http/register.js';
+import { register as registerNats } from '../transports/nats/register.js';
 import { registerGrpc } from './commands/grpc.js';
-import { registerNats } from './commands/nats.js';
 
 /**
  * The command tree: one register() call per slice, nothing else. Register files only declare
@@ -36,7 +36,7 @@ Exit codes: 0 ok, 1 failed/expectation, 2 usage, 3 unreachable, 4 timeout, 5 bre
     );
   registerHttp(program, ctx);
   registerGrpc(program, ctx, ctx.setExit);
-  registerNats(program, ctx, ctx.setExit);
+  registerNats(program, ctx);
   registerEvents(program, ctx);
   registerServe(program, ctx);
   registerDemo(program, ctx);

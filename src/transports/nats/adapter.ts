@@ -1,85 +1,23 @@
 import { performance } from 'node:perf_hooks';
 import type { JetStreamClient } from '@nats-io/jetstream';
-import { type MsgHdrs, type NatsConnection, headers as natsHeaders } from '@nats-io/transport-node';
-import type {
-  AttemptContext,
-  CallBase,
-  Outcome,
-  ResultFields,
-  Transport,
-  Verdict,
-} from '../../core/transport.js';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { AttemptContext, Outcome, ResultFields, Transport, Verdict } from '../../core/transport.js';
 import { abortReasonToError } from '../../errors/classify.js';
-import {
-  type CommsError,
-  ConnectError,
-  InterruptedError,
-  ResponseError,
-  TimeoutError,
-} from '../../errors/comms-error.js';
+import { ConnectError } from '../../errors/comms-error.js';
+import type { NatsCall, NatsReply, OutgoingMessage } from './call.js';
+import { classify } from './classify.js';
 import { closeNats, connectNats } from './connection.js';
 import type { NatsConnectOptions } from './connection-options.js';
 import { natsError } from './errors.js';
+import { toHeaders } from './headers.js';
 import { decodeData, headersToRecord } from './message.js';
 
-/** One message to send: subject, payload, headers (already expanded from templates). */
-export interface OutgoingMessage {
-  subject: string;
-  data: Uint8Array;
-  headers?: ReadonlyArray<readonly [string, string]>;
-  replyTo?: string;
-}
-
-/**
- * A NATS call, one of:
- * - `request`: one request, one reply;
- * - `publish`: core publish of a batch (one message, `--count N`, or stdin `--lines`) then a flush, so
- *   the server has them all. A batch is one call: a core publish has no acknowledgement to retry on;
- * - `js-publish`: one JetStream publish that waits for the stream's ack. `msgId` is fixed when the call
- *   is made, so every retry of it carries the same Nats-Msg-Id and the stream drops the duplicate.
- */
-export type NatsCall = CallBase &
-  (
-    | { readonly op: 'request'; readonly message: OutgoingMessage }
-    | {
-        readonly op: 'publish';
-        readonly messages: () => Iterable<OutgoingMessage> | AsyncIterable<OutgoingMessage>;
-      }
-    | {
-        readonly op: 'js-publish';
-        readonly message: OutgoingMessage;
-        readonly msgId?: string;
-        readonly expectStream?: string;
-      }
-  );
-
-export type NatsReply =
-  | {
-      readonly op: 'request';
-      readonly headers?: MsgHdrs | undefined;
-      readonly data: Uint8Array;
-    }
-  | {
-      readonly op: 'publish';
-      readonly count: number;
-      readonly bytes: number;
-      /** Why the batch stopped early (Ctrl-C, SIGTERM, --timeout) after `count` messages. */
-      readonly stopped?: CommsError;
-    }
-  | {
-      readonly op: 'js-publish';
-      readonly stream: string;
-      readonly seq: number;
-      readonly duplicate: boolean;
-      readonly domain?: string | undefined;
-      readonly msgId?: string | undefined;
-    };
+export type { NatsCall, NatsReply, OutgoingMessage } from './call.js';
 
 /**
  * The NATS adapter of the one Transport interface. It connects lazily on the first attempt (so a
  * refused connection is an attempt like any other, retried when --retries allows) and keeps the
- * connection for the rest of the run (load mode, --count). `classify` holds the NATS retry list:
- * no responders and timeouts are retryable; rejected authorization and bad input are not.
+ * connection for the rest of the run (load mode, --count). What is retried is decided in classify.ts.
  */
 export class NatsTransport implements Transport<NatsCall, NatsReply> {
   readonly kind = 'nats' as const;
@@ -231,37 +169,7 @@ export class NatsTransport implements Transport<NatsCall, NatsReply> {
   }
 
   classify(outcome: Outcome<NatsReply>, call: NatsCall): Verdict {
-    if (outcome.reply) {
-      const r = outcome.reply;
-      if (r.op === 'request') {
-        // The micro services convention: a handler error comes back as a reply with these headers.
-        const code = r.headers?.get('Nats-Service-Error-Code');
-        if (code) {
-          const error = new ResponseError(
-            `service error ${code}: ${r.headers?.get('Nats-Service-Error') ?? ''}`.trim(),
-            {
-              code: 'COMMS_ERR_NATS_SERVICE',
-            },
-          );
-          return { ok: false, retryable: false, peerFault: false, error, status: `service error ${code}` };
-        }
-        return { ok: true, retryable: false, peerFault: false, status: 'reply' };
-      }
-      if (r.op === 'publish') {
-        if (r.stopped) {
-          const message = `${r.stopped.message} after publishing ${r.count} message${r.count === 1 ? '' : 's'}`;
-          const error =
-            r.stopped.kind === 'timeout'
-              ? new TimeoutError(message, { cause: r.stopped })
-              : new InterruptedError(message, { cause: r.stopped });
-          return { ok: false, retryable: false, peerFault: false, error, status: r.stopped.kind };
-        }
-        return { ok: true, retryable: false, peerFault: false, status: 'published' };
-      }
-      return { ok: true, retryable: false, peerFault: false, status: r.duplicate ? 'duplicate' : 'stored' };
-    }
-    const error = outcome.error;
-    return { ok: false, ...retryability(error, call), error, status: statusOf(error) };
+    return classify(outcome, call);
   }
 
   describe(reply: NatsReply): ResultFields {
@@ -301,29 +209,6 @@ export class NatsTransport implements Transport<NatsCall, NatsReply> {
       // never connected, or already closed: nothing to release
     }
   }
-}
-
-function retryability(error: CommsError, call: NatsCall): { retryable: boolean; peerFault: boolean } {
-  if (error.code === 'COMMS_ERR_NATS_AUTH' || error.code === 'COMMS_ERR_TLS')
-    return { retryable: false, peerFault: false };
-  if (error.kind === 'timeout') return { retryable: call.op !== 'publish', peerFault: true };
-  if (error.kind === 'connect') {
-    // A core batch is retried only when nothing can have gone out: the connection never came up.
-    return { retryable: call.op !== 'publish' || error.code !== 'COMMS_ERR_NATS_CONNECT', peerFault: true };
-  }
-  return { retryable: false, peerFault: false };
-}
-
-function statusOf(error: CommsError): string {
-  if (error.code === 'COMMS_ERR_NATS_NO_RESPONDERS') return 'no responders';
-  if (error.code === 'COMMS_ERR_NATS_AUTH') return 'unauthorized';
-  return error.kind;
-}
-
-export function toHeaders(list: ReadonlyArray<readonly [string, string]>): MsgHdrs {
-  const h = natsHeaders();
-  for (const [k, v] of list) h.append(k, v);
-  return h;
 }
 
 /** Resolve with `p`, or reject with the signal's typed reason (timeout, Ctrl-C) as soon as it aborts. */

@@ -1,46 +1,38 @@
-import type { OptionTable } from '../../cli/options.js';
+import { type OptionValues, path, text } from '../../command/option.js';
 import { UsageError } from '../../errors/comms-error.js';
-
-/**
- * The NATS connection flags, declared once (no @nats-io import here, so command files can attach them
- * without loading the client). `comms-cli nats ...` and `comms-cli events` (nats:SUBJECT handlers)
- * share them: `addOptions(cmd, NATS_CONNECTION_OPTIONS)` then `natsConnectOptionsFrom(flags)`.
- */
-export interface NatsConnectionFlags {
-  server?: string;
-  user?: string;
-  password?: string;
-  token?: string;
-  creds?: string;
-  nkey?: string;
-  tlsCa?: string;
-  tlsCert?: string;
-  tlsKey?: string;
-  name?: string;
-}
 
 export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
 
-export const NATS_CONNECTION_OPTIONS: OptionTable<NatsConnectionFlags> = {
-  server: {
-    flags: '-s, --server <urls>',
-    description: 'NATS server URL(s), comma-separated (also NATS_URL)',
-    defaultDescription: DEFAULT_NATS_URL,
-  },
-  user: { flags: '--user <user>', description: 'user name (also NATS_USER)' },
-  password: { flags: '--password <password>', description: 'password (also NATS_PASSWORD)' },
-  token: { flags: '--token <token>', description: 'authentication token (also NATS_TOKEN)' },
-  creds: { flags: '--creds <file>', description: 'user credentials file (JWT + nkey seed)' },
-  nkey: { flags: '--nkey <file>', description: 'file holding an nkey seed (SU...)' },
-  tlsCa: { flags: '--tls-ca <file>', description: 'CA certificate(s) to verify the server' },
-  tlsCert: { flags: '--tls-cert <file>', description: 'client certificate (mutual TLS)' },
-  tlsKey: { flags: '--tls-key <file>', description: 'client private key (mutual TLS)' },
-  name: {
-    flags: '--name <name>',
-    description: 'connection name shown by the server',
-    defaultDescription: 'comms-cli',
-  },
+/**
+ * The NATS connection options, declared once (no @nats-io import here, so register files can attach
+ * them without loading the client). `comms-cli nats ...` and `comms-cli events` (a JetStream store,
+ * nats:SUBJECT handlers) share them: `addOptions(cmd, NATS_CONNECTION_OPTIONS)`, then
+ * `natsConnectOptionsFrom(values)`. `--server` has no table default: NATS_URL comes before it.
+ */
+export const NATS_CONNECTION_OPTIONS = {
+  server: text(
+    '-s, --server <urls>',
+    `NATS server URL(s), comma-separated (also NATS_URL; default ${DEFAULT_NATS_URL})`,
+  ),
+  user: text('--user <user>', 'user name (also NATS_USER)'),
+  password: text('--password <password>', 'password (also NATS_PASSWORD)', { secret: true }),
+  token: text('--token <token>', 'authentication token (also NATS_TOKEN)', { secret: true }),
+  creds: path('--creds <file>', 'user credentials file (JWT + nkey seed)', { secret: true }),
+  nkey: path('--nkey <file>', 'file holding an nkey seed (SU...)', { secret: true }),
+  tlsCa: path('--tls-ca <file>', 'CA certificate(s) to verify the server'),
+  tlsCert: path('--tls-cert <file>', 'client certificate (mutual TLS)'),
+  tlsKey: path('--tls-key <file>', 'client private key (mutual TLS)', { secret: true }),
+  name: text('--name <name>', 'connection name shown by the server', { default: 'comms-cli' }),
 };
+export type NatsConnectionValues = OptionValues<typeof NATS_CONNECTION_OPTIONS>;
+
+/**
+ * The connection values as callers hold them: any subset (an events store passes its own server, a
+ * handler none). Typed values from the table fit as they are.
+ */
+export type NatsConnectionInput = Partial<NatsConnectionValues>;
+/** @deprecated the old name of NatsConnectionInput, kept while src/events moves to the tables. */
+export type NatsConnectionFlags = NatsConnectionInput;
 
 /** How long to keep reconnecting after the connection drops. */
 export type ReconnectPolicy = 'forever' | 'brief' | 'never';
@@ -64,11 +56,12 @@ export interface NatsConnectOptions {
 }
 
 /**
- * Flags (and the NATS_URL / NATS_USER / NATS_PASSWORD / NATS_TOKEN / NATS_CREDS / NATS_NKEY
- * environment) to connection options. Flags win over the environment.
+ * The typed connection values (and the NATS_URL / NATS_USER / NATS_PASSWORD / NATS_TOKEN / NATS_CREDS /
+ * NATS_NKEY environment) to connection options, checked (exit 2 on a bad URL or an incomplete pair).
+ * Options win over the environment.
  */
 export function natsConnectOptionsFrom(
-  flags: NatsConnectionFlags,
+  values: NatsConnectionInput,
   {
     reconnect = 'brief',
     connectTimeoutMs = 5_000,
@@ -78,12 +71,12 @@ export function natsConnectOptionsFrom(
     reconnect?: ReconnectPolicy;
     connectTimeoutMs?: number;
     env?: NodeJS.ProcessEnv;
-    /** The option that carried `flags.server`, named in usage errors (`events --store` passes '--store'). */
+    /** The option that carried `values.server`, named in usage errors (`events --store` passes '--store'). */
     flag?: string;
   } = {},
 ): NatsConnectOptions {
-  const serverText = flags.server ?? env.NATS_URL ?? DEFAULT_NATS_URL;
-  const source = flags.server !== undefined ? flag : env.NATS_URL !== undefined ? 'NATS_URL' : flag;
+  const serverText = values.server ?? env.NATS_URL ?? DEFAULT_NATS_URL;
+  const source = values.server !== undefined ? flag : env.NATS_URL !== undefined ? 'NATS_URL' : flag;
   const servers = serverText
     .split(',')
     .map((s) => s.trim())
@@ -91,21 +84,21 @@ export function natsConnectOptionsFrom(
   if (servers.length === 0)
     throw new UsageError(`invalid ${source} '${redactServer(serverText)}': no server URL`);
   for (const s of servers) checkServerUrl(s, source);
-  const user = flags.user ?? env.NATS_USER;
-  const password = flags.password ?? env.NATS_PASSWORD;
-  const token = flags.token ?? env.NATS_TOKEN;
-  const credsFile = flags.creds ?? env.NATS_CREDS;
-  const nkeyFile = flags.nkey ?? env.NATS_NKEY;
+  const user = values.user ?? env.NATS_USER;
+  const password = values.password ?? env.NATS_PASSWORD;
+  const token = values.token ?? env.NATS_TOKEN;
+  const credsFile = values.creds ?? env.NATS_CREDS;
+  const nkeyFile = values.nkey ?? env.NATS_NKEY;
   if (password !== undefined && user === undefined) throw new UsageError('--password needs --user');
-  if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) {
+  if ((values.tlsCert === undefined) !== (values.tlsKey === undefined)) {
     throw new UsageError('--tls-cert and --tls-key go together (mutual TLS needs both)');
   }
   const tls =
-    flags.tlsCa || flags.tlsCert
+    values.tlsCa || values.tlsCert
       ? {
-          ...(flags.tlsCa ? { caFile: flags.tlsCa } : {}),
-          ...(flags.tlsCert ? { certFile: flags.tlsCert } : {}),
-          ...(flags.tlsKey ? { keyFile: flags.tlsKey } : {}),
+          ...(values.tlsCa ? { caFile: values.tlsCa } : {}),
+          ...(values.tlsCert ? { certFile: values.tlsCert } : {}),
+          ...(values.tlsKey ? { keyFile: values.tlsKey } : {}),
         }
       : undefined;
   return {
@@ -116,7 +109,7 @@ export function natsConnectOptionsFrom(
     ...(credsFile ? { credsFile } : {}),
     ...(nkeyFile ? { nkeyFile } : {}),
     ...(tls ? { tls } : {}),
-    name: flags.name ?? 'comms-cli',
+    name: values.name ?? 'comms-cli',
     reconnect,
     connectTimeoutMs,
   };

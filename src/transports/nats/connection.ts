@@ -6,11 +6,10 @@ import {
   type NodeConnectionOptions,
   nkeyAuthenticator,
 } from '@nats-io/transport-node';
-import { errorCode, toCommsError } from '../../errors/classify.js';
-import { type CommsError, ConnectError, UsageError } from '../../errors/comms-error.js';
+import { UsageError } from '../../errors/comms-error.js';
 import type { Output } from '../../output/output.js';
 import { describeServers, type NatsConnectOptions, redactServer } from './connection-options.js';
-import { AUTH_HINT } from './errors.js';
+import { connectFailure } from './errors.js';
 
 export type { NatsConnection } from '@nats-io/transport-node';
 export { type NatsConnectOptions, natsConnectOptionsFrom } from './connection-options.js';
@@ -147,52 +146,6 @@ function reconnectSettings(options: NatsConnectOptions): Partial<NodeConnectionO
     default:
       return { reconnect: true, maxReconnectAttempts: 10, reconnectTimeWait: 250, reconnectJitter: 100 };
   }
-}
-
-/** Turn a failed first connect into one clear line (exit 3), naming the server without secrets. */
-export function connectFailure(err: unknown, where: string): CommsError {
-  const e = (typeof err === 'object' && err !== null ? err : {}) as { name?: string; message?: string };
-  if (e.name === 'AuthorizationError' || e.name === 'UserAuthenticationExpiredError') {
-    return new ConnectError(`authorization rejected by ${where}`, {
-      cause: err,
-      code: 'COMMS_ERR_NATS_AUTH',
-      hint: AUTH_HINT,
-    });
-  }
-  const code = errorCode(err);
-  if (code === 'ECONNREFUSED' || e.message === 'connection refused') {
-    return new ConnectError(`cannot connect to ${where}: connection refused`, {
-      cause: err,
-      hint: 'is nats-server running there? set -s/--server or NATS_URL',
-    });
-  }
-  if (code) {
-    const typed = toCommsError(err, where);
-    if (typed.kind === 'connect' || typed.kind === 'timeout') {
-      return new ConnectError(`cannot connect to ${where}: ${typed.message.replace(` (${where})`, '')}`, {
-        cause: err,
-        code: typed.code,
-        ...(typed.hint
-          ? {
-              hint: typed.hint
-                .replace('--cacert FILE', '--tls-ca FILE')
-                .replace(', or -k/--insecure to skip verification', ''),
-            }
-          : {}),
-      });
-    }
-  }
-  const message = redactServer(e.message ?? String(err));
-  if (/tls|certificate|ssl/i.test(message)) {
-    return new ConnectError(`cannot connect to ${where}: TLS: ${message}`, {
-      cause: err,
-      code: 'COMMS_ERR_TLS',
-      hint: 'pass the server CA with --tls-ca FILE (and --tls-cert/--tls-key when it asks for a client certificate)',
-    });
-  }
-  if (e.name === 'TimeoutError')
-    return new ConnectError(`cannot connect to ${where}: timed out`, { cause: err });
-  return new ConnectError(`cannot connect to ${where}: ${message}`, { cause: err });
 }
 
 async function watchStatus(

@@ -6,6 +6,7 @@ import {
   TimeoutError,
   UsageError,
 } from '../../errors/comms-error.js';
+import { redactServer } from './connection-options.js';
 
 /**
  * Translates nats.js errors into typed CommsErrors at the boundary, by `name` (never `instanceof`: the
@@ -15,6 +16,8 @@ import {
 
 interface NamedError {
   name?: string;
+  /** JetStreamApiError: the server's numeric API error code (10059 stream not found...). */
+  code?: string | number;
   message?: string;
   cause?: unknown;
   isNoResponders?: () => boolean;
@@ -31,10 +34,23 @@ export function isNoResponders(err: unknown): boolean {
     const e = named(cur);
     if (typeof e.isNoResponders === 'function' && e.isNoResponders()) return true;
     if (e.name === 'NoRespondersError' || e.name === 'NoResponders') return true;
-    if (typeof e.message === 'string' && /^no responders/.test(e.message)) return true;
     cur = e.cause;
   }
   return false;
+}
+
+/** JetStream API error codes (nats-server's errors.json) that the commands act on. */
+export const JS_API_CODES = { streamNameInUse: 10058, streamNotFound: 10059 } as const;
+
+/** True for "stream not found", however nats.js surfaced it (its own class, or the API code). */
+export function isStreamNotFound(err: unknown): boolean {
+  const e = named(err);
+  return e.name === 'StreamNotFoundError' || e.code === JS_API_CODES.streamNotFound;
+}
+
+/** True when a stream of that name exists already (another publisher created it first). */
+export function isStreamNameInUse(err: unknown): boolean {
+  return named(err).code === JS_API_CODES.streamNameInUse;
 }
 
 export const AUTH_HINT =
@@ -84,4 +100,52 @@ export function natsError(err: unknown, target: string, signal?: AbortSignal): C
   if (name.startsWith('JetStream'))
     return new ResponseError(`JetStream: ${message}`, { cause: err, code: 'COMMS_ERR_NATS_JETSTREAM' });
   return toCommsError(err, target, signal);
+}
+
+/** Turn a failed first connect into one clear line (exit 3), naming the server without secrets. */
+export function connectFailure(err: unknown, where: string): CommsError {
+  const e = (typeof err === 'object' && err !== null ? err : {}) as { name?: string; message?: string };
+  if (e.name === 'AuthorizationError' || e.name === 'UserAuthenticationExpiredError') {
+    return new ConnectError(`authorization rejected by ${where}`, {
+      cause: err,
+      code: 'COMMS_ERR_NATS_AUTH',
+      hint: AUTH_HINT,
+    });
+  }
+  const code = errorCode(err);
+  if (code === 'ECONNREFUSED') {
+    return new ConnectError(`cannot connect to ${where}: connection refused`, {
+      cause: err,
+      hint: 'is nats-server running there? set -s/--server or NATS_URL',
+    });
+  }
+  if (code) {
+    const typed = toCommsError(err, where);
+    if (typed.kind === 'connect' || typed.kind === 'timeout') {
+      return new ConnectError(`cannot connect to ${where}: ${typed.message.replace(` (${where})`, '')}`, {
+        cause: err,
+        code: typed.code,
+        ...(typed.hint
+          ? {
+              hint: typed.hint
+                .replace('--cacert FILE', '--tls-ca FILE')
+                .replace(', or -k/--insecure to skip verification', ''),
+            }
+          : {}),
+      });
+    }
+  }
+  // Last resort, for failures nats.js raises without a code or a class of their own (TLS negotiation:
+  // "server does not support TLS"...): the message is only looked at once codes and names said nothing.
+  const message = redactServer(e.message ?? String(err));
+  if (/tls|certificate|ssl/i.test(message)) {
+    return new ConnectError(`cannot connect to ${where}: TLS: ${message}`, {
+      cause: err,
+      code: 'COMMS_ERR_TLS',
+      hint: 'pass the server CA with --tls-ca FILE (and --tls-cert/--tls-key when it asks for a client certificate)',
+    });
+  }
+  if (e.name === 'TimeoutError')
+    return new ConnectError(`cannot connect to ${where}: timed out`, { cause: err });
+  return new ConnectError(`cannot connect to ${where}: ${message}`, { cause: err });
 }

@@ -9,7 +9,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { parseDuration } from '../../core/duration.js';
 import { type CommsError, ConnectError, UsageError } from '../../errors/comms-error.js';
 import type { Output } from '../../output/output.js';
-import { natsError } from './errors.js';
+import { isStreamNameInUse, natsError } from './errors.js';
 
 /** JetStream setup shared by publish (--stream) and subscribe (--durable, --deliver). */
 
@@ -68,7 +68,7 @@ export async function ensureStream(
     await jsm.streams.add({ name, subjects: [subject] });
   } catch (err) {
     // Another publisher may have created it in the meantime.
-    if (nameOf(err) === 'JetStreamApiError' && /already in use/.test(String((err as Error).message))) return;
+    if (isStreamNameInUse(err)) return;
     throw jetstreamError(err, name);
   }
   output.info(output.c.yellow(`created stream ${name} over '${subject}'`));

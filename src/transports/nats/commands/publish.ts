@@ -1,92 +1,120 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { StringDecoder } from 'node:string_decoder';
-import type { PublishFlags } from '../../cli/commands/nats.js';
-import {
-  isLoadMode,
-  type LoadFlags,
-  legacyLoadPlan,
-  type OutputFlags,
-  outputFrom,
-  parseCount,
-  type ResilienceFlags,
-  resilienceFrom,
-} from '../../cli/options.js';
-import type { CommandContext } from '../../command/context.js';
-import { runCallCommand } from '../../command/run-call-command.js';
-import { readPayload } from '../../core/input.js';
-import type { Result } from '../../core/result.js';
-import { CallPipeline } from '../../core/run-call.js';
-import { expandTemplate, hasTemplate } from '../../core/template.js';
-import { UsageError } from '../../errors/comms-error.js';
-import { type ExitCode, worstExitCode } from '../../errors/exit-codes.js';
-import { formatAttempt, reportResult } from '../../output/human.js';
-import { Output } from '../../output/output.js';
-import { type NatsCall, type NatsReply, NatsTransport, type OutgoingMessage } from './adapter.js';
-import { type NatsConnectionFlags, natsConnectOptionsFrom } from './connection-options.js';
-import { ensureStream, validateStreamName } from './jetstream.js';
-import { parseHeaders } from './request.js';
-import { subjectFilterFor, validateSubject } from './subject.js';
+import { type CallSettings, callSettingsFrom } from '../../../command/call-options.js';
+import type { CommandContext } from '../../../command/context.js';
+import { runCallCommand } from '../../../command/run-call-command.js';
+import { readPayload, stdinLines } from '../../../core/input.js';
+import type { Result } from '../../../core/result.js';
+import { CallPipeline } from '../../../core/run-call.js';
+import { expandTemplate, hasTemplate } from '../../../core/template.js';
+import { UsageError } from '../../../errors/comms-error.js';
+import { type ExitCode, worstExitCode } from '../../../errors/exit-codes.js';
+import { formatAttempt, reportResult } from '../../../output/human.js';
+import { Output } from '../../../output/output.js';
+import { NatsTransport } from '../adapter.js';
+import type { NatsCall, NatsReply, OutgoingMessage } from '../call.js';
+import { type NatsConnectOptions, natsConnectOptionsFrom } from '../connection-options.js';
+import type { PublishValues } from '../flags.js';
+import { parseHeaders } from '../headers.js';
+import { ensureStream, validateStreamName } from '../jetstream.js';
+import { subjectFilterFor, validateSubject } from '../subject.js';
 
-type Flags = PublishFlags & ResilienceFlags & LoadFlags & OutputFlags & NatsConnectionFlags;
+/** `nats publish`, parsed and checked once: nothing below reads an option again. */
+export interface PublishPlan extends CallSettings {
+  subject: string;
+  /** The payload argument or -d (text, @file, @-), read when the command runs. */
+  payload: { spec: string; flag: string } | undefined;
+  /** Messages per run (--count); a --lines run sends one per stdin line instead. */
+  count: number;
+  lines: boolean;
+  headers: Array<readonly [string, string]>;
+  replyTo: string | undefined;
+  /** Present: publish to JetStream and wait for each acknowledgement. */
+  jetstream:
+    | { stream: string | undefined; msgId: string | undefined; expectStream: string | undefined }
+    | undefined;
+  /** More than one message goes out (--count, --lines, load mode beyond one call). */
+  many: boolean;
+  connect: NatsConnectOptions;
+}
+
+/**
+ * Check and settle everything before anything is read or sent (exit 2 on bad input).
+ * `timeoutGiven`: whether --timeout was given; a core --lines stream lasts as long as stdin does, so
+ * it has no per-attempt timeout unless one is asked for.
+ */
+export function publishPlanFrom(
+  subject: string,
+  payloadArg: string | undefined,
+  values: PublishValues,
+  { timeoutGiven = true }: { timeoutGiven?: boolean } = {},
+): PublishPlan {
+  validateSubject(expandTemplate(subject, 1), { wildcards: false });
+  const settings = callSettingsFrom(values);
+  if (values.lines && !values.jetstream && !timeoutGiven)
+    settings.resilience = { ...settings.resilience, timeoutMs: Number.POSITIVE_INFINITY };
+  const connect = natsConnectOptionsFrom(values);
+  const headers = parseHeaders(values.header);
+  if (!values.jetstream) {
+    for (const [flag, value] of [
+      ['--stream', values.stream],
+      ['--msg-id', values.msgId],
+      ['--expect-stream', values.expectStream],
+    ] as const) {
+      if (value !== undefined) throw new UsageError(`${flag} needs --jetstream`);
+    }
+  }
+  if (values.jetstream && values.replyTo)
+    throw new UsageError('--reply-to cannot be used with --jetstream (the reply subject carries the ack)');
+  if (values.replyTo) validateSubject(values.replyTo, { wildcards: false, flag: '--reply-to' });
+  if (values.stream) validateStreamName(values.stream, '--stream');
+  if (values.expectStream) validateStreamName(values.expectStream, '--expect-stream');
+  const load = settings.load !== undefined;
+  if (load && (values.count > 1 || values.lines))
+    throw new UsageError('--count and --lines cannot be combined with load mode (-n/--duration/--rate)');
+  if (values.lines && (payloadArg !== undefined || values.data !== undefined)) {
+    throw new UsageError('--lines reads the payloads from stdin: drop the payload argument and -d');
+  }
+  if (payloadArg !== undefined && values.data !== undefined)
+    throw new UsageError('give the payload either as an argument or with -d, not both');
+  const spec = values.data ?? payloadArg;
+  return {
+    subject,
+    payload: spec === undefined ? undefined : { spec, flag: values.data !== undefined ? '-d' : 'payload' },
+    count: values.count,
+    lines: values.lines,
+    headers,
+    replyTo: values.replyTo,
+    jetstream: values.jetstream
+      ? { stream: values.stream, msgId: values.msgId, expectStream: values.expectStream }
+      : undefined,
+    many: values.count > 1 || values.lines || (load && values.requests !== 1),
+    ...settings,
+    connect,
+  };
+}
 
 /**
  * `comms-cli nats publish`. Core publishes are one call per run (a batch of 1, --count N, or stdin
  * --lines) ending in a flush; JetStream publishes are one call per message, each waiting for its ack
  * and retried through the shared pipeline with the same Nats-Msg-Id.
  */
-export async function runPublish(
-  subjectTemplate: string,
-  payloadArg: string | undefined,
-  flags: Flags,
-  ctx: CommandContext,
-): Promise<ExitCode> {
-  const output = new Output(outputFrom(flags));
-  validateSubject(expandTemplate(subjectTemplate, 1), { wildcards: false });
-  const count = parseCount(flags.count, '--count', { min: 1 }) ?? 1;
-  // A --lines stream lasts as long as stdin does: no per-attempt timeout unless one is asked for.
-  const resilience = resilienceFrom(
-    flags,
-    flags.lines && !flags.jetstream ? { timeoutMs: Number.POSITIVE_INFINITY } : {},
-  );
-  const connect = natsConnectOptionsFrom(flags);
-  const headerTemplates = parseHeaders(flags.header);
-  const jetstream = flags.jetstream === true;
-  if (!jetstream) {
-    for (const [flag, value] of [
-      ['--stream', flags.stream],
-      ['--msg-id', flags.msgId],
-      ['--expect-stream', flags.expectStream],
-    ] as const) {
-      if (value !== undefined) throw new UsageError(`${flag} needs --jetstream`);
-    }
-  }
-  if (jetstream && flags.replyTo)
-    throw new UsageError('--reply-to cannot be used with --jetstream (the reply subject carries the ack)');
-  if (flags.replyTo) validateSubject(flags.replyTo, { wildcards: false, flag: '--reply-to' });
-  if (flags.stream) validateStreamName(flags.stream, '--stream');
-  if (flags.expectStream) validateStreamName(flags.expectStream, '--expect-stream');
-  const load = isLoadMode(flags);
-  if (load && (count > 1 || flags.lines))
-    throw new UsageError('--count and --lines cannot be combined with load mode (-n/--duration/--rate)');
-  if (flags.lines && (payloadArg !== undefined || flags.data !== undefined)) {
-    throw new UsageError('--lines reads the payloads from stdin: drop the payload argument and -d');
-  }
-  if (payloadArg !== undefined && flags.data !== undefined)
-    throw new UsageError('give the payload either as an argument or with -d, not both');
-  const many = count > 1 || flags.lines === true || (load && flags.requests !== '1');
-  if (jetstream && many && flags.msgId !== undefined && flags.msgId !== 'auto' && !hasTemplate(flags.msgId)) {
+export async function runPublish(plan: PublishPlan, ctx: CommandContext): Promise<ExitCode> {
+  const output = new Output(plan.output, ctx.stdout, ctx.stderr);
+  const { subject: subjectTemplate, count, resilience, replyTo, jetstream } = plan;
+  const headerTemplates = plan.headers;
+  const msgIdSpec = jetstream?.msgId;
+  if (jetstream && plan.many && msgIdSpec !== undefined && msgIdSpec !== 'auto' && !hasTemplate(msgIdSpec)) {
     // Legal (a dedup test may want it), but usually a mistake: say so even with --json (stderr).
     if (!output.options.quiet)
       output.err.write(
-        `${output.c.yellow('warning:')} every message carries --msg-id '${flags.msgId}': the stream stores the first and drops the others as duplicates (use {{seq}} in it, or --msg-id auto)\n`,
+        `${output.c.yellow('warning:')} every message carries --msg-id '${msgIdSpec}': the stream stores the first and drops the others as duplicates (use {{seq}} in it, or --msg-id auto)\n`,
       );
   }
-  const payloadSpec = flags.data ?? payloadArg;
   const payload =
-    payloadSpec === undefined
+    plan.payload === undefined
       ? Buffer.alloc(0)
-      : await readPayload(payloadSpec, flags.data !== undefined ? '-d' : 'payload', ctx.stdin);
+      : await readPayload(plan.payload.spec, plan.payload.flag, ctx.stdin);
   const payloadText = hasTemplate(payload.toString('utf8')) ? payload.toString('utf8') : undefined;
 
   const templated =
@@ -97,7 +125,7 @@ export async function runPublish(
     subject: subjectTemplate,
     data: payload,
     ...(headerTemplates.length ? { headers: headerTemplates } : {}),
-    ...(flags.replyTo ? { replyTo: flags.replyTo } : {}),
+    ...(replyTo ? { replyTo: replyTo } : {}),
   };
   const messageFor = (seq: number, data?: Uint8Array): OutgoingMessage => {
     if (!templated && data === undefined) return fixed;
@@ -115,17 +143,18 @@ export async function runPublish(
             ),
           }
         : {}),
-      ...(flags.replyTo ? { replyTo: expandTemplate(flags.replyTo, seq, now) } : {}),
+      ...(replyTo ? { replyTo: expandTemplate(replyTo, seq, now) } : {}),
     };
   };
 
-  const transport = new NatsTransport(connect, resilience.timeoutMs, async (nc) => {
-    if (flags.stream) await ensureStream(nc, flags.stream, subjectFilterFor(subjectTemplate), output);
+  const transport = new NatsTransport(plan.connect, resilience.timeoutMs, async (nc) => {
+    if (jetstream?.stream)
+      await ensureStream(nc, jetstream.stream, subjectFilterFor(subjectTemplate), output);
   });
   const target = subjectTemplate;
 
   if (!jetstream) {
-    const lines = flags.lines ? stdinLines(ctx.stdin, ctx.signal) : undefined;
+    const lines = plan.lines ? stdinLines(ctx.stdin, ctx.signal) : undefined;
     const batch = (): NatsCall => ({
       target,
       operation: 'publish',
@@ -140,7 +169,7 @@ export async function runPublish(
       makeCall: (seq) => ({ target, operation: 'publish', op: 'publish', messages: () => [messageFor(seq)] }),
       resilience,
       output,
-      load: legacyLoadPlan(flags),
+      load: plan.load,
       signal: ctx.signal,
       replyBytes: (r) => (r.op === 'publish' ? r.bytes : 0),
       async renderHuman({ result, reply }) {
@@ -166,11 +195,7 @@ export async function runPublish(
 
   let seq = 0;
   const msgIdFor = (s: number): string | undefined =>
-    flags.msgId === undefined
-      ? undefined
-      : flags.msgId === 'auto'
-        ? randomUUID()
-        : expandTemplate(flags.msgId, s);
+    msgIdSpec === undefined ? undefined : msgIdSpec === 'auto' ? randomUUID() : expandTemplate(msgIdSpec, s);
   const jsCall = (message: OutgoingMessage, s: number): NatsCall => {
     const msgId = msgIdFor(s);
     return {
@@ -179,7 +204,7 @@ export async function runPublish(
       op: 'js-publish',
       message,
       ...(msgId ? { msgId } : {}),
-      ...(flags.expectStream ? { expectStream: flags.expectStream } : {}),
+      ...(jetstream?.expectStream ? { expectStream: jetstream.expectStream } : {}),
     };
   };
   const renderAck = async (result: Result, reply: NatsReply | undefined) => {
@@ -197,14 +222,14 @@ export async function runPublish(
     );
   };
 
-  if (count === 1 && !flags.lines) {
+  if (count === 1 && !plan.lines) {
     return runCallCommand<NatsCall, NatsReply>({
       transport,
       call: jsCall(messageFor(1), 1),
       makeCall: (s) => jsCall(messageFor(s), s),
       resilience,
       output,
-      load: legacyLoadPlan(flags),
+      load: plan.load,
       signal: ctx.signal,
       renderHuman: ({ result, reply }) => renderAck(result, reply),
     });
@@ -221,7 +246,7 @@ export async function runPublish(
   const exits: ExitCode[] = [];
   const started = performance.now();
   try {
-    const source: AsyncIterable<OutgoingMessage> | Iterable<OutgoingMessage> = flags.lines
+    const source: AsyncIterable<OutgoingMessage> | Iterable<OutgoingMessage> = plan.lines
       ? mapAsync(stdinLines(ctx.stdin, ctx.signal), (line, s) => messageFor(s, Buffer.from(line)))
       : range(count, (s) => messageFor(s));
     for await (const message of source) {
@@ -258,51 +283,5 @@ async function* mapAsync<T, U>(src: AsyncIterable<T>, f: (v: T, seq: number) => 
   for await (const v of src) {
     seq += 1;
     yield f(v, seq);
-  }
-}
-
-/**
- * stdin line by line as it arrives (not read whole first), so `tail -f | publish --lines` streams.
- * Reading starts when iteration starts (nothing is read, and so nothing dropped, while connecting),
- * and the iteration ends at EOF or as soon as `signal` aborts, even while stdin is idle (Ctrl-C).
- * Lines end at \n; a trailing \r is dropped; a last line without \n still counts.
- */
-export async function* stdinLines(stdin: NodeJS.ReadableStream, signal: AbortSignal): AsyncIterable<string> {
-  if (signal.aborted) return;
-  const decoder = new StringDecoder('utf8');
-  const chunks = (stdin as AsyncIterable<Buffer | string>)[Symbol.asyncIterator]();
-  let aborted: () => void = () => undefined;
-  const abort = new Promise<'aborted'>((resolve) => {
-    aborted = () => resolve('aborted');
-    signal.addEventListener('abort', aborted, { once: true });
-  });
-  let rest = '';
-  const cut = (line: string) => (line.endsWith('\r') ? line.slice(0, -1) : line);
-  try {
-    for (;;) {
-      const pending = chunks.next();
-      const next = await Promise.race([pending, abort]);
-      if (next === 'aborted') {
-        // The read stays pending: destroy stdin (an idle pipe or TTY would keep the process alive);
-        // iterator.return() would queue behind that pending read and never run.
-        pending.catch(() => undefined);
-        (stdin as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
-        return;
-      }
-      if (next.done) break;
-      rest += typeof next.value === 'string' ? next.value : decoder.write(next.value);
-      let nl = rest.indexOf('\n');
-      while (nl >= 0) {
-        yield cut(rest.slice(0, nl));
-        rest = rest.slice(nl + 1);
-        nl = rest.indexOf('\n');
-      }
-    }
-    rest += decoder.end();
-    if (rest !== '') yield cut(rest);
-  } finally {
-    signal.removeEventListener('abort', aborted);
-    // Ended early by the consumer (no read pending here): stop reading stdin.
-    void chunks.return?.().catch(() => undefined);
   }
 }

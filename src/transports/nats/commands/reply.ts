@@ -1,33 +1,68 @@
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Msg, MsgHdrs } from '@nats-io/transport-node';
-import type { ReplyFlags } from '../../cli/commands/nats.js';
-import { type OutputFlags, outputFrom, parseCount, parseOptionalDuration } from '../../cli/options.js';
-import type { CommandContext } from '../../command/context.js';
-import { formatMs } from '../../core/duration.js';
-import { readPayload } from '../../core/input.js';
-import { UsageError } from '../../errors/comms-error.js';
-import { ExitCode } from '../../errors/exit-codes.js';
-import { Output } from '../../output/output.js';
-import { toHeaders } from './adapter.js';
-import { closeNats, connectNats } from './connection.js';
-import { describeServers, type NatsConnectionFlags, natsConnectOptionsFrom } from './connection-options.js';
-import { writeMessage } from './message.js';
-import { parseHeaders } from './request.js';
-import { validateQueue, validateSubject } from './subject.js';
+import type { CommandContext } from '../../../command/context.js';
+import { outputFrom } from '../../../command/shared-options.js';
+import { formatMs } from '../../../core/duration.js';
+import { readPayload } from '../../../core/input.js';
+import { UsageError } from '../../../errors/comms-error.js';
+import { ExitCode } from '../../../errors/exit-codes.js';
+import { Output, type OutputOptions } from '../../../output/output.js';
+import { SERVICE_ERROR_CODE_HEADER, SERVICE_ERROR_HEADER } from '../classify.js';
+import { closeNats, connectNats } from '../connection.js';
+import { describeServers, type NatsConnectOptions, natsConnectOptionsFrom } from '../connection-options.js';
+import { DEFAULT_EXEC_TIMEOUT_MS, type ReplyValues } from '../flags.js';
+import { mergeHeaders, parseHeaders, toHeaders } from '../headers.js';
+import { writeMessage } from '../message.js';
+import { validateQueue, validateSubject } from '../subject.js';
 
-type Flags = ReplyFlags & OutputFlags & NatsConnectionFlags;
+/** `nats reply`, parsed and checked once: nothing below reads an option again. */
+export interface ReplyPlan {
+  subject: string;
+  queue: string | undefined;
+  /** Exit 0 after answering this many requests. */
+  count: number | undefined;
+  /** What answers: the request echoed, a fixed --body (read when the command runs), or --exec. */
+  answer:
+    | { mode: 'echo' }
+    | { mode: 'body'; spec: string }
+    | { mode: 'exec'; command: string; timeoutMs: number };
+  headers: Array<readonly [string, string]>;
+  delayMs: number;
+  failFirst: number;
+  /** Fraction 0..1 of requests dropped at random. */
+  failRate: number;
+  raw: boolean;
+  output: OutputOptions;
+  connect: NatsConnectOptions;
+}
 
-/** `--fail-rate 0.3` or `30%`: the fraction of requests to drop. */
-export function parseFailRate(text: string | undefined): number {
-  if (text === undefined) return 0;
-  const pct = text.trim().endsWith('%');
-  const n = Number(text.trim().replace(/%$/, ''));
-  const rate = pct ? n / 100 : n;
-  if (text.trim() === '' || !Number.isFinite(rate) || rate < 0 || rate > 1) {
-    throw new UsageError(`invalid --fail-rate '${text}': expected a fraction 0..1 or a percentage like 30%`);
-  }
-  return rate;
+export function replyPlanFrom(subject: string, values: ReplyValues): ReplyPlan {
+  validateSubject(subject, { wildcards: true });
+  if (values.queue !== undefined) validateQueue(values.queue);
+  if (values.execTimeout !== undefined && values.exec === undefined)
+    throw new UsageError('--exec-timeout needs --exec');
+  if (values.body !== undefined && values.exec !== undefined)
+    throw new UsageError('--body and --exec are alternatives: give one');
+  if (values.exec !== undefined && values.exec.trim() === '') throw new UsageError('empty --exec command');
+  return {
+    subject,
+    queue: values.queue,
+    count: values.count,
+    answer:
+      values.exec !== undefined
+        ? { mode: 'exec', command: values.exec, timeoutMs: values.execTimeout ?? DEFAULT_EXEC_TIMEOUT_MS }
+        : values.body !== undefined
+          ? { mode: 'body', spec: values.body }
+          : { mode: 'echo' },
+    headers: parseHeaders(values.header),
+    delayMs: values.delay ?? 0,
+    failFirst: values.failFirst ?? 0,
+    failRate: values.failRate ?? 0,
+    raw: values.raw,
+    output: outputFrom(values),
+    connect: natsConnectOptionsFrom(values, { reconnect: 'forever' }),
+  };
 }
 
 interface Answer {
@@ -41,31 +76,21 @@ interface Answer {
  * (--fail-first, --fail-rate) drops it, so a requester's retries and breaker can be watched.
  * Requests are handled concurrently (a --delay does not serialise them); output stays in order.
  */
-export async function runReply(subject: string, flags: Flags, ctx: CommandContext): Promise<ExitCode> {
-  const output = new Output(outputFrom(flags));
-  validateSubject(subject, { wildcards: true });
-  if (flags.queue !== undefined) validateQueue(flags.queue);
-  const count = parseCount(flags.count, '--count', { min: 1 });
-  const failFirst = parseCount(flags.failFirst, '--fail-first') ?? 0;
-  const failRate = parseFailRate(flags.failRate);
-  const delayMs = parseOptionalDuration(flags.delay, '--delay') ?? 0;
-  const execTimeoutMs = parseOptionalDuration(flags.execTimeout, '--exec-timeout') ?? 30_000;
-  if (flags.execTimeout !== undefined && flags.exec === undefined)
-    throw new UsageError('--exec-timeout needs --exec');
-  if (flags.body !== undefined && flags.exec !== undefined)
-    throw new UsageError('--body and --exec are alternatives: give one');
-  if (flags.exec !== undefined && flags.exec.trim() === '') throw new UsageError('empty --exec command');
-  const body = flags.body !== undefined ? await readPayload(flags.body, '--body', ctx.stdin) : undefined;
-  const replyHeaders = parseHeaders(flags.header);
-  const connect = natsConnectOptionsFrom(flags, { reconnect: 'forever' });
+export async function runReply(plan: ReplyPlan, ctx: CommandContext): Promise<ExitCode> {
+  const output = new Output(plan.output, ctx.stdout, ctx.stderr);
+  const { subject, queue, count, failFirst, failRate, delayMs, connect } = plan;
+  const exec = plan.answer.mode === 'exec' ? plan.answer : undefined;
+  const body =
+    plan.answer.mode === 'body' ? await readPayload(plan.answer.spec, '--body', ctx.stdin) : undefined;
+  const replyHeaders = plan.headers;
 
   const nc = await connectNats(connect, output);
-  const sub = nc.subscribe(subject, flags.queue ? { queue: flags.queue } : {});
+  const sub = nc.subscribe(subject, queue ? { queue } : {});
   await nc.flush();
-  const mode = flags.exec !== undefined ? `exec '${flags.exec}'` : body !== undefined ? 'fixed body' : 'echo';
+  const mode = exec ? `exec '${exec.command}'` : body !== undefined ? 'fixed body' : 'echo';
   output.info(
     output.c.dim(
-      `replying on '${subject}'${flags.queue ? ` (queue ${flags.queue})` : ''} at ${describeServers(connect.servers)}: ${mode}` +
+      `replying on '${subject}'${queue ? ` (queue ${queue})` : ''} at ${describeServers(connect.servers)}: ${mode}` +
         `${delayMs ? `, delay ${output.ms(delayMs)}` : ''}${failFirst ? `, dropping the first ${failFirst}` : ''}${failRate ? `, dropping ${Math.round(failRate * 100)}%` : ''}`,
     ),
   );
@@ -86,9 +111,9 @@ export async function runReply(subject: string, flags: Flags, ctx: CommandContex
   const inflight = new Set<Promise<void>>();
 
   const answer = async (m: Msg): Promise<Answer | undefined> => {
-    if (flags.exec !== undefined)
-      return execAnswer(flags.exec, m, {
-        timeoutMs: execTimeoutMs,
+    if (exec)
+      return execAnswer(exec.command, m, {
+        timeoutMs: exec.timeoutMs,
         signal: ctx.signal,
         subscription: subject,
       });
@@ -130,7 +155,7 @@ export async function runReply(subject: string, flags: Flags, ctx: CommandContex
       const seq = n;
       writes = writes.then(() =>
         writeMessage(output, { subject: m.subject, reply: m.reply, headers: m.headers, data: m.data }, seq, {
-          raw: flags.raw === true,
+          raw: plan.raw,
         }),
       );
       const fate = decide(m, seq);
@@ -155,13 +180,6 @@ export async function runReply(subject: string, flags: Flags, ctx: CommandContex
     );
   }
   return interrupted ? ExitCode.interrupted : ExitCode.ok;
-}
-
-function mergeHeaders(base: MsgHdrs | undefined, extra: ReadonlyArray<readonly [string, string]>): MsgHdrs {
-  const h = toHeaders([]);
-  if (base) for (const [k, values] of base) for (const v of values) h.append(k, v);
-  for (const [k, v] of extra) h.set(k, v);
-  return h;
 }
 
 /** How a `--exec` command runs: killed at `timeoutMs`, or at once when `signal` aborts (Ctrl-C). */
@@ -238,9 +256,9 @@ function execAnswer(command: string, m: Msg, limits: ExecLimits): Promise<Answer
       resolve({
         data,
         headers: toHeaders([
-          ['Nats-Service-Error-Code', timedOut ? '504' : '500'],
+          [SERVICE_ERROR_CODE_HEADER, timedOut ? '504' : '500'],
           [
-            'Nats-Service-Error',
+            SERVICE_ERROR_HEADER,
             why ??
               (timedOut
                 ? `--exec command timed out after ${formatMs(limits.timeoutMs)} (killed)`

@@ -2,16 +2,15 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { SubscribeFlags } from '../../cli/commands/nats.js';
-import { type OutputFlags, outputFrom, parseCount, parseOptionalDuration } from '../../cli/options.js';
-import type { CommandContext } from '../../command/context.js';
-import { parseDuration } from '../../core/duration.js';
-import { type CommsError, TimeoutError, UsageError } from '../../errors/comms-error.js';
-import { ExitCode } from '../../errors/exit-codes.js';
-import { Output } from '../../output/output.js';
-import { closeNats, connectNats } from './connection.js';
-import { describeServers, type NatsConnectionFlags, natsConnectOptionsFrom } from './connection-options.js';
-import { natsError } from './errors.js';
+import type { CommandContext } from '../../../command/context.js';
+import { outputFrom } from '../../../command/shared-options.js';
+import { type CommsError, TimeoutError, UsageError } from '../../../errors/comms-error.js';
+import { ExitCode } from '../../../errors/exit-codes.js';
+import { Output, type OutputOptions } from '../../../output/output.js';
+import { closeNats, connectNats } from '../connection.js';
+import { describeServers, type NatsConnectOptions, natsConnectOptionsFrom } from '../connection-options.js';
+import { isStreamNotFound, natsError } from '../errors.js';
+import type { SubscribeValues } from '../flags.js';
 import {
   deliverPolicy,
   ensureDurable,
@@ -19,11 +18,76 @@ import {
   manager,
   streamMissing,
   validateStreamName,
-} from './jetstream.js';
-import { type ReceivedMessage, writeMessage } from './message.js';
-import { validateQueue, validateSubject } from './subject.js';
+} from '../jetstream.js';
+import { type ReceivedMessage, writeMessage } from '../message.js';
+import { validateQueue, validateSubject } from '../subject.js';
 
-type Flags = SubscribeFlags & OutputFlags & NatsConnectionFlags;
+/** `nats subscribe`, parsed and checked once: nothing below reads an option again. */
+export interface SubscribePlan {
+  subject: string;
+  queue: string | undefined;
+  /** Exit 0 after this many messages. */
+  count: number | undefined;
+  /** Exit 4 unless the expected messages arrive within this many ms. */
+  timeoutMs: number | undefined;
+  raw: boolean;
+  /** Present: consume from a JetStream stream. */
+  jetstream:
+    | {
+        stream: string;
+        durable: string | undefined;
+        deliver: ReturnType<typeof deliverPolicy>;
+        ackWaitMs: number;
+        ack: boolean;
+      }
+    | undefined;
+  output: OutputOptions;
+  connect: NatsConnectOptions;
+}
+
+export function subscribePlanFrom(subject: string, values: SubscribeValues): SubscribePlan {
+  validateSubject(subject, { wildcards: true });
+  let jetstream: SubscribePlan['jetstream'];
+  if (values.jetstream) {
+    if (!values.stream)
+      throw new UsageError('--jetstream needs --stream NAME (the stream to read)', {
+        hint: 'e.g. --jetstream --stream ORDERS',
+      });
+    validateStreamName(values.stream, '--stream');
+    if (values.durable) validateStreamName(values.durable, '--durable');
+    if (values.queue)
+      throw new UsageError(
+        '--queue is for core subscriptions; with --jetstream share work by giving each subscriber the same --durable',
+      );
+    jetstream = {
+      stream: values.stream,
+      durable: values.durable,
+      deliver: deliverPolicy(values.deliver),
+      ackWaitMs: values.ackWait,
+      ack: values.ack,
+    };
+  } else {
+    for (const [flag, set] of [
+      ['--stream', values.stream !== undefined],
+      ['--durable', values.durable !== undefined],
+      ['--no-ack', !values.ack],
+    ] as const) {
+      if (set) throw new UsageError(`${flag} needs --jetstream`);
+    }
+    deliverPolicy(values.deliver);
+  }
+  if (values.queue !== undefined) validateQueue(values.queue);
+  return {
+    subject,
+    queue: values.queue,
+    count: values.count,
+    timeoutMs: values.timeout,
+    raw: values.raw,
+    jetstream,
+    output: outputFrom(values),
+    connect: natsConnectOptionsFrom(values, { reconnect: 'forever' }),
+  };
+}
 
 type StopReason = 'count' | 'timeout' | 'interrupted' | 'closed';
 
@@ -66,37 +130,9 @@ class Stopper {
  * JetStream uses a durable consumer (explicit acks, sent only after the message was written) or an
  * ordered consumer when no --durable is given.
  */
-export async function runSubscribe(subject: string, flags: Flags, ctx: CommandContext): Promise<ExitCode> {
-  const output = new Output(outputFrom(flags));
-  validateSubject(subject, { wildcards: true });
-  const count = parseCount(flags.count, '--count', { min: 1 });
-  const timeoutMs = parseOptionalDuration(flags.timeout, '--timeout');
-  const raw = flags.raw === true;
-  const jetstream = flags.jetstream === true;
-  if (jetstream) {
-    if (!flags.stream)
-      throw new UsageError('--jetstream needs --stream NAME (the stream to read)', {
-        hint: 'e.g. --jetstream --stream ORDERS',
-      });
-    validateStreamName(flags.stream, '--stream');
-    if (flags.durable) validateStreamName(flags.durable, '--durable');
-    if (flags.queue)
-      throw new UsageError(
-        '--queue is for core subscriptions; with --jetstream share work by giving each subscriber the same --durable',
-      );
-  } else {
-    for (const [flag, set] of [
-      ['--stream', flags.stream !== undefined],
-      ['--durable', flags.durable !== undefined],
-      ['--no-ack', flags.ack === false],
-    ] as const) {
-      if (set) throw new UsageError(`${flag} needs --jetstream`);
-    }
-  }
-  const deliver = deliverPolicy(flags.deliver ?? 'all');
-  const ackWaitMs = parseDuration(flags.ackWait ?? '30s', '--ack-wait');
-  if (flags.queue !== undefined) validateQueue(flags.queue);
-  const connect = natsConnectOptionsFrom(flags, { reconnect: 'forever' });
+export async function runSubscribe(plan: SubscribePlan, ctx: CommandContext): Promise<ExitCode> {
+  const output = new Output(plan.output, ctx.stdout, ctx.stderr);
+  const { subject, count, timeoutMs, raw, jetstream, connect } = plan;
 
   const nc = await connectNats(connect, output);
   const stopper = new Stopper();
@@ -114,23 +150,14 @@ export async function runSubscribe(subject: string, flags: Flags, ctx: CommandCo
   const deliverOne = async (m: ReceivedMessage): Promise<void> => {
     n += 1;
     // JetStream: acked after this returns, so wait until stdout has really taken the message.
-    await writeMessage(output, m, n, { raw, durable: jetstream });
+    await writeMessage(output, m, n, { raw, durable: jetstream !== undefined });
     if (count !== undefined && n >= count) stopper.stop('count');
   };
 
   try {
     if (ctx.signal.aborted) stopper.stop('interrupted');
-    if (jetstream)
-      await consumeJetStream(nc, subject, flags, {
-        deliver,
-        ackWaitMs,
-        count,
-        output,
-        stopper,
-        deliverOne,
-        ack: flags.ack !== false,
-      });
-    else await consumeCore(nc, subject, flags.queue, count, stopper, deliverOne, output);
+    if (jetstream) await consumeJetStream(nc, subject, jetstream, { count, output, stopper, deliverOne });
+    else await consumeCore(nc, subject, plan.queue, count, stopper, deliverOne, output);
   } finally {
     if (timer) clearTimeout(timer);
     ctx.signal.removeEventListener('abort', onInterrupt);
@@ -151,7 +178,7 @@ export async function runSubscribe(subject: string, flags: Flags, ctx: CommandCo
       if (n >= expected) return ExitCode.ok;
       output.error(
         new TimeoutError(
-          `timed out after ${flags.timeout}: ${n} of ${expected} expected message${expected === 1 ? '' : 's'} on '${subject}'`,
+          `timed out after ${durationText(timeoutMs ?? 0)}: ${n} of ${expected} expected message${expected === 1 ? '' : 's'} on '${subject}'`,
         ),
       );
       return ExitCode.timeout;
@@ -197,13 +224,10 @@ async function consumeCore(
 }
 
 interface JetStreamRun {
-  deliver: ReturnType<typeof deliverPolicy>;
-  ackWaitMs: number;
   count: number | undefined;
   output: Output;
   stopper: Stopper;
   deliverOne: (m: ReceivedMessage) => Promise<void>;
-  ack: boolean;
 }
 
 /**
@@ -214,36 +238,32 @@ interface JetStreamRun {
 async function consumeJetStream(
   nc: NatsConnection,
   subject: string,
-  flags: Flags,
+  js: NonNullable<SubscribePlan['jetstream']>,
   run: JetStreamRun,
 ): Promise<void> {
-  const stream = flags.stream ?? '';
+  const { stream, durable, deliver, ackWaitMs } = js;
   const jsm = await manager(nc, stream);
   const { jetstream } = await import('@nats-io/jetstream');
-  const js = jetstream(nc);
+  const client = jetstream(nc);
   let consumer: Consumer;
   try {
-    if (flags.durable) {
-      await ensureDurable(jsm, stream, flags.durable, subject, run.deliver, run.ackWaitMs, run.output);
-      consumer = await js.consumers.get(stream, flags.durable);
+    if (durable) {
+      await ensureDurable(jsm, stream, durable, subject, deliver, ackWaitMs, run.output);
+      consumer = await client.consumers.get(stream, durable);
     } else {
-      consumer = await js.consumers.get(stream, {
+      consumer = await client.consumers.get(stream, {
         ...(subject !== '>' ? { filter_subjects: subject } : {}),
-        ...run.deliver,
+        ...deliver,
       });
     }
   } catch (err) {
-    const name = (err as { name?: string }).name;
-    if (name === 'StreamNotFoundError' || /stream not found/i.test(String((err as Error).message)))
-      throw streamMissing(stream, err);
+    if (isStreamNotFound(err)) throw streamMissing(stream, err);
     throw jetstreamError(err, stream);
   }
   run.output.verbose(
-    run.output.c.dim(
-      `listening on '${subject}' (stream ${stream}${flags.durable ? `, durable ${flags.durable}` : ''})`,
-    ),
+    run.output.c.dim(`listening on '${subject}' (stream ${stream}${durable ? `, durable ${durable}` : ''})`),
   );
-  const explicitAck = flags.durable !== undefined && run.ack;
+  const explicitAck = durable !== undefined && js.ack;
   let batch: ConsumerMessages | undefined;
   run.stopper.onStop(() => {
     void batch?.close().catch(() => undefined);
@@ -295,4 +315,11 @@ function fromJs(m: JsMsg): ReceivedMessage {
     redelivered: m.redelivered,
     deliveryCount: m.info.deliveryCount,
   };
+}
+
+/** A duration as the user would write it (5s, 300ms, 2m), for messages. */
+function durationText(ms: number): string {
+  if (ms > 0 && ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms > 0 && ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
 }

@@ -1,0 +1,107 @@
+import { CALL_OPTIONS } from '../../command/call-options.js';
+import { duration, flag, fraction, integer, list, type OptionValues, text } from '../../command/option.js';
+import { OUTPUT_OPTIONS } from '../../command/shared-options.js';
+import { NATS_CONNECTION_OPTIONS } from './connection-options.js';
+
+/**
+ * The `comms-cli nats` options, declared once: --help, the docs, check-file steps and the runners read
+ * these tables. Call commands (publish, request) take CALL_OPTIONS (resilience, load, output); the
+ * long-running ones (subscribe, reply) take only the output options. All take the connection table.
+ */
+
+const header = (what: string) =>
+  list('-H, --header <header>', `${what} header 'Name: value' (repeatable; templates allowed)`, {
+    mapSyntax: ': ',
+  });
+const data = text('-d, --data <text|@file|@->', 'payload: text, @file, or @- for stdin');
+
+export const PUBLISH_OPTIONS = {
+  data,
+  lines: flag('--lines', 'send each line of stdin as one message (streamed)'),
+  header: header('message'),
+  count: integer('--count <n>', 'publish n messages; {{seq}} counts from 1', { min: 1, default: 1 }),
+  replyTo: text('--reply-to <subject>', 'reply subject to set on the message(s)'),
+  jetstream: flag(
+    '--jetstream',
+    'publish to JetStream and wait for the acknowledgement (stream and sequence)',
+  ),
+  stream: text(
+    '--stream <name>',
+    'with --jetstream: create this stream over the subject when it does not exist',
+  ),
+  msgId: text(
+    '--msg-id <id|auto>',
+    'with --jetstream: Nats-Msg-Id for duplicate suppression (templates, or auto = a uuid per message)',
+  ),
+  expectStream: text(
+    '--expect-stream <name>',
+    'with --jetstream: fail unless the message lands in this stream',
+  ),
+  ...CALL_OPTIONS,
+  ...NATS_CONNECTION_OPTIONS,
+};
+export type PublishValues = OptionValues<typeof PUBLISH_OPTIONS>;
+
+export const SUBSCRIBE_OPTIONS = {
+  queue: text('--queue <group>', 'join a queue group: each message goes to one member'),
+  count: integer('--count <n>', 'exit 0 after n messages', { min: 1 }),
+  timeout: duration(
+    '--timeout <dur>',
+    'exit 4 unless the expected messages (--count, or at least one) arrive within this time',
+  ),
+  raw: flag('--raw', 'print payloads only, one per line'),
+  jetstream: flag('--jetstream', 'consume from a JetStream stream (needs --stream)'),
+  stream: text('--stream <name>', 'with --jetstream: the stream to read'),
+  durable: text(
+    '--durable <name>',
+    'with --jetstream: a durable consumer, created if needed; resumes where it left off',
+  ),
+  deliver: text('--deliver <policy>', 'with --jetstream: all | new | last | seq:N | since:DUR', {
+    default: 'all',
+  }),
+  ack: flag('--no-ack', 'with --jetstream: do not acknowledge messages (leave them for redelivery)'),
+  ackWait: duration(
+    '--ack-wait <dur>',
+    'with --durable: redeliver an unacknowledged message after this long',
+    { default: 30_000 },
+  ),
+  ...OUTPUT_OPTIONS,
+  ...NATS_CONNECTION_OPTIONS,
+};
+export type SubscribeValues = OptionValues<typeof SUBSCRIBE_OPTIONS>;
+
+export const REQUEST_OPTIONS = {
+  data,
+  header: header('request'),
+  raw: flag('--raw', 'print the reply payload only (no trailing newline added)'),
+  ...CALL_OPTIONS,
+  ...NATS_CONNECTION_OPTIONS,
+};
+export type RequestValues = OptionValues<typeof REQUEST_OPTIONS>;
+
+/** How long an --exec command may run when --exec-timeout is not given. */
+export const DEFAULT_EXEC_TIMEOUT_MS = 30_000;
+
+export const REPLY_OPTIONS = {
+  queue: text('--queue <group>', 'queue group (several responders share the load)'),
+  count: integer('--count <n>', 'exit 0 after answering n requests', { min: 1 }),
+  body: text('--body <text|@file>', 'reply with this body instead of echoing the request'),
+  exec: text(
+    '--exec <command>',
+    'run a shell command per request: the request payload on its stdin, its stdout is the reply ' +
+      '(env NATS_SUBJECT, NATS_SUBSCRIPTION, NATS_REPLY_SUBJECT)',
+  ),
+  // No table default: giving --exec-timeout without --exec is a usage error, so absence must show.
+  execTimeout: duration(
+    '--exec-timeout <dur>',
+    'kill an --exec command running longer than this and reply with error 504 (default 30s)',
+  ),
+  header: header('reply'),
+  delay: duration('--delay <dur>', 'wait this long before replying'),
+  failRate: fraction('--fail-rate <p>', 'drop this fraction of requests without replying (0.3 or 30%)'),
+  failFirst: integer('--fail-first <n>', 'drop the first n requests without replying (deterministic faults)'),
+  raw: flag('--raw', 'print request payloads only'),
+  ...OUTPUT_OPTIONS,
+  ...NATS_CONNECTION_OPTIONS,
+};
+export type ReplyValues = OptionValues<typeof REPLY_OPTIONS>;
