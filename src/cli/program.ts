@@ -1,10 +1,10 @@
 import { Command } from 'commander';
 import type { CommandContext } from '../command/context.js';
 import { packageVersion } from '../core/package-root.js';
+import { register as registerGrpc } from '../transports/grpc/register.js';
 import { register as registerHttp } from '../transports/http/register.js';
 import { registerDemo } from './commands/demo.js';
 import { registerEvents } from './commands/events.js';
-import { registerGrpc } from './commands/grpc.js';
 import { registerNats } from './commands/nats.js';
 import { registerServe } from './commands/serve.js';
 
@@ -35,7 +35,7 @@ Examples:
 Exit codes: 0 ok, 1 failed/expectation, 2 usage, 3 unreachable, 4 timeout, 5 breaker open, 6 local failure, 130 interrupted.`,
     );
   registerHttp(program, ctx);
-  registerGrpc(program, ctx, ctx.setExit);
+  registerGrpc(program, ctx);
   registerNats(program, ctx, ctx.setExit);
   registerEvents(program, ctx, ctx.setExit);
   registerServe(program, ctx, ctx.setExit);
