@@ -17,7 +17,7 @@ export interface GrpcSecurity {
 }
 
 /** True when the options or the target ask for TLS: plaintext is the default, as with grpcurl -plaintext. */
-export function wantsTls(values: GrpcTlsValues, target: GrpcTarget): boolean {
+function wantsTls(values: GrpcTlsValues, target: GrpcTarget): boolean {
   return Boolean(
     target.tls ||
       values.tls ||

@@ -23,7 +23,7 @@ export interface GrpcErrorLike {
 }
 
 /** The Node system-error code in a message that lost its `code` field (`connect ECONNREFUSED 127.0.0.1:1`). */
-export function systemCodeIn(text: string): string | undefined {
+function systemCodeIn(text: string): string | undefined {
   return /\b(E[A-Z]{3,}|ERR_[A-Z0-9_]+)\b/.exec(text)?.[1];
 }
 

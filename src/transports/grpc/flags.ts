@@ -45,7 +45,7 @@ export const GRPC_TLS_OPTIONS = {
 export type GrpcTlsValues = OptionValues<typeof GRPC_TLS_OPTIONS>;
 
 /** Request metadata (also sent on reflection requests). */
-export const GRPC_METADATA_OPTIONS = {
+const GRPC_METADATA_OPTIONS = {
   header: list(
     '-H, --header <metadata>',
     "request metadata 'key: value' (repeatable; -bin keys take base64)",

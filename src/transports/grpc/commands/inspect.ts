@@ -40,7 +40,7 @@ export function grpcInspectPlanFrom(targetText: string, values: GrpcInspectValue
 }
 
 /** The symbol `grpc describe` looks up (`pkg.Service/Method` -> `pkg.Service.Method`), checked. */
-export function describeSymbol(symbolText: string): string {
+function describeSymbol(symbolText: string): string {
   const symbol = symbolText.replace(/^\./, '').replace('/', '.');
   if (!/^[A-Za-z_][\w.]*$/.test(symbol))
     throw new UsageError(
