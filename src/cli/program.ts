@@ -4,9 +4,9 @@ import { packageVersion } from '../core/package-root.js';
 import { register as registerDemo } from '../demo/register.js';
 import { register as registerEvents } from '../events/register.js';
 import { register as registerServe } from '../servers/register.js';
+import { register as registerGrpc } from '../transports/grpc/register.js';
 import { register as registerHttp } from '../transports/http/register.js';
 import { register as registerNats } from '../transports/nats/register.js';
-import { registerGrpc } from './commands/grpc.js';
 
 /**
  * The command tree: one register() call per slice, nothing else. Register files only declare
@@ -35,7 +35,7 @@ Examples:
 Exit codes: 0 ok, 1 failed/expectation, 2 usage, 3 unreachable, 4 timeout, 5 breaker open, 6 local failure, 130 interrupted.`,
     );
   registerHttp(program, ctx);
-  registerGrpc(program, ctx, ctx.setExit);
+  registerGrpc(program, ctx);
   registerNats(program, ctx);
   registerEvents(program, ctx);
   registerServe(program, ctx);

@@ -1,42 +1,11 @@
-import type { Metadata } from '@grpc/grpc-js';
 import type { Root } from 'protobufjs';
-import type {
-  AttemptContext,
-  CallBase,
-  Outcome,
-  ResultFields,
-  Transport,
-  Verdict,
-} from '../../core/transport.js';
+import type { AttemptContext, Outcome, ResultFields, Transport, Verdict } from '../../core/transport.js';
 import { UsageError } from '../../errors/comms-error.js';
+import type { GrpcCall, GrpcReply } from './call.js';
 import { classifyGrpc } from './classify.js';
-import type { GrpcConnection, RawCallResult } from './connection.js';
+import type { GrpcConnection } from './connection.js';
 import { decodeToJson } from './json-codec.js';
-import type { ResolvedMethod } from './schema.js';
-import { decodeStatusDetails, retryDelayMs, type StatusDetail } from './status-details.js';
-
-/** One gRPC call, any kind, as the pipeline carries it. */
-export interface GrpcCall extends CallBase {
-  readonly method: ResolvedMethod;
-  readonly metadata: Metadata;
-  /**
-   * The request messages, fresh for each attempt: a unary request is re-sent on retry; a stream
-   * read from stdin can only be produced once (the command allows no retries for those).
-   */
-  requests(): AsyncIterable<Buffer> | Iterable<Buffer>;
-  /** Status codes to retry (UNAVAILABLE, plus --retry-on). */
-  readonly retryOn: ReadonlySet<number>;
-  /** Streams: print each response as it arrives. Absent: responses are kept in the reply. */
-  onMessage?(message: unknown, index: number): Promise<void>;
-}
-
-/** The outcome of one attempt: the status, metadata, decoded details, and the responses not streamed out. */
-export interface GrpcReply extends RawCallResult {
-  /** Responses in proto3 JSON (only those not handed to `onMessage`). */
-  messages: unknown[];
-  details: StatusDetail[];
-  retryAfterMs?: number;
-}
+import { decodeStatusDetails, retryDelayMs, STATUS_DETAILS_KEY } from './status-details.js';
 
 export interface GrpcTransportOptions {
   /** The gRPC deadline of each attempt (--timeout). */
@@ -118,6 +87,6 @@ export class GrpcTransport implements Transport<GrpcCall, GrpcReply> {
 }
 
 function withoutDetails(trailers: Record<string, string | string[]>): Record<string, string | string[]> {
-  const { 'grpc-status-details-bin': _bin, ...rest } = trailers;
+  const { [STATUS_DETAILS_KEY]: _bin, ...rest } = trailers;
   return rest;
 }

@@ -1,9 +1,8 @@
 import type { Outcome, Verdict } from '../../core/transport.js';
-import { ConnectError, ResponseError, TimeoutError } from '../../errors/comms-error.js';
-import type { GrpcCall, GrpcReply } from './adapter.js';
-import { STATUS_NAMES } from './status-codes.js';
-
-const code = (name: string): number => STATUS_NAMES.indexOf(name);
+import { ResponseError, TimeoutError } from '../../errors/comms-error.js';
+import type { GrpcCall, GrpcReply } from './call.js';
+import { connectErrorFrom } from './errors.js';
+import { codeOf as code } from './status-codes.js';
 
 /** Retried by default (the contract); `--retry-on CODE,...` adds more. */
 export const DEFAULT_RETRY_ON: readonly number[] = [code('UNAVAILABLE')];
@@ -12,47 +11,6 @@ export const DEFAULT_RETRY_ON: readonly number[] = [code('UNAVAILABLE')];
 const PEER_FAULTS = new Set(
   ['UNAVAILABLE', 'INTERNAL', 'DEADLINE_EXCEEDED', 'RESOURCE_EXHAUSTED', 'UNKNOWN'].map(code),
 );
-
-const TLS_TROUBLE =
-  /certificate|self[- ]signed|SSL|TLS|handshake|unable to verify|altnames|wrong version number/i;
-
-function tlsHint(text: string): string {
-  if (/altnames|does not match|Hostname/i.test(text))
-    return 'the certificate does not name this host: use --servername NAME, or -k to skip verification';
-  if (/wrong version number|packet length too long/i.test(text))
-    return 'the server may not speak TLS on this port: drop --tls';
-  if (/certificate required|alert number 116|bad certificate/i.test(text))
-    return 'the server wants a client certificate: pass --cert FILE --key FILE';
-  return 'pass the server CA with --cacert FILE, or -k/--insecure to skip verification';
-}
-
-/** grpc-js' text for a failed connection, without its wrapping and OpenSSL's file/line noise. */
-function connectReason(details: string): string {
-  const text = details
-    .replace(/^No connection established\. Last error: (Error: )?/, '')
-    .replace(/\. Resolution note:.*$/s, '')
-    .replace(/\s*\(\d{4}-\d\d-\d\dT[^)]*\)\s*$/, '')
-    .trim();
-  const ssl = /SSL routines:[^:]*:([^:]+):/.exec(text);
-  return ssl?.[1] ?? text;
-}
-
-/** A connection that was never made (refused, DNS, TLS handshake) as a ConnectError with a hint (exit 3). */
-export function connectErrorFrom(details: string, target: string): ConnectError {
-  const why = connectReason(details);
-  if (TLS_TROUBLE.test(details)) {
-    return new ConnectError(`TLS handshake with ${target} failed: ${why}`, {
-      code: 'COMMS_ERR_TLS',
-      hint: tlsHint(details),
-    });
-  }
-  const hint = /ECONNREFUSED/.test(why)
-    ? 'is the server running and listening on that port?'
-    : /Failed to connect|Connection dropped/i.test(why)
-      ? 'if the server speaks TLS, add --tls (and --cacert FILE)'
-      : undefined;
-  return new ConnectError(`cannot connect to ${target}: ${why}`, hint ? { hint } : {});
-}
 
 /**
  * The only place that judges gRPC outcomes. OK succeeds. DEADLINE_EXCEEDED is a timeout (exit 4).

@@ -4,9 +4,10 @@ import type { TimingRecorder } from '../../core/timing.js';
 import { abortReasonToError } from '../../errors/classify.js';
 import { UsageError } from '../../errors/comms-error.js';
 import { isSecretHeader, REDACTED } from '../../output/redact.js';
-import { channelSetup, type GrpcTlsFlags } from './credentials.js';
+import { channelSetup, type GrpcSecurity } from './credentials.js';
 import type { MethodKind } from './schema.js';
 import { statusName } from './status-codes.js';
+import { STATUS_DETAILS_KEY } from './status-details.js';
 import type { GrpcTarget } from './target.js';
 
 export type GrpcModule = typeof import('@grpc/grpc-js');
@@ -21,7 +22,7 @@ export interface RawCallResult {
   message: string;
   headers: MetadataRecord;
   trailers: MetadataRecord;
-  /** The raw grpc-status-details-bin trailer, when the server sent one. */
+  /** The raw status-details trailer (STATUS_DETAILS_KEY), when the server sent one. */
   detailsBin?: Buffer;
   /** Response messages received (all kinds). */
   received: number;
@@ -70,10 +71,10 @@ export class GrpcConnection {
   readonly #clients: Client[];
   #turn = 0;
 
-  constructor(grpc: GrpcModule, target: GrpcTarget, tls: GrpcTlsFlags, channels = 1) {
+  constructor(grpc: GrpcModule, target: GrpcTarget, security: GrpcSecurity, channels = 1) {
     this.grpc = grpc;
     this.target = target;
-    const { credentials, options } = channelSetup(grpc, tls, target);
+    const { credentials, options } = channelSetup(grpc, security, target);
     // grpc-js shares a connection between channels with equal options; a distinct option per channel
     // gives each its own, so the load spreads over K connections.
     this.#clients = Array.from(
@@ -251,7 +252,7 @@ export class GrpcConnection {
           // We cancelled it: report why (timeout or Ctrl-C), not "CANCELLED".
           if (status.code === this.grpc.status.CANCELLED && opts.signal.aborted)
             return reject(abortReasonToError(opts.signal.reason));
-          const bin = status.metadata?.get('grpc-status-details-bin')[0];
+          const bin = status.metadata?.get(STATUS_DETAILS_KEY)[0];
           resolve({
             code: status.code,
             status: statusName(status.code),

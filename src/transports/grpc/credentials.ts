@@ -1,49 +1,55 @@
 import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { ChannelCredentials, ChannelOptions } from '@grpc/grpc-js';
+import { type TlsMaterial, tlsFrom } from '../../command/tls-options.js';
 import { UsageError } from '../../errors/comms-error.js';
+import type { GrpcTlsValues } from './flags.js';
 import type { GrpcTarget } from './target.js';
-
-/** The transport-security flags of `grpc call/list/describe/health`. */
-export interface GrpcTlsFlags {
-  tls?: boolean;
-  cacert?: string;
-  cert?: string;
-  key?: string;
-  insecure?: boolean;
-  authority?: string;
-  servername?: string;
-}
 
 type GrpcModule = typeof import('@grpc/grpc-js');
 
-function readPem(path: string, flag: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new UsageError(
-      `cannot read ${flag} file '${path}': ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
-      { cause: err },
-    );
-  }
+/** A channel's transport security, read and checked once from the TLS options (nothing sent yet). */
+export interface GrpcSecurity {
+  /** Absent: plaintext. */
+  readonly tls?: TlsMaterial;
+  /** The :authority header (virtual host) to send. */
+  readonly authority?: string;
 }
 
-/** True when the flags or the target ask for TLS: plaintext is the default, as with grpcurl -plaintext. */
-export function wantsTls(flags: GrpcTlsFlags, target: GrpcTarget): boolean {
+/** True when the options or the target ask for TLS: plaintext is the default, as with grpcurl -plaintext. */
+function wantsTls(values: GrpcTlsValues, target: GrpcTarget): boolean {
   return Boolean(
-    target.tls || flags.tls || flags.cacert || flags.cert || flags.key || flags.insecure || flags.servername,
+    target.tls ||
+      values.tls ||
+      values.cacert ||
+      values.cert ||
+      values.key ||
+      values.insecure ||
+      values.servername,
   );
 }
 
 /**
- * Channel credentials and options from the TLS flags. `-k` skips certificate and name checks;
- * `--servername` overrides the name checked (and sent as SNI); `--authority` sets the :authority header.
+ * The TLS options turned into what the channel needs: the PEM files read (exit 2 when one cannot be
+ * read) and checked to hold what their flag says, before anything is sent.
+ */
+export function grpcSecurityFrom(values: GrpcTlsValues, target: GrpcTarget): GrpcSecurity {
+  const authority = values.authority ? { authority: values.authority } : {};
+  if (!wantsTls(values, target)) return authority;
+  if (Boolean(values.cert) !== Boolean(values.key))
+    throw new UsageError('mutual TLS needs both --cert FILE and --key FILE');
+  const tls = tlsFrom(values);
+  checkPems(values, tls);
+  return { tls, ...authority };
+}
+
+/**
+ * Channel credentials and options. `-k` skips certificate and name checks; `--servername` overrides
+ * the name checked (and sent as SNI); `--authority` sets the :authority header.
  */
 export function channelSetup(
   grpc: GrpcModule,
-  flags: GrpcTlsFlags,
+  security: GrpcSecurity,
   target: GrpcTarget,
 ): { credentials: ChannelCredentials; options: ChannelOptions } {
   const options: ChannelOptions = {
@@ -54,22 +60,17 @@ export function channelSetup(
     'grpc.max_reconnect_backoff_ms': 1000,
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
   };
-  if (flags.authority) options['grpc.default_authority'] = flags.authority;
-  if (!wantsTls(flags, target)) {
-    if (flags.cert || flags.key) throw new UsageError('--cert/--key need TLS (add --tls)');
-    return { credentials: grpc.credentials.createInsecure(), options };
-  }
-  if (Boolean(flags.cert) !== Boolean(flags.key))
-    throw new UsageError('mutual TLS needs both --cert FILE and --key FILE');
-  const ca = flags.cacert ? readPem(flags.cacert, '--cacert') : null;
-  const key = flags.key ? readPem(flags.key, '--key') : null;
-  const cert = flags.cert ? readPem(flags.cert, '--cert') : null;
-  checkPems(flags, ca, key, cert);
-  if (flags.servername) options['grpc.ssl_target_name_override'] = flags.servername;
-  if (!flags.servername && isIP(target.host)) quietIpServernameWarning();
-  const verify = flags.insecure ? { rejectUnauthorized: false, checkServerIdentity: () => undefined } : {};
+  if (security.authority) options['grpc.default_authority'] = security.authority;
+  const { tls } = security;
+  if (!tls) return { credentials: grpc.credentials.createInsecure(), options };
+  if (tls.servername) options['grpc.ssl_target_name_override'] = tls.servername;
+  if (!tls.servername && isIP(target.host)) quietIpServernameWarning();
+  const verify = tls.insecure ? { rejectUnauthorized: false, checkServerIdentity: () => undefined } : {};
   try {
-    return { credentials: grpc.credentials.createSsl(ca, key, cert, verify), options };
+    return {
+      credentials: grpc.credentials.createSsl(tls.ca ?? null, tls.key ?? null, tls.cert ?? null, verify),
+      options,
+    };
   } catch (err) {
     throw new UsageError(`invalid TLS files: ${oneLine(err)}`, { cause: err });
   }
@@ -84,7 +85,7 @@ function oneLine(err: unknown): string {
  * Bad TLS files are bad input (exit 2, nothing sent), not an OpenSSL error after connecting: each file
  * must hold what its flag says, and the client certificate must match the key.
  */
-function checkPems(flags: GrpcTlsFlags, ca: Buffer | null, key: Buffer | null, cert: Buffer | null): void {
+function checkPems(flags: GrpcTlsValues, { ca, key, cert }: TlsMaterial): void {
   let certificate: X509Certificate | undefined;
   if (ca) {
     try {

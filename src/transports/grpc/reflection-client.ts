@@ -2,9 +2,9 @@ import type { Metadata, ServiceError } from '@grpc/grpc-js';
 import type { Root, Type } from 'protobufjs';
 import descriptor from 'protobufjs/ext/descriptor/index.js';
 import { abortReasonToError } from '../../errors/classify.js';
-import { TimeoutError, UsageError } from '../../errors/comms-error.js';
-import { connectErrorFrom } from './classify.js';
+import { UsageError } from '../../errors/comms-error.js';
 import type { GrpcConnection } from './connection.js';
+import { grpcErrorFrom, isGrpcStatus } from './errors.js';
 import { loadShippedProto, rootFromFileDescriptors } from './schema.js';
 
 /** Both published versions of the reflection service; the messages are identical on the wire. */
@@ -93,7 +93,7 @@ export class ReflectionClient {
     const reqType = root.lookupType('grpc.reflection.v1.ServerReflectionRequest');
     const resType = root.lookupType('grpc.reflection.v1.ServerReflectionResponse');
     const versions = this.#version ? [this.#version] : VERSIONS;
-    let lastUnimplemented: ServiceError | undefined;
+    let lastUnimplemented: unknown;
     for (const version of versions) {
       try {
         const out = await this.#askVersion(version, requests, reqType, resType);
@@ -111,8 +111,8 @@ export class ReflectionClient {
         }
         return out;
       } catch (err) {
-        if ((err as ServiceError).code === this.#conn.grpc.status.UNIMPLEMENTED) {
-          lastUnimplemented = err as ServiceError;
+        if (isGrpcStatus(err, 'UNIMPLEMENTED')) {
+          lastUnimplemented = err;
           continue;
         }
         throw err;
@@ -133,7 +133,7 @@ export class ReflectionClient {
     reqType: Type,
     resType: Type,
   ): Promise<ReflectionResponse[]> {
-    const { grpc, client, target } = this.#conn;
+    const { client, target } = this.#conn;
     return new Promise((resolve, reject) => {
       const responses: ReflectionResponse[] = [];
       const stream = client.makeBidiStreamRequest(
@@ -154,11 +154,7 @@ export class ReflectionClient {
       stream.on('error', (err: ServiceError) => {
         this.#signal.removeEventListener('abort', onAbort);
         if (this.#signal.aborted) return reject(abortReasonToError(this.#signal.reason));
-        if (err.code === grpc.status.DEADLINE_EXCEEDED)
-          return reject(new TimeoutError(`reflection request to ${target.display} timed out`));
-        if (err.code === grpc.status.UNAVAILABLE)
-          return reject(connectErrorFrom(err.details ?? '', target.display));
-        reject(err);
+        reject(grpcErrorFrom(err, target.display, 'reflection request'));
       });
       stream.on('end', () => {
         this.#signal.removeEventListener('abort', onAbort);

@@ -1,3 +1,5 @@
+import { UsageError } from '../../errors/comms-error.js';
+
 /** gRPC status codes by number, as the contract prints them (`status` in --json). */
 export const STATUS_NAMES: readonly string[] = [
   'OK',
@@ -19,6 +21,9 @@ export const STATUS_NAMES: readonly string[] = [
   'UNAUTHENTICATED',
 ];
 
+/** The code of a status name (`UNAVAILABLE` -> 14); -1 for a name that is not one. */
+export const codeOf = (name: string): number => STATUS_NAMES.indexOf(name);
+
 export function statusName(code: number): string {
   return STATUS_NAMES[code] ?? `CODE_${code}`;
 }
@@ -35,4 +40,24 @@ export function statusCodeOf(text: string): number | undefined {
   }
   const i = STATUS_NAMES.indexOf(t.toUpperCase().replace(/-/g, '_'));
   return i >= 0 ? i : undefined;
+}
+
+/**
+ * `--retry-on 'RESOURCE_EXHAUSTED,ABORTED'` (names or numbers 1-16) as status codes; OK cannot be
+ * retried. Throws a UsageError naming the flag and the bad code.
+ */
+export function parseStatusCodes(raw: string, flag: string): number[] {
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((s) => {
+      const code = statusCodeOf(s);
+      if (code === undefined || code === 0) {
+        throw new UsageError(`invalid ${flag} code '${s}'`, {
+          hint: 'use status names like UNAVAILABLE,RESOURCE_EXHAUSTED or numbers 1-16',
+        });
+      }
+      return code;
+    });
 }

@@ -9,7 +9,7 @@ export const STATUS_DETAILS_KEY = 'grpc-status-details-bin';
 export type StatusDetail = Record<string, unknown>;
 
 /**
- * Decode `grpc-status-details-bin` (a serialized google.rpc.Status). Detail types are looked up in
+ * Decode the STATUS_DETAILS_KEY trailer (a serialized google.rpc.Status). Detail types are looked up in
  * the standard google.rpc error details first, then in the call's own schema; a type neither knows is
  * shown as its type URL and base64 value rather than dropped.
  */

@@ -1,17 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
-import type { GrpcCallFlags } from '../../../cli/commands/grpc.js';
-import {
-  isLoadMode,
-  type LoadFlags,
-  legacyLoadPlan,
-  type OutputFlags,
-  outputFrom,
-  parseCount,
-  type ResilienceFlags,
-  resilienceFrom,
-} from '../../../cli/options.js';
+import { type CallSettings, callSettingsFrom } from '../../../command/call-options.js';
 import type { CommandContext } from '../../../command/context.js';
 import { runCallCommand } from '../../../command/run-call-command.js';
 import { parseJsonArg, readPayload } from '../../../core/input.js';
@@ -22,34 +12,64 @@ import type { ExitCode } from '../../../errors/exit-codes.js';
 import { deadlineSignal } from '../../../middleware/timeout.js';
 import { reportResult } from '../../../output/human.js';
 import { Output } from '../../../output/output.js';
-import { type GrpcCall, type GrpcReply, GrpcTransport } from '../adapter.js';
+import { GrpcTransport } from '../adapter.js';
+import type { GrpcCall, GrpcReply } from '../call.js';
 import { DEFAULT_RETRY_ON } from '../classify.js';
+import type { GrpcCallValues } from '../flags.js';
 import { encodeJson } from '../json-codec.js';
 import { parseJsonStream } from '../json-stream.js';
 import { type ResolvedMethod, resolveMethod, splitMethodName } from '../schema.js';
-import { statusCodeOf } from '../status-codes.js';
 import { formatDetail } from '../status-details.js';
-import { metadataPairs, openConnection } from './common.js';
+import {
+  endpointFrom,
+  type GrpcEndpoint,
+  metadataPairs,
+  openConnection,
+  type SchemaPlan,
+  schemaPlanFrom,
+} from './common.js';
 import { printMetadata } from './print-metadata.js';
 import { fetchSchema } from './schema-step.js';
 
-type Flags = GrpcCallFlags & LoadFlags & ResilienceFlags & OutputFlags;
+/** `grpc call`, parsed and checked once from its options: everything below takes these values. */
+export interface GrpcCallPlan extends CallSettings {
+  readonly endpoint: GrpcEndpoint;
+  /** As the user wrote it: `pkg.Service/Method` (or `pkg.Service.Method`). */
+  readonly method: string;
+  /** The service, for the reflection lookup. */
+  readonly service: string;
+  readonly schema: SchemaPlan;
+  readonly metadata: ReadonlyArray<[string, string]>;
+  /** -d: text, @file or @- (absent: `{}`, or stdin for request streams). */
+  readonly data: string | undefined;
+  readonly emitDefaults: boolean;
+  /** UNAVAILABLE plus --retry-on. */
+  readonly retryOn: ReadonlySet<number>;
+  /** Load mode's --connections K: K channels (one otherwise: gRPC multiplexes on one connection). */
+  readonly channels: number;
+}
 
-function parseRetryOn(text: string | undefined): number[] {
-  if (!text) return [];
-  return text
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .map((s) => {
-      const code = statusCodeOf(s);
-      if (code === undefined || code === 0) {
-        throw new UsageError(`invalid --retry-on code '${s}'`, {
-          hint: 'use status names like UNAVAILABLE,RESOURCE_EXHAUSTED or numbers 1-16',
-        });
-      }
-      return code;
-    });
+export function grpcCallPlanFrom(
+  targetText: string,
+  methodText: string,
+  values: GrpcCallValues,
+): GrpcCallPlan {
+  const settings = callSettingsFrom(values);
+  const { service } = splitMethodName(methodText);
+  const retryOn = new Set([...DEFAULT_RETRY_ON, ...(values.retryOn ?? [])]);
+  const metadata = metadataPairs(values.header);
+  return {
+    ...settings,
+    method: methodText,
+    service,
+    retryOn,
+    metadata,
+    data: values.data,
+    emitDefaults: values.emitDefaults,
+    channels: settings.load ? (values.connections ?? 1) : 1,
+    schema: schemaPlanFrom(values),
+    endpoint: endpointFrom(targetText, values),
+  };
 }
 
 /** Where a client/bidi stream's request messages come from: -d text, -d @file, -d @- or stdin. */
@@ -85,22 +105,13 @@ async function* encodeStream(
  * request before anything is sent; run the call through the shared pipeline (retries, breaker,
  * deadline, load mode); print responses as they arrive.
  */
-export async function runGrpcCall(
-  targetText: string,
-  methodText: string,
-  flags: Flags,
-  ctx: CommandContext,
-): Promise<ExitCode> {
-  const output = new Output(outputFrom(flags));
-  let resilience = resilienceFrom(flags);
-  const { service } = splitMethodName(methodText);
-  const retryOn = new Set([...DEFAULT_RETRY_ON, ...parseRetryOn(flags.retryOn)]);
-  const pairs = metadataPairs(flags.header);
-  const loadMode = isLoadMode(flags);
-  await checkInlineJson(flags.data);
-  // --connections K spreads load mode over K HTTP/2 connections (one otherwise: gRPC multiplexes).
-  const channels = loadMode ? (parseCount(flags.connections, '--connections', { min: 1 }) ?? 1) : 1;
-  const conn = await openConnection(targetText, flags, channels);
+export async function runGrpcCall(plan: GrpcCallPlan, ctx: CommandContext): Promise<ExitCode> {
+  const output = new Output(plan.output, ctx.stdout, ctx.stderr);
+  let { resilience } = plan;
+  const { method: methodText, metadata: pairs, retryOn } = plan;
+  const loadMode = plan.load !== undefined;
+  await checkInlineJson(plan.data);
+  const conn = await openConnection(plan.endpoint, plan.channels);
   // One call: --max-time covers the schema lookup and the call together. Load mode: per call, as ever.
   const started = performance.now();
   const budget = loadMode
@@ -113,8 +124,8 @@ export async function runGrpcCall(
     const schemaStart = performance.now();
     const fetched = await fetchSchema({
       conn,
-      flags,
-      symbol: service,
+      schema: plan.schema,
+      symbol: plan.service,
       operation: methodText,
       metadata,
       resilience,
@@ -155,12 +166,12 @@ export async function runGrpcCall(
 
     let makeRequests: (seq: number) => () => AsyncIterable<Buffer> | Iterable<Buffer>;
     if (streamsIn) {
-      source = await streamSource(flags.data, ctx);
+      source = await streamSource(plan.data, ctx);
       const once = encodeStream(method, source);
       makeRequests = () => () => once;
     } else {
       const text =
-        flags.data !== undefined ? (await readPayload(flags.data, '-d', ctx.stdin)).toString('utf8') : '{}';
+        plan.data !== undefined ? (await readPayload(plan.data, '-d', ctx.stdin)).toString('utf8') : '{}';
       const encode = (t: string) =>
         encodeJson(method.requestType, parseJsonArg(t.trim() || '{}', '-d'), 'request');
       const first = encode(text); // bad JSON or unknown fields: exit 2 before anything is sent
@@ -189,7 +200,7 @@ export async function runGrpcCall(
 
     const transport = new GrpcTransport(conn, {
       deadlineMs: resilience.timeoutMs,
-      emitDefaults: flags.emitDefaults === true,
+      emitDefaults: plan.emitDefaults,
       schema: schema.root,
     });
     handedOver = true;
@@ -199,7 +210,7 @@ export async function runGrpcCall(
       makeCall,
       resilience,
       output,
-      load: legacyLoadPlan(flags),
+      load: plan.load,
       signal: budget.signal,
       replyBytes: (reply) => reply.bytes,
       async renderHuman(outcome: CallOutcome<GrpcReply>) {

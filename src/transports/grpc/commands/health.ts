@@ -1,8 +1,6 @@
 import type { ServiceError } from '@grpc/grpc-js';
-import type { GrpcHealthFlags } from '../../../cli/commands/grpc.js';
-import { outputFrom, parseCount } from '../../../cli/options.js';
 import type { CommandContext } from '../../../command/context.js';
-import { parseDuration } from '../../../core/duration.js';
+import { outputFrom } from '../../../command/shared-options.js';
 import { failResult } from '../../../core/result.js';
 import { CallPipeline, DEFAULT_RESILIENCE } from '../../../core/run-call.js';
 import { abortReasonToError } from '../../../errors/classify.js';
@@ -15,42 +13,68 @@ import {
 } from '../../../errors/comms-error.js';
 import { ExitCode, exitCodeForKind } from '../../../errors/exit-codes.js';
 import { reportResult } from '../../../output/human.js';
-import { Output } from '../../../output/output.js';
-import { type GrpcCall, GrpcTransport } from '../adapter.js';
-import { connectErrorFrom, DEFAULT_RETRY_ON } from '../classify.js';
+import { Output, type OutputOptions } from '../../../output/output.js';
+import { GrpcTransport } from '../adapter.js';
+import type { GrpcCall } from '../call.js';
+import { DEFAULT_RETRY_ON } from '../classify.js';
 import type { GrpcConnection } from '../connection.js';
+import { connectErrorFrom } from '../errors.js';
+import type { GrpcHealthValues } from '../flags.js';
 import { loadShippedProto, resolveMethod } from '../schema.js';
-import { metadataPairs, openConnection } from './common.js';
+import { endpointFrom, type GrpcEndpoint, metadataPairs, openConnection } from './common.js';
 
 const identity = (b: Buffer): Buffer => b;
+
+/** `grpc health`, parsed and checked once from its options. */
+export interface GrpcHealthPlan {
+  readonly endpoint: GrpcEndpoint;
+  /** Absent: the whole server (''). */
+  readonly service: string | undefined;
+  readonly metadata: ReadonlyArray<[string, string]>;
+  readonly timeoutMs: number;
+  readonly watch: boolean;
+  /** With --watch: stop after this many statuses. */
+  readonly count: number | undefined;
+  readonly output: OutputOptions;
+}
+
+export function grpcHealthPlanFrom(
+  targetText: string,
+  service: string | undefined,
+  values: GrpcHealthValues,
+): GrpcHealthPlan {
+  const output = outputFrom(values);
+  if (values.count !== undefined && !values.watch)
+    throw new UsageError('--count only applies with --watch', {
+      hint: 'add --watch to follow status changes, or drop --count for one check',
+    });
+  return {
+    output,
+    service,
+    timeoutMs: values.timeout,
+    watch: values.watch,
+    count: values.count,
+    metadata: metadataPairs(values.header),
+    endpoint: endpointFrom(targetText, values),
+  };
+}
 
 /**
  * `grpc health <target> [service]`: grpc.health.v1 Check (exit 0 SERVING, 1 otherwise, 3 unreachable,
  * 4 timeout), or with --watch the Watch stream, one status per line until Ctrl-C or --count.
  */
-export async function runGrpcHealth(
-  targetText: string,
-  service: string | undefined,
-  flags: GrpcHealthFlags,
-  ctx: CommandContext,
-): Promise<number> {
-  const output = new Output(outputFrom(flags));
-  const timeoutMs = parseDuration(flags.timeout ?? '10s', '--timeout');
-  const count = parseCount(flags.count, '--count', { min: 1 });
-  if (count !== undefined && !flags.watch)
-    throw new UsageError('--count only applies with --watch', {
-      hint: 'add --watch to follow status changes, or drop --count for one check',
-    });
-  const conn = await openConnection(targetText, flags);
+export async function runGrpcHealth(plan: GrpcHealthPlan, ctx: CommandContext): Promise<number> {
+  const { service, timeoutMs } = plan;
+  const output = new Output(plan.output, ctx.stdout, ctx.stderr);
+  const conn = await openConnection(plan.endpoint);
   try {
     const root = await loadShippedProto('grpc/health/v1/health.proto');
     const check = resolveMethod(root, 'grpc.health.v1.Health/Check');
     const request = Buffer.from(
       check.requestType.encode(check.requestType.fromObject({ service: service ?? '' })).finish(),
     );
-    const metadata = conn.metadataFrom(metadataPairs(flags.header));
-    if (flags.watch)
-      return await watch(conn, root, request, service ?? '', flags, count, timeoutMs, output, ctx.signal);
+    const metadata = conn.metadataFrom(plan.metadata);
+    if (plan.watch) return await watch(conn, root, request, service ?? '', plan, output, ctx.signal);
 
     const pipeline = new CallPipeline({ ...DEFAULT_RESILIENCE, timeoutMs }, ctx.signal);
     const call: GrpcCall = {
@@ -108,15 +132,13 @@ async function watch(
   root: Awaited<ReturnType<typeof loadShippedProto>>,
   request: Buffer,
   service: string,
-  flags: GrpcHealthFlags,
-  count: number | undefined,
-  timeoutMs: number,
+  { metadata: pairs, count, timeoutMs }: GrpcHealthPlan,
   output: Output,
   signal: AbortSignal,
 ): Promise<number> {
   const responseType = root.lookupType('grpc.health.v1.HealthCheckResponse');
   const statusEnum = root.lookupEnum('grpc.health.v1.HealthCheckResponse.ServingStatus');
-  const metadata = conn.metadataFrom(metadataPairs(flags.header));
+  const metadata = conn.metadataFrom(pairs);
   let last: string | undefined;
   let seen = 0;
   const failure = await new Promise<CommsError | undefined>((resolve) => {

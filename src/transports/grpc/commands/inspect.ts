@@ -1,30 +1,65 @@
 import protobuf from 'protobufjs';
 import descriptor from 'protobufjs/ext/descriptor/index.js';
-import type { GrpcInspectFlags } from '../../../cli/commands/grpc.js';
-import { outputFrom } from '../../../cli/options.js';
 import type { CommandContext } from '../../../command/context.js';
-import { parseDuration } from '../../../core/duration.js';
+import { outputFrom } from '../../../command/shared-options.js';
 import { CommsError, UsageError } from '../../../errors/comms-error.js';
 import { ExitCode } from '../../../errors/exit-codes.js';
-import { Output } from '../../../output/output.js';
+import { Output, type OutputOptions } from '../../../output/output.js';
+import type { GrpcInspectValues } from '../flags.js';
 import { messageToJson } from '../json-codec.js';
 import { printProto, symbolKind } from '../proto-printer.js';
 import { methodKind, servicesOf } from '../schema.js';
-import { loadSchema, metadataPairs, openConnection } from './common.js';
+import {
+  endpointFrom,
+  type GrpcEndpoint,
+  loadSchema,
+  metadataPairs,
+  openConnection,
+  type SchemaPlan,
+  schemaPlanFrom,
+} from './common.js';
+
+/** `grpc list` / `grpc describe`, parsed and checked once from their options. */
+export interface GrpcInspectPlan {
+  readonly endpoint: GrpcEndpoint;
+  readonly schema: SchemaPlan;
+  readonly metadata: ReadonlyArray<[string, string]>;
+  /** Deadline of each reflection request. */
+  readonly timeoutMs: number;
+  readonly output: OutputOptions;
+}
+
+export function grpcInspectPlanFrom(targetText: string, values: GrpcInspectValues): GrpcInspectPlan {
+  return {
+    output: outputFrom(values),
+    timeoutMs: values.timeout,
+    metadata: metadataPairs(values.header),
+    schema: schemaPlanFrom(values),
+    endpoint: endpointFrom(targetText, values),
+  };
+}
+
+/** The symbol `grpc describe` looks up (`pkg.Service/Method` -> `pkg.Service.Method`), checked. */
+function describeSymbol(symbolText: string): string {
+  const symbol = symbolText.replace(/^\./, '').replace('/', '.');
+  if (!/^[A-Za-z_][\w.]*$/.test(symbol))
+    throw new UsageError(
+      `invalid symbol '${symbolText}': expected pkg.Service, pkg.Service/Method or pkg.Message`,
+    );
+  return symbol;
+}
 
 /** `grpc list <target> [service]`: services, or one service's methods with their kinds. */
 export async function runGrpcList(
-  targetText: string,
+  plan: GrpcInspectPlan,
   service: string | undefined,
-  flags: GrpcInspectFlags,
   ctx: CommandContext,
 ): Promise<number> {
-  const output = new Output(outputFrom(flags));
-  const timeoutMs = parseDuration(flags.timeout ?? '10s', '--timeout');
-  const conn = await openConnection(targetText, flags);
+  const output = new Output(plan.output, ctx.stdout, ctx.stderr);
+  const conn = await openConnection(plan.endpoint);
   try {
-    const metadata = conn.metadataFrom(metadataPairs(flags.header));
-    const schema = await loadSchema(conn, flags, service, metadata, timeoutMs, ctx.signal);
+    const metadata = conn.metadataFrom(plan.metadata);
+    const schema = await loadSchema(conn, plan.schema, service, metadata, plan.timeoutMs, ctx.signal);
     if (service === undefined) {
       const names = schema.reflection
         ? await schema.reflection.listServices()
@@ -76,31 +111,25 @@ export async function runGrpcList(
 
 /** `grpc describe <target> <symbol>`: .proto syntax, or with --json the descriptor in proto3 JSON. */
 export async function runGrpcDescribe(
-  targetText: string,
+  plan: GrpcInspectPlan,
   symbolText: string,
-  flags: GrpcInspectFlags,
   ctx: CommandContext,
 ): Promise<number> {
-  const output = new Output(outputFrom(flags));
-  const timeoutMs = parseDuration(flags.timeout ?? '10s', '--timeout');
-  const symbol = symbolText.replace(/^\./, '').replace('/', '.');
-  if (!/^[A-Za-z_][\w.]*$/.test(symbol))
-    throw new UsageError(
-      `invalid symbol '${symbolText}': expected pkg.Service, pkg.Service/Method or pkg.Message`,
-    );
-  const conn = await openConnection(targetText, flags);
+  const output = new Output(plan.output, ctx.stdout, ctx.stderr);
+  const symbol = describeSymbol(symbolText);
+  const conn = await openConnection(plan.endpoint);
   try {
-    const metadata = conn.metadataFrom(metadataPairs(flags.header));
+    const metadata = conn.metadataFrom(plan.metadata);
     let schema: Awaited<ReturnType<typeof loadSchema>>;
     try {
-      schema = await loadSchema(conn, flags, symbol, metadata, timeoutMs, ctx.signal);
+      schema = await loadSchema(conn, plan.schema, symbol, metadata, plan.timeoutMs, ctx.signal);
     } catch (err) {
       // Some servers only index services and types: ask for the parent of a method.
       const parent = symbol.slice(0, symbol.lastIndexOf('.'));
       const notFound = err instanceof CommsError && err.kind === 'usage' && /not found/.test(err.message);
       if (!notFound || !parent) throw err;
       try {
-        schema = await loadSchema(conn, flags, parent, metadata, timeoutMs, ctx.signal);
+        schema = await loadSchema(conn, plan.schema, parent, metadata, plan.timeoutMs, ctx.signal);
       } catch (parentErr) {
         // The parent was only a guess: report the symbol the user asked for, not the parent.
         if (

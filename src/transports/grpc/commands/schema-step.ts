@@ -1,5 +1,4 @@
 import type { Metadata } from '@grpc/grpc-js';
-import type { GrpcSchemaFlags } from '../../../cli/commands/grpc.js';
 import { type CallOutcome, CallPipeline, type ResilienceOptions } from '../../../core/run-call.js';
 import type {
   AttemptContext,
@@ -12,7 +11,7 @@ import type {
 import { formatAttempt } from '../../../output/human.js';
 import type { Output } from '../../../output/output.js';
 import type { GrpcConnection } from '../connection.js';
-import { type LoadedSchema, loadSchema } from './common.js';
+import { type LoadedSchema, loadSchema, type SchemaPlan } from './common.js';
 
 /** Reflection answers slower than a call on a cold server: it gets at least this long per attempt. */
 const MIN_REFLECTION_TIMEOUT_MS = 10_000;
@@ -64,7 +63,7 @@ class SchemaTransport implements Transport<SchemaCall, LoadedSchema> {
 
 export interface SchemaStepOptions {
   conn: GrpcConnection;
-  flags: GrpcSchemaFlags;
+  schema: SchemaPlan;
   /** The service to ask reflection about. */
   symbol: string;
   /** What results name as the operation (the method the user asked for). */
@@ -87,9 +86,9 @@ export interface SchemaStepOptions {
  * the call that follows is what judges the peer, and a reflection success must not reset its count.
  */
 export async function fetchSchema(opts: SchemaStepOptions): Promise<LoadedSchema | CallOutcome<never>> {
-  const { conn, flags, metadata, resilience, output } = opts;
-  if (flags.proto?.length || flags.protoset?.length)
-    return loadSchema(conn, flags, opts.symbol, metadata, resilience.timeoutMs, opts.signal);
+  const { conn, schema, metadata, resilience, output } = opts;
+  if (schema.source !== 'reflection')
+    return loadSchema(conn, schema, opts.symbol, metadata, resilience.timeoutMs, opts.signal);
   const timeoutMs = resilience.timeoutMs > 0 ? Math.max(resilience.timeoutMs, MIN_REFLECTION_TIMEOUT_MS) : 0;
   const pipeline = new CallPipeline({ ...resilience, timeoutMs }, opts.signal, {
     onAttempt(record) {
@@ -99,7 +98,7 @@ export async function fetchSchema(opts: SchemaStepOptions): Promise<LoadedSchema
     },
   });
   const transport = new SchemaTransport(
-    (symbol, ms, signal) => loadSchema(conn, flags, symbol, metadata, ms, signal),
+    (symbol, ms, signal) => loadSchema(conn, schema, symbol, metadata, ms, signal),
     timeoutMs,
   );
   const { result, reply } = await pipeline.run(transport, {

@@ -1,0 +1,28 @@
+import type { Metadata } from '@grpc/grpc-js';
+import type { CallBase } from '../../core/transport.js';
+import type { RawCallResult } from './connection.js';
+import type { ResolvedMethod } from './schema.js';
+import type { StatusDetail } from './status-details.js';
+
+/** One gRPC call, any kind, as the pipeline carries it. */
+export interface GrpcCall extends CallBase {
+  readonly method: ResolvedMethod;
+  readonly metadata: Metadata;
+  /**
+   * The request messages, fresh for each attempt: a unary request is re-sent on retry; a stream
+   * read from stdin can only be produced once (the command allows no retries for those).
+   */
+  requests(): AsyncIterable<Buffer> | Iterable<Buffer>;
+  /** Status codes to retry (UNAVAILABLE, plus --retry-on). */
+  readonly retryOn: ReadonlySet<number>;
+  /** Streams: print each response as it arrives. Absent: responses are kept in the reply. */
+  onMessage?(message: unknown, index: number): Promise<void>;
+}
+
+/** The outcome of one attempt: the status, metadata, decoded details, and the responses not streamed out. */
+export interface GrpcReply extends RawCallResult {
+  /** Responses in proto3 JSON (only those not handed to `onMessage`). */
+  messages: unknown[];
+  details: StatusDetail[];
+  retryAfterMs?: number;
+}
