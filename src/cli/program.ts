@@ -2,6 +2,8 @@ import { Command } from 'commander';
 import type { CommandContext } from '../command/context.js';
 import { packageVersion } from '../core/package-root.js';
 import { register as registerHttp } from '../transports/http/register.js';
+import { register as registerSse } from '../transports/sse/register.js';
+import { register as registerWs } from '../transports/ws/register.js';
 import { registerDemo } from './commands/demo.js';
 import { registerEvents } from './commands/events.js';
 import { registerGrpc } from './commands/grpc.js';
@@ -35,6 +37,8 @@ Examples:
 Exit codes: 0 ok, 1 failed/expectation, 2 usage, 3 unreachable, 4 timeout, 5 breaker open, 6 local failure, 130 interrupted.`,
     );
   registerHttp(program, ctx);
+  registerWs(program, ctx);
+  registerSse(program, ctx);
   registerGrpc(program, ctx, ctx.setExit);
   registerNats(program, ctx, ctx.setExit);
   registerEvents(program, ctx, ctx.setExit);

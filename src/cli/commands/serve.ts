@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { CommandContext } from '../../command/context.js';
+import { registerServeWs } from '../../servers/ws/register.js';
 import { registerServeGrpc } from './serve-grpc.js';
 import { registerServeHttp } from './serve-http.js';
 
@@ -17,4 +18,5 @@ Examples:
     );
   registerServeHttp(serve, ctx, setExit);
   registerServeGrpc(serve, ctx, setExit);
+  registerServeWs(serve, ctx);
 }
