@@ -354,7 +354,7 @@ class Session {
         switch (e.type) {
           case 'message': {
             armIdle();
-            if (ending !== undefined && ending !== 'done') return;
+            if (ending !== undefined) return;
             state.received += 1;
             state.firstMessageAt ??= e.at - this.#started;
             const frame: ReceivedFrame = {
