@@ -34,7 +34,9 @@ function startRawServer(): Server {
   const server = createServer((_req, res) => res.writeHead(404).end());
   server.on('upgrade', (req, socket: Socket) => {
     if (req.url === '/401') {
-      socket.end('HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer\r\nContent-Length: 13\r\n\r\nlog in first\n');
+      socket.end(
+        'HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer\r\nContent-Length: 13\r\n\r\nlog in first\n',
+      );
       return;
     }
     const accept = createHash('sha1')
@@ -91,7 +93,13 @@ describe('ws: send and receive', () => {
     const lines = ndjson(r.stdout);
     expect(lines).toHaveLength(4);
     const [m1, , m3, result] = lines;
-    expect(m1).toMatchObject({ type: 'message', transport: 'ws', n: 1, url: `${base}/ticker?every=20ms`, encoding: 'json' });
+    expect(m1).toMatchObject({
+      type: 'message',
+      transport: 'ws',
+      n: 1,
+      url: `${base}/ticker?every=20ms`,
+      encoding: 'json',
+    });
     expect((m1?.data as { tick: number }).tick).toBe(1);
     expect(m1?.size).toBeGreaterThan(0);
     expect(typeof m1?.received).toBe('string');
@@ -123,9 +131,21 @@ describe('ws: send and receive', () => {
     expect(b.code).toBe(0);
     expect(b.stdout).toBe('one\ntwo\nthree\n');
 
-    const c = await runCli(['ws', `${base}/echo`, '--binary', '-m', Buffer.from([0, 1, 2, 255]).toString('base64'), '--json']);
+    const c = await runCli([
+      'ws',
+      `${base}/echo`,
+      '--binary',
+      '-m',
+      Buffer.from([0, 1, 2, 255]).toString('base64'),
+      '--json',
+    ]);
     expect(c.code).toBe(0);
-    expect(ndjson(c.stdout)[0]).toMatchObject({ data: 'AAEC/w==', encoding: 'base64', binary: true, size: 4 });
+    expect(ndjson(c.stdout)[0]).toMatchObject({
+      data: 'AAEC/w==',
+      encoding: 'base64',
+      binary: true,
+      size: 4,
+    });
 
     const d = await runCli(['ws', `${base}/echo`, '-m', 'seq {{seq}}', '--count', '3', '--interval', '10ms']);
     expect(d.code).toBe(0);
@@ -133,7 +153,11 @@ describe('ws: send and receive', () => {
   });
 
   it('sends -H headers, --origin and --subprotocol on the handshake', async () => {
-    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', handleProtocols: (p) => [...p][0] ?? false });
+    const wss = new WebSocketServer({
+      port: 0,
+      host: '127.0.0.1',
+      handleProtocols: (p) => [...p][0] ?? false,
+    });
     await new Promise((r) => wss.once('listening', r));
     const seen: Record<string, unknown> = {};
     wss.on('connection', (sock, req) => {
@@ -192,9 +216,20 @@ describe('ws: expectations and ends', () => {
       '-q',
     ]);
     expect(ok.code).toBe(0);
-    const miss = await runCli(['ws', `${base}/echo`, '-m', 'x', '--expect-message', '$.type=ready', '--timeout', '300ms']);
+    const miss = await runCli([
+      'ws',
+      `${base}/echo`,
+      '-m',
+      'x',
+      '--expect-message',
+      '$.type=ready',
+      '--timeout',
+      '300ms',
+    ]);
     expect(miss.code).toBe(4);
-    expect(miss.stderr).toMatch(/error: idle for 300ms: no message matched --expect-message '\$\.type=ready'/);
+    expect(miss.stderr).toMatch(
+      /error: idle for 300ms: no message matched --expect-message '\$\.type=ready'/,
+    );
   });
 
   it('--until stops at the first matching message', async () => {
@@ -215,7 +250,16 @@ describe('ws: expectations and ends', () => {
     );
     const port = (wss.address() as { port: number }).port;
     try {
-      const r = await runCli(['ws', `ws://127.0.0.1:${port}`, '--count', '1', '--close-code', '4000', '--close-reason', 'bye']);
+      const r = await runCli([
+        'ws',
+        `ws://127.0.0.1:${port}`,
+        '--count',
+        '1',
+        '--close-code',
+        '4000',
+        '--close-reason',
+        'bye',
+      ]);
       expect(r.code).toBe(0);
       expect(await closed).toEqual([4000, 'bye']);
     } finally {
@@ -247,7 +291,11 @@ describe('ws: expectations and ends', () => {
     expect(r.stderr).toMatch(/dropped without a close frame \(1006 abnormal closure\)/);
     const s = await runCli(['ws', `${base}/echo?drop-after=1`, '-m', 'a', '-m', 'b', '--json']);
     expect(s.code).toBe(1);
-    expect(ndjson(s.stdout).at(-1)).toMatchObject({ ok: false, exit: 1, close: { code: 1006, by: 'server' } });
+    expect(ndjson(s.stdout).at(-1)).toMatchObject({
+      ok: false,
+      exit: 1,
+      close: { code: 1006, by: 'server' },
+    });
   });
 
   it('a text frame that is not UTF-8 is a one-line error, exit 1', async () => {
@@ -275,7 +323,12 @@ describe('ws: handshake failures and resilience', () => {
     expect(r.stderr).toMatch(/error: the server refused the WebSocket upgrade: HTTP 401 Unauthorized/);
     const j = await runCli(['ws', `${base}/echo?refuse=403`, '--json']);
     expect(j.code).toBe(1);
-    expect(ndjson(j.stdout)[0]).toMatchObject({ ok: false, exit: 1, status: 403, error: { kind: 'response' } });
+    expect(ndjson(j.stdout)[0]).toMatchObject({
+      ok: false,
+      exit: 1,
+      status: 403,
+      error: { kind: 'response' },
+    });
   });
 
   it('a refused connection is exit 3', async () => {
@@ -285,10 +338,27 @@ describe('ws: handshake failures and resilience', () => {
   });
 
   it('--retries retries a 503 refusal; --breaker opens the circuit (exit 5)', async () => {
-    const r = await runCli(['ws', `${base}/echo?refuse=503`, '--retries', '2', '--backoff', '10ms', '--json']);
+    const r = await runCli([
+      'ws',
+      `${base}/echo?refuse=503`,
+      '--retries',
+      '2',
+      '--backoff',
+      '10ms',
+      '--json',
+    ]);
     expect(r.code).toBe(1);
     expect((ndjson(r.stdout)[0]?.attempts as unknown[]).length).toBe(3);
-    const b = await runCli(['ws', `${base}/echo?refuse=503`, '--retries', '3', '--backoff', '10ms', '--breaker', '1']);
+    const b = await runCli([
+      'ws',
+      `${base}/echo?refuse=503`,
+      '--retries',
+      '3',
+      '--backoff',
+      '10ms',
+      '--breaker',
+      '1',
+    ]);
     expect(b.code).toBe(5);
     expect(b.stderr).toMatch(/circuit breaker is open/);
   });
@@ -312,12 +382,23 @@ describe('ws: handshake failures and resilience', () => {
 
   it('wss:// with --cacert (and a one-line TLS error without it)', async () => {
     const certs: TestCerts = makeCerts();
-    const https = createHttpsServer({ cert: readFileSync(certs.serverCert), key: readFileSync(certs.serverKey) });
+    const https = createHttpsServer({
+      cert: readFileSync(certs.serverCert),
+      key: readFileSync(certs.serverKey),
+    });
     const wss = new WebSocketServer({ server: https });
     wss.on('connection', (sock) => sock.send('secure'));
     const port = await listen(https);
     try {
-      const ok = await runCli(['ws', `wss://localhost:${port}/`, '--cacert', certs.caCert, '--count', '1', '--json']);
+      const ok = await runCli([
+        'ws',
+        `wss://localhost:${port}/`,
+        '--cacert',
+        certs.caCert,
+        '--count',
+        '1',
+        '--json',
+      ]);
       expect(ok.code).toBe(0);
       const [m, result] = ndjson(ok.stdout);
       expect(m?.data).toBe('secure');
@@ -341,10 +422,22 @@ describe('ws: bad input is a one-line error, nothing sent', () => {
     [['ws', 'not a url'], 2, /invalid URL 'not a url'/],
     [['ws', 'ws://127.0.0.1:1/', '--close-code', '1005'], 2, /invalid --close-code '1005'/],
     [['ws', 'ws://127.0.0.1:1/', '--close-code', '5000'], 2, /invalid --close-code '5000'/],
-    [['ws', 'ws://127.0.0.1:1/', '-m', '@/no/such/file'], 2, /cannot read -m\/--message file '\/no\/such\/file': no such file/],
-    [['ws', 'ws://127.0.0.1:1/', '--expect-message', '/[/'], 2, /invalid regular expression in --expect-message/],
+    [
+      ['ws', 'ws://127.0.0.1:1/', '-m', '@/no/such/file'],
+      2,
+      /cannot read -m\/--message file '\/no\/such\/file': no such file/,
+    ],
+    [
+      ['ws', 'ws://127.0.0.1:1/', '--expect-message', '/[/'],
+      2,
+      /invalid regular expression in --expect-message/,
+    ],
     [['ws', 'ws://127.0.0.1:1/', '--expect-close', 'abc'], 2, /invalid --expect-close 'abc'/],
-    [['ws', 'ws://127.0.0.1:1/', '--binary', '-m', 'not base64!'], 2, /invalid -m\/--message 'not base64!': not base64/],
+    [
+      ['ws', 'ws://127.0.0.1:1/', '--binary', '-m', 'not base64!'],
+      2,
+      /invalid -m\/--message 'not base64!': not base64/,
+    ],
   ])('%j → exit %i', async (args, code, re) => {
     const r = await runCli(args as string[]);
     expect(r.code).toBe(code);
