@@ -265,6 +265,7 @@ async function sendEvents(req: IncomingMessage, res: ServerResponse, url: URL): 
     return;
   }
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  res.flushHeaders();
   if (retry !== null) res.write(`retry: ${retry}\n\n`);
   const event = q.get('event');
   let sent = 0;
