@@ -85,7 +85,7 @@ describe('sse: events', () => {
       encoding: 'json',
       retry: 250,
     });
-    expect((m1?.data as { n: number }).n).toBe(1);
+    expect((m1.data as { n: number }).n).toBe(1);
     expect(m2).toMatchObject({ n: 2, id: '2' });
     expect(result).toMatchObject({
       type: 'result',
@@ -192,7 +192,7 @@ describe('sse: bad streams and bad input', () => {
     expect(r.stderr).toMatch(/expected an event stream \(text\/event-stream\).*got application\/json/);
     const s = await runCli(['sse', `${rawBase}/503`, '--retries', '2', '--backoff', '10ms', '--json']);
     expect(s.code).toBe(1);
-    expect((ndjson(s.stdout)[0]?.attempts as unknown[]).length).toBe(3);
+    expect((ndjson(s.stdout)[0].attempts as unknown[]).length).toBe(3);
   });
 
   it('a refused connection is exit 3', async () => {

@@ -100,7 +100,7 @@ describe('ws: send and receive', () => {
       url: `${base}/ticker?every=20ms`,
       encoding: 'json',
     });
-    expect((m1?.data as { tick: number }).tick).toBe(1);
+    expect((m1.data as { tick: number }).tick).toBe(1);
     expect(m1?.size).toBeGreaterThan(0);
     expect(typeof m1?.received).toBe('string');
     expect(m3).toMatchObject({ n: 3 });
@@ -196,7 +196,7 @@ describe('ws: send and receive', () => {
     const r = await runCli(['ws', `${base}/echo`, '--ping', '--json']);
     expect(r.code).toBe(0);
     const result = ndjson(r.stdout)[0];
-    expect((result?.ping as { ms: number }).ms).toBeGreaterThanOrEqual(0);
+    expect((result.ping as { ms: number }).ms).toBeGreaterThanOrEqual(0);
   });
 });
 
@@ -348,7 +348,7 @@ describe('ws: handshake failures and resilience', () => {
       '--json',
     ]);
     expect(r.code).toBe(1);
-    expect((ndjson(r.stdout)[0]?.attempts as unknown[]).length).toBe(3);
+    expect((ndjson(r.stdout)[0].attempts as unknown[]).length).toBe(3);
     const b = await runCli([
       'ws',
       `${base}/echo?refuse=503`,
@@ -402,7 +402,7 @@ describe('ws: handshake failures and resilience', () => {
       expect(ok.code).toBe(0);
       const [m, result] = ndjson(ok.stdout);
       expect(m?.data).toBe('secure');
-      expect((result?.timing as Record<string, number>).tls).toBeGreaterThan(0);
+      expect((result.timing as Record<string, number>).tls).toBeGreaterThan(0);
       const bad = await runCli(['ws', `wss://localhost:${port}/`, '--count', '1']);
       expect(bad.code).toBe(3);
       expect(bad.stderr).toMatch(/TLS handshake failed/);

@@ -558,7 +558,7 @@ class Session {
     }
     const close = end.close;
     if (plan.expectClose !== undefined) {
-      if (!close || close.by !== 'server' || !plan.expectClose.includes(close.code))
+      if (close?.by !== 'server' || !plan.expectClose.includes(close.code))
         return new ExpectationError(
           `expected the server to close with ${plan.expectClose.join(' or ')}, ${close ? `got ${closeName(close.code)}${close.reason ? ` '${close.reason}'` : ''} by ${close.by}` : 'but it did not close'}`,
         );
