@@ -7,6 +7,8 @@ import { register as registerServe } from '../servers/register.js';
 import { register as registerGrpc } from '../transports/grpc/register.js';
 import { register as registerHttp } from '../transports/http/register.js';
 import { register as registerNats } from '../transports/nats/register.js';
+import { register as registerSse } from '../transports/sse/register.js';
+import { register as registerWs } from '../transports/ws/register.js';
 
 /**
  * The command tree: one register() call per slice, nothing else. Register files only declare
@@ -37,6 +39,8 @@ Exit codes: 0 ok, 1 failed/expectation, 2 usage, 3 unreachable, 4 timeout, 5 bre
   registerHttp(program, ctx);
   registerGrpc(program, ctx);
   registerNats(program, ctx);
+  registerWs(program, ctx);
+  registerSse(program, ctx);
   registerEvents(program, ctx);
   registerServe(program, ctx);
   registerDemo(program, ctx);

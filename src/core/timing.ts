@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 
 /** Phases a transport may measure, in milliseconds from the start of the attempt. */
-export type TimingPhase = 'dns' | 'connect' | 'tls' | 'firstByte' | 'total';
+export type TimingPhase = 'dns' | 'connect' | 'tls' | 'firstByte' | 'upgrade' | 'firstEvent' | 'total';
 export type Timing = Partial<Record<TimingPhase, number>>;
 
 /**

@@ -12,6 +12,8 @@ export function formatTiming(out: Output, timing: Timing | undefined): string {
     ['connect', 'connect'],
     ['tls', 'tls'],
     ['firstByte', 'first byte'],
+    ['upgrade', 'upgrade'],
+    ['firstEvent', 'first event'],
     ['total', 'total'],
   ];
   for (const [k, name] of label) if (timing[k] !== undefined) parts.push(`${name} ${out.ms(timing[k])}`);

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { CommandContext } from '../command/context.js';
 import { addOptions, readOptions } from '../command/option.js';
 import { SERVE_GRPC_OPTIONS, SERVE_HTTP_OPTIONS } from './flags.js';
+import { registerServeWs } from './ws/register.js';
 
 /**
  * `comms-cli serve <http|grpc>`: local fault-injecting test servers. Declarations only; each action
@@ -10,7 +11,7 @@ import { SERVE_GRPC_OPTIONS, SERVE_HTTP_OPTIONS } from './flags.js';
 export function register(program: Command, ctx: CommandContext): void {
   const serve = program
     .command('serve')
-    .description('start a local fault-injecting test server (http or grpc)')
+    .description('start a local fault-injecting test server (http, grpc or ws)')
     .addHelpText(
       'after',
       `
@@ -61,4 +62,5 @@ x-key: K (fail the first N calls with that key), x-retry-after: 300ms (adds goog
       ctx.setExit(await runServeGrpc(values, ctx));
     });
   addOptions(grpc, SERVE_GRPC_OPTIONS);
+  registerServeWs(serve, ctx);
 }

@@ -42,6 +42,8 @@ const HELP = {
     '/gzip': 'a gzip-encoded JSON body',
     '/json': 'a sample JSON document',
     '/health': 'ok',
+    '/sse?count=&every=&retry=&drop=&event=':
+      'an event stream: id 1..count (default 10) every interval (default 1s), resuming after Last-Event-ID; drop=N cuts it after N events',
   },
 };
 
@@ -114,6 +116,8 @@ async function handle(
       return sendJson(res, 200, HELP);
     case 'health':
       return sendJson(res, 200, { status: 'ok' });
+    case 'sse':
+      return sendEvents(req, res, url);
     case 'echo':
       return sendJson(res, 200, {
         method: req.method,
@@ -229,4 +233,52 @@ function sleepUnlessClosed(ms: number, res: ServerResponse): Promise<void> {
     }
     res.once('close', done);
   });
+}
+
+/**
+ * `/sse`: Server-Sent Events with `id:` 1..count, resuming after the request's Last-Event-ID (204 when
+ * nothing is left, which tells an EventSource to stop); `retry=` sends a `retry:` field first,
+ * `drop=N` cuts the connection after N events of this response (to exercise reconnects).
+ */
+async function sendEvents(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  const q = url.searchParams;
+  const whole = (name: string, fallback: number): number | undefined => {
+    const v = q.get(name);
+    if (v === null) return fallback;
+    return /^\d+$/.test(v) ? Number(v) : undefined;
+  };
+  const count = whole('count', 10);
+  const drop = whole('drop', Number.POSITIVE_INFINITY);
+  const retry = q.get('retry');
+  let every: number;
+  try {
+    every = parseDuration(q.get('every') ?? '1s', 'every');
+  } catch {
+    return sendJson(res, 400, { error: `bad every '${q.get('every')}'` });
+  }
+  if (count === undefined || drop === undefined || (retry !== null && !/^\d+$/.test(retry)))
+    return sendJson(res, 400, { error: 'count, drop and retry are whole numbers' });
+  const last = Number(req.headers['last-event-id'] ?? 0);
+  const from = Number.isInteger(last) && last > 0 ? last : 0;
+  if (from >= count) {
+    res.writeHead(204).end();
+    return;
+  }
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  res.flushHeaders();
+  if (retry !== null) res.write(`retry: ${retry}\n\n`);
+  const event = q.get('event');
+  let sent = 0;
+  for (let id = from + 1; id <= count; id++) {
+    if (id > from + 1 || every > 0) await sleepUnlessClosed(every, res);
+    if (res.destroyed || res.writableEnded) return;
+    const data = JSON.stringify({ n: id, time: new Date().toISOString() });
+    res.write(`id: ${id}\n${event ? `event: ${event}\n` : ''}data: ${data}\n\n`);
+    sent += 1;
+    if (sent >= drop && id < count) {
+      setTimeout(() => res.socket?.destroy(), 10);
+      return;
+    }
+  }
+  res.end();
 }

@@ -1,0 +1,28 @@
+import type { TlsMaterial } from '../../command/tls-options.js';
+import type { CallBase } from '../../core/transport.js';
+import type { WsConnection } from './connection.js';
+
+/** One WebSocket handshake, as parsed from argv: what every (re)connection attempt sends. */
+export interface WsCall extends CallBase {
+  readonly url: URL;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly protocols: readonly string[];
+  readonly origin?: string;
+  readonly tls: TlsMaterial;
+}
+
+/**
+ * The answer to one handshake: 101 with an open connection, or the HTTP response that refused the
+ * upgrade (status, headers, a bounded body).
+ */
+export interface WsHandshake {
+  status: number;
+  statusText: string;
+  headers: Record<string, string | string[]>;
+  /** Negotiated subprotocol ('' when none). */
+  protocol?: string;
+  /** The refusal's body (first 4 KiB), when the upgrade was refused. */
+  body?: string;
+  /** Present when the upgrade succeeded. */
+  connection?: WsConnection;
+}
