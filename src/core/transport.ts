@@ -1,8 +1,8 @@
 import type { CommsError } from '../errors/comms-error.js';
 import type { TimingRecorder } from './timing.js';
 
-/** Which adapter produced a result; the `transport` field of --json. */
-export type TransportKind = 'http' | 'grpc' | 'nats' | 'events';
+/** Which adapter produced a result; the `transport` field of --json (open: a new slice names its own). */
+export type TransportKind = 'http' | 'grpc' | 'nats' | 'events' | (string & {});
 
 /** What every call carries, whatever the transport: used for the result and the breaker key. */
 export interface CallBase {
