@@ -3,6 +3,7 @@ import type { CommandContext } from '../command/context.js';
 import { packageVersion } from '../core/package-root.js';
 import { register as registerAmqp } from '../transports/amqp/register.js';
 import { register as registerHttp } from '../transports/http/register.js';
+import { register as registerMqtt } from '../transports/mqtt/register.js';
 import { registerDemo } from './commands/demo.js';
 import { registerEvents } from './commands/events.js';
 import { registerGrpc } from './commands/grpc.js';
@@ -39,6 +40,7 @@ Exit codes: 0 ok, 1 failed/expectation, 2 usage, 3 unreachable, 4 timeout, 5 bre
   registerGrpc(program, ctx, ctx.setExit);
   registerNats(program, ctx, ctx.setExit);
   registerAmqp(program, ctx);
+  registerMqtt(program, ctx);
   registerEvents(program, ctx, ctx.setExit);
   registerServe(program, ctx, ctx.setExit);
   registerDemo(program, ctx, ctx.setExit);
