@@ -80,10 +80,12 @@ export function mqttEndpoint(
 export async function connectMqtt(
   endpoint: MqttEndpoint,
   signal?: AbortSignal,
-  extra: Partial<IClientOptions> = {},
+  prepare?: (client: MqttClient) => void,
 ): Promise<MqttClient> {
   const mqtt = await import('mqtt');
-  const client = mqtt.connect(endpoint.url, { ...endpoint.options, ...extra });
+  const client = mqtt.connect(endpoint.url, endpoint.options);
+  // Before CONNACK: a resumed session's queued messages arrive right after it.
+  prepare?.(client);
   const ready = new Promise<MqttClient>((resolve, reject) => {
     const fail = (err: unknown) => {
       client.removeListener('connect', ok);

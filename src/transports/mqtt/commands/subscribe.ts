@@ -49,10 +49,7 @@ export async function runSubscribe(filter: string, values: SubscribeValues, ctx:
   let retainedSkipped = 0;
   const started = performance.now();
   try {
-    client = await connectMqtt(endpoint, ctx.signal);
-    const c = client;
-    c.on('close', () => stop('closed', new ConnectError(`the connection to ${endpoint.display} closed`)));
-    c.handleMessage = (packet, callback) => {
+    const handleMessage: MqttClient['handleMessage'] = (packet, callback) => {
       if (stopReason) return; // not acknowledged: a persistent session gets it again
       if (!values.retained && packet.retain && endpoint.version !== 5) {
         retainedSkipped += 1;
@@ -68,6 +65,11 @@ export async function runSubscribe(filter: string, values: SubscribeValues, ctx:
         () => stop('interrupted'),
       );
     };
+    client = await connectMqtt(endpoint, ctx.signal, (c) => {
+      c.handleMessage = handleMessage;
+    });
+    const c = client;
+    c.on('close', () => stop('closed', new ConnectError(`the connection to ${endpoint.display} closed`)));
     const grants = await c
       .subscribeAsync(filter, { qos, ...(endpoint.version === 5 && !values.retained ? { rh: 2 } : {}) })
       .catch((err: unknown) => {
