@@ -19,7 +19,11 @@ export interface ExecLimits {
  * runs in its own process group so that killing it also kills what it started (`sh -c 'sleep 9; echo'`):
  * SIGTERM at `timeoutMs`, SIGKILL a second later. Resolves undefined when `signal` aborted it.
  */
-export function runExec(command: string, input: Uint8Array, limits: ExecLimits): Promise<ExecOutcome | undefined> {
+export function runExec(
+  command: string,
+  input: Uint8Array,
+  limits: ExecLimits,
+): Promise<ExecOutcome | undefined> {
   return new Promise((resolve) => {
     if (limits.signal.aborted) {
       resolve(undefined);

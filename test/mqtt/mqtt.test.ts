@@ -106,11 +106,25 @@ describe.skipIf(!up)('mqtt (Mosquitto)', () => {
     expect(first.code).toBe(4); // nothing yet: the session now exists
     const pub = await runCli(['mqtt', 'publish', t, 'while-away-{{seq}}', '--qos', '1', '--count', '2']);
     expect(pub.code).toBe(0);
-    const back = await runCli(['mqtt', 'subscribe', t, ...session, '--count', '2', '--json', '--timeout', '10s']);
+    const back = await runCli([
+      'mqtt',
+      'subscribe',
+      t,
+      ...session,
+      '--count',
+      '2',
+      '--json',
+      '--timeout',
+      '10s',
+    ]);
     expect(back.code).toBe(0);
     expect(lines(back.stdout).map((m) => m.data)).toEqual(['while-away-1', 'while-away-2']);
     // End the session so the broker forgets it.
-    const c = await mqtt.connectAsync('mqtt://127.0.0.1:1883', { clientId: id, clean: true, reconnectPeriod: 0 });
+    const c = await mqtt.connectAsync('mqtt://127.0.0.1:1883', {
+      clientId: id,
+      clean: true,
+      reconnectPeriod: 0,
+    });
     await c.endAsync();
   });
 
@@ -119,13 +133,19 @@ describe.skipIf(!up)('mqtt (Mosquitto)', () => {
     await client.subscribeAsync(svc, { qos: 1 });
     const onMessage = (t: string, payload: Buffer, packet: mqtt.IPublishPacket) => {
       if (t !== svc || !packet.properties?.responseTopic) return;
-      void client.publishAsync(packet.properties.responseTopic, Buffer.concat([Buffer.from('echo:'), payload]), {
-        qos: 1,
-        properties: {
-          ...(packet.properties.correlationData ? { correlationData: packet.properties.correlationData } : {}),
-          userProperties: { responder: 'test' },
+      void client.publishAsync(
+        packet.properties.responseTopic,
+        Buffer.concat([Buffer.from('echo:'), payload]),
+        {
+          qos: 1,
+          properties: {
+            ...(packet.properties.correlationData
+              ? { correlationData: packet.properties.correlationData }
+              : {}),
+            userProperties: { responder: 'test' },
+          },
         },
-      });
+      );
     };
     client.on('message', onMessage);
     try {
@@ -150,7 +170,19 @@ describe.skipIf(!up)('mqtt (Mosquitto)', () => {
   });
 
   it('load mode publishes at QoS 1 and reports a summary', async () => {
-    const r = await runCli(['mqtt', 'publish', topic('load'), 'p{{seq}}', '--qos', '1', '-n', '50', '-c', '5', '--json']);
+    const r = await runCli([
+      'mqtt',
+      'publish',
+      topic('load'),
+      'p{{seq}}',
+      '--qos',
+      '1',
+      '-n',
+      '50',
+      '-c',
+      '5',
+      '--json',
+    ]);
     expect(r.code).toBe(0);
     expect(lines(r.stdout).at(-1)).toMatchObject({ type: 'summary', requests: 50, errors: 0 });
   });
@@ -177,7 +209,10 @@ describe.skipIf(!up)('mqtt (Mosquitto)', () => {
     for (const argv of cases) {
       const r = await runCli(argv, { timeoutMs: 20_000 });
       expect(r.code, argv.join(' ')).toBe(2);
-      expect(r.stderr.split('\n').filter((l) => l.startsWith('error:')), argv.join(' ')).toHaveLength(1);
+      expect(
+        r.stderr.split('\n').filter((l) => l.startsWith('error:')),
+        argv.join(' '),
+      ).toHaveLength(1);
     }
   });
 
@@ -207,53 +242,85 @@ describe.skipIf(!up)('mqtt (Mosquitto)', () => {
       if (dir) rmSync(dir, { recursive: true, force: true });
     });
 
-    it.skipIf(!hasMosquitto)('CONNACK refused is exit 3 with the reason named; the password is not shown', async () => {
-      const r = await runCli([
-        'mqtt',
-        'publish',
-        'a/b',
-        'x',
-        '--url',
-        `mqtt://127.0.0.1:${port}`,
-        '--username',
-        'u',
-        '--password',
-        'sekrit-pw',
-        '--json',
-      ]);
-      expect(r.code).toBe(3);
-      expect(r.stderr).toMatch(/refused the connection: (Not authorized|Bad User Name or Password)/);
-      expect(r.stdout).toContain('COMMS_ERR_MQTT_CONNACK');
-      expect(r.stdout + r.stderr).not.toContain('sekrit-pw');
-      const v3 = await runCli(['mqtt', 'subscribe', 'a/b', '--url', `mqtt://127.0.0.1:${port}`, '--mqtt-version', '3.1.1']);
-      expect(v3.code).toBe(3);
-      expect(v3.stderr).toContain('CONNACK');
-    });
+    it.skipIf(!hasMosquitto)(
+      'CONNACK refused is exit 3 with the reason named; the password is not shown',
+      async () => {
+        const r = await runCli([
+          'mqtt',
+          'publish',
+          'a/b',
+          'x',
+          '--url',
+          `mqtt://127.0.0.1:${port}`,
+          '--username',
+          'u',
+          '--password',
+          'sekrit-pw',
+          '--json',
+        ]);
+        expect(r.code).toBe(3);
+        expect(r.stderr).toMatch(/refused the connection: (Not authorized|Bad User Name or Password)/);
+        expect(r.stdout).toContain('COMMS_ERR_MQTT_CONNACK');
+        expect(r.stdout + r.stderr).not.toContain('sekrit-pw');
+        const v3 = await runCli([
+          'mqtt',
+          'subscribe',
+          'a/b',
+          '--url',
+          `mqtt://127.0.0.1:${port}`,
+          '--mqtt-version',
+          '3.1.1',
+        ]);
+        expect(v3.code).toBe(3);
+        expect(v3.stderr).toContain('CONNACK');
+      },
+    );
   });
 
   const hasClients = spawnSync('mosquitto_pub', ['--help']).error === undefined;
-  it.skipIf(!hasClients)('interoperates with the C clients (mosquitto_pub / mosquitto_sub) both ways', async () => {
-    const t = topic('interop');
-    const sub = startCli(['mqtt', 'subscribe', t, '--count', '1', '--json', '-v']);
-    await sub.waitFor(/subscribed to/, 'stderr');
-    await new Promise<void>((resolve, reject) =>
-      execFile('mosquitto_pub', ['-h', '127.0.0.1', '-t', t, '-m', 'from-c', '-q', '1', '-V', '5', '-D', 'publish', 'user-property', 'origin', 'c'], (err) =>
-        err ? reject(err) : resolve(),
-      ),
-    );
-    expect((await sub.exited).code).toBe(0);
-    expect(lines(sub.stdout())[0]).toMatchObject({ data: 'from-c', headers: { origin: 'c' } });
+  it.skipIf(!hasClients)(
+    'interoperates with the C clients (mosquitto_pub / mosquitto_sub) both ways',
+    async () => {
+      const t = topic('interop');
+      const sub = startCli(['mqtt', 'subscribe', t, '--count', '1', '--json', '-v']);
+      await sub.waitFor(/subscribed to/, 'stderr');
+      await new Promise<void>((resolve, reject) =>
+        execFile(
+          'mosquitto_pub',
+          [
+            '-h',
+            '127.0.0.1',
+            '-t',
+            t,
+            '-m',
+            'from-c',
+            '-q',
+            '1',
+            '-V',
+            '5',
+            '-D',
+            'publish',
+            'user-property',
+            'origin',
+            'c',
+          ],
+          (err) => (err ? reject(err) : resolve()),
+        ),
+      );
+      expect((await sub.exited).code).toBe(0);
+      expect(lines(sub.stdout())[0]).toMatchObject({ data: 'from-c', headers: { origin: 'c' } });
 
-    const received = new Promise<string>((resolve, reject) =>
-      execFile('mosquitto_sub', ['-h', '127.0.0.1', '-t', t, '-C', '1', '-W', '15'], (err, stdout) =>
-        err ? reject(err) : resolve(stdout),
-      ),
-    );
-    // mosquitto_sub subscribes asynchronously: publish retained so it gets the message whenever it is ready.
-    retained.push(t);
-    const pub = await runCli(['mqtt', 'publish', t, 'from-comms-cli', '--qos', '1', '--retain']);
-    expect(pub.code).toBe(0);
-    expect(await received).toBe('from-comms-cli\n');
-  });
+      const received = new Promise<string>((resolve, reject) =>
+        execFile('mosquitto_sub', ['-h', '127.0.0.1', '-t', t, '-C', '1', '-W', '15'], (err, stdout) =>
+          err ? reject(err) : resolve(stdout),
+        ),
+      );
+      // mosquitto_sub subscribes asynchronously: publish retained so it gets the message whenever it is ready.
+      retained.push(t);
+      const pub = await runCli(['mqtt', 'publish', t, 'from-comms-cli', '--qos', '1', '--retain']);
+      expect(pub.code).toBe(0);
+      expect(await received).toBe('from-comms-cli\n');
+    },
+  );
   if (!hasClients) console.warn('mosquitto-clients not installed: MQTT interop test skipped');
 });

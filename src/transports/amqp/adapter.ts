@@ -122,7 +122,9 @@ export class AmqpTransport implements Transport<AmqpCall, AmqpReply> {
       fail(state.error);
     };
     ch.on('error', (err: unknown) => down(amqpError(err, display)));
-    ch.on('close', () => down(new ConnectError(`the channel to ${display} closed`, { code: 'COMMS_ERR_AMQP_CLOSED' })));
+    ch.on('close', () =>
+      down(new ConnectError(`the channel to ${display} closed`, { code: 'COMMS_ERR_AMQP_CLOSED' })),
+    );
     ch.on('return', (msg: Message) => this.#returned(state, msg));
     if (this.#options.setup && !this.#setupDone) {
       try {
@@ -165,7 +167,10 @@ export class AmqpTransport implements Transport<AmqpCall, AmqpReply> {
   }
 
   /** Publish one message; `done` settles with its confirm (at once without confirms). */
-  #publish(state: ChannelState, m: OutgoingAmqp): { done: Promise<{ returned?: Returned; nacked: boolean }>; writable: boolean } {
+  #publish(
+    state: ChannelState,
+    m: OutgoingAmqp,
+  ): { done: Promise<{ returned?: Returned; nacked: boolean }>; writable: boolean } {
     if (!this.#options.confirm) {
       const writable = state.ch.publish(m.exchange, m.routingKey, m.content, m.options);
       return { done: Promise.resolve({ nacked: false }), writable };
@@ -174,15 +179,21 @@ export class AmqpTransport implements Transport<AmqpCall, AmqpReply> {
     state.unconfirmed.push(entry);
     let writable = true;
     const done = new Promise<{ returned?: Returned; nacked: boolean }>((resolve, reject) => {
-      writable = (state.ch as ConfirmChannel).publish(m.exchange, m.routingKey, m.content, m.options, (err: unknown) => {
-        const i = state.unconfirmed.indexOf(entry);
-        if (i >= 0) state.unconfirmed.splice(i, 1);
-        // amqplib fails every outstanding confirm when the channel closes: that is the channel's
-        // error (already recorded by its error event), not a nack.
-        if (err && state.error) reject(state.error);
-        else if (err) resolve({ nacked: true });
-        else resolve(entry.returned ? { returned: entry.returned, nacked: false } : { nacked: false });
-      });
+      writable = (state.ch as ConfirmChannel).publish(
+        m.exchange,
+        m.routingKey,
+        m.content,
+        m.options,
+        (err: unknown) => {
+          const i = state.unconfirmed.indexOf(entry);
+          if (i >= 0) state.unconfirmed.splice(i, 1);
+          // amqplib fails every outstanding confirm when the channel closes: that is the channel's
+          // error (already recorded by its error event), not a nack.
+          if (err && state.error) reject(state.error);
+          else if (err) resolve({ nacked: true });
+          else resolve(entry.returned ? { returned: entry.returned, nacked: false } : { nacked: false });
+        },
+      );
     });
     done.catch(() => undefined);
     return { done, writable };
@@ -218,7 +229,14 @@ export class AmqpTransport implements Transport<AmqpCall, AmqpReply> {
       }
       if (state.error) throw state.error;
       if (ctx.signal.aborted)
-        return { op: 'publish', count, bytes, returned: [], nacked: 0, stopped: abortReasonToError(ctx.signal.reason) };
+        return {
+          op: 'publish',
+          count,
+          bytes,
+          returned: [],
+          nacked: 0,
+          stopped: abortReasonToError(ctx.signal.reason),
+        };
       const settled = await raceSignal(Promise.race([Promise.all(confirms), state.failed]), ctx.signal);
       const returned = settled.flatMap((s) => (s.returned ? [s.returned] : []));
       const nacked = settled.filter((s) => s.nacked).length;
@@ -226,12 +244,23 @@ export class AmqpTransport implements Transport<AmqpCall, AmqpReply> {
       return { op: 'publish', count, bytes, returned, nacked };
     } catch (err) {
       if (ctx.signal.aborted && count > 0)
-        return { op: 'publish', count, bytes, returned: [], nacked: 0, stopped: abortReasonToError(ctx.signal.reason) };
+        return {
+          op: 'publish',
+          count,
+          bytes,
+          returned: [],
+          nacked: 0,
+          stopped: abortReasonToError(ctx.signal.reason),
+        };
       throw amqpError(err, call.target, ctx.signal);
     }
   }
 
-  async #request(state: ChannelState, call: AmqpCall & { op: 'request' }, ctx: AttemptContext): Promise<AmqpReply> {
+  async #request(
+    state: ChannelState,
+    call: AmqpCall & { op: 'request' },
+    ctx: AttemptContext,
+  ): Promise<AmqpReply> {
     if (!state.replyConsumer) {
       state.replyConsumer = state.ch.consume(
         DIRECT_REPLY_TO,
@@ -263,7 +292,9 @@ export class AmqpTransport implements Transport<AmqpCall, AmqpReply> {
           if (!c.nacked) return;
           const waiting = state.replies.get(correlationId);
           state.replies.delete(correlationId);
-          waiting?.reject(new ResponseError('the broker nacked the request', { code: 'COMMS_ERR_AMQP_NACK' }));
+          waiting?.reject(
+            new ResponseError('the broker nacked the request', { code: 'COMMS_ERR_AMQP_NACK' }),
+          );
         },
         () => undefined,
       );

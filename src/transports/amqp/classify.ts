@@ -30,7 +30,13 @@ export function classify(outcome: { reply?: AmqpReply; error?: CommsError }, cal
         const error = new ResponseError(`service error ${String(code)}${why ? `: ${String(why)}` : ''}`, {
           code: 'COMMS_ERR_AMQP_SERVICE',
         });
-        return { ok: false, retryable: false, peerFault: false, error, status: `service error ${String(code)}` };
+        return {
+          ok: false,
+          retryable: false,
+          peerFault: false,
+          error,
+          status: `service error ${String(code)}`,
+        };
       }
       return { ok: true, retryable: false, peerFault: false, status: 'reply' };
     }
@@ -44,7 +50,10 @@ export function classify(outcome: { reply?: AmqpReply; error?: CommsError }, cal
     }
     if (r.returned.length > 0) {
       const first = r.returned[0] as (typeof r.returned)[number];
-      const where = first.exchange === '' ? `queue '${first.routingKey}'` : `exchange '${first.exchange}' with routing key '${first.routingKey}'`;
+      const where =
+        first.exchange === ''
+          ? `queue '${first.routingKey}'`
+          : `exchange '${first.exchange}' with routing key '${first.routingKey}'`;
       const error = new ConnectError(
         `${r.returned.length} of ${r.count} message${r.count === 1 ? '' : 's'} unroutable: ${first.replyCode} ${first.replyText} (${where})`,
         {
@@ -55,10 +64,13 @@ export function classify(outcome: { reply?: AmqpReply; error?: CommsError }, cal
       return { ok: false, retryable: false, peerFault: false, error, status: 'unroutable' };
     }
     if (r.nacked > 0) {
-      const error = new ResponseError(`the broker nacked ${r.nacked} of ${r.count} message${r.count === 1 ? '' : 's'}`, {
-        code: 'COMMS_ERR_AMQP_NACK',
-        hint: 'a queue limit (x-max-length with reject-publish) or an internal broker error refused it',
-      });
+      const error = new ResponseError(
+        `the broker nacked ${r.nacked} of ${r.count} message${r.count === 1 ? '' : 's'}`,
+        {
+          code: 'COMMS_ERR_AMQP_NACK',
+          hint: 'a queue limit (x-max-length with reject-publish) or an internal broker error refused it',
+        },
+      );
       return { ok: false, retryable: false, peerFault: true, error, status: 'nacked' };
     }
     return { ok: true, retryable: false, peerFault: false, status: 'confirmed' };

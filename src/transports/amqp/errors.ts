@@ -1,5 +1,11 @@
 import { abortReasonToError, errorCode, toCommsError } from '../../errors/classify.js';
-import { type CommsError, ConnectError, ResponseError, TimeoutError, UsageError } from '../../errors/comms-error.js';
+import {
+  type CommsError,
+  ConnectError,
+  ResponseError,
+  TimeoutError,
+  UsageError,
+} from '../../errors/comms-error.js';
 
 /**
  * amqplib errors -> typed CommsErrors, by the AMQP reply code (a channel or connection close carries it
@@ -64,10 +70,13 @@ export function amqpError(err: unknown, target: string, signal?: AbortSignal): C
     const opts = { cause: err, code: `COMMS_ERR_AMQP_${name}` };
     switch (code) {
       case 403:
-        return new ConnectError(`${text.startsWith('ACCESS_REFUSED') ? '' : 'ACCESS_REFUSED: '}${text} (${target})`, {
-          ...opts,
-          hint: ACCESS_HINT,
-        });
+        return new ConnectError(
+          `${text.startsWith('ACCESS_REFUSED') ? '' : 'ACCESS_REFUSED: '}${text} (${target})`,
+          {
+            ...opts,
+            hint: ACCESS_HINT,
+          },
+        );
       case 530:
         return new ConnectError(`NOT_ALLOWED: the broker refused the connection (${target})`, {
           ...opts,

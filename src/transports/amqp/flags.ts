@@ -17,9 +17,13 @@ export const DEFAULT_AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672/';
 
 /** Connection options of every amqp command: the URL (credentials inside, redacted) and TLS for amqps://. */
 export const AMQP_CONNECTION_OPTIONS = {
-  url: text('--url <url>', `broker URL amqp[s]://user:pass@host:port/vhost (env AMQP_URL; default ${DEFAULT_AMQP_URL})`, {
-    secret: true,
-  }),
+  url: text(
+    '--url <url>',
+    `broker URL amqp[s]://user:pass@host:port/vhost (env AMQP_URL; default ${DEFAULT_AMQP_URL})`,
+    {
+      secret: true,
+    },
+  ),
   ...TLS_OPTIONS,
 };
 
@@ -105,15 +109,23 @@ export const REPLY_OPTIONS = {
     '--exec <command>',
     'run a shell command per request: the payload on its stdin, its stdout is the reply (env AMQP_QUEUE, AMQP_ROUTING_KEY, AMQP_CORRELATION_ID)',
   ),
-  execTimeout: duration('--exec-timeout <dur>', 'kill an --exec command running longer than this (error 504)', {
-    default: 30_000,
-  }),
+  execTimeout: duration(
+    '--exec-timeout <dur>',
+    'kill an --exec command running longer than this (error 504)',
+    {
+      default: 30_000,
+    },
+  ),
   header: list('-H, --header <header>', "reply header 'Name: value' (repeatable)", { mapSyntax: ': ' }),
   delay: duration('--delay <dur>', 'wait this long before replying'),
   failRate: fraction('--fail-rate <p>', 'drop this fraction of requests without replying (0.3 or 30%)'),
-  failFirst: integer('--fail-first <n>', 'drop the first n requests without replying (deterministic faults)', {
-    default: 0,
-  }),
+  failFirst: integer(
+    '--fail-first <n>',
+    'drop the first n requests without replying (deterministic faults)',
+    {
+      default: 0,
+    },
+  ),
   prefetch: integer('--prefetch <n>', 'requests handled at once', { default: 10, min: 1 }),
   raw: flag('--raw', 'print request payloads only'),
   ...DECLARE_OPTIONS,

@@ -26,7 +26,8 @@ export interface Destination {
 
 export function destinationOf(target: string, routingKey: string | undefined): Destination {
   if (routingKey === undefined) {
-    if (target === '') throw new UsageError('empty queue name', { hint: 'give a queue, or an exchange with -r KEY' });
+    if (target === '')
+      throw new UsageError('empty queue name', { hint: 'give a queue, or an exchange with -r KEY' });
     checkShortString(target, 'queue name');
     return { kind: 'queue', name: target };
   }
@@ -55,7 +56,10 @@ export async function messageMaker(
     throw new UsageError('--lines reads the payloads from stdin: drop the payload argument and -d');
   const headers = values.header.map((h) => parseHeader(h, '-H'));
   const spec = values.data ?? payloadArg;
-  const payload = spec === undefined ? Buffer.alloc(0) : await readPayload(spec, values.data !== undefined ? '-d' : 'payload', stdin);
+  const payload =
+    spec === undefined
+      ? Buffer.alloc(0)
+      : await readPayload(spec, values.data !== undefined ? '-d' : 'payload', stdin);
   const payloadText = hasTemplate(payload.toString('utf8')) ? payload.toString('utf8') : undefined;
   const keyTemplate = dest.kind === 'queue' ? dest.name : (values.routingKey ?? '');
   const base: Options.Publish = {
@@ -69,7 +73,8 @@ export async function messageMaker(
     const now = new Date();
     const x = (t: string) => expandTemplate(t, seq, now);
     const routingKey = x(keyTemplate);
-    if (routingKey !== keyTemplate) checkShortString(routingKey, dest.kind === 'queue' ? 'queue name' : 'routing key');
+    if (routingKey !== keyTemplate)
+      checkShortString(routingKey, dest.kind === 'queue' ? 'queue name' : 'routing key');
     return {
       exchange: dest.kind === 'queue' ? '' : dest.name,
       routingKey,
@@ -104,7 +109,8 @@ export function checkDeclare(values: DeclareValues, dest: Destination): void {
       if (set) throw new UsageError(`${flag} needs --declare`);
     return;
   }
-  if (dest.kind === 'exchange' && dest.name === '') throw new UsageError('the default exchange cannot be declared');
+  if (dest.kind === 'exchange' && dest.name === '')
+    throw new UsageError('the default exchange cannot be declared');
   if (dest.name.startsWith('amq.'))
     throw new UsageError(`'${dest.name}': names starting with amq. are reserved for the broker`);
   if (dest.kind === 'queue' && values.exchangeType !== undefined)
@@ -116,7 +122,10 @@ export function checkDeclare(values: DeclareValues, dest: Destination): void {
  * without it a queue is checked (passive declare) so a missing one is a 404 with the broker's text
  * instead of a message silently dropped by the default exchange.
  */
-export function setupFor(dest: Destination, values: DeclareValues): ((ch: Channel) => Promise<void>) | undefined {
+export function setupFor(
+  dest: Destination,
+  values: DeclareValues,
+): ((ch: Channel) => Promise<void>) | undefined {
   if (values.declare) {
     if (dest.kind === 'queue')
       return async (ch) => {

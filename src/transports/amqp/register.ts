@@ -1,7 +1,13 @@
 import type { Command } from 'commander';
 import type { CommandContext } from '../../command/context.js';
 import { addOptions, readOptions } from '../../command/option.js';
-import { CONSUME_OPTIONS, DEFAULT_AMQP_URL, PUBLISH_OPTIONS, REPLY_OPTIONS, REQUEST_OPTIONS } from './flags.js';
+import {
+  CONSUME_OPTIONS,
+  DEFAULT_AMQP_URL,
+  PUBLISH_OPTIONS,
+  REPLY_OPTIONS,
+  REQUEST_OPTIONS,
+} from './flags.js';
 
 /**
  * `comms-cli amqp publish|consume|request|reply` (RabbitMQ, AMQP 0-9-1): declarations only. Option
@@ -11,7 +17,9 @@ import { CONSUME_OPTIONS, DEFAULT_AMQP_URL, PUBLISH_OPTIONS, REPLY_OPTIONS, REQU
 export function register(program: Command, ctx: CommandContext): void {
   const amqp = program
     .command('amqp')
-    .description('RabbitMQ (AMQP 0-9-1): publish with confirms, consume with acks, request/reply over direct reply-to')
+    .description(
+      'RabbitMQ (AMQP 0-9-1): publish with confirms, consume with acks, request/reply over direct reply-to',
+    )
     .addHelpText(
       'after',
       `
@@ -83,7 +91,9 @@ Examples:
 
   const reply = amqp
     .command('reply')
-    .description('answer requests on a queue, for testing: echo, a fixed body, or a command; with injected faults')
+    .description(
+      'answer requests on a queue, for testing: echo, a fixed body, or a command; with injected faults',
+    )
     .argument('<queue>', 'the queue to answer on (--declare creates it)')
     .addHelpText(
       'after',

@@ -123,7 +123,11 @@ export class MqttTransport implements Transport<MqttCall, MqttReply> {
     }
   }
 
-  async #request(client: MqttClient, call: MqttCall & { op: 'request' }, ctx: AttemptContext): Promise<MqttReply> {
+  async #request(
+    client: MqttClient,
+    call: MqttCall & { op: 'request' },
+    ctx: AttemptContext,
+  ): Promise<MqttReply> {
     if (!this.#subscribed) {
       const qos = call.message.options.qos ?? 0;
       this.#subscribed = client.subscribeAsync(this.#responseTopic, { qos }).then((grants) => {
@@ -165,11 +169,14 @@ export class MqttTransport implements Transport<MqttCall, MqttReply> {
       if (ctx.signal.aborted) {
         const why = abortReasonToError(ctx.signal.reason);
         if (why.kind === 'timeout')
-          throw new TimeoutError(`no reply on '${this.#responseTopic}' to the request on '${call.target}' in time`, {
-            cause: err,
-            code: 'COMMS_ERR_MQTT_TIMEOUT',
-            hint: 'is a responder subscribed, and does it answer to the MQTT 5 response topic?',
-          });
+          throw new TimeoutError(
+            `no reply on '${this.#responseTopic}' to the request on '${call.target}' in time`,
+            {
+              cause: err,
+              code: 'COMMS_ERR_MQTT_TIMEOUT',
+              hint: 'is a responder subscribed, and does it answer to the MQTT 5 response topic?',
+            },
+          );
         throw why;
       }
       throw mqttError(err, call.target, 'publish');

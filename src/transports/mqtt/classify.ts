@@ -24,8 +24,10 @@ export function classify(outcome: { reply?: MqttReply; error?: CommsError }, cal
     return { ok: true, retryable: false, peerFault: false, status: r.qos > 0 ? 'acknowledged' : 'sent' };
   }
   const error = outcome.error as CommsError;
-  if (NEVER_RETRIED.has(error.code)) return { ok: false, retryable: false, peerFault: false, error, status: 'refused' };
-  if (error.kind === 'timeout') return { ok: false, retryable: call.op === 'request', peerFault: true, error, status: 'timeout' };
+  if (NEVER_RETRIED.has(error.code))
+    return { ok: false, retryable: false, peerFault: false, error, status: 'refused' };
+  if (error.kind === 'timeout')
+    return { ok: false, retryable: call.op === 'request', peerFault: true, error, status: 'timeout' };
   if (error.kind === 'connect')
     return {
       ok: false,

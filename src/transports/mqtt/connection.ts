@@ -38,7 +38,9 @@ export function mqttEndpoint(
   try {
     url = new URL(text);
   } catch {
-    throw new UsageError(`invalid ${from} '${redactUrl(text)}'`, { hint: 'write mqtt://host:1883 (mqtts:// for TLS)' });
+    throw new UsageError(`invalid ${from} '${redactUrl(text)}'`, {
+      hint: 'write mqtt://host:1883 (mqtts:// for TLS)',
+    });
   }
   if (url.protocol !== 'mqtt:' && url.protocol !== 'mqtts:')
     throw new UsageError(`unsupported scheme '${url.protocol}' in ${from} '${redactUrl(text)}'`, {
@@ -53,7 +55,8 @@ export function mqttEndpoint(
   if (!values.clean && values.clientId === undefined)
     throw new UsageError('--no-clean needs --client-id (a persistent session is found by its client id)');
   const username = values.username ?? (url.username ? decodeURIComponent(url.username) : undefined);
-  const password = values.password ?? env.MQTT_PASSWORD ?? (url.password ? decodeURIComponent(url.password) : undefined);
+  const password =
+    values.password ?? env.MQTT_PASSWORD ?? (url.password ? decodeURIComponent(url.password) : undefined);
   const version = values.mqttVersion === '5' ? 5 : 4;
   const options: IClientOptions = {
     protocolVersion: version,

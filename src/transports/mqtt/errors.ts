@@ -60,10 +60,17 @@ export function mqttError(err: unknown, target: string, phase: MqttPhase, signal
   const message = (err as { message?: string } | undefined)?.message ?? String(err);
   // mqtt.js's own CONNACK timer carries no errno.
   if (errorCode(err) === undefined && /connack timeout/i.test(message))
-    return new TimeoutError(`no CONNACK from ${target} in time`, { cause: err, code: 'COMMS_ERR_MQTT_TIMEOUT' });
+    return new TimeoutError(`no CONNACK from ${target} in time`, {
+      cause: err,
+      code: 'COMMS_ERR_MQTT_TIMEOUT',
+    });
   const typed = toCommsError(err, target, signal);
-  if (typed.kind === 'response' && phase === 'connect') return new ConnectError(`${message} (${target})`, { cause: err });
+  if (typed.kind === 'response' && phase === 'connect')
+    return new ConnectError(`${message} (${target})`, { cause: err });
   if (typed.kind === 'response' && /client disconnecting|connection closed/i.test(message))
-    return new ConnectError(`the connection to ${target} closed`, { cause: err, code: 'COMMS_ERR_MQTT_CLOSED' });
+    return new ConnectError(`the connection to ${target} closed`, {
+      cause: err,
+      code: 'COMMS_ERR_MQTT_CLOSED',
+    });
   return typed;
 }

@@ -1,9 +1,8 @@
 import { CALL_OPTIONS } from '../../command/call-options.js';
-import { choice, flag, integer, list, type OptionValues, text } from '../../command/option.js';
+import { choice, duration, flag, integer, list, type OptionValues, text } from '../../command/option.js';
 import { OUTPUT_OPTIONS } from '../../command/shared-options.js';
 import { TLS_OPTIONS } from '../../command/tls-options.js';
 import { UsageError } from '../../errors/comms-error.js';
-import { duration } from '../../command/option.js';
 
 /** The broker every `comms-cli mqtt` command talks to unless --url or MQTT_URL says otherwise. */
 export const DEFAULT_MQTT_URL = 'mqtt://127.0.0.1:1883';
@@ -35,9 +34,13 @@ export const MQTT_CONNECTION_OPTIONS = {
 
 const MESSAGE_OPTIONS = {
   data: text('-d, --data <data>', 'payload: text, @file, or @- for stdin'),
-  header: list('-H, --header <header>', "MQTT 5 user property 'Name: value' (repeatable; templates allowed)", {
-    mapSyntax: ': ',
-  }),
+  header: list(
+    '-H, --header <header>',
+    "MQTT 5 user property 'Name: value' (repeatable; templates allowed)",
+    {
+      mapSyntax: ': ',
+    },
+  ),
   qos: qos('--qos <level>', 'quality of service 0, 1 or 2 (1 and 2 are acknowledged by the broker)'),
   contentType: text('--content-type <type>', 'MQTT 5 content type'),
 };
@@ -68,7 +71,10 @@ export type SubscribeValues = OptionValues<typeof SUBSCRIBE_OPTIONS>;
 
 export const REQUEST_OPTIONS = {
   ...MESSAGE_OPTIONS,
-  responseTopic: text('--response-topic <topic>', 'where the reply is expected (default: comms-cli/reply/<client id>)'),
+  responseTopic: text(
+    '--response-topic <topic>',
+    'where the reply is expected (default: comms-cli/reply/<client id>)',
+  ),
   raw: flag('--raw', 'print the reply payload only (no trailing newline added)'),
   ...MQTT_CONNECTION_OPTIONS,
   ...CALL_OPTIONS,

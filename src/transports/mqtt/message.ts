@@ -26,7 +26,11 @@ export function streamMessage(packet: PublishPacket): StreamMessage {
     headers: headersOf(packet),
     data: payload,
     properties,
-    notes: [`qos ${packet.qos}`, ...(packet.retain ? ['retained'] : []), ...(packet.dup ? ['duplicate'] : [])],
+    notes: [
+      `qos ${packet.qos}`,
+      ...(packet.retain ? ['retained'] : []),
+      ...(packet.dup ? ['duplicate'] : []),
+    ],
     extra: { qos: packet.qos, retained: packet.retain, ...(packet.dup ? { dup: true } : {}) },
   };
 }

@@ -29,7 +29,10 @@ export async function messageMaker(
   if (version !== 5 && (headers.length || values.contentType !== undefined))
     throw new UsageError('-H user properties and --content-type need MQTT 5 (drop --mqtt-version 3.1.1)');
   const spec = values.data ?? payloadArg;
-  const payload = spec === undefined ? Buffer.alloc(0) : await readPayload(spec, values.data !== undefined ? '-d' : 'payload', stdin);
+  const payload =
+    spec === undefined
+      ? Buffer.alloc(0)
+      : await readPayload(spec, values.data !== undefined ? '-d' : 'payload', stdin);
   const payloadText = hasTemplate(payload.toString('utf8')) ? payload.toString('utf8') : undefined;
   const qos = qosLevel(values.qos);
   return (seq, data) => {
@@ -38,7 +41,9 @@ export async function messageMaker(
     const topic = x(topicTemplate);
     if (topic !== topicTemplate) validateTopic(topic, { filter: false });
     const properties = {
-      ...(headers.length ? { userProperties: Object.fromEntries(headers.map(([k, v]) => [x(k), x(v)])) } : {}),
+      ...(headers.length
+        ? { userProperties: Object.fromEntries(headers.map(([k, v]) => [x(k), x(v)])) }
+        : {}),
       ...(values.contentType !== undefined ? { contentType: values.contentType } : {}),
     };
     return {

@@ -5,7 +5,10 @@ import { UsageError } from '../../errors/comms-error.js';
  * no NUL; a topic name has no wildcards; in a filter `#` is alone in the last level and `+` alone in
  * its level (`a/#/b`, `a/b#`, `a+/b` are invalid).
  */
-export function validateTopic(topic: string, { filter, flag = 'topic' }: { filter: boolean; flag?: string }): void {
+export function validateTopic(
+  topic: string,
+  { filter, flag = 'topic' }: { filter: boolean; flag?: string },
+): void {
   const bad = (why: string) => new UsageError(`invalid ${flag} '${topic}': ${why}`);
   if (topic === '') throw bad('empty');
   if (Buffer.byteLength(topic, 'utf8') > 65_535) throw bad('longer than 65535 bytes');

@@ -32,7 +32,11 @@ export function parseBind(text: string): { exchange: string; key: string } {
  * acked), at most --prefetch unacknowledged at a time. Queue `-` with --bind: a private exclusive
  * auto-delete queue bound to each exchange:key, gone when the consumer ends.
  */
-export async function runConsume(queueArg: string, values: ConsumeValues, ctx: CommandContext): Promise<ExitCode> {
+export async function runConsume(
+  queueArg: string,
+  values: ConsumeValues,
+  ctx: CommandContext,
+): Promise<ExitCode> {
   const output = new Output(outputFrom(values), ctx.stdout, ctx.stderr);
   const binds = values.bind.map(parseBind);
   const privateQueue = queueArg === '-';
@@ -44,7 +48,8 @@ export async function runConsume(queueArg: string, values: ConsumeValues, ctx: C
   }
   if (!values.ack && (values.nack || values.requeueOnFail))
     throw new UsageError('--nack and --requeue-on-fail need acknowledgements: drop --no-ack');
-  if (privateQueue && values.declare) throw new UsageError("queue '-' is always declared (private, auto-delete): drop --declare");
+  if (privateQueue && values.declare)
+    throw new UsageError("queue '-' is always declared (private, auto-delete): drop --declare");
   if (!values.declare) {
     for (const [flag, set] of [
       ['--durable', values.durable],
@@ -53,8 +58,12 @@ export async function runConsume(queueArg: string, values: ConsumeValues, ctx: C
     ] as const)
       if (set) throw new UsageError(`${flag} needs --declare`);
   }
-  if (values.exchangeType !== undefined) throw new UsageError('--exchange-type is for publish/request -r EXCHANGE --declare');
-  const endpoint = amqpEndpoint(values.url, tlsFrom(values), { showSecrets: values.showSecrets, connectTimeoutMs: 10_000 });
+  if (values.exchangeType !== undefined)
+    throw new UsageError('--exchange-type is for publish/request -r EXCHANGE --declare');
+  const endpoint = amqpEndpoint(values.url, tlsFrom(values), {
+    showSecrets: values.showSecrets,
+    connectTimeoutMs: 10_000,
+  });
   const count = values.count;
   const ack = values.ack;
 
@@ -81,7 +90,10 @@ export async function runConsume(queueArg: string, values: ConsumeValues, ctx: C
     conn = await connectAmqp(endpoint);
     conn.on('error', () => undefined);
     conn.on('close', (err?: unknown) =>
-      stop('closed', err ? amqpError(err, endpoint.display) : new ConnectError(`connection to ${endpoint.display} closed`)),
+      stop(
+        'closed',
+        err ? amqpError(err, endpoint.display) : new ConnectError(`connection to ${endpoint.display} closed`),
+      ),
     );
     ch = await conn.createChannel();
     ch.on('error', (err: unknown) => stop('closed', amqpError(err, endpoint.display)));
@@ -90,18 +102,27 @@ export async function runConsume(queueArg: string, values: ConsumeValues, ctx: C
       const q = await ch.assertQueue('', { exclusive: true, autoDelete: true });
       queue = q.queue;
     } else if (values.declare) {
-      await ch.assertQueue(queue, { durable: values.durable, exclusive: values.exclusive, autoDelete: values.autoDelete });
+      await ch.assertQueue(queue, {
+        durable: values.durable,
+        exclusive: values.exclusive,
+        autoDelete: values.autoDelete,
+      });
     } else {
       await ch.checkQueue(queue);
     }
     for (const b of binds) await ch.bindQueue(queue, b.exchange, b.key);
     // With --count, never hold more than the messages still wanted.
-    const prefetch = count !== undefined && values.prefetch > 0 ? Math.min(values.prefetch, count) : values.prefetch;
+    const prefetch =
+      count !== undefined && values.prefetch > 0 ? Math.min(values.prefetch, count) : values.prefetch;
     if (ack && prefetch > 0) await ch.prefetch(prefetch);
     await ch.consume(
       queue,
       (msg) => {
-        if (msg === null) stop('cancelled', new ConnectError(`the broker cancelled the consumer of '${queue}' (queue deleted?)`));
+        if (msg === null)
+          stop(
+            'cancelled',
+            new ConnectError(`the broker cancelled the consumer of '${queue}' (queue deleted?)`),
+          );
         else {
           inbox.push(msg);
           wake();
@@ -109,7 +130,11 @@ export async function runConsume(queueArg: string, values: ConsumeValues, ctx: C
       },
       { noAck: !ack },
     );
-    output.verbose(output.c.dim(`consuming '${queue}' at ${endpoint.display}${ack ? `, prefetch ${prefetch}` : ', no acks'}`));
+    output.verbose(
+      output.c.dim(
+        `consuming '${queue}' at ${endpoint.display}${ack ? `, prefetch ${prefetch}` : ', no acks'}`,
+      ),
+    );
     if (privateQueue && !output.options.quiet)
       output.err.write(`${output.c.dim(`private queue ${queue} bound to ${values.bind.join(', ')}`)}\n`);
 
@@ -125,7 +150,10 @@ export async function runConsume(queueArg: string, values: ConsumeValues, ctx: C
       n += 1;
       try {
         // Acknowledged only once stdout handed the message to the OS.
-        await writeStreamMessage(output, 'amqp', streamMessage(queue, msg), n, { raw: values.raw, durable: ack });
+        await writeStreamMessage(output, 'amqp', streamMessage(queue, msg), n, {
+          raw: values.raw,
+          durable: ack,
+        });
       } catch (err) {
         // Not written (stdout closed): hand it back at once with --requeue-on-fail; otherwise it goes
         // back when the channel closes, unacknowledged.

@@ -37,7 +37,9 @@ export async function runPublish(
     throw new UsageError('--count and --lines cannot be combined with load mode (-n/--duration/--rate)');
   // A --lines stream lasts as long as stdin does: no per-attempt timeout unless one is asked for.
   const resilience =
-    values.lines && values.timeout === 30_000 ? { ...settings.resilience, timeoutMs: Number.POSITIVE_INFINITY } : settings.resilience;
+    values.lines && values.timeout === 30_000
+      ? { ...settings.resilience, timeoutMs: Number.POSITIVE_INFINITY }
+      : settings.resilience;
   const endpoint = amqpEndpoint(values.url, tlsFrom(values), {
     showSecrets: values.showSecrets,
     connectTimeoutMs: settings.resilience.timeoutMs,
@@ -56,13 +58,20 @@ export async function runPublish(
     target: displayTarget,
     operation: 'publish',
     op: 'publish',
-    messages: lines ? () => mapAsync(lines, (line, seq) => make(seq, Buffer.from(line))) : () => range(count, (seq) => make(seq)),
+    messages: lines
+      ? () => mapAsync(lines, (line, seq) => make(seq, Buffer.from(line)))
+      : () => range(count, (seq) => make(seq)),
   };
   const confirmed = values.confirm ? 'confirmed' : 'sent';
   return runCallCommand<AmqpCall, AmqpReply>({
     transport,
     call,
-    makeCall: (seq) => ({ target: displayTarget, operation: 'publish', op: 'publish', messages: () => [make(seq)] }),
+    makeCall: (seq) => ({
+      target: displayTarget,
+      operation: 'publish',
+      op: 'publish',
+      messages: () => [make(seq)],
+    }),
     resilience,
     output,
     load,
@@ -71,11 +80,19 @@ export async function runPublish(
     async renderHuman({ result, reply }) {
       const n = reply?.op === 'publish' ? reply.count : 0;
       const total = result.timing?.total;
-      const rate = total && n > 1 ? output.c.dim(` · ${Math.round((n / total) * 1000).toLocaleString('en-US')} msgs/s`) : '';
+      const rate =
+        total && n > 1
+          ? output.c.dim(` · ${Math.round((n / total) * 1000).toLocaleString('en-US')} msgs/s`)
+          : '';
       const plural = `message${n === 1 ? '' : 's'}`;
-      if (result.ok) reportResult(output, result, `published ${n} ${plural} to ${where} (${confirmed})${rate}`);
+      if (result.ok)
+        reportResult(output, result, `published ${n} ${plural} to ${where} (${confirmed})${rate}`);
       else if (reply?.op === 'publish')
-        reportResult(output, result, `published ${n} ${plural} to ${where}: ${String(result.status ?? 'failed')}`);
+        reportResult(
+          output,
+          result,
+          `published ${n} ${plural} to ${where}: ${String(result.status ?? 'failed')}`,
+        );
       else reportResult(output, result, `publish to ${where} failed`);
     },
   });

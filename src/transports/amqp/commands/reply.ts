@@ -38,7 +38,10 @@ export async function runReply(queue: string, values: ReplyValues, ctx: CommandC
   if (values.exec !== undefined && values.exec.trim() === '') throw new UsageError('empty --exec command');
   const body = values.body !== undefined ? await readPayload(values.body, '--body', ctx.stdin) : undefined;
   const extraHeaders = values.header.map((h) => parseHeader(h, '-H'));
-  const endpoint = amqpEndpoint(values.url, tlsFrom(values), { showSecrets: values.showSecrets, connectTimeoutMs: 10_000 });
+  const endpoint = amqpEndpoint(values.url, tlsFrom(values), {
+    showSecrets: values.showSecrets,
+    connectTimeoutMs: 10_000,
+  });
   const failRate = values.failRate ?? 0;
   const delayMs = values.delay ?? 0;
 
@@ -75,14 +78,21 @@ export async function runReply(queue: string, values: ReplyValues, ctx: CommandC
       });
       if (r === undefined) return undefined;
       if (r.ok) return { data: r.data };
-      return { data: r.data, headers: { [SERVICE_ERROR_CODE]: r.timedOut ? '504' : '500', [SERVICE_ERROR]: r.why } };
+      return {
+        data: r.data,
+        headers: { [SERVICE_ERROR_CODE]: r.timedOut ? '504' : '500', [SERVICE_ERROR]: r.why },
+      };
     }
     if (body !== undefined) return { data: body };
     const headers = msg.properties.headers as Record<string, string> | undefined;
     return { data: msg.content, ...(headers ? { headers } : {}) };
   };
 
-  const handle = async (msg: ConsumeMessage, seq: number, fate: 'answer' | 'drop' | 'no-reply'): Promise<void> => {
+  const handle = async (
+    msg: ConsumeMessage,
+    seq: number,
+    fate: 'answer' | 'drop' | 'no-reply',
+  ): Promise<void> => {
     const c = ch as Channel;
     if (fate === 'no-reply') {
       output.verbose(output.c.yellow(`#${seq}: no reply-to (a publish, not a request): acked, not answered`));
@@ -122,10 +132,15 @@ export async function runReply(queue: string, values: ReplyValues, ctx: CommandC
     });
     ch.on('close', () => done());
     if (values.declare)
-      await ch.assertQueue(queue, { durable: values.durable, exclusive: values.exclusive, autoDelete: values.autoDelete });
+      await ch.assertQueue(queue, {
+        durable: values.durable,
+        exclusive: values.exclusive,
+        autoDelete: values.autoDelete,
+      });
     else await ch.checkQueue(queue);
     await ch.prefetch(values.prefetch);
-    const mode = values.exec !== undefined ? `exec '${values.exec}'` : body !== undefined ? 'fixed body' : 'echo';
+    const mode =
+      values.exec !== undefined ? `exec '${values.exec}'` : body !== undefined ? 'fixed body' : 'echo';
     output.info(
       output.c.dim(
         `replying on queue '${queue}' at ${endpoint.display}: ${mode}` +
@@ -141,9 +156,10 @@ export async function runReply(queue: string, values: ReplyValues, ctx: CommandC
       n += 1;
       const seq = n;
       writes = writes.then(() =>
-        writeStreamMessage(output, 'amqp', streamMessage(queue, msg), seq, { raw: values.raw, durable: false }).catch(
-          () => undefined,
-        ),
+        writeStreamMessage(output, 'amqp', streamMessage(queue, msg), seq, {
+          raw: values.raw,
+          durable: false,
+        }).catch(() => undefined),
       );
       const fate = !msg.properties.replyTo
         ? 'no-reply'
@@ -151,7 +167,9 @@ export async function runReply(queue: string, values: ReplyValues, ctx: CommandC
           ? 'drop'
           : 'answer';
       if (fate === 'answer') toAnswer += 1;
-      const task = handle(msg, seq, fate).catch((err: unknown) => output.error({ message: `#${seq}: ${(err as Error).message}` }));
+      const task = handle(msg, seq, fate).catch((err: unknown) =>
+        output.error({ message: `#${seq}: ${(err as Error).message}` }),
+      );
       inflight.add(task);
       void task.finally(() => {
         inflight.delete(task);

@@ -36,14 +36,18 @@ export async function runPublish(
     version: endpoint.version,
   });
   const resilience =
-    values.lines && values.timeout === 30_000 ? { ...settings.resilience, timeoutMs: Number.POSITIVE_INFINITY } : settings.resilience;
+    values.lines && values.timeout === 30_000
+      ? { ...settings.resilience, timeoutMs: Number.POSITIVE_INFINITY }
+      : settings.resilience;
   const lines = values.lines ? stdinLines(ctx.stdin, ctx.signal) : undefined;
   const count = values.count;
   const call: MqttCall = {
     target: topic,
     operation: 'publish',
     op: 'publish',
-    messages: lines ? () => mapAsync(lines, (line, seq) => make(seq, Buffer.from(line))) : () => range(count, (seq) => make(seq)),
+    messages: lines
+      ? () => mapAsync(lines, (line, seq) => make(seq, Buffer.from(line)))
+      : () => range(count, (seq) => make(seq)),
   };
   const acked = values.qos === '0' ? 'sent, QoS 0' : `acknowledged, QoS ${values.qos}`;
   return runCallCommand<MqttCall, MqttReply>({
@@ -59,8 +63,10 @@ export async function runPublish(
       const n = reply?.op === 'publish' ? reply.count : 0;
       const plural = `message${n === 1 ? '' : 's'}`;
       const retained = values.retain ? ', retained' : '';
-      if (result.ok) reportResult(output, result, `published ${n} ${plural} to ${topic} (${acked}${retained})`);
-      else if (reply?.op === 'publish') reportResult(output, result, `published ${n} ${plural} to ${topic}, then stopped`);
+      if (result.ok)
+        reportResult(output, result, `published ${n} ${plural} to ${topic} (${acked}${retained})`);
+      else if (reply?.op === 'publish')
+        reportResult(output, result, `published ${n} ${plural} to ${topic}, then stopped`);
       else reportResult(output, result, `publish to ${topic} failed`);
     },
   });

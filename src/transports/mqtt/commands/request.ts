@@ -28,11 +28,19 @@ export async function runRequest(
   const output = new Output(settings.output, ctx.stdout, ctx.stderr);
   const endpoint = mqttEndpoint(values, tlsFrom(values), settings.resilience.timeoutMs);
   if (endpoint.version !== 5)
-    throw new UsageError('mqtt request needs MQTT 5 (response topic and correlation data): drop --mqtt-version 3.1.1');
-  if (values.responseTopic !== undefined) validateTopic(values.responseTopic, { filter: false, flag: '--response-topic' });
+    throw new UsageError(
+      'mqtt request needs MQTT 5 (response topic and correlation data): drop --mqtt-version 3.1.1',
+    );
+  if (values.responseTopic !== undefined)
+    validateTopic(values.responseTopic, { filter: false, flag: '--response-topic' });
   const make = await messageMaker(topic, values, payloadArg, ctx.stdin, { version: endpoint.version });
   const transport = new MqttTransport(endpoint, values.responseTopic);
-  const callFor = (seq: number): MqttCall => ({ target: topic, operation: 'request', op: 'request', message: make(seq) });
+  const callFor = (seq: number): MqttCall => ({
+    target: topic,
+    operation: 'request',
+    op: 'request',
+    message: make(seq),
+  });
   return runCallCommand<MqttCall, MqttReply>({
     transport,
     call: callFor(1),

@@ -22,7 +22,11 @@ type StopReason = 'count' | 'timeout' | 'interrupted' | 'closed';
  * `handleMessage` calls back, and handles the next packet only after that, so stdout's backpressure
  * reaches the broker.
  */
-export async function runSubscribe(filter: string, values: SubscribeValues, ctx: CommandContext): Promise<ExitCode> {
+export async function runSubscribe(
+  filter: string,
+  values: SubscribeValues,
+  ctx: CommandContext,
+): Promise<ExitCode> {
   const output = new Output(outputFrom(values), ctx.stdout, ctx.stderr);
   validateTopic(filter, { filter: true, flag: 'topic filter' });
   const qos = qosLevel(values.qos);
@@ -57,7 +61,10 @@ export async function runSubscribe(filter: string, values: SubscribeValues, ctx:
         return;
       }
       n += 1;
-      writeStreamMessage(output, 'mqtt', streamMessage(packet), n, { raw: values.raw, durable: packet.qos > 0 }).then(
+      writeStreamMessage(output, 'mqtt', streamMessage(packet), n, {
+        raw: values.raw,
+        durable: packet.qos > 0,
+      }).then(
         () => {
           callback();
           if (count !== undefined && n >= count) stop('count');
@@ -77,7 +84,9 @@ export async function runSubscribe(filter: string, values: SubscribeValues, ctx:
       });
     const granted = grants[0]?.qos;
     if (granted !== undefined && granted >= 0x80) throw mqttError({ code: granted }, filter, 'subscribe');
-    output.verbose(output.c.dim(`subscribed to '${filter}' at ${endpoint.display} (QoS ${granted ?? qos} granted)`));
+    output.verbose(
+      output.c.dim(`subscribed to '${filter}' at ${endpoint.display} (QoS ${granted ?? qos} granted)`),
+    );
     await stopped;
   } finally {
     if (timer) clearTimeout(timer);
