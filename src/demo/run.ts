@@ -10,6 +10,8 @@ const PARTS: ReadonlyArray<{ name: string; title: string; load: () => Promise<De
   { name: 'grpc', title: 'gRPC', load: async () => (await import('./grpc.js')).grpcDemo },
   { name: 'nats', title: 'NATS', load: async () => (await import('./nats.js')).natsDemo },
   { name: 'events', title: 'Events', load: async () => (await import('./events.js')).eventsDemo },
+  { name: 'amqp', title: 'AMQP (RabbitMQ)', load: async () => (await import('./amqp.js')).amqpDemo },
+  { name: 'mqtt', title: 'MQTT', load: async () => (await import('./mqtt.js')).mqttDemo },
 ];
 
 /** Quote an argument for display only when a shell would need it. */

@@ -1,0 +1,139 @@
+import type { Output } from './output.js';
+
+/**
+ * A message received on a stream (AMQP, MQTT; NATS has its own copy until its slice moves to this one),
+ * in the contract's one shape: `{"type":"message", transport, n, subject|topic|queue, headers, data,
+ * encoding?, size, received}`, and how a person sees it.
+ */
+
+/** Headers as the --json contract shows them: a name with one value is a string, several an array. */
+export type HeaderRecord = Record<string, string | string[]>;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * `data` as JSON when it parses without changing the payload, else text when it is UTF-8, else base64
+ * (`encoding` says which). A scalar must round-trip exactly; in an object or array no number may lose
+ * precision; whitespace around a container is allowed (files end in a newline).
+ */
+export function decodeData(data: Uint8Array): { data: unknown; encoding: 'json' | 'text' | 'base64' } {
+  let text: string;
+  try {
+    text = utf8.decode(data);
+  } catch {
+    return { data: asBuffer(data).toString('base64'), encoding: 'base64' };
+  }
+  const trimmed = text.trim();
+  const container = /^[[{]/.test(trimmed);
+  if (trimmed !== '' && /^[[{"\d\-tfn]/.test(trimmed) && (container || trimmed === text)) {
+    try {
+      const parsed: unknown = JSON.parse(trimmed);
+      if (container ? numbersLossless(trimmed) : JSON.stringify(parsed) === text)
+        return { data: parsed, encoding: 'json' };
+    } catch {
+      // not JSON: text
+    }
+  }
+  return { data: text, encoding: 'text' };
+}
+
+const NUMBER_OR_STRING = /"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
+
+function numbersLossless(json: string): boolean {
+  for (const [token] of json.matchAll(NUMBER_OR_STRING)) {
+    if (token.startsWith('"')) continue;
+    const value = Number(token);
+    if (!Number.isFinite(value)) return false;
+    if (String(value) === token) continue;
+    const digits = (token.replace(/^-/, '').split(/[eE]/)[0] ?? '').replace('.', '').replace(/^0+/, '');
+    if (digits.replace(/0+$/, '').length > 15) return false;
+  }
+  return true;
+}
+
+/** Raw bytes of a message as a Buffer view (no copy). */
+export function asBuffer(data: Uint8Array): Buffer {
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/** What a transport hands over for one received message. */
+export interface StreamMessage {
+  /** The contract's location field and its value: `queue`, `topic`, `subject`. */
+  where: 'queue' | 'topic' | 'subject';
+  name: string;
+  headers?: HeaderRecord | undefined;
+  data: Uint8Array;
+  /** Transport-specific fields appended to the --json line (exchange, routingKey, retained...). */
+  extra?: Record<string, unknown>;
+  /** Short notes for the human header line (`routing key a.b`, `retained`, `redelivered`). */
+  notes?: readonly string[];
+  /** Properties a person sees with the headers (`content-type`, `correlation-id`...). */
+  properties?: Record<string, string>;
+}
+
+/** One --json line for a received message. */
+export function messageRecord(
+  transport: string,
+  m: StreamMessage,
+  n: number,
+  received: Date = new Date(),
+): Record<string, unknown> {
+  const { data, encoding } = decodeData(m.data);
+  return {
+    type: 'message',
+    transport,
+    n,
+    [m.where]: m.name,
+    headers: m.headers ?? {},
+    data,
+    encoding,
+    size: m.data.byteLength,
+    received: received.toISOString(),
+    ...(m.properties && Object.keys(m.properties).length ? { properties: m.properties } : {}),
+    ...m.extra,
+  };
+}
+
+export interface WriteOptions {
+  /** Payload only, one per line. */
+  raw: boolean;
+  /**
+   * Resolve only once stdout handed the message to the OS (not when it was merely buffered): for
+   * messages acknowledged after this returns, so a crash after the ack cannot lose one.
+   */
+  durable: boolean;
+}
+
+/** Write one received message to stdout (with backpressure) in the mode the user chose. */
+export async function writeStreamMessage(
+  out: Output,
+  transport: string,
+  m: StreamMessage,
+  n: number,
+  { raw, durable }: WriteOptions,
+): Promise<void> {
+  const last = (chunk: string | Uint8Array) => (durable ? out.written(chunk) : out.data(chunk));
+  if (out.options.json) {
+    const record = messageRecord(transport, m, n);
+    if (durable) await out.jsonWritten(record);
+    else await out.json(record);
+    return;
+  }
+  const payload = asBuffer(m.data);
+  const newline = payload.length > 0 && payload[payload.length - 1] === 0x0a ? '' : '\n';
+  if (raw) {
+    await last(newline ? Buffer.concat([payload, Buffer.from(newline)]) : payload);
+    return;
+  }
+  const c = out.cOut;
+  const notes = m.notes?.length ? ` ${c.dim(m.notes.join(' · '))}` : '';
+  let head = `${c.dim(`[#${n}]`)} Received on ${m.where} ${c.bold(JSON.stringify(m.name))}${notes}\n`;
+  for (const [k, v] of Object.entries(m.properties ?? {})) head += `${c.dim(k)}: ${v}\n`;
+  if (m.headers) {
+    for (const [k, v] of Object.entries(out.safe(m.headers))) {
+      for (const value of Array.isArray(v) ? v : [v]) head += `${c.cyan(k)}: ${value}\n`;
+    }
+  }
+  await out.data(`${head}\n`);
+  await last(Buffer.concat([payload, Buffer.from(`${newline}\n`)]));
+}

@@ -1,0 +1,370 @@
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage, Message } from 'amqplib';
+import { raceSignal } from '../../core/race-signal.js';
+import type { AttemptContext, Outcome, ResultFields, Transport, Verdict } from '../../core/transport.js';
+import { abortReasonToError } from '../../errors/classify.js';
+import { type CommsError, ConnectError, ResponseError, TimeoutError } from '../../errors/comms-error.js';
+import { decodeData } from '../../output/stream-message.js';
+import type { AmqpCall, AmqpReply, OutgoingAmqp, Returned } from './call.js';
+import { classify } from './classify.js';
+import { type AmqpEndpoint, closeAmqp, connectAmqp } from './connection.js';
+import { amqpError } from './errors.js';
+import { headersOf, propertiesOf } from './message.js';
+
+/** RabbitMQ's direct reply-to pseudo queue: replies come straight back to this channel's consumer. */
+export const DIRECT_REPLY_TO = 'amq.rabbitmq.reply-to';
+
+interface Unconfirmed {
+  readonly exchange: string;
+  readonly routingKey: string;
+  returned?: Returned;
+}
+
+interface PendingReply {
+  resolve(msg: ConsumeMessage): void;
+  reject(err: CommsError): void;
+}
+
+/** One channel and what rides on it: confirms not yet in, requests waiting for replies. */
+interface ChannelState {
+  readonly ch: ConfirmChannel | Channel;
+  /** Rejects (typed) when the channel or its connection closes; never resolves. */
+  readonly failed: Promise<never>;
+  error: CommsError | undefined;
+  readonly unconfirmed: Unconfirmed[];
+  readonly replies: Map<string, PendingReply>;
+  replyConsumer?: Promise<unknown>;
+}
+
+export interface AmqpTransportOptions {
+  endpoint: AmqpEndpoint;
+  /** Publisher confirms (default on): a publish is done when the broker confirmed it. */
+  confirm: boolean;
+  /** Run once on the first channel before any message is sent: existence checks, --declare. */
+  setup?: (ch: Channel) => Promise<void>;
+}
+
+/**
+ * The AMQP adapter of the one Transport interface. It connects on the first attempt (a refused
+ * connection is an attempt like any other) and keeps one connection and one channel for the run
+ * (load mode and --count share them); a channel the broker closed (404, 406...) is replaced on the
+ * next attempt. Unroutable messages (basic.return, mandatory) are matched to their publish by
+ * exchange and routing key (the broker returns them in publish order, before their confirm), replies
+ * to their request by correlation id.
+ */
+export class AmqpTransport implements Transport<AmqpCall, AmqpReply> {
+  readonly kind = 'amqp';
+  readonly #options: AmqpTransportOptions;
+  #conn: Promise<ChannelModel> | undefined;
+  #state: Promise<ChannelState> | undefined;
+  #setupDone = false;
+
+  constructor(options: AmqpTransportOptions) {
+    this.#options = options;
+  }
+
+  #connection(): Promise<ChannelModel> {
+    if (!this.#conn) {
+      const pending = connectAmqp(this.#options.endpoint).then((conn) => {
+        const forget = () => {
+          if (this.#conn === pending) this.#conn = undefined;
+        };
+        conn.on('error', () => undefined);
+        conn.on('close', forget);
+        return conn;
+      });
+      this.#conn = pending;
+      pending.catch(() => {
+        if (this.#conn === pending) this.#conn = undefined;
+      });
+    }
+    return this.#conn;
+  }
+
+  /** The channel, opened (and set up) on first use; a closed one is replaced. */
+  async channel(ctx?: AttemptContext): Promise<ChannelState> {
+    if (!this.#state) {
+      const started = performance.now();
+      const pending = this.#open();
+      this.#state = pending;
+      pending.catch(() => {
+        if (this.#state === pending) this.#state = undefined;
+      });
+      const state = await raceSignal(pending, ctx?.signal);
+      ctx?.timing.set('connect', performance.now() - started);
+      return state;
+    }
+    return raceSignal(this.#state, ctx?.signal);
+  }
+
+  async #open(): Promise<ChannelState> {
+    const conn = await this.#connection();
+    const display = this.#options.endpoint.display;
+    let ch: ConfirmChannel | Channel;
+    try {
+      ch = this.#options.confirm ? await conn.createConfirmChannel() : await conn.createChannel();
+    } catch (err) {
+      throw amqpError(err, display);
+    }
+    let fail: (err: CommsError) => void = () => undefined;
+    const failed = new Promise<never>((_resolve, reject) => {
+      fail = reject;
+    });
+    failed.catch(() => undefined);
+    const state: ChannelState = { ch, failed, error: undefined, unconfirmed: [], replies: new Map() };
+    const pendingState = this.#state;
+    const down = (err: CommsError) => {
+      if (!state.error) state.error = err;
+      if (this.#state === pendingState || this.#state === undefined) this.#state = undefined;
+      for (const p of state.replies.values()) p.reject(state.error);
+      state.replies.clear();
+      fail(state.error);
+    };
+    ch.on('error', (err: unknown) => down(amqpError(err, display)));
+    ch.on('close', () =>
+      down(new ConnectError(`the channel to ${display} closed`, { code: 'COMMS_ERR_AMQP_CLOSED' })),
+    );
+    ch.on('return', (msg: Message) => this.#returned(state, msg));
+    if (this.#options.setup && !this.#setupDone) {
+      try {
+        await this.#options.setup(ch);
+      } catch (err) {
+        // A failed check closes the channel; its error event says why, with the broker's text.
+        throw state.error ?? amqpError(err, display);
+      }
+      this.#setupDone = true;
+    }
+    return state;
+  }
+
+  #returned(state: ChannelState, msg: Message): void {
+    const info: Returned = {
+      replyCode: (msg.fields as unknown as { replyCode: number }).replyCode,
+      replyText: (msg.fields as unknown as { replyText: string }).replyText,
+      exchange: msg.fields.exchange,
+      routingKey: msg.fields.routingKey,
+    };
+    const corr = msg.properties.correlationId as string | undefined;
+    const waiting = corr !== undefined ? state.replies.get(corr) : undefined;
+    if (waiting) {
+      state.replies.delete(corr as string);
+      waiting.reject(
+        new ConnectError(
+          `no route for the request: ${info.replyCode} ${info.replyText} (${info.exchange === '' ? `queue '${info.routingKey}'` : `exchange '${info.exchange}', routing key '${info.routingKey}'`})`,
+          {
+            code: 'COMMS_ERR_AMQP_NO_ROUTE',
+            hint: 'no queue is bound there: start a responder (comms-cli amqp reply QUEUE --declare)',
+          },
+        ),
+      );
+      return;
+    }
+    const entry = state.unconfirmed.find(
+      (u) => u.returned === undefined && u.exchange === info.exchange && u.routingKey === info.routingKey,
+    );
+    if (entry) entry.returned = info;
+  }
+
+  /** Publish one message; `done` settles with its confirm (at once without confirms). */
+  #publish(
+    state: ChannelState,
+    m: OutgoingAmqp,
+  ): { done: Promise<{ returned?: Returned; nacked: boolean }>; writable: boolean } {
+    if (!this.#options.confirm) {
+      const writable = state.ch.publish(m.exchange, m.routingKey, m.content, m.options);
+      return { done: Promise.resolve({ nacked: false }), writable };
+    }
+    const entry: Unconfirmed = { exchange: m.exchange, routingKey: m.routingKey };
+    state.unconfirmed.push(entry);
+    let writable = true;
+    const done = new Promise<{ returned?: Returned; nacked: boolean }>((resolve, reject) => {
+      writable = (state.ch as ConfirmChannel).publish(
+        m.exchange,
+        m.routingKey,
+        m.content,
+        m.options,
+        (err: unknown) => {
+          const i = state.unconfirmed.indexOf(entry);
+          if (i >= 0) state.unconfirmed.splice(i, 1);
+          // amqplib fails every outstanding confirm when the channel closes: that is the channel's
+          // error (already recorded by its error event), not a nack.
+          if (err && state.error) reject(state.error);
+          else if (err) resolve({ nacked: true });
+          else resolve(entry.returned ? { returned: entry.returned, nacked: false } : { nacked: false });
+        },
+      );
+    });
+    done.catch(() => undefined);
+    return { done, writable };
+  }
+
+  async attempt(call: AmqpCall, ctx: AttemptContext): Promise<AmqpReply> {
+    const state = await this.channel(ctx).catch((err: unknown) => {
+      throw amqpError(err, this.#options.endpoint.display, ctx.signal);
+    });
+    if (call.op === 'request') return this.#request(state, call, ctx);
+    let count = 0;
+    let bytes = 0;
+    const confirms: Array<Promise<{ returned?: Returned; nacked: boolean }>> = [];
+    const send = async (m: OutgoingAmqp) => {
+      const { done, writable } = this.#publish(state, m);
+      confirms.push(done);
+      count += 1;
+      bytes += m.content.byteLength;
+      if (!writable) await raceSignal(Promise.race([drained(state.ch), state.failed]), ctx.signal);
+    };
+    try {
+      const source = call.messages();
+      if (Symbol.iterator in source) {
+        for (const m of source) {
+          if (ctx.signal.aborted || state.error) break;
+          await send(m);
+        }
+      } else {
+        for await (const m of source) {
+          await send(m);
+          if (ctx.signal.aborted || state.error) break;
+        }
+      }
+      if (state.error) throw state.error;
+      if (ctx.signal.aborted)
+        return {
+          op: 'publish',
+          count,
+          bytes,
+          returned: [],
+          nacked: 0,
+          stopped: abortReasonToError(ctx.signal.reason),
+        };
+      const settled = await raceSignal(Promise.race([Promise.all(confirms), state.failed]), ctx.signal);
+      const returned = settled.flatMap((s) => (s.returned ? [s.returned] : []));
+      const nacked = settled.filter((s) => s.nacked).length;
+      if (confirms.length > 0) ctx.timing.set('firstByte', performance.now() - ctx.timing.start);
+      return { op: 'publish', count, bytes, returned, nacked };
+    } catch (err) {
+      if (ctx.signal.aborted && count > 0)
+        return {
+          op: 'publish',
+          count,
+          bytes,
+          returned: [],
+          nacked: 0,
+          stopped: abortReasonToError(ctx.signal.reason),
+        };
+      throw amqpError(err, call.target, ctx.signal);
+    }
+  }
+
+  async #request(
+    state: ChannelState,
+    call: AmqpCall & { op: 'request' },
+    ctx: AttemptContext,
+  ): Promise<AmqpReply> {
+    if (!state.replyConsumer) {
+      state.replyConsumer = state.ch.consume(
+        DIRECT_REPLY_TO,
+        (msg) => {
+          if (!msg) return;
+          const corr = msg.properties.correlationId as string | undefined;
+          const waiting = corr !== undefined ? state.replies.get(corr) : undefined;
+          if (!waiting) return; // a late reply to a request that already timed out
+          state.replies.delete(corr as string);
+          waiting.resolve(msg);
+        },
+        { noAck: true },
+      );
+      state.replyConsumer.catch(() => undefined);
+    }
+    await raceSignal(Promise.race([state.replyConsumer, state.failed]), ctx.signal);
+    const m = call.message;
+    const correlationId = m.options.correlationId ?? randomUUID();
+    const reply = new Promise<ConsumeMessage>((resolve, reject) => {
+      state.replies.set(correlationId, { resolve, reject });
+    });
+    try {
+      const { done } = this.#publish(state, {
+        ...m,
+        options: { ...m.options, correlationId, replyTo: DIRECT_REPLY_TO, mandatory: true },
+      });
+      void done.then(
+        (c) => {
+          if (!c.nacked) return;
+          const waiting = state.replies.get(correlationId);
+          state.replies.delete(correlationId);
+          waiting?.reject(
+            new ResponseError('the broker nacked the request', { code: 'COMMS_ERR_AMQP_NACK' }),
+          );
+        },
+        () => undefined,
+      );
+      const msg = await raceSignal(Promise.race([reply, state.failed]), ctx.signal);
+      ctx.timing.set('firstByte', performance.now() - ctx.timing.start);
+      return {
+        op: 'request',
+        headers: headersOf(msg),
+        properties: propertiesOf(msg),
+        data: msg.content,
+        correlationId,
+      };
+    } catch (err) {
+      if (ctx.signal.aborted) {
+        const why = abortReasonToError(ctx.signal.reason);
+        if (why.kind === 'timeout')
+          throw new TimeoutError(`no reply from '${call.target}' in time`, {
+            cause: err,
+            code: 'COMMS_ERR_AMQP_TIMEOUT',
+            hint: 'is a responder consuming that queue? (comms-cli amqp reply QUEUE)',
+          });
+        throw why;
+      }
+      throw amqpError(err, call.target);
+    } finally {
+      state.replies.delete(correlationId);
+    }
+  }
+
+  classify(outcome: Outcome<AmqpReply>, call: AmqpCall): Verdict {
+    return classify(outcome, call);
+  }
+
+  describe(reply: AmqpReply): ResultFields {
+    if (reply.op === 'publish') {
+      return {
+        count: reply.count,
+        bytes: reply.bytes,
+        ...(reply.returned.length ? { returned: reply.returned } : {}),
+        ...(reply.nacked ? { nacked: reply.nacked } : {}),
+      };
+    }
+    const { data, encoding } = decodeData(reply.data);
+    return {
+      headers: reply.headers ?? {},
+      ...(Object.keys(reply.properties).length ? { properties: reply.properties } : {}),
+      data,
+      encoding,
+      size: reply.data.byteLength,
+      correlationId: reply.correlationId,
+    };
+  }
+
+  async close(): Promise<void> {
+    const state = this.#state;
+    const conn = this.#conn;
+    this.#state = undefined;
+    this.#conn = undefined;
+    if (state) {
+      try {
+        const s = await state;
+        if (!s.error) await s.ch.close().catch(() => undefined);
+      } catch {
+        // never opened
+      }
+    }
+    if (conn) await closeAmqp(await conn.catch(() => undefined));
+  }
+}
+
+function drained(ch: Channel): Promise<void> {
+  return new Promise((resolve) => ch.once('drain', () => resolve()));
+}

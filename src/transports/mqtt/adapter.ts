@@ -1,0 +1,204 @@
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { MqttClient } from 'mqtt';
+import { raceSignal } from '../../core/race-signal.js';
+import type { AttemptContext, Outcome, ResultFields, Transport, Verdict } from '../../core/transport.js';
+import { abortReasonToError } from '../../errors/classify.js';
+import { type CommsError, ConnectError, TimeoutError } from '../../errors/comms-error.js';
+import { decodeData } from '../../output/stream-message.js';
+import type { MqttCall, MqttReply, OutgoingMqtt } from './call.js';
+import { classify } from './classify.js';
+import { closeMqtt, connectMqtt, type MqttEndpoint } from './connection.js';
+import { mqttError } from './errors.js';
+import { headersOf, type PublishPacket } from './message.js';
+
+interface PendingReply {
+  resolve(packet: PublishPacket): void;
+  reject(err: CommsError): void;
+}
+
+/**
+ * The MQTT adapter of the one Transport interface: one client for the run, connected on the first
+ * attempt. A publish batch is done when mqtt.js's callbacks say so: PUBACK (QoS 1) or PUBCOMP (QoS 2)
+ * from the broker, or the write for QoS 0. Requests share one response-topic subscription and are
+ * matched by correlation data.
+ */
+export class MqttTransport implements Transport<MqttCall, MqttReply> {
+  readonly kind = 'mqtt';
+  readonly #endpoint: MqttEndpoint;
+  readonly #responseTopic: string;
+  #client: Promise<MqttClient> | undefined;
+  #subscribed: Promise<unknown> | undefined;
+  readonly #replies = new Map<string, PendingReply>();
+  #closedError: CommsError | undefined;
+
+  constructor(endpoint: MqttEndpoint, responseTopic?: string) {
+    this.#endpoint = endpoint;
+    this.#responseTopic = responseTopic ?? `comms-cli/reply/${endpoint.clientId}`;
+  }
+
+  get responseTopic(): string {
+    return this.#responseTopic;
+  }
+
+  async #connection(ctx: AttemptContext): Promise<MqttClient> {
+    if (!this.#client) {
+      const started = performance.now();
+      const pending = connectMqtt(this.#endpoint).then((client) => {
+        client.on('close', () => {
+          this.#closedError = new ConnectError(`the connection to ${this.#endpoint.display} closed`, {
+            code: 'COMMS_ERR_MQTT_CLOSED',
+          });
+          for (const p of this.#replies.values()) p.reject(this.#closedError);
+          this.#replies.clear();
+          if (this.#client === pending) {
+            this.#client = undefined;
+            this.#subscribed = undefined;
+          }
+        });
+        client.on('message', (_topic, _payload, packet) => {
+          const corr = packet.properties?.correlationData;
+          if (!corr) return;
+          const key = Buffer.from(corr).toString('utf8');
+          const waiting = this.#replies.get(key);
+          if (!waiting) return;
+          this.#replies.delete(key);
+          waiting.resolve(packet);
+        });
+        return client;
+      });
+      this.#client = pending;
+      pending.catch(() => {
+        if (this.#client === pending) this.#client = undefined;
+      });
+      const client = await raceSignal(pending, ctx.signal);
+      ctx.timing.set('connect', performance.now() - started);
+      return client;
+    }
+    return raceSignal(this.#client, ctx.signal);
+  }
+
+  async attempt(call: MqttCall, ctx: AttemptContext): Promise<MqttReply> {
+    const client = await this.#connection(ctx);
+    if (call.op === 'request') return this.#request(client, call, ctx);
+    let count = 0;
+    let bytes = 0;
+    let qos = 0;
+    const acks: Array<Promise<void>> = [];
+    const send = (m: OutgoingMqtt) => {
+      qos = Math.max(qos, m.options.qos ?? 0);
+      acks.push(
+        new Promise<void>((resolve, reject) => {
+          client.publish(m.topic, m.payload, m.options, (err) =>
+            err ? reject(mqttError(err, m.topic, 'publish')) : resolve(),
+          );
+        }),
+      );
+      count += 1;
+      bytes += m.payload.byteLength;
+    };
+    try {
+      const source = call.messages();
+      if (Symbol.iterator in source) {
+        for (const m of source) {
+          if (ctx.signal.aborted) break;
+          send(m);
+        }
+      } else {
+        for await (const m of source) {
+          send(m);
+          if (ctx.signal.aborted) break;
+        }
+      }
+      for (const a of acks) a.catch(() => undefined);
+      if (ctx.signal.aborted)
+        return { op: 'publish', count, bytes, qos, stopped: abortReasonToError(ctx.signal.reason) };
+      await raceSignal(Promise.all(acks), ctx.signal);
+      ctx.timing.set('firstByte', performance.now() - ctx.timing.start);
+      return { op: 'publish', count, bytes, qos };
+    } catch (err) {
+      if (ctx.signal.aborted && count > 0)
+        return { op: 'publish', count, bytes, qos, stopped: abortReasonToError(ctx.signal.reason) };
+      throw mqttError(err, call.target, 'publish', ctx.signal);
+    }
+  }
+
+  async #request(
+    client: MqttClient,
+    call: MqttCall & { op: 'request' },
+    ctx: AttemptContext,
+  ): Promise<MqttReply> {
+    if (!this.#subscribed) {
+      const qos = call.message.options.qos ?? 0;
+      this.#subscribed = client.subscribeAsync(this.#responseTopic, { qos }).then((grants) => {
+        const rc = grants[0]?.qos;
+        if (rc !== undefined && rc >= 0x80) throw Object.assign(new Error('subscribe refused'), { code: rc });
+      });
+      this.#subscribed.catch(() => {
+        this.#subscribed = undefined;
+      });
+    }
+    const correlation = randomUUID();
+    const reply = new Promise<PublishPacket>((resolve, reject) => {
+      this.#replies.set(correlation, { resolve, reject });
+    });
+    reply.catch(() => undefined);
+    try {
+      await raceSignal(this.#subscribed, ctx.signal).catch((err: unknown) => {
+        throw mqttError(err, this.#responseTopic, 'subscribe', ctx.signal);
+      });
+      const m = call.message;
+      await raceSignal(
+        client.publishAsync(m.topic, m.payload, {
+          ...m.options,
+          properties: {
+            ...m.options.properties,
+            responseTopic: this.#responseTopic,
+            correlationData: Buffer.from(correlation),
+          },
+        }),
+        ctx.signal,
+      ).catch((err: unknown) => {
+        throw mqttError(err, m.topic, 'publish', ctx.signal);
+      });
+      const packet = await raceSignal(reply, ctx.signal);
+      ctx.timing.set('firstByte', performance.now() - ctx.timing.start);
+      const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+      return { op: 'request', topic: packet.topic, headers: headersOf(packet), data: payload };
+    } catch (err) {
+      if (ctx.signal.aborted) {
+        const why = abortReasonToError(ctx.signal.reason);
+        if (why.kind === 'timeout')
+          throw new TimeoutError(
+            `no reply on '${this.#responseTopic}' to the request on '${call.target}' in time`,
+            {
+              cause: err,
+              code: 'COMMS_ERR_MQTT_TIMEOUT',
+              hint: 'is a responder subscribed, and does it answer to the MQTT 5 response topic?',
+            },
+          );
+        throw why;
+      }
+      throw mqttError(err, call.target, 'publish');
+    } finally {
+      this.#replies.delete(correlation);
+    }
+  }
+
+  classify(outcome: Outcome<MqttReply>, call: MqttCall): Verdict {
+    return classify(outcome, call);
+  }
+
+  describe(reply: MqttReply): ResultFields {
+    if (reply.op === 'publish') return { count: reply.count, bytes: reply.bytes, qos: reply.qos };
+    const { data, encoding } = decodeData(reply.data);
+    return { topic: reply.topic, headers: reply.headers ?? {}, data, encoding, size: reply.data.byteLength };
+  }
+
+  async close(): Promise<void> {
+    const pending = this.#client;
+    this.#client = undefined;
+    if (!pending) return;
+    await closeMqtt(await pending.catch(() => undefined));
+  }
+}

@@ -1,0 +1,120 @@
+import { performance } from 'node:perf_hooks';
+import type { MqttClient } from 'mqtt';
+import type { CommandContext } from '../../../command/context.js';
+import { outputFrom } from '../../../command/shared-options.js';
+import { tlsFrom } from '../../../command/tls-options.js';
+import { formatMs } from '../../../core/duration.js';
+import { type CommsError, ConnectError, TimeoutError } from '../../../errors/comms-error.js';
+import { ExitCode } from '../../../errors/exit-codes.js';
+import { Output } from '../../../output/output.js';
+import { writeStreamMessage } from '../../../output/stream-message.js';
+import { closeMqtt, connectMqtt, mqttEndpoint } from '../connection.js';
+import { mqttError } from '../errors.js';
+import { qosLevel, type SubscribeValues } from '../flags.js';
+import { streamMessage } from '../message.js';
+import { validateTopic } from '../topic.js';
+
+type StopReason = 'count' | 'timeout' | 'interrupted' | 'closed';
+
+/**
+ * `comms-cli mqtt subscribe <filter>`: messages to stdout as they arrive, retained ones marked. A QoS
+ * 1/2 message is acknowledged (PUBACK/PUBREC) only after stdout took it: mqtt.js sends the ack when
+ * `handleMessage` calls back, and handles the next packet only after that, so stdout's backpressure
+ * reaches the broker.
+ */
+export async function runSubscribe(
+  filter: string,
+  values: SubscribeValues,
+  ctx: CommandContext,
+): Promise<ExitCode> {
+  const output = new Output(outputFrom(values), ctx.stdout, ctx.stderr);
+  validateTopic(filter, { filter: true, flag: 'topic filter' });
+  const qos = qosLevel(values.qos);
+  const endpoint = mqttEndpoint(values, tlsFrom(values), 10_000);
+  const count = values.count;
+
+  let stopReason: StopReason | undefined;
+  let stopError: CommsError | undefined;
+  let wake: () => void = () => undefined;
+  const stopped = new Promise<void>((resolve) => {
+    wake = resolve;
+  });
+  const stop = (reason: StopReason, error?: CommsError) => {
+    if (stopReason) return;
+    stopReason = reason;
+    stopError = error;
+    wake();
+  };
+  const onInterrupt = () => stop('interrupted');
+  ctx.signal.addEventListener('abort', onInterrupt, { once: true });
+  const timer = values.timeout !== undefined ? setTimeout(() => stop('timeout'), values.timeout) : undefined;
+  let client: MqttClient | undefined;
+  let n = 0;
+  let retainedSkipped = 0;
+  const started = performance.now();
+  try {
+    const handleMessage: MqttClient['handleMessage'] = (packet, callback) => {
+      if (stopReason) return; // not acknowledged: a persistent session gets it again
+      if (!values.retained && packet.retain && endpoint.version !== 5) {
+        retainedSkipped += 1;
+        callback();
+        return;
+      }
+      n += 1;
+      writeStreamMessage(output, 'mqtt', streamMessage(packet), n, {
+        raw: values.raw,
+        durable: packet.qos > 0,
+      }).then(
+        () => {
+          callback();
+          if (count !== undefined && n >= count) stop('count');
+        },
+        () => stop('interrupted'),
+      );
+    };
+    client = await connectMqtt(endpoint, ctx.signal, (c) => {
+      c.handleMessage = handleMessage;
+    });
+    const c = client;
+    c.on('close', () => stop('closed', new ConnectError(`the connection to ${endpoint.display} closed`)));
+    const grants = await c
+      .subscribeAsync(filter, { qos, ...(endpoint.version === 5 && !values.retained ? { rh: 2 } : {}) })
+      .catch((err: unknown) => {
+        throw mqttError(err, filter, 'subscribe');
+      });
+    const granted = grants[0]?.qos;
+    if (granted !== undefined && granted >= 0x80) throw mqttError({ code: granted }, filter, 'subscribe');
+    output.verbose(
+      output.c.dim(`subscribed to '${filter}' at ${endpoint.display} (QoS ${granted ?? qos} granted)`),
+    );
+    await stopped;
+  } finally {
+    if (timer) clearTimeout(timer);
+    ctx.signal.removeEventListener('abort', onInterrupt);
+    await closeMqtt(client);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const rate = seconds > 0 ? n / seconds : 0;
+  const summary = `${n} message${n === 1 ? '' : 's'} in ${output.ms(seconds * 1000)}${n > 1 ? ` (${rate.toFixed(rate < 10 ? 1 : 0)} msgs/s)` : ''}${retainedSkipped ? `, ${retainedSkipped} retained skipped` : ''}`;
+  if (!output.options.quiet) output.err.write(`${output.c.dim(`${filter}: ${summary}`)}\n`);
+  switch (stopReason) {
+    case 'interrupted':
+      return ExitCode.interrupted;
+    case 'timeout': {
+      const expected = count ?? 1;
+      if (n >= expected) return ExitCode.ok;
+      output.error(
+        new TimeoutError(
+          `timed out after ${formatMs(values.timeout ?? 0)}: ${n} of ${expected} expected message${expected === 1 ? '' : 's'} on '${filter}'`,
+        ),
+      );
+      return ExitCode.timeout;
+    }
+    case 'closed':
+      if (count !== undefined && n >= count) return ExitCode.ok;
+      if (stopError) output.error(stopError);
+      return ExitCode.connect;
+    default:
+      return ExitCode.ok;
+  }
+}

@@ -1,0 +1,37 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { runCli } from '../helpers/spawn-cli.js';
+
+let server: Server;
+let base = '';
+const tmp = mkdtempSync(join(tmpdir(), 'cc-lazy-'));
+
+beforeAll(async () => {
+  server = createServer((_req, res) => res.end('{}'));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  await new Promise((resolve) => server.close(resolve));
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+it('`comms-cli http get` loads neither amqplib nor mqtt (lazy imports only)', async () => {
+  const trace = join(tmp, 'loads.txt');
+  writeFileSync(trace, '');
+  const r = await runCli(['http', 'get', `${base}/`], {
+    env: {
+      NODE_OPTIONS: `--import=${new URL('../fixtures/trace-loads.mjs', import.meta.url).href}`,
+      COMMS_TRACE_FILE: trace,
+    },
+  });
+  expect(r.code).toBe(0);
+  const loaded = readFileSync(trace, 'utf8');
+  expect(loaded).toMatch(/dist\/bundle\/main\.js/);
+  expect(loaded).not.toMatch(/amqplib|node_modules\/mqtt|mqtt-packet|['"/]mqtt['"\n]/);
+});
