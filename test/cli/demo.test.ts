@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/spawn-cli.js';
+import { runCli } from '../kit/spawn-cli.js';
 
 describe('comms-cli demo (the quick start)', () => {
   it('runs every part against embedded servers and exits 0 when everything behaved as shown', async () => {

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/spawn-cli.js';
+import { runCli } from '../kit/spawn-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'comms-events-load-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -6,9 +6,9 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningHttpServer, startHttpServer } from '../../src/servers/http/server.js';
-import { makeCerts, type TestCerts } from '../helpers/certs.js';
-import { type NatsServer, startNatsServer } from '../helpers/nats-server.js';
-import { killSurvivors, runCli, startCli } from '../helpers/spawn-cli.js';
+import { makeCerts, type TestCerts } from '../kit/certs.js';
+import { type NatsServer, startNatsServer } from '../kit/nats-server.js';
+import { killSurvivors, runCli, startCli } from '../kit/spawn-cli.js';
 
 /**
  * Regressions found in review of `events`: reads that hung on JetStream, ids reused across

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import * as protoLoader from '@grpc/proto-loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NOTES_DIR, NOTES_PROTO, type NotesServer, startNotesServer } from '../fixtures/grpc/notes-server.js';
-import { killSurvivors, runCli } from '../helpers/spawn-cli.js';
+import { killSurvivors, runCli } from '../kit/spawn-cli.js';
 
 /**
  * The CLI against a server it has never seen (test/fixtures/grpc/notes.proto, served by plain

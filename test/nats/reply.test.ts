@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type NatsServer, startNatsServer } from '../helpers/nats-server.js';
-import { killSurvivors, runCli, startCli } from '../helpers/spawn-cli.js';
+import { type NatsServer, startNatsServer } from '../kit/nats-server.js';
+import { killSurvivors, runCli, startCli } from '../kit/spawn-cli.js';
 
 /** Regression tests for the NATS review findings (one describe per finding). */
 

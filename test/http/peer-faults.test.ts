@@ -5,8 +5,8 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listen } from '../helpers/listen.js';
-import { CLI, type CliProcess, killSurvivors, runCli, startCli } from '../helpers/spawn-cli.js';
+import { listen } from '../kit/listen.js';
+import { CLI, type CliProcess, killSurvivors, runCli, startCli } from '../kit/spawn-cli.js';
 
 afterAll(() => killSurvivors());
 

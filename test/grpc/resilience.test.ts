@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CliProcess, killSurvivors, runCli, startCli } from '../helpers/spawn-cli.js';
+import { type CliProcess, killSurvivors, runCli, startCli } from '../kit/spawn-cli.js';
 
 /** Retries, breaker, bad input and `serve grpc` itself, end to end against a spawned `comms-cli serve grpc`. */
 let server: CliProcess;

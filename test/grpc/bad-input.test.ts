@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningGrpcServer, startGrpcServer } from '../../src/servers/grpc/server.js';
 import { type GeneratedCerts, generateCerts } from '../../src/servers/grpc/tls.js';
-import { type CliProcess, killSurvivors, runCli, startCli } from '../helpers/spawn-cli.js';
+import { type CliProcess, killSurvivors, runCli, startCli } from '../kit/spawn-cli.js';
 
 /**
  * Regressions from review: the reflection step under --max-time, retries and the breaker; statuses

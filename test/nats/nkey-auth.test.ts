@@ -3,8 +3,8 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type NatsServer, startNatsServer } from '../helpers/nats-server.js';
-import { runCli } from '../helpers/spawn-cli.js';
+import { type NatsServer, startNatsServer } from '../kit/nats-server.js';
+import { runCli } from '../kit/spawn-cli.js';
 
 interface KeyPair {
   getPublicKey(): string;

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CliProcess, killSurvivors, runCli, startCli } from '../helpers/spawn-cli.js';
+import { type CliProcess, killSurvivors, runCli, startCli } from '../kit/spawn-cli.js';
 
 /** End to end against `comms-cli serve grpc` (spawned like a user would), reflection for the schema. */
 let server: CliProcess;

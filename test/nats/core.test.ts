@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type NatsServer, startNatsServer } from '../helpers/nats-server.js';
-import { killSurvivors, runCli, startCli } from '../helpers/spawn-cli.js';
+import { type NatsServer, startNatsServer } from '../kit/nats-server.js';
+import { killSurvivors, runCli, startCli } from '../kit/spawn-cli.js';
 
 let server: NatsServer;
 const s = () => ['-s', server.url];

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningHttpServer, startHttpServer } from '../../src/servers/http/server.js';
-import { type NatsServer, startNatsServer } from '../helpers/nats-server.js';
-import { killSurvivors, runCli, startCli } from '../helpers/spawn-cli.js';
+import { type NatsServer, startNatsServer } from '../kit/nats-server.js';
+import { killSurvivors, runCli, startCli } from '../kit/spawn-cli.js';
 
 /** Crash safety (SIGKILL), bad inputs, and dispatch to the real HTTP and NATS handlers. */
 let tmp: string;

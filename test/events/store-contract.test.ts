@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type NatsServer, startNatsServer } from '../helpers/nats-server.js';
-import { killSurvivors, runCli, startCli } from '../helpers/spawn-cli.js';
+import { type NatsServer, startNatsServer } from '../kit/nats-server.js';
+import { killSurvivors, runCli, startCli } from '../kit/spawn-cli.js';
 
 /**
  * The events contract, run against both stores: the embedded one (a temp dir per test) and JetStream

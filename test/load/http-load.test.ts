@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CliProcess, killSurvivors, runCli, startCli } from '../helpers/spawn-cli.js';
+import { type CliProcess, killSurvivors, runCli, startCli } from '../kit/spawn-cli.js';
 
 /*
  * Load mode end to end: the built CLI against `comms-cli serve http` processes on loopback.

@@ -3,7 +3,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningGrpcServer, startGrpcServer } from '../../src/servers/grpc/server.js';
 import { type GeneratedCerts, generateCerts } from '../../src/servers/grpc/tls.js';
-import { killSurvivors, runCli, startCli } from '../helpers/spawn-cli.js';
+import { killSurvivors, runCli, startCli } from '../kit/spawn-cli.js';
 
 /** Health checks (Check and Watch) and TLS / mutual TLS with certificates generated at test time. */
 let plain: RunningGrpcServer;
