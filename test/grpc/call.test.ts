@@ -2,33 +2,31 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ndjson } from '../kit/ndjson.js';
+import { refusedAddress } from '../kit/peers.js';
+import { serveGrpc } from '../kit/serve.js';
 import { type CliProcess, killSurvivors, runCli, startCli } from '../kit/spawn-cli.js';
 
 /** End to end against `comms-cli serve grpc` (spawned like a user would), reflection for the schema. */
-let server: CliProcess;
+let served: Awaited<ReturnType<typeof serveGrpc>>;
 let addr: string;
+let refused: string;
 let tmp: string;
 
 beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'comms-grpc-calls-'));
-  server = startCli(['serve', 'grpc', '--port', '0']);
-  addr = (await server.waitFor(/^(127\.0\.0\.1:\d+)$/m))[1] as string;
+  [served, refused] = await Promise.all([serveGrpc(), refusedAddress()]);
+  addr = served.addr;
 });
 
 afterAll(async () => {
-  server.kill('SIGINT');
-  await server.exited;
+  await served?.stop();
   killSurvivors();
   await rm(tmp, { recursive: true, force: true });
 });
 
 const GET = 'inventory.Inventory/GetItem';
-const json = (text: string) =>
-  text
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
+const RESERVE = 'inventory.Inventory/Reserve';
 
 describe('grpc call: the four kinds', () => {
   it('unary: prints the response in the proto3 JSON mapping (int64 as string, enum by name, Timestamp RFC 3339)', async () => {
@@ -65,7 +63,7 @@ describe('grpc call: the four kinds', () => {
       '--json',
     ]);
     expect(r.code).toBe(0);
-    const lines = json(r.stdout);
+    const lines = ndjson(r.stdout);
     expect(lines.slice(0, 2).map((l) => [l.type, l.seq, (l.data as { sku: string }).sku])).toEqual([
       ['message', 1, 'A1'],
       ['message', 2, 'A2'],
@@ -84,7 +82,7 @@ describe('grpc call: the four kinds', () => {
       input: '{"sku":"N1","quantity":2}\n{"sku":"N2","quantity":3} {"sku":"N3",\n "quantity":4}',
     });
     expect(r.code).toBe(0);
-    const [result] = json(r.stdout);
+    const [result] = ndjson(r.stdout);
     expect(result).toMatchObject({
       ok: true,
       sent: 3,
@@ -109,7 +107,7 @@ describe('grpc call: the four kinds', () => {
     p.child.stdin?.end();
     const { code } = await p.exited;
     expect(code).toBe(0);
-    const lines = json(p.stdout());
+    const lines = ndjson(p.stdout());
     expect(lines.map((l) => l.type ?? 'result')).toEqual(['message', 'message', 'result']);
     expect(lines[2]).toMatchObject({ ok: true, sent: 2, messages: 2 });
   });
@@ -131,7 +129,7 @@ describe('grpc call: metadata, statuses and exit codes', () => {
       '--json',
     ]);
     expect(r.code).toBe(0);
-    const [res] = json(r.stdout);
+    const [res] = ndjson(r.stdout);
     expect(res?.headers).toMatchObject({ 'x-echo-trace': 't-42', 'x-server': 'comms-cli' });
     expect(res?.trailers).toMatchObject({ 'x-served-by': 'comms-cli serve grpc' });
     const v = await runCli([
@@ -157,7 +155,7 @@ describe('grpc call: metadata, statuses and exit codes', () => {
   it('a non-OK status exits 1 with its name, message and decoded google.rpc details', async () => {
     const r = await runCli(['grpc', 'call', addr, GET, '-d', '{"sku":"ZZ"}', '--json']);
     expect(r.code).toBe(1);
-    const [res] = json(r.stdout);
+    const [res] = ndjson(r.stdout);
     expect(res).toMatchObject({
       ok: false,
       exit: 1,
@@ -205,7 +203,7 @@ describe('grpc call: metadata, statuses and exit codes', () => {
       '--json',
     ]);
     expect(r.code).toBe(exit);
-    expect(json(r.stdout)[0]).toMatchObject({ status, exit });
+    expect(ndjson(r.stdout)[0]).toMatchObject({ status, exit });
   });
 
   it('--timeout is the deadline: a slow answer exits 4', async () => {
@@ -223,7 +221,7 @@ describe('grpc call: metadata, statuses and exit codes', () => {
       '--json',
     ]);
     expect(r.code).toBe(4);
-    expect(json(r.stdout)[0]).toMatchObject({ ok: false, error: { kind: 'timeout' } });
+    expect(ndjson(r.stdout)[0]).toMatchObject({ ok: false, error: { kind: 'timeout' } });
   });
 
   it('a connection that cannot be made exits 3 with a hint', async () => {
@@ -241,4 +239,47 @@ describe('grpc call: metadata, statuses and exit codes', () => {
     expect(r.stderr).toMatch(/cannot connect to 127\.0\.0\.1:1: .*ECONNREFUSED/);
     expect(r.stderr).toContain('hint: is the server running');
   });
+});
+
+describe('statuses are not connection failures', () => {
+  it('UNAVAILABLE "Failed to connect to upstream database" from the server is exit 1, no --tls hint', async () => {
+    const r = await runCli([
+      'grpc',
+      'call',
+      addr,
+      GET,
+      '-d',
+      '{"sku":"A1"}',
+      '-H',
+      'x-fail: UNAVAILABLE',
+      '-H',
+      'x-fail-message: Failed to connect to upstream database',
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('UNAVAILABLE: Failed to connect to upstream database');
+    expect(r.stderr).not.toContain('--tls');
+  });
+
+  it('a refused connection is still exit 3', async () => {
+    const r = await runCli(['grpc', 'call', '--proto', 'proto/inventory.proto', refused, GET]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('cannot connect');
+  });
+});
+
+describe('streams end with their status', () => {
+  it('bidi: an error status ends the process while stdin is still open', async () => {
+    const p: CliProcess = startCli(['grpc', 'call', addr, RESERVE, '-H', 'x-fail: INTERNAL']);
+    p.child.stdin?.write('{"sku":"A1","quantity":1}\n'); // the writer stays open: no end()
+    const { code } = await p.exited;
+    expect(code).toBe(1);
+    expect(p.stderr()).toContain('INTERNAL');
+  }, 20_000);
+
+  it('client streaming: an error status ends the process while stdin is still open', async () => {
+    const p = startCli(['grpc', 'call', addr, 'inventory.Inventory/AddItems', '-H', 'x-fail: INTERNAL']);
+    const { code } = await p.exited;
+    expect(code).toBe(1);
+    expect(p.stderr()).toContain('INTERNAL');
+  }, 20_000);
 });

@@ -1,34 +1,34 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CliProcess, killSurvivors, runCli, startCli } from '../kit/spawn-cli.js';
+import { ndjson } from '../kit/ndjson.js';
+import { refusedAddress, type SilentPeer, silentPeer } from '../kit/peers.js';
+import { serveGrpc } from '../kit/serve.js';
+import { killSurvivors, runCli } from '../kit/spawn-cli.js';
 
-/** Retries, breaker, bad input and `serve grpc` itself, end to end against a spawned `comms-cli serve grpc`. */
-let server: CliProcess;
+/** Retries and the breaker, for the call and for its reflection step, against `comms-cli serve grpc`. */
+let served: Awaited<ReturnType<typeof serveGrpc>>;
 let addr: string;
 let tmp: string;
+let silent: SilentPeer;
+let silentAddr: string;
+let refused: string;
 
 beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'comms-grpc-resilience-'));
-  server = startCli(['serve', 'grpc', '--port', '0']);
-  addr = (await server.waitFor(/^(127\.0\.0\.1:\d+)$/m))[1] as string;
+  [served, silent, refused] = await Promise.all([serveGrpc(), silentPeer(), refusedAddress()]);
+  addr = served.addr;
+  silentAddr = silent.addr;
 });
 
 afterAll(async () => {
-  server.kill('SIGINT');
-  await server.exited;
+  await Promise.all([served?.stop(), silent?.close()]);
   killSurvivors();
   await rm(tmp, { recursive: true, force: true });
 });
 
 const GET = 'inventory.Inventory/GetItem';
-const json = (text: string) =>
-  text
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 describe('grpc call: retries and breaker', () => {
   it('retries UNAVAILABLE until it succeeds', async () => {
@@ -50,7 +50,7 @@ describe('grpc call: retries and breaker', () => {
       '--json',
     ]);
     expect(r.code).toBe(0);
-    const [res] = json(r.stdout);
+    const [res] = ndjson(r.stdout);
     expect(((res?.attempts ?? []) as Array<{ status: string }>).map((a) => a.status)).toEqual([
       'UNAVAILABLE',
       'UNAVAILABLE',
@@ -78,10 +78,10 @@ describe('grpc call: retries and breaker', () => {
     ];
     const plain = await runCli([...args, '-H', 'x-key: ro-1']);
     expect(plain.code).toBe(1);
-    expect(json(plain.stdout)[0]?.attempts).toHaveLength(1);
+    expect(ndjson(plain.stdout)[0]?.attempts).toHaveLength(1);
     const withFlag = await runCli([...args, '-H', 'x-key: ro-2', '--retry-on', 'RESOURCE_EXHAUSTED']);
     expect(withFlag.code).toBe(0);
-    expect(json(withFlag.stdout)[0]?.attempts).toHaveLength(2);
+    expect(ndjson(withFlag.stdout)[0]?.attempts).toHaveLength(2);
   });
 
   it("honours the server's google.rpc.RetryInfo delay", async () => {
@@ -105,7 +105,7 @@ describe('grpc call: retries and breaker', () => {
       '--json',
     ]);
     expect(r.code).toBe(0);
-    const attempts = json(r.stdout)[0]?.attempts as Array<{ waitMs?: number }>;
+    const attempts = ndjson(r.stdout)[0]?.attempts as Array<{ waitMs?: number }>;
     expect(attempts[0]?.waitMs).toBeGreaterThanOrEqual(300);
   });
 
@@ -135,50 +135,64 @@ describe('grpc call: retries and breaker', () => {
   });
 });
 
-describe('grpc call: bad input exits 2 and sends nothing', () => {
-  it.each([
-    [
-      ['inventory.Inventory/Nope'],
-      /unknown method 'Nope' in service inventory.Inventory/,
-      /methods: GetItem, ListItems, AddItems, Reserve/,
-    ],
-    [['nope.Missing/Get'], /symbol 'nope.Missing' not found/, /grpc list/],
-    [[GET, '-d', '{"sku":'], /invalid JSON in -d/, /./],
-    [
-      [GET, '-d', '{"skew":"A1"}'],
-      /unknown field 'skew' in request \(message inventory.GetItemRequest\)/,
-      /fields: sku/,
-    ],
-    [[GET, '-d', '{"sku":7}'], /invalid request.sku: expected a string, got 7/, /./],
-    [
-      ['inventory.Inventory/ListItems', '-d', '{"category":"TOYS"}'],
-      /"TOYS" is not a value of enum Category/,
-      /TOOLS, GARDEN/,
-    ],
-    [['NoSlash'], /invalid method 'NoSlash'/, /pkg.Service\/Method/],
-  ])('%j', async (args, message, hint) => {
-    const r = await runCli(['grpc', 'call', addr, ...(args as string[])]);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(message as RegExp);
-    expect(r.stderr).toMatch(hint as RegExp);
-    expect(r.stdout).toBe('');
+describe('reflection step: --max-time, retries, breaker', () => {
+  it('--max-time bounds the reflection lookup (exit 4, result names target and operation)', async () => {
+    const r = await runCli(['grpc', 'call', silentAddr, GET, '--max-time', '500ms', '--json']);
+    expect(r.code).toBe(4);
+    const [res] = ndjson(r.stdout);
+    expect(res).toMatchObject({ transport: 'grpc', target: silentAddr, operation: GET, ok: false, exit: 4 });
+    expect(JSON.stringify(res?.error)).toContain('--max-time');
+    expect(r.stderr).toContain('--max-time');
   });
 
-  it('rejects a bad target before connecting', async () => {
-    const r = await runCli(['grpc', 'call', 'localhost', GET]);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toContain("gRPC target 'localhost' has no port");
+  it('--retries retries a failed connection during reflection', async () => {
+    const r = await runCli(['grpc', 'call', refused, GET, '--retries', '2', '--backoff', '10ms', '--json']);
+    expect(r.code).toBe(3);
+    const [res] = ndjson(r.stdout);
+    const attempts = res?.attempts as Array<{ n: number; error: { kind: string } }>;
+    expect(attempts.map((a) => a.error.kind)).toEqual(['connect', 'connect', 'connect']);
+    const human = await runCli(['grpc', 'call', refused, GET, '--retries', '1', '--backoff', '10ms']);
+    expect(human.code).toBe(3);
+    expect(human.stderr).toMatch(/reflection attempt 1\/2/);
   });
-});
 
-describe('serve grpc', () => {
-  it('prints host:port first on stdout and stops on Ctrl-C with exit 130', async () => {
-    const p = startCli(['serve', 'grpc', '--port', '0', '--fail-rate', '1', '--fail-code', 'INTERNAL']);
-    const other = (await p.waitFor(/^(127\.0\.0\.1:\d+)$/m))[1] as string;
-    const r = await runCli(['grpc', 'call', other, GET, '-d', '{"sku":"A1"}', '--json']);
-    expect(r.code).toBe(1);
-    expect(json(r.stdout)[0]).toMatchObject({ status: 'INTERNAL' });
-    p.kill('SIGINT');
-    expect((await p.exited).code).toBe(130);
+  it('an open breaker stops a reflection-mode call before anything is sent (exit 5)', async () => {
+    const state = join(tmp, 'breaker.json');
+    const args = ['grpc', 'call', refused, GET, '--breaker', '2', '--breaker-state', state];
+    expect((await runCli(args)).code).toBe(3);
+    expect((await runCli(args)).code).toBe(3);
+    const saved = JSON.parse(await readFile(state, 'utf8')) as Record<string, unknown>;
+    expect(Object.keys(saved)).toContain(refused);
+    const open = await runCli([...args, '--json']);
+    expect(open.code).toBe(5);
+    expect(ndjson(open.stdout)[0]).toMatchObject({ exit: 5, error: { kind: 'breaker' } });
+    expect(open.stderr).toContain('circuit breaker is open');
+  });
+
+  it('a successful reflection does not reset the breaker count of failing calls', async () => {
+    const state = join(tmp, 'breaker-calls.json');
+    const args = [
+      'grpc',
+      'call',
+      addr,
+      GET,
+      '-d',
+      '{"sku":"A1"}',
+      '-H',
+      'x-fail: UNAVAILABLE',
+      '--breaker',
+      '2',
+      '--breaker-state',
+      state,
+    ];
+    expect((await runCli(args)).code).toBe(1);
+    expect((await runCli(args)).code).toBe(1);
+    expect((await runCli(args)).code).toBe(5);
+  });
+
+  it('--timeout 0 means no deadline, not an immediate timeout', async () => {
+    const r = await runCli(['grpc', 'call', addr, GET, '-d', '{"sku":"A1"}', '--timeout', '0']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ sku: 'A1' });
   });
 });

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import * as protoLoader from '@grpc/proto-loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NOTES_DIR, NOTES_PROTO, type NotesServer, startNotesServer } from '../fixtures/grpc/notes-server.js';
+import { ndjson } from '../kit/ndjson.js';
+import { refusedAddress } from '../kit/peers.js';
 import { killSurvivors, runCli } from '../kit/spawn-cli.js';
 
 /**
@@ -15,6 +17,8 @@ let alphaOnly: NotesServer;
 let none: NotesServer;
 let tmp: string;
 let protoset: string;
+/** A port nobody listens on: describe with --proto must not need the server. */
+let refused: string;
 
 const PROTO_ARGS = ['--proto', 'notes.proto', '-I', NOTES_DIR];
 const CREATE = 'acme.notes.v2.Notebook/CreateNote';
@@ -35,10 +39,11 @@ function fileDescriptorSet(files: readonly Buffer[]): Buffer {
 }
 
 beforeAll(async () => {
-  [both, alphaOnly, none] = await Promise.all([
+  [both, alphaOnly, none, refused] = await Promise.all([
     startNotesServer('both'),
     startNotesServer('v1alpha'),
     startNotesServer('none'),
+    refusedAddress(),
   ]);
   tmp = await mkdtemp(join(tmpdir(), 'comms-grpc-schema-'));
   const def = protoLoader.loadSync(NOTES_PROTO, { includeDirs: [NOTES_DIR] });
@@ -225,5 +230,28 @@ describe('list and describe', () => {
     const r = await runCli(['grpc', 'list', none.address, 'acme.notes.v2.Notebook', ...PROTO_ARGS]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('acme.notes.v2.Notebook/Tail');
+  });
+});
+
+describe('describe --json', () => {
+  it('keeps oneofIndex 0 (proto2 presence in descriptor JSON)', async () => {
+    const r = await runCli([
+      'grpc',
+      'describe',
+      '--proto',
+      'test/fixtures/grpc/notes.proto',
+      '-I',
+      'test/fixtures/grpc',
+      refused,
+      'acme.notes.v2.CreateNoteRequest',
+      '--json',
+    ]);
+    expect(r.code).toBe(0);
+    const [res] = ndjson(r.stdout) as Array<{
+      descriptor: { field: Array<{ name: string; oneofIndex?: number }> };
+    }>;
+    const fields = res?.descriptor.field ?? [];
+    expect(fields.find((f) => f.name === 'is_public')?.oneofIndex).toBe(0);
+    expect(fields.find((f) => f.name === 'title')?.oneofIndex).toBeUndefined();
   });
 });
