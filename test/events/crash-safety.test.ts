@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningHttpServer, startHttpServer } from '../../src/servers/http/server.js';
 import { type NatsServer, startNatsServer } from '../kit/nats-server.js';
+import { ndjson as lines } from '../kit/ndjson.js';
 import { killSurvivors, runCli, startCli } from '../kit/spawn-cli.js';
 
 /** Crash safety (SIGKILL), bad inputs, and dispatch to the real HTTP and NATS handlers. */
@@ -26,13 +27,6 @@ afterEach(() => killSurvivors());
 function dir(): string {
   seq += 1;
   return join(tmp, `store-${seq}`);
-}
-
-function lines<T = Record<string, unknown>>(text: string): T[] {
-  return text
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as T);
 }
 
 describe('crash safety', () => {
@@ -136,172 +130,4 @@ describe('crash safety', () => {
       for (let k = 1; k < versions.length; k++) expect(versions[k]!).toBeGreaterThanOrEqual(versions[k - 1]!);
     },
   );
-});
-
-describe('dispatch to the shared HTTP and NATS transports', () => {
-  it('HTTP: /flaky fails the first attempt (503), the retry succeeds; the event id is the Idempotency-Key', async () => {
-    const store = ['--store', dir()];
-    expect((await runCli(['events', 'append', 'h-1', 'Paid', '-d', '{"x":1}', ...store])).code).toBe(0);
-    const r = await runCli([
-      'events',
-      'dispatch',
-      '--to',
-      `${http.url}/flaky/1?key=ev-${seq}&retry_after=0`,
-      '--retries',
-      '2',
-      '--backoff',
-      '5ms',
-      '--json',
-      ...store,
-    ]);
-    expect(r.code, r.stderr).toBe(0);
-    const [delivery, summary] = lines<{
-      attempts?: Array<{ status: number }>;
-      outcome?: string;
-      transport?: string;
-      retried?: number;
-      handled?: number;
-    }>(r.stdout);
-    expect(delivery).toMatchObject({ transport: 'http', outcome: 'handled', status: 200 });
-    expect(delivery!.attempts!.map((a) => a.status)).toEqual([503, 200]);
-    expect(summary).toMatchObject({ handled: 1, retried: 1 });
-
-    const echo = await runCli(['events', 'dispatch', '--to', `${http.url}/echo`, '--json', ...store]);
-    const [d] = lines<{
-      body: { method: string; headers: Record<string, string>; body: unknown };
-      event: { id: string };
-    }>(echo.stdout);
-    expect(d!.body.method).toBe('POST');
-    expect(d!.body.headers['idempotency-key']).toBe(d!.event.id);
-  });
-
-  it('HTTP: a handler that is down stops the run (exit 3); with --dead-letter-unreachable it is dead-lettered until the breaker opens (exit 5)', async () => {
-    const store = ['--store', dir()];
-    expect(
-      (await runCli(['events', 'append', 'h-2', 'E', '--lines', ...store], { input: '1\n2\n3\n' })).code,
-    ).toBe(0);
-    const down = await runCli([
-      'events',
-      'dispatch',
-      '--to',
-      'http://127.0.0.1:1/hook',
-      '--checkpoint',
-      'h',
-      '--breaker',
-      '1',
-      ...store,
-    ]);
-    expect(down.code).toBe(3);
-    expect(down.stderr).toMatch(/stopped: unreachable/);
-    expect(lines((await runCli(['events', 'dead-letters', '--json', ...store])).stdout)).toHaveLength(0);
-    const r = await runCli([
-      'events',
-      'dispatch',
-      '--to',
-      'http://127.0.0.1:1/hook',
-      '--checkpoint',
-      'h',
-      '--breaker',
-      '1',
-      '--dead-letter-unreachable',
-      ...store,
-    ]);
-    expect(r.code).toBe(5);
-    expect(r.stderr).toMatch(/connection refused/);
-    expect(r.stderr).toMatch(/stopped: breaker/);
-    const dl = await runCli(['events', 'dead-letters', '--json', ...store]);
-    expect(lines(dl.stdout)).toHaveLength(1);
-    const redrive = await runCli([
-      'events',
-      'dispatch',
-      '--to',
-      `${http.url}/echo`,
-      '--checkpoint',
-      'h',
-      '--retry-dead-letters',
-      ...store,
-    ]);
-    expect(redrive.code, redrive.stderr).toBe(0);
-    expect(redrive.stderr).toMatch(/1 handled/);
-  });
-
-  it('NATS: a responder that drops the first request is retried; a reply means handled', async () => {
-    const store = ['--store', nats.url, '--stream', `NH_${++seq}`];
-    expect(
-      (await runCli(['events', 'append', 'n-1', 'E', '--lines', ...store], { input: '{"a":1}\n{"a":2}\n' }))
-        .code,
-    ).toBe(0);
-    const responder = startCli(['nats', 'reply', `handle.${seq}`, '--fail-first', '1', '-s', nats.url]);
-    await responder.waitFor(/./, 'stderr', 20_000);
-    const r = await runCli([
-      'events',
-      'dispatch',
-      '--to',
-      `nats:handle.${seq}`,
-      '--retries',
-      '3',
-      '--timeout',
-      '1s',
-      '--backoff',
-      '10ms',
-      '--json',
-      ...store,
-    ]);
-    expect(r.code, r.stderr).toBe(0);
-    const out = lines<{ transport?: string; outcome?: string; handled?: number; retried?: number }>(r.stdout);
-    expect(out.slice(0, -1).map((x) => [x.transport, x.outcome])).toEqual([
-      ['nats', 'handled'],
-      ['nats', 'handled'],
-    ]);
-    expect(out.at(-1)).toMatchObject({ handled: 2, retried: 1 });
-  });
-});
-
-describe('bad inputs', () => {
-  it.each([
-    [['events', 'append', 'a', 'T', '-d', '{nope'], /invalid JSON in -d/],
-    [['events', 'append', '', 'T'], /aggregate must not be empty/],
-    [['events', 'append', 'a', ' '], /event type must not be empty/],
-    [['events', 'append', 'a b', 'T'], /invalid aggregate 'a b'/],
-    [['events', 'append', 'a', 'T', '--expected-version', 'soon'], /invalid --expected-version 'soon'/],
-    [['events', 'dispatch', '--to', 'ftp://x/y'], /unknown --to scheme 'ftp:'/],
-    [['events', 'dispatch', '--to', 'nats:'], /invalid --to subject/],
-    [['events', 'read'], /name an aggregate, or pass --all/],
-    [['events', 'read', '--all', '--since', 'yesterday'], /invalid --since 'yesterday'/],
-  ])('%j exits 2 and writes nothing', async (args, message) => {
-    const store = dir();
-    const r = await runCli([...args, '--store', store]);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(message);
-    expect(r.stdout).toBe('');
-  });
-
-  it('an unusable store path exits 2', async () => {
-    const file = join(tmp, 'a-file');
-    writeFileSync(file, 'x');
-    const r = await runCli(['events', 'stats', '--store', join(file, 'sub')]);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/cannot open event store .*: not a directory/);
-  });
-
-  it('an unreachable NATS store exits 3', async () => {
-    const r = await runCli(['events', 'append', 'a', 'T', '--store', 'nats://127.0.0.1:1']);
-    expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/cannot reach event store nats:\/\/127.0.0.1:1: connection refused/);
-  });
-
-  it('the embedded store never loads NATS code', async () => {
-    const trace = join(tmp, 'loads.txt');
-    writeFileSync(trace, '');
-    const r = await runCli(['events', 'append', 'lazy-1', 'T', '--store', dir()], {
-      env: {
-        NODE_OPTIONS: `--import=${new URL('../fixtures/trace-loads.mjs', import.meta.url).href}`,
-        COMMS_TRACE_FILE: trace,
-      },
-    });
-    expect(r.code, r.stderr).toBe(0);
-    const loaded = readFileSync(trace, 'utf8');
-    expect(loaded).toMatch(/file-store/); // the trace works
-    expect(loaded).not.toMatch(/@nats-io|nkeys|jetstream-store|@grpc/);
-  });
 });

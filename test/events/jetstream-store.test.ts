@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningHttpServer, startHttpServer } from '../../src/servers/http/server.js';
 import { makeCerts, type TestCerts } from '../kit/certs.js';
 import { type NatsServer, startNatsServer } from '../kit/nats-server.js';
+import { ndjson as lines } from '../kit/ndjson.js';
 import { killSurvivors, runCli, startCli } from '../kit/spawn-cli.js';
 
 /**
@@ -35,13 +35,6 @@ afterAll(async () => {
 function jetStore(): string[] {
   seq += 1;
   return ['--store', nats.url, '--stream', `REG_${seq}`];
-}
-
-function lines<T = Record<string, unknown>>(stdout: string): T[] {
-  return stdout
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as T);
 }
 
 describe('JetStream reads end when nothing matches (no hang)', () => {
@@ -101,70 +94,6 @@ describe('JetStream reads end when nothing matches (no hang)', () => {
       expect(agg.code, agg.stderr).toBe(0);
       expect(agg.stdout).toBe('');
       expect(agg.stderr).toMatch(/0 events in p-1/);
-    },
-    SLOW,
-  );
-});
-
-describe.each([
-  ['embedded', () => ['--store', join(tmp, `store-${++seq}`)]],
-  ['jetstream', jetStore],
-] as const)('--id reused on the %s store', (_kind, newStore) => {
-  it.concurrent(
-    'for another aggregate or type is a conflict (exit 1) naming the event that holds it; the same append again is a duplicate',
-    async () => {
-      const store = newStore();
-      const first = await runCli([
-        'events',
-        'append',
-        'order-1',
-        'Placed',
-        '--id',
-        'evt-1',
-        '--json',
-        ...store,
-      ]);
-      expect(first.code, first.stderr).toBe(0);
-
-      const other = await runCli([
-        'events',
-        'append',
-        'other',
-        'Placed',
-        '--id',
-        'evt-1',
-        '--json',
-        ...store,
-      ]);
-      expect(other.code).toBe(1);
-      expect(other.stderr).toMatch(/id 'evt-1' is already used by order-1@v1 Placed/);
-      expect(lines(other.stdout)[0]).toMatchObject({
-        ok: false,
-        exit: 1,
-        status: 'id-conflict',
-        error: { code: 'COMMS_ERR_ID_CONFLICT' },
-        existing: { aggregate: 'order-1', type: 'Placed', version: 1 },
-      });
-
-      const retyped = await runCli(['events', 'append', 'order-1', 'Paid', '--id', 'evt-1', ...store]);
-      expect(retyped.code).toBe(1);
-      expect(retyped.stderr).toMatch(/already used by order-1@v1 Placed/);
-
-      const again = await runCli([
-        'events',
-        'append',
-        'order-1',
-        'Placed',
-        '--id',
-        'evt-1',
-        '--json',
-        ...store,
-      ]);
-      expect(again.code, again.stderr).toBe(0);
-      expect(lines<{ duplicate: boolean }>(again.stdout)[0]!.duplicate).toBe(true);
-
-      const all = await runCli(['events', 'read', '--all', '--json', ...store], HANG_GUARD);
-      expect(lines<{ aggregate: string }>(all.stdout).map((e) => e.aggregate)).toEqual(['order-1']);
     },
     SLOW,
   );
@@ -278,139 +207,6 @@ describe.skipIf(!hasOpenssl())('a JetStream store over TLS with a private CA', (
       expect(lines(read.stdout)).toMatchObject([{ aggregate: 't-1', type: 'Secure', data: { n: 1 } }]);
       const stats = await runCli(['events', 'stats', '--json', ...trusted]);
       expect(lines(stats.stdout)[0]).toMatchObject({ events: 1 });
-    },
-    SLOW,
-  );
-});
-
-describe('HTTP handlers: only 2xx is handled', () => {
-  let http: RunningHttpServer;
-  beforeAll(async () => {
-    http = await startHttpServer({ port: 0, host: '127.0.0.1' });
-  });
-  afterAll(async () => {
-    await http?.close();
-  });
-
-  it.concurrent(
-    'a 3xx answer is dead-lettered (exit 1) and a 2xx is handled',
-    async () => {
-      const store = ['--store', join(tmp, `store-${++seq}`)];
-      expect((await runCli(['events', 'append', 'h-1', 'E', ...store])).code).toBe(0);
-      const moved = await runCli([
-        'events',
-        'dispatch',
-        '--to',
-        `${http.url}/status/302`,
-        '--checkpoint',
-        'redir',
-        '--json',
-        ...store,
-      ]);
-      expect(moved.code, moved.stderr).toBe(1);
-      const out = lines(moved.stdout);
-      expect(out[0]).toMatchObject({
-        outcome: 'dead-lettered',
-        status: 302,
-        error: { message: expect.stringMatching(/expected status 2xx, got 302/) },
-      });
-      expect(out.at(-1)).toMatchObject({ type: 'summary', handled: 0, deadLettered: 1, position: 1 });
-
-      const ok = await runCli(['events', 'dispatch', '--to', `${http.url}/status/204`, ...store]);
-      expect(ok.code, ok.stderr).toBe(0);
-      expect(ok.stderr).toMatch(/dispatch: 1 handled/);
-    },
-    SLOW,
-  );
-});
-
-describe('a handler that is down (no --breaker)', () => {
-  it.concurrent(
-    'stops the dispatch with exit 3, parks nothing, keeps the checkpoint before the event; a re-run delivers everything',
-    async () => {
-      const store = ['--store', join(tmp, `store-${++seq}`)];
-      const add = await runCli(['events', 'append', 'd-1', 'E', '--lines', ...store], { input: '1\n2\n3\n' });
-      expect(add.code, add.stderr).toBe(0);
-      const down = await runCli([
-        'events',
-        'dispatch',
-        '--to',
-        'http://127.0.0.1:1/hook',
-        '--checkpoint',
-        'down',
-        '--retries',
-        '1',
-        '--backoff',
-        '1ms',
-        '--json',
-        ...store,
-      ]);
-      expect(down.code, down.stderr).toBe(3);
-      const out = lines(down.stdout);
-      expect(out).toHaveLength(2);
-      expect(out[0]).toMatchObject({ outcome: 'stopped', error: { kind: 'connect' } });
-      expect(out[1]).toMatchObject({
-        type: 'summary',
-        events: 1,
-        deadLettered: 0,
-        stopped: 'unreachable',
-        position: 0,
-        exit: 3,
-      });
-      const dl = await runCli(['events', 'dead-letters', '--json', ...store]);
-      expect(dl.code, dl.stderr).toBe(0);
-      expect(dl.stdout).toBe('');
-
-      // nats: handlers too: no responders is a handler that is down.
-      const nobody = await runCli([
-        'events',
-        'dispatch',
-        '--to',
-        'nats:nobody.home',
-        '-s',
-        nats.url,
-        '--checkpoint',
-        'down',
-        ...store,
-      ]);
-      expect(nobody.code).toBe(3);
-      expect(nobody.stderr).toMatch(/no responders/);
-      expect(nobody.stderr).toMatch(/stopped: unreachable/);
-
-      const up = await runCli([
-        'events',
-        'dispatch',
-        '--to',
-        'exec:cat >/dev/null',
-        '--checkpoint',
-        'down',
-        ...store,
-      ]);
-      expect(up.code, up.stderr).toBe(0);
-      expect(up.stderr).toMatch(/dispatch: 3 handled.*position 3/);
-    },
-    SLOW,
-  );
-
-  it.concurrent(
-    'with --dead-letter-unreachable parks each event (exit 1) and moves on',
-    async () => {
-      const store = ['--store', join(tmp, `store-${++seq}`)];
-      const add = await runCli(['events', 'append', 'd-2', 'E', '--lines', ...store], { input: '1\n2\n' });
-      expect(add.code, add.stderr).toBe(0);
-      const r = await runCli([
-        'events',
-        'dispatch',
-        '--to',
-        'http://127.0.0.1:1/hook',
-        '--checkpoint',
-        'park',
-        '--dead-letter-unreachable',
-        ...store,
-      ]);
-      expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(/0 handled, 0 retried, 2 dead-lettered.*position 2/);
-      expect(lines((await runCli(['events', 'dead-letters', '--json', ...store])).stdout)).toHaveLength(2);
     },
     SLOW,
   );

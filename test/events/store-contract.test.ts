@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type NatsServer, startNatsServer } from '../kit/nats-server.js';
+import { ndjson } from '../kit/ndjson.js';
 import { killSurvivors, runCli, startCli } from '../kit/spawn-cli.js';
 
 /**
@@ -12,6 +13,8 @@ import { killSurvivors, runCli, startCli } from '../kit/spawn-cli.js';
 type StoreKind = 'embedded' | 'jetstream';
 /** Each test spawns the CLI 6-12 times; on a busy 2-core runner that can take a while. */
 const SLOW = 90_000;
+/** A read that hangs is killed here and shows up as exit code null. */
+const HANG_GUARD = { timeoutMs: 20_000 };
 
 let tmp: string;
 let nats: NatsServer;
@@ -46,12 +49,7 @@ interface EventLine {
   metadata: Record<string, string>;
 }
 
-function lines<T = EventLine>(stdout: string): T[] {
-  return stdout
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as T);
-}
+const lines = <T = EventLine>(stdout: string): T[] => ndjson<T>(stdout);
 
 describe.each<StoreKind>(['embedded', 'jetstream'])('events on the %s store', (kind) => {
   it.concurrent(
@@ -477,6 +475,67 @@ describe.each<StoreKind>(['embedded', 'jetstream'])('events on the %s store', (k
       const history = lines((await runCli(['events', 'read', 'race-1', '--json', ...store])).stdout);
       expect(history.map((e) => e.version)).toEqual(Array.from({ length: n + 2 }, (_, i) => i + 1));
       expect(new Set(history.map((e) => e.id)).size).toBe(n + 2);
+    },
+    SLOW,
+  );
+});
+
+describe.each<StoreKind>(['embedded', 'jetstream'])('--id reused on the %s store', (kind) => {
+  it.concurrent(
+    'for another aggregate or type is a conflict (exit 1) naming the event that holds it; the same append again is a duplicate',
+    async () => {
+      const store = newStore(kind);
+      const first = await runCli([
+        'events',
+        'append',
+        'order-1',
+        'Placed',
+        '--id',
+        'evt-1',
+        '--json',
+        ...store,
+      ]);
+      expect(first.code, first.stderr).toBe(0);
+
+      const other = await runCli([
+        'events',
+        'append',
+        'other',
+        'Placed',
+        '--id',
+        'evt-1',
+        '--json',
+        ...store,
+      ]);
+      expect(other.code).toBe(1);
+      expect(other.stderr).toMatch(/id 'evt-1' is already used by order-1@v1 Placed/);
+      expect(lines(other.stdout)[0]).toMatchObject({
+        ok: false,
+        exit: 1,
+        status: 'id-conflict',
+        error: { code: 'COMMS_ERR_ID_CONFLICT' },
+        existing: { aggregate: 'order-1', type: 'Placed', version: 1 },
+      });
+
+      const retyped = await runCli(['events', 'append', 'order-1', 'Paid', '--id', 'evt-1', ...store]);
+      expect(retyped.code).toBe(1);
+      expect(retyped.stderr).toMatch(/already used by order-1@v1 Placed/);
+
+      const again = await runCli([
+        'events',
+        'append',
+        'order-1',
+        'Placed',
+        '--id',
+        'evt-1',
+        '--json',
+        ...store,
+      ]);
+      expect(again.code, again.stderr).toBe(0);
+      expect(lines<{ duplicate: boolean }>(again.stdout)[0]!.duplicate).toBe(true);
+
+      const all = await runCli(['events', 'read', '--all', '--json', ...store], HANG_GUARD);
+      expect(lines<{ aggregate: string }>(all.stdout).map((e) => e.aggregate)).toEqual(['order-1']);
     },
     SLOW,
   );
