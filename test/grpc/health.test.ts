@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningGrpcServer, startGrpcServer } from '../../src/servers/grpc/server.js';
+import { ndjson } from '../kit/ndjson.js';
 import { type SilentPeer, silentPeer } from '../kit/peers.js';
 import { serveGrpc } from '../kit/serve.js';
 import { killSurvivors, runCli, startCli } from '../kit/spawn-cli.js';
@@ -56,11 +57,7 @@ describe('grpc health', () => {
     await p.waitFor(/"status":"NOT_SERVING"[^\n]*\n[^\n]*"status":"SERVING"/);
     p.kill('SIGINT');
     expect((await p.exited).code).toBe(130);
-    const statuses = p
-      .stdout()
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l).status);
+    const statuses = ndjson<{ status: string }>(p.stdout()).map((l) => l.status);
     expect(statuses).toEqual(['SERVING', 'NOT_SERVING', 'SERVING']);
   });
 

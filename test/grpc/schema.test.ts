@@ -174,10 +174,7 @@ describe('every call kind on the unseen schema', () => {
       input: '{"seq":1,"text":"a"}{"seq":2,"text":"b"}',
     });
     expect(r.code).toBe(0);
-    const lines = r.stdout
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
+    const lines = ndjson<{ data: unknown; type?: string }>(r.stdout);
     expect(lines.slice(0, 2).map((l) => l.data)).toEqual([
       { seq: 1, text: 'A' },
       { seq: 2, text: 'B' },
@@ -197,10 +194,7 @@ describe('list and describe', () => {
     expect(services.code).toBe(0);
     expect(services.stdout.split('\n')).toContain('acme.notes.v2.Notebook');
     const methods = await runCli(['grpc', 'list', both.address, 'acme.notes.v2.Notebook', '--json']);
-    const rows = methods.stdout
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
+    const rows = ndjson<{ method: string; kind: string }>(methods.stdout);
     expect(rows.map((m) => [m.method, m.kind])).toEqual([
       ['CreateNote', 'unary'],
       ['Tail', 'server streaming'],

@@ -16,7 +16,8 @@ describe('serve http: global fault flags', () => {
     expect(r.code).toBe(1);
     const res = JSON.parse(r.stdout) as { status: number; timing: { total: number } };
     expect(res.status).toBe(502);
-    expect(res.timing.total).toBeGreaterThanOrEqual(50); // the injected delay is a floor, not a timing assertion
+    // The injected delay is a floor, less the ~1 ms a Node timer may fire early as the client's clock sees it.
+    expect(res.timing.total).toBeGreaterThanOrEqual(48);
     await served.proc.waitFor(/GET \/json 502/, 'stderr');
   });
 

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CliProcess, killSurvivors, runCli, startCli } from '../kit/spawn-cli.js';
+import { ndjson } from '../kit/ndjson.js';
+import { serveHttp } from '../kit/serve.js';
+import { killSurvivors, runCli, startCli } from '../kit/spawn-cli.js';
 
 /*
  * Load mode end to end: the built CLI against `comms-cli serve http` processes on loopback.
@@ -24,42 +26,36 @@ interface Summary {
   [k: string]: unknown;
 }
 
-function lines(stdout: string): Array<Record<string, unknown>> {
-  return stdout
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
-
 function summaryOf(stdout: string): Summary {
-  const all = lines(stdout);
+  const all = ndjson(stdout);
   const last = all.at(-1) as Summary | undefined;
   expect(last?.type).toBe('summary');
   return last as Summary;
 }
 
-async function serve(args: string[] = []): Promise<{ proc: CliProcess; url: string }> {
-  const proc = startCli(['serve', 'http', '--port', '0', ...args]);
-  const url = (await proc.waitFor(/^(http:\/\/\S+)\n/))[1] ?? '';
-  return { proc, url };
-}
+const serve = serveHttp;
+type Served = Awaited<ReturnType<typeof serveHttp>>;
 
-let plain: { proc: CliProcess; url: string };
-let delayed: { proc: CliProcess; url: string };
+let plain: Served;
+let delayed: Served;
+
+/**
+ * A server's `--delay 50ms` is a timer, and Node timers may fire up to ~1 ms before the delay as the
+ * client's clock sees it (libuv rounds its loop time to whole ms); lower bounds on latency allow this.
+ */
+const TIMER_SLACK_MS = 2;
 
 beforeAll(async () => {
   [plain, delayed] = await Promise.all([serve(), serve(['--delay', '50ms'])]);
 });
 
 afterAll(async () => {
-  for (const s of [plain, delayed]) s?.proc.kill('SIGINT');
-  await Promise.all([plain?.proc.exited, delayed?.proc.exited]);
+  await Promise.all([plain?.stop(), delayed?.stop()]);
   killSurvivors();
 });
 
 describe('load: honest numbers', () => {
-  it('p50 is the injected 50 ms plus the round trip measured without it, within a few ms', async () => {
+  it('p50 is the injected 50 ms plus the round trip measured without it (never below the delay)', async () => {
     const args = ['-n', '200', '-c', '10', '--json'];
     const base = await runCli(['http', 'get', `${plain.url}/health`, ...args]);
     const slow = await runCli(['http', 'get', `${delayed.url}/health`, ...args]);
@@ -68,10 +64,11 @@ describe('load: honest numbers', () => {
     const b = summaryOf(base.stdout).latency;
     const s = summaryOf(slow.stdout);
     expect(s).toMatchObject({ requests: 200, successes: 200, errors: 0 });
-    // Never faster than the delay the server adds; no more than a few ms above delay + baseline.
-    expect(s.latency.p50).toBeGreaterThanOrEqual(50);
-    expect(s.latency.p50).toBeLessThanOrEqual(50 + b.p50 + 5);
-    expect(s.latency.min).toBeGreaterThanOrEqual(50);
+    // Never faster than the delay the server adds (within the timer's slack); above delay + baseline
+    // only by what a busy machine adds: the baseline's p90 and 25 ms of scheduling noise.
+    expect(s.latency.p50).toBeGreaterThanOrEqual(50 - TIMER_SLACK_MS);
+    expect(s.latency.min).toBeGreaterThanOrEqual(50 - TIMER_SLACK_MS);
+    expect(s.latency.p50).toBeLessThanOrEqual(50 + b.p90 + 25);
   });
 
   it('a 1 s server stall shows up in p99 under --rate (latency from the scheduled start)', async () => {
@@ -96,7 +93,7 @@ describe('load: honest numbers', () => {
       const { code } = await load.exited;
       expect(code).toBe(0);
       const s = summaryOf(load.stdout());
-      const calls = lines(load.stdout()).filter((l) => l.type === 'call');
+      const calls = ndjson(load.stdout()).filter((l) => l.type === 'call');
       expect(calls).toHaveLength(s.requests);
       expect(s.requests).toBe(400);
       // ~100 calls were due during the stall; none could finish before it ended. The first of them
@@ -116,7 +113,7 @@ describe('load: --json summary and exit codes', () => {
   it('--json prints exactly one summary line with the contract fields', async () => {
     const r = await runCli(['http', 'get', `${plain.url}/health`, '-n', '50', '-c', '5', '--json']);
     expect(r.code).toBe(0);
-    expect(lines(r.stdout)).toHaveLength(1);
+    expect(ndjson(r.stdout)).toHaveLength(1);
     const s = summaryOf(r.stdout);
     expect(s).toMatchObject({
       type: 'summary',
@@ -299,7 +296,7 @@ describe('load: Ctrl-C', () => {
     const s = summaryOf(load.stdout());
     expect(s.error).toMatchObject({ kind: 'interrupted' });
     expect(s.requests).toBeGreaterThanOrEqual(1);
-    expect(s.requests).toBe(lines(load.stdout()).filter((l) => l.type === 'call').length);
+    expect(s.requests).toBe(ndjson(load.stdout()).filter((l) => l.type === 'call').length);
     expect(load.stderr()).toMatch(/error: interrupted after \d+ call\(s\)/);
   });
 });

@@ -9,6 +9,7 @@ import { ResponseError, UsageError } from '../../src/errors/comms-error.js';
 import { LOAD_OPTIONS, planFrom as planFromValues } from '../../src/load/options.js';
 import { runLoad } from '../../src/load/runner.js';
 import { Output } from '../../src/output/output.js';
+import { ndjson } from '../kit/ndjson.js';
 
 /*
  * The runner against a real node:http server on loopback, through a tiny Transport written here
@@ -174,10 +175,7 @@ async function load(
       replyBytes: (r) => Buffer.byteLength(r.body),
     });
     await new Promise((r) => setImmediate(r));
-    const lines = stdout
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = ndjson(stdout);
     const summary = (lines.find((l) => l.type === 'summary') ?? {}) as Run['summary'];
     return { code, stdout, stderr, lines, summary };
   } finally {

@@ -1,5 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { natsResponder, natsSubscriber } from '../kit/nats-cli.js';
 import { type NatsServer, startNatsServer } from '../kit/nats-server.js';
+import { ndjson } from '../kit/ndjson.js';
 import { killSurvivors, runCli, startCli } from '../kit/spawn-cli.js';
 
 let server: NatsServer;
@@ -13,19 +15,8 @@ afterAll(async () => {
   await server?.stop();
 });
 
-/** Start a subscriber and wait until the server has its interest (the -v "listening" line). */
-async function subscriber(args: string[]) {
-  const p = startCli(['nats', 'subscribe', ...args, ...s(), '-v']);
-  await p.waitFor(/listening on/, 'stderr');
-  return p;
-}
-
-/** Start `comms-cli nats reply` and wait until it is answering. */
-async function responder(args: string[]) {
-  const p = startCli(['nats', 'reply', ...args, ...s()]);
-  await p.waitFor(/replying on/, 'stderr');
-  return p;
-}
+const subscriber = (args: string[]) => natsSubscriber(server.url, args);
+const responder = (args: string[]) => natsResponder(server.url, args);
 
 describe('nats publish -> subscribe', () => {
   it('round trip with headers, --json one object per message', async () => {
@@ -45,11 +36,7 @@ describe('nats publish -> subscribe', () => {
     expect(pub.stderr).toMatch(/published 2 messages to orders\.\{\{seq\}\}/);
     const { code } = await sub.exited;
     expect(code).toBe(0);
-    const lines = sub
-      .stdout()
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
+    const lines = ndjson<{ received: unknown }>(sub.stdout());
     expect(lines).toHaveLength(2);
     expect(lines[0]).toMatchObject({
       subject: 'orders.1',
@@ -90,9 +77,7 @@ describe('nats publish -> subscribe', () => {
     expect((await b.exited).code).toBe(130);
     expect(count(a)).toBeGreaterThan(0);
     expect(count(b)).toBeGreaterThan(0);
-    const all = [...a.stdout().split('\n'), ...b.stdout().split('\n')]
-      .filter(Boolean)
-      .map((l) => JSON.parse(l).data);
+    const all = ndjson<{ data: unknown }>(`${a.stdout()}\n${b.stdout()}`).map((l) => l.data);
     expect(new Set(all).size).toBe(40);
   });
 
@@ -302,5 +287,61 @@ describe('connection failures exit 3 without secrets or stack traces', () => {
     expect(r.stderr).toMatch(/cannot connect to nats:\/\/\[REDACTED\]@127\.0\.0\.1:1: connection refused/);
     expect(r.stderr).not.toContain('hunter2');
     expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('control characters in subjects and queue names', () => {
+  const cases: string[][] = [
+    ['nats', 'publish', 'a\u0001b', 'x'],
+    ['nats', 'publish', 'orders.{{seq}}\u001b', 'x'],
+    ['nats', 'subscribe', 'a.\u0007.>'],
+    ['nats', 'request', 'svc\u007f', 'x'],
+    ['nats', 'reply', 'svc.\u0085'],
+    ['nats', 'publish', 'a', 'x', '--reply-to', 'in\u0002box'],
+    ['nats', 'subscribe', 'a', '--queue', 'wor\u0003kers'],
+    ['nats', 'reply', 'a', '--queue', 'q\u0004'],
+  ];
+  for (const args of cases) {
+    it(JSON.stringify(args), async () => {
+      const r = await runCli([...args, ...s()]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/invalid .*control characters/);
+      expect(r.stdout).toBe('');
+      // The bad character is shown escaped, never written raw to the terminal.
+      expect(r.stderr).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f\u0085]/);
+    });
+  }
+});
+
+describe('--json data keeps the payload', () => {
+  const cases: Array<[string, unknown, 'json' | 'text']> = [
+    ['12345678901234567890', '12345678901234567890', 'text'],
+    ['  42  ', '  42  ', 'text'],
+    ['1.50', '1.50', 'text'],
+    ['{"id":12345678901234567890}', '{"id":12345678901234567890}', 'text'],
+    ['42', 42, 'json'],
+    ['{"a":[1,2.5,"x"]}\n', { a: [1, 2.5, 'x'] }, 'json'],
+  ];
+
+  it('subscribe --json: lossy numbers and padded scalars stay text', async () => {
+    const sub = await subscriber(['dec.*', '--count', String(cases.length), '--json']);
+    for (const [i, [payload]] of cases.entries()) {
+      expect(
+        (await runCli(['nats', 'publish', `dec.${i}`, '-d', '@-', ...s()], { input: payload })).code,
+      ).toBe(0);
+    }
+    expect((await sub.exited).code).toBe(0);
+    const got = ndjson<{ data: unknown; encoding: string }>(sub.stdout());
+    expect(got.map((m) => [m.data, m.encoding])).toEqual(cases.map(([, data, enc]) => [data, enc]));
+  });
+
+  it('request --json: the reply is decoded by the same rule', async () => {
+    const rep = startCli(['nats', 'reply', 'dec.echo', ...s()]);
+    await rep.waitFor(/replying on/, 'stderr');
+    const r = await runCli(['request', 'dec.echo', '12345678901234567890', '--json', ...s()]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ data: '12345678901234567890', encoding: 'text' });
+    rep.kill('SIGINT');
+    await rep.exited;
   });
 });

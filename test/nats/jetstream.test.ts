@@ -1,5 +1,7 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type NatsServer, startNatsServer } from '../kit/nats-server.js';
+import { ndjson } from '../kit/ndjson.js';
 import { killSurvivors, runCli, startCli } from '../kit/spawn-cli.js';
 
 let server: NatsServer;
@@ -87,7 +89,7 @@ describe('JetStream publish', () => {
       ...s(),
     ]);
     expect(read.code).toBe(0);
-    expect(lines(read.stdout).map((l) => JSON.parse(l))).toMatchObject([
+    expect(ndjson(read.stdout)).toMatchObject([
       { seq: 1, data: 'charge 42', headers: { 'Nats-Msg-Id': 'charge-42' } },
       { seq: 2, data: 'marker' },
     ]);
@@ -120,7 +122,9 @@ describe('JetStream publish', () => {
       true,
     );
     expect((await sniffer.exited).code).toBe(0);
-    const ids = lines(sniffer.stdout()).map((l) => JSON.parse(l).headers['Nats-Msg-Id']);
+    const ids = ndjson<{ headers: Record<string, string> }>(sniffer.stdout()).map(
+      (l) => l.headers['Nats-Msg-Id'],
+    );
     expect(ids).toHaveLength(3);
     expect(new Set(ids).size).toBe(1);
   });
@@ -309,5 +313,126 @@ describe('JetStream subscribe', () => {
     const after = lines(rest.stdout);
     expect(new Set([...printed, ...after]).size).toBe(printed.length + after.length);
     expect(printed.length + after.length).toBe(8);
+  });
+});
+
+describe('durable subscribe acknowledges only what stdout took', () => {
+  it('SIGKILL while the reader is slow: a rerun delivers every message not yet printed', async () => {
+    const total = 400;
+    const pad = 'x'.repeat(1500);
+    const pub = await runCli([
+      'nats',
+      'publish',
+      'slow.{{seq}}',
+      `m{{seq}} ${pad}`,
+      '--jetstream',
+      '--stream',
+      'SLOW',
+      '--count',
+      String(total),
+      ...s(),
+    ]);
+    expect(pub.code).toBe(0);
+    const base = [
+      'nats',
+      'subscribe',
+      'slow.>',
+      '--jetstream',
+      '--stream',
+      'SLOW',
+      '--durable',
+      'slowreader',
+      '--ack-wait',
+      '1s',
+      '--raw',
+      ...s(),
+    ];
+    const ids = (text: string) =>
+      text
+        .split('\n')
+        .filter((l) => l.startsWith('m'))
+        .map((l) => l.split(' ')[0]);
+    const first = startCli(base);
+    await first.waitFor(/^m1 /);
+    // A slow reader: stop reading, so stdout fills up while messages keep arriving.
+    first.child.stdout?.pause();
+    await sleep(700);
+    first.kill('SIGKILL');
+    first.child.stdout?.resume(); // what the pipe still holds was printed: collect it
+    await first.exited;
+    const seen = ids(first.stdout());
+    expect(seen.length).toBeLessThan(total);
+    const second = await runCli([...base, '--timeout', '4s']);
+    expect(second.code).toBe(0);
+    const union = new Set([...seen, ...ids(second.stdout)]);
+    const missing = Array.from({ length: total }, (_, i) => `m${i + 1}`).filter((m) => !union.has(m));
+    expect(missing).toEqual([]);
+  });
+});
+
+describe('a durable made for other subjects', () => {
+  it('is not silently reused: exit 2 naming its filter', async () => {
+    const pub = await runCli([
+      'nats',
+      'publish',
+      'dur.{{seq}}',
+      'm{{seq}}',
+      '--jetstream',
+      '--stream',
+      'DUR',
+      '--count',
+      '7',
+      ...s(),
+    ]);
+    expect(pub.code).toBe(0);
+    const js = ['--jetstream', '--stream', 'DUR', '--durable', 'aud2', '--raw', ...s()];
+    const made = await runCli(['nats', 'subscribe', 'dur.5', ...js, '--count', '1']);
+    expect(made.code).toBe(0);
+    expect(made.stdout).toBe('m5\n');
+    const other = await runCli(['nats', 'subscribe', 'dur.7', ...js, '--count', '1', '--timeout', '5s']);
+    expect(other.code).toBe(2);
+    expect(other.stdout).toBe('');
+    expect(other.stderr).toMatch(/durable 'aud2' on stream DUR reads 'dur\.5', not 'dur\.7'/);
+    expect(other.stderr).toMatch(/hint: .*choose another --durable name/);
+    // The durable itself is untouched: its own subject still resumes (nothing new: exit 4).
+    const same = await runCli(['nats', 'subscribe', 'dur.5', ...js, '--count', '1', '--timeout', '300ms']);
+    expect(same.code).toBe(4);
+  });
+});
+
+describe('a fixed --msg-id on many JetStream messages', () => {
+  const js = ['--jetstream', '--stream', 'MSGID'];
+  it('warns that all but the first are duplicates (and they are)', async () => {
+    const r = await runCli([
+      'nats',
+      'publish',
+      'msgid.{{seq}}',
+      'x',
+      ...js,
+      ...s(),
+      '--count',
+      '3',
+      '--msg-id',
+      'same-id',
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/warning: every message carries --msg-id 'same-id'/);
+    expect(r.stdout.trim().split('\n')).toEqual([
+      expect.stringMatching(/^stream MSGID seq \d+$/),
+      expect.stringMatching(/duplicate$/),
+      expect.stringMatching(/duplicate$/),
+    ]);
+  });
+
+  it('no warning with a template, auto, or a single message', async () => {
+    for (const extra of [
+      ['--count', '2', '--msg-id', 'id-{{seq}}'],
+      ['--count', '2', '--msg-id', 'auto'],
+      ['--msg-id', 'one-id'],
+    ]) {
+      const r = await runCli(['nats', 'publish', 'msgid.{{seq}}', 'x', ...js, ...s(), ...extra]);
+      expect(r.code).toBe(0);
+      expect(r.stderr).not.toMatch(/warning/);
+    }
   });
 });
