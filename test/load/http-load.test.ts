@@ -79,7 +79,7 @@ describe('load: honest numbers', () => {
         'get',
         `${stalled.url}/health`,
         '--rate',
-        '100',
+        '25',
         '--duration',
         '4s',
         '--json-all',
@@ -95,10 +95,12 @@ describe('load: honest numbers', () => {
       const s = summaryOf(load.stdout());
       const calls = ndjson(load.stdout()).filter((l) => l.type === 'call');
       expect(calls).toHaveLength(s.requests);
-      expect(s.requests).toBe(400);
-      // ~100 calls were due during the stall; none could finish before it ended. The first of them
-      // waited the whole second, so the top 1% sits near 1 s, while the median stays a plain round trip.
-      expect(s.latency.max).toBeGreaterThanOrEqual(950);
+      expect(s.requests).toBe(100);
+      // ~25 calls were due during the stall; none could finish before it ended. The first of them
+      // (due at most 40 ms after the stall began) waited nearly the whole second, so the top 1% sits
+      // near 1 s, while the median stays a plain round trip. The rate is modest on purpose: on a loaded
+      // 2-core machine a CLI and a server cannot keep up with 100/s, and then every call queues.
+      expect(s.latency.max).toBeGreaterThanOrEqual(900);
       expect(s.latency.p99).toBeGreaterThanOrEqual(800);
       expect(s.latency.p50).toBeLessThan(s.latency.p99 / 2);
     } finally {
