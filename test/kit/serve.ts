@@ -17,7 +17,7 @@ async function stopped(proc: CliProcess): Promise<number | null> {
  * first on stdout: `http://127.0.0.1:PORT`.
  */
 export async function serveHttp(args: string[] = []): Promise<ServedProcess & { url: string }> {
-  const port = args.includes('--port') || args.includes('-p') ? [] : ['--port', '0'];
+  const port = args.includes('--port') ? [] : ['--port', '0'];
   const proc = startCli(['serve', 'http', ...port, ...args]);
   const url = (await proc.waitFor(/^(https?:\/\/\S+)\n/))[1] ?? '';
   return { proc, url, stop: () => stopped(proc) };
@@ -28,7 +28,7 @@ export async function serveHttp(args: string[] = []): Promise<ServedProcess & { 
  * it prints first on stdout.
  */
 export async function serveGrpc(args: string[] = []): Promise<ServedProcess & { addr: string }> {
-  const port = args.includes('--port') || args.includes('-p') ? [] : ['--port', '0'];
+  const port = args.includes('--port') ? [] : ['--port', '0'];
   const proc = startCli(['serve', 'grpc', ...port, ...args]);
   const addr = (await proc.waitFor(/^(127\.0\.0\.1:\d+)$/m))[1] ?? '';
   return { proc, addr, stop: () => stopped(proc) };

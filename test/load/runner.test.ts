@@ -13,7 +13,7 @@ import { ndjson } from '../kit/ndjson.js';
 
 /*
  * The runner against a real node:http server on loopback, through a tiny Transport written here
- * (the real HTTP transport is tested end to end in test/e2e/load*.test.ts).
+ * (the real HTTP transport is tested end to end in test/load/http-load.test.ts).
  */
 
 interface TinyCall extends CallBase {
