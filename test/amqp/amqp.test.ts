@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import net from 'node:net';
 import amqp, { type Channel, type ChannelModel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { killSurvivors, runCli, startCli } from '../helpers/spawn-cli.js';
+import { killSurvivors, runCli, startCli } from '../kit/spawn-cli.js';
 
 /**
  * End-to-end against the machine's RabbitMQ (127.0.0.1:5672, guest/guest). Every queue and exchange

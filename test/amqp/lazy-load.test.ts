@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { runCli } from '../helpers/spawn-cli.js';
+import { runCli } from '../kit/spawn-cli.js';
 
 let server: Server;
 let base = '';

@@ -16,8 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listen } from '../helpers/listen.js';
-import { runCli } from '../helpers/spawn-cli.js';
+import { listen } from '../kit/listen.js';
+import { runCli } from '../kit/spawn-cli.js';
 
 /*
  * Issue 10, items 1 and 2: -o never replaces what it should write into, and --timeout / --max-time

@@ -1,7 +1,7 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listen } from '../helpers/listen.js';
-import { killSurvivors, runCli, startCli } from '../helpers/spawn-cli.js';
+import { listen } from '../kit/listen.js';
+import { killSurvivors, runCli, startCli } from '../kit/spawn-cli.js';
 
 /*
  * Issue 10: bodies reach stdout as they arrive (a /drip endpoint or a long poll prints before it

@@ -2,8 +2,8 @@ import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listen } from '../helpers/listen.js';
-import { runCli } from '../helpers/spawn-cli.js';
+import { listen } from '../kit/listen.js';
+import { runCli } from '../kit/spawn-cli.js';
 
 /*
  * Issue 10 item 3: comms-cli's timing matches curl -w on the same request. Both tools print the same

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { killSurvivors, runCli, startCli } from '../helpers/spawn-cli.js';
+import { killSurvivors, runCli, startCli } from '../kit/spawn-cli.js';
 
 /**
  * End-to-end against the machine's Mosquitto (127.0.0.1:1883). Topics live under this run's prefix;

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listen } from '../helpers/listen.js';
-import { type CliProcess, killSurvivors, runCli, startCli } from '../helpers/spawn-cli.js';
+import { listen } from '../kit/listen.js';
+import { type CliProcess, killSurvivors, runCli, startCli } from '../kit/spawn-cli.js';
 
 function ndjson(stdout: string): Record<string, unknown>[] {
   return stdout

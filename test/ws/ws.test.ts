@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
-import { makeCerts, type TestCerts } from '../helpers/certs.js';
-import { listen } from '../helpers/listen.js';
-import { type CliProcess, killSurvivors, runCli, startCli } from '../helpers/spawn-cli.js';
+import { makeCerts, type TestCerts } from '../kit/certs.js';
+import { listen } from '../kit/listen.js';
+import { type CliProcess, killSurvivors, runCli, startCli } from '../kit/spawn-cli.js';
 
 function ndjson(stdout: string): Record<string, unknown>[] {
   return stdout

@@ -1,0 +1,304 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ndjson } from '../kit/ndjson.js';
+import { serveHttp } from '../kit/serve.js';
+import { killSurvivors, runCli, startCli } from '../kit/spawn-cli.js';
+
+/*
+ * Load mode end to end: the built CLI against `comms-cli serve http` processes on loopback.
+ * Latency assertions compare against a baseline measured in the same test (never a fixed speed),
+ * or are lower bounds the injected delay/stall makes certain.
+ */
+
+interface Summary {
+  type: string;
+  requests: number;
+  successes: number;
+  errors: number;
+  errorRate: number;
+  rps: number;
+  latency: Record<'min' | 'mean' | 'stdev' | 'p50' | 'p90' | 'p99' | 'p999' | 'max', number>;
+  statuses: Record<string, number>;
+  errorKinds: Record<string, number>;
+  gates: Array<{ figure: string; ok: boolean; message: string }>;
+  exit: number;
+  ok: boolean;
+  error?: { kind: string; message: string };
+  [k: string]: unknown;
+}
+
+function summaryOf(stdout: string): Summary {
+  const all = ndjson(stdout);
+  const last = all.at(-1) as Summary | undefined;
+  expect(last?.type).toBe('summary');
+  return last as Summary;
+}
+
+const serve = serveHttp;
+type Served = Awaited<ReturnType<typeof serveHttp>>;
+
+let plain: Served;
+let delayed: Served;
+
+/**
+ * A server's `--delay 50ms` is a timer, and Node timers may fire up to ~1 ms before the delay as the
+ * client's clock sees it (libuv rounds its loop time to whole ms); lower bounds on latency allow this.
+ */
+const TIMER_SLACK_MS = 2;
+
+beforeAll(async () => {
+  [plain, delayed] = await Promise.all([serve(), serve(['--delay', '50ms'])]);
+});
+
+afterAll(async () => {
+  await Promise.all([plain?.stop(), delayed?.stop()]);
+  killSurvivors();
+});
+
+describe('load: honest numbers', () => {
+  it('p50 is the injected 50 ms plus the round trip measured without it (never below the delay)', async () => {
+    const args = ['-n', '200', '-c', '10', '--json'];
+    const base = await runCli(['http', 'get', `${plain.url}/health`, ...args]);
+    const slow = await runCli(['http', 'get', `${delayed.url}/health`, ...args]);
+    expect(base.code).toBe(0);
+    expect(slow.code).toBe(0);
+    const b = summaryOf(base.stdout).latency;
+    const s = summaryOf(slow.stdout);
+    expect(s).toMatchObject({ requests: 200, successes: 200, errors: 0 });
+    // Never faster than the delay the server adds (within the timer's slack); above delay + baseline
+    // only by what a busy machine adds: the baseline's p90 and 25 ms of scheduling noise.
+    expect(s.latency.p50).toBeGreaterThanOrEqual(50 - TIMER_SLACK_MS);
+    expect(s.latency.min).toBeGreaterThanOrEqual(50 - TIMER_SLACK_MS);
+    expect(s.latency.p50).toBeLessThanOrEqual(50 + b.p90 + 25);
+  });
+
+  it('a 1 s server stall shows up in p99 under --rate (latency from the scheduled start)', async () => {
+    const stalled = await serve();
+    try {
+      const load = startCli([
+        'http',
+        'get',
+        `${stalled.url}/health`,
+        '--rate',
+        '25',
+        '--duration',
+        '4s',
+        '--json-all',
+      ]);
+      // Stall the server process once calls are flowing: SIGSTOP freezes it as a GC pause or a stuck host would.
+      await load.waitFor(/"type":"call"/);
+      const pid = stalled.proc.child.pid ?? 0;
+      process.kill(pid, 'SIGSTOP');
+      await new Promise((r) => setTimeout(r, 1000));
+      process.kill(pid, 'SIGCONT');
+      const { code } = await load.exited;
+      expect(code).toBe(0);
+      const s = summaryOf(load.stdout());
+      const calls = ndjson(load.stdout()).filter((l) => l.type === 'call');
+      expect(calls).toHaveLength(s.requests);
+      expect(s.requests).toBe(100);
+      // ~25 calls were due during the stall; none could finish before it ended. The first of them
+      // (due at most 40 ms after the stall began) waited nearly the whole second, so the top 1% sits
+      // near 1 s, while the median stays a plain round trip. The rate is modest on purpose: on a loaded
+      // 2-core machine a CLI and a server cannot keep up with 100/s, and then every call queues.
+      expect(s.latency.max).toBeGreaterThanOrEqual(900);
+      expect(s.latency.p99).toBeGreaterThanOrEqual(800);
+      expect(s.latency.p50).toBeLessThan(s.latency.p99 / 2);
+    } finally {
+      stalled.proc.kill('SIGCONT');
+      stalled.proc.kill('SIGINT');
+      await stalled.proc.exited;
+    }
+  });
+});
+
+describe('load: --json summary and exit codes', () => {
+  it('--json prints exactly one summary line with the contract fields', async () => {
+    const r = await runCli(['http', 'get', `${plain.url}/health`, '-n', '50', '-c', '5', '--json']);
+    expect(r.code).toBe(0);
+    expect(ndjson(r.stdout)).toHaveLength(1);
+    const s = summaryOf(r.stdout);
+    expect(s).toMatchObject({
+      type: 'summary',
+      transport: 'http',
+      operation: 'GET',
+      target: `${plain.url}/health`,
+      ok: true,
+      exit: 0,
+      requests: 50,
+      successes: 50,
+      errors: 0,
+      statuses: { '200': 50 },
+      attempts: 50,
+      retries: 0,
+      shortCircuits: 0,
+      mode: 'closed',
+      concurrency: 5,
+    });
+    expect(Object.keys(s.latency).sort()).toEqual([
+      'max',
+      'mean',
+      'min',
+      'p50',
+      'p90',
+      'p99',
+      'p999',
+      'stdev',
+    ]);
+    expect(s.rps).toBeGreaterThan(0);
+    expect(s.bytes as number).toBeGreaterThan(0);
+    expect(r.stderr).toBe('');
+  });
+
+  it('human mode: summary, latency line and histogram on stderr; stdout stays empty', async () => {
+    const r = await runCli(['http', 'get', `${plain.url}/health`, '-n', '30']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(
+      /^load: GET http:\/\/127\.0\.0\.1:\d+\/health · 30 calls · closed loop, 10 in flight/m,
+    );
+    expect(r.stderr).toMatch(/30 calls in .* req\/s/);
+    expect(r.stderr).toMatch(/latency +min .* p50 .* p90 .* p99 .* p99\.9 .* max /);
+    expect(r.stderr).toMatch(/│█+ *\d+/);
+  });
+
+  it('--expect-p99 and --expect-p50 missed: exit 1 naming the figure', async () => {
+    const r = await runCli([
+      'http',
+      'get',
+      `${delayed.url}/health`,
+      '-n',
+      '20',
+      '--expect-p99',
+      '10ms',
+      '--expect-p50',
+      '1s',
+      '--json',
+    ]);
+    expect(r.code).toBe(1);
+    const s = summaryOf(r.stdout);
+    expect(s.gates.map((g) => [g.figure, g.ok])).toEqual([
+      ['p99', false],
+      ['p50', true],
+    ]);
+    expect(s.error).toMatchObject({ kind: 'expectation' });
+    expect(r.stderr).toMatch(/error: p99 [\d.]+ms > --expect-p99 10\.0ms/);
+  });
+
+  it('--min-rps missed: exit 1 naming throughput', async () => {
+    const r = await runCli(['http', 'get', `${plain.url}/health`, '-n', '20', '--min-rps', '10000000']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/error: throughput [\d.]+ req\/s < --min-rps 10000000 req\/s/);
+  });
+
+  it('failed calls: exit with the failure code unless --max-error-rate accepts them', async () => {
+    const failing = await runCli(['http', 'get', `${plain.url}/status/500`, '-n', '20', '--json']);
+    expect(failing.code).toBe(1);
+    expect(summaryOf(failing.stdout)).toMatchObject({
+      errors: 20,
+      errorRate: 100,
+      statuses: { '500': 20 },
+      errorKinds: { response: 20 },
+    });
+    expect(failing.stderr).toMatch(/error: 20 of 20 calls failed \(response ×20\)/);
+
+    const accepted = await runCli([
+      'http',
+      'get',
+      `${plain.url}/status/500`,
+      '-n',
+      '20',
+      '--max-error-rate',
+      '100',
+    ]);
+    expect(accepted.code).toBe(0);
+    const over = await runCli([
+      'http',
+      'get',
+      `${plain.url}/status/500`,
+      '-n',
+      '20',
+      '--max-error-rate',
+      '5%',
+    ]);
+    expect(over.code).toBe(1);
+    expect(over.stderr).toMatch(/error: error rate 100% > --max-error-rate 5%/);
+
+    const expected = await runCli([
+      'http',
+      'get',
+      `${plain.url}/status/404`,
+      '-n',
+      '10',
+      '--expect-status',
+      '404',
+    ]);
+    expect(expected.code).toBe(0);
+  });
+
+  it('an unreachable peer: every call fails to connect, exit 3, counted by kind', async () => {
+    const gone = await serve();
+    gone.proc.kill('SIGINT');
+    await gone.proc.exited;
+    const r = await runCli(['http', 'get', `${gone.url}/health`, '-n', '10', '-c', '2', '--json']);
+    expect(r.code).toBe(3);
+    expect(summaryOf(r.stdout)).toMatchObject({
+      requests: 10,
+      errors: 10,
+      errorKinds: { connect: 10 },
+      exit: 3,
+    });
+  });
+
+  it('retries under load are counted', async () => {
+    // /flaky/1 fails once per key; {{seq}} gives every call its own key, so each call retries once.
+    const r = await runCli([
+      'http',
+      'get',
+      `${plain.url}/flaky/1?key=k{{seq}}&retry_after=0`,
+      '-n',
+      '10',
+      '-c',
+      '2',
+      '--retries',
+      '2',
+      '--backoff',
+      '1ms',
+      '--json',
+    ]);
+    expect(r.code).toBe(0);
+    expect(summaryOf(r.stdout)).toMatchObject({ requests: 10, successes: 10, attempts: 20, retries: 10 });
+  });
+
+  it('bad load flags are usage errors (exit 2) and nothing is sent', async () => {
+    const r = await runCli(['http', 'get', `${plain.url}/health`, '--rate', '0']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/invalid --rate '0'/);
+    const c = await runCli(['http', 'get', `${plain.url}/health`, '-n', '5', '-c', 'many']);
+    expect(c.code).toBe(2);
+    expect(c.stderr).toMatch(/invalid -c.* 'many'/);
+  });
+});
+
+describe('load: Ctrl-C', () => {
+  it('stops the load, drains in-flight calls and still prints the summary (exit 130)', async () => {
+    const load = startCli([
+      'http',
+      'get',
+      `${plain.url}/delay/100ms`,
+      '--duration',
+      '60s',
+      '-c',
+      '4',
+      '--json-all',
+    ]);
+    await load.waitFor(/"type":"call"/);
+    load.kill('SIGINT');
+    const { code } = await load.exited;
+    expect(code).toBe(130);
+    const s = summaryOf(load.stdout());
+    expect(s.error).toMatchObject({ kind: 'interrupted' });
+    expect(s.requests).toBeGreaterThanOrEqual(1);
+    expect(s.requests).toBe(ndjson(load.stdout()).filter((l) => l.type === 'call').length);
+    expect(load.stderr()).toMatch(/error: interrupted after \d+ call\(s\)/);
+  });
+});
