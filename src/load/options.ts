@@ -1,5 +1,5 @@
-import { duration, flag, integer, number, type OptionValues } from '../command/option.js';
 import { formatMs } from '../core/duration.js';
+import { duration, flag, integer, number, type OptionValues } from '../core/options.js';
 import { UsageError } from '../errors/comms-error.js';
 import type { GateSpec, LoadPlan } from './plan.js';
 

@@ -4,7 +4,7 @@ import type { ExitCode } from '../../../errors/exit-codes.js';
 import type { Output } from '../../../output/output.js';
 import type { WsCall } from '../call.js';
 import type { Outgoing } from '../outgoing.js';
-import type { WsPlan } from './session.js';
+import type { WsPlan } from '../plan.js';
 
 export async function runWsLoad(
   _plan: WsPlan,

@@ -1,12 +1,13 @@
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type CallSettings, callSettingsFrom } from '../../../command/call-options.js';
+import { callSettingsFrom } from '../../../command/call-options.js';
+
 import type { CommandContext } from '../../../command/context.js';
 import { tlsFrom } from '../../../command/tls-options.js';
 import { formatMs } from '../../../core/duration.js';
 import { parseHeader } from '../../../core/input.js';
-import { type MessageMatcher, parseMessageMatcher } from '../../../core/message-match.js';
+import { parseMessageMatcher } from '../../../core/message-match.js';
 import type { Result } from '../../../core/result.js';
 import { type CallOutcome, CallPipeline } from '../../../core/run-call.js';
 import { abortReasonToError } from '../../../errors/classify.js';
@@ -29,21 +30,11 @@ import type { WsConnection, WsEvent } from '../connection.js';
 import { wsError } from '../errors.js';
 import type { WsValues } from '../flags.js';
 import { decodeBase64, type Outgoing, payloadOf, readMessages } from '../outgoing.js';
+import type { WsPlan } from '../plan.js';
 import { frameText, humanText, messageRecord, type ReceivedFrame } from '../print.js';
 
 /** How long a close handshake may take before the socket is dropped. */
 const CLOSE_WAIT_MS = 2_000;
-
-/** The `ws` command's plan: everything parsed and checked before anything is sent (exit 2 otherwise). */
-export interface WsPlan extends CallSettings {
-  url: URL;
-  values: WsValues;
-  idleMs: number | undefined;
-  until: MessageMatcher | undefined;
-  expectations: MessageMatcher[];
-  expectClose: number[] | undefined;
-  closeReason: string;
-}
 
 /** Parse and validate the URL: only ws(s), with a host, no fragment. */
 export function parseWsUrl(text: string): URL {
