@@ -10,7 +10,7 @@ import { failedStepOf, groupEvents, showValue, statusOf, timeOf } from './group.
  * - One section per file, one `<details>` per check (failed checks open), a one-line mini timeline
  *   in its summary, and inside a waterfall like a browser's network panel: one row per step, its bar
  *   placed by the step's start (`startedAt` less the check's) and sized by its `ms`.
- * - Compensation steps are amber and striped, `finally` steps violet and dashed, failed steps red;
+ * - Compensation steps are amber with diagonal stripes, `finally` steps violet with vertical ones, failed steps red;
  *   each row opens to the step's command, error, expected/actual, attempts and JSON result.
  * - The check's trace id is shown (selectable in one click) with the failure.
  *
@@ -309,7 +309,7 @@ body[data-filter=all] .count.all,body[data-filter=passed] .count.passed,body[dat
 .sw{display:inline-block;width:18px;height:8px;border-radius:2px;margin-left:8px}
 .sw.main{background:var(--ok-bar)}.sw.bad{background:var(--bad)}
 .sw.compensate{background:repeating-linear-gradient(135deg,var(--comp) 0 4px,#f5b342 4px 8px)}
-.sw.finally{background:var(--fin);outline:1px dashed var(--fin);outline-offset:1px}
+.sw.finally{background:repeating-linear-gradient(90deg,var(--fin) 0 6px,#b99af2 6px 8px)}
 main{padding:18px 28px 8px;max-width:1500px}
 .file{margin-bottom:22px}
 h2{font-size:15px;margin:0 0 8px;font-weight:600;display:flex;align-items:center;gap:8px;font-family:ui-monospace,SFMono-Regular,"DejaVu Sans Mono",monospace}
@@ -370,8 +370,8 @@ details.check>summary:hover{background:var(--soft)}
 .bar.compensate,.mini-bar.compensate{background:repeating-linear-gradient(135deg,var(--comp) 0 5px,#f5b342 5px 10px)}
 .bar.compensate.bad{background:repeating-linear-gradient(135deg,var(--bad) 0 5px,var(--comp) 5px 10px)}
 .bar.finally,.mini-bar.finally{background:var(--fin)}
-.bar.finally{background:transparent;border:2px dashed var(--fin)}
-.bar.finally.bad{border-color:var(--bad)}
+.bar.finally{background:repeating-linear-gradient(90deg,var(--fin) 0 6px,#b99af2 6px 8px)}
+.bar.finally.bad{background:repeating-linear-gradient(90deg,var(--bad) 0 6px,var(--fin) 6px 8px)}
 .ms{font-variant-numeric:tabular-nums;color:var(--muted);font-size:12.5px}
 .step-detail{display:grid;grid-template-columns:90px 1fr;gap:4px 12px;margin:0;padding:8px 12px 10px calc(10px + var(--phase) + 10px);border-top:1px dashed var(--line);font-size:13px}
 .step-detail dt{color:var(--muted);font-size:12px;padding-top:1px}
@@ -390,6 +390,7 @@ body[data-filter=passed] details.check:not(.passed),body[data-filter=failed] det
 const JS = `
 (function(){
   var body=document.body;
+  body.setAttribute('data-js','on');
   document.querySelectorAll('[data-filter]').forEach(function(b){
     if(b===body)return;
     b.addEventListener('click',function(){body.setAttribute('data-filter',b.getAttribute('data-filter'));});
