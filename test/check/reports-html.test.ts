@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CheckEvent, ReportEvent, StepEvent } from '../../src/check/reports/events.js';
 import { renderHtml } from '../../src/check/reports/index.js';
-import { HOSTILE, sampleEvents, TRACE_ORDERS, TRACE_SAGA } from './reports-events.js';
+import { HOSTILE, sampleEvents, smokeCheck, smokeSteps, TRACE_ORDERS, TRACE_SAGA } from './reports-events.js';
 
 /*
  * The HTML report, opened in a real headless browser (Debian's chromium; .ci/run installs it): a
@@ -79,6 +80,44 @@ describe('HTML report (static)', () => {
 });
 
 // A browser start can take many seconds on a loaded machine: generous per-test time.
+describe('HTML report (edge cases)', () => {
+  it('says so when no check ran', () => {
+    const empty = renderHtml([]);
+    expect(empty).toContain('<p class="empty">No checks ran.</p>');
+    expect(empty).toMatch(/class="count all"[^>]*><b>0<\/b>/);
+  });
+
+  it('lays steps without a usable startedAt end to end', () => {
+    const steps: StepEvent[] = smokeSteps.map((s) => ({ ...s, startedAt: 'not a time' }));
+    const check: CheckEvent = { ...smokeCheck, startedAt: '' };
+    const out = renderHtml([...steps, check]);
+    // 14ms then 9ms over a 26ms check: the second bar starts where the first ends.
+    expect(out).toContain(`style="left:0%;width:${Math.round((14 / 26) * 100_000) / 1000}%"`);
+    expect(out).toContain(`style="left:${Math.round((14 / 26) * 100_000) / 1000}%;width:`);
+  });
+
+  it('renders a large run (200 checks of 30 steps) in seconds, not minutes (nothing quadratic)', () => {
+    const events: ReportEvent[] = [];
+    for (let c = 0; c < 200; c++) {
+      const name = `check ${c}`;
+      for (let i = 0; i < 30; i++) {
+        events.push({
+          ...smokeSteps[0]!,
+          check: name,
+          step: `step ${i}`,
+          startedAt: new Date(Date.UTC(2025, 0, 1, 0, 0, 0, i * 10)).toISOString(),
+        });
+      }
+      events.push({ ...smokeCheck, name, steps: 30, ms: 300, startedAt: '2025-01-01T00:00:00.000Z' });
+    }
+    const t0 = performance.now();
+    const out = renderHtml(events);
+    const took = performance.now() - t0;
+    expect(out.match(/<details class="step /g)).toHaveLength(6000);
+    expect(took).toBeLessThan(15_000); // generous for a loaded machine: about 1s unloaded
+  });
+});
+
 describe('HTML report in headless chromium', { timeout: 180_000 }, () => {
   it('renders a screenshot that is not trivially small', async () => {
     const png = join(dir, 'report.png');

@@ -15,9 +15,20 @@ export function stripXmlForbidden(text: string): string {
   return text.replace(XML_FORBIDDEN, '');
 }
 
+const XML_TEXT: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;' };
+const XML_ATTR: Record<string, string> = {
+  ...XML_TEXT,
+  '"': '&quot;',
+  "'": '&apos;',
+  '\t': '&#9;',
+  '\n': '&#10;',
+  '\r': '&#13;',
+};
+const HTML: Record<string, string> = { ...XML_TEXT, '"': '&quot;', "'": '&#39;' };
+
 /** Text content of an XML element. `>` is escaped too, so `]]>` can never appear. */
 export function xmlText(text: string): string {
-  return stripXmlForbidden(text).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  return stripXmlForbidden(text).replace(/[&<>]/g, (c) => XML_TEXT[c]!);
 }
 
 /**
@@ -25,12 +36,7 @@ export function xmlText(text: string): string {
  * references, because a parser normalises literal ones in attributes to spaces.
  */
 export function xmlAttr(text: string): string {
-  return xmlText(text)
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&apos;')
-    .replace(/\t/g, '&#9;')
-    .replace(/\n/g, '&#10;')
-    .replace(/\r/g, '&#13;');
+  return stripXmlForbidden(text).replace(/[&<>"'\t\n\r]/g, (c) => XML_ATTR[c]!);
 }
 
 /**
@@ -38,13 +44,7 @@ export function xmlAttr(text: string): string {
  * shows the same text, and nothing in the file can be taken for a resource to load.
  */
 export function html(text: string): string {
-  return stripXmlForbidden(text)
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&#39;')
-    .replace(/:\/\//g, '&#58;//');
+  return stripXmlForbidden(text).replace(/[&<>"']|:\/\//g, (c) => HTML[c] ?? '&#58;//');
 }
 
 /** Characters YAML will not take raw in a stream (DEL, C1 controls, U+2028/9, BOM, non-characters). */

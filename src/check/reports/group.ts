@@ -44,7 +44,11 @@ export function groupEvents(events: readonly ReportEvent[]): RunReport {
       fileOf(e.file); // the file keeps its place from its first event
       const done = checks.get(key);
       if (done) done.steps.push(e);
-      else pending.set(key, [...(pending.get(key) ?? []), e]);
+      else {
+        const list = pending.get(key);
+        if (list) list.push(e);
+        else pending.set(key, [e]);
+      }
     } else {
       const key = keyOf(e.file, e.name);
       const steps = pending.get(key) ?? [];
@@ -75,8 +79,8 @@ export function groupEvents(events: readonly ReportEvent[]): RunReport {
 function checkFromSteps(steps: readonly StepEvent[]): CheckEvent {
   const first = steps[0]!;
   const failed = steps.find((s) => !s.result.ok);
-  const start = Math.min(...steps.map((s) => timeOf(s.startedAt) ?? Number.POSITIVE_INFINITY));
-  const end = Math.max(...steps.map((s) => (timeOf(s.startedAt) ?? 0) + s.ms));
+  const start = steps.reduce((min, s) => Math.min(min, timeOf(s.startedAt) ?? min), Number.POSITIVE_INFINITY);
+  const end = steps.reduce((max, s) => Math.max(max, (timeOf(s.startedAt) ?? 0) + s.ms), 0);
   const check: CheckEvent = {
     type: 'check',
     file: first.file,
@@ -150,7 +154,7 @@ export function stepLines(report: CheckReport): string[] {
   const lines: string[] = [];
   if (report.check.traceId) lines.push(`trace id ${report.check.traceId}`);
   if (report.check.skipped !== undefined) lines.push(`skipped: ${report.check.skipped}`);
-  const width = Math.max(0, ...report.steps.map((s) => `${Math.round(s.ms)}ms`.length));
+  const width = report.steps.reduce((w, s) => Math.max(w, `${Math.round(s.ms)}ms`.length), 0);
   for (const s of report.steps) {
     const status = s.result.ok ? 'ok  ' : 'FAIL';
     const ms = `${Math.round(s.ms)}ms`.padStart(width);

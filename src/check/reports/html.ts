@@ -19,8 +19,11 @@ import { failedStepOf, groupEvents, showValue, statusOf, timeOf } from './group.
 export function renderHtml(events: readonly ReportEvent[]): string {
   const { files, run } = groupEvents(events);
   const all = files.flatMap((f) => f.checks);
-  const starts = all.map((c) => timeOf(c.check.startedAt)).filter((t): t is number => t !== undefined);
-  const started = starts.length > 0 ? new Date(Math.min(...starts)).toISOString() : '';
+  const first = all.reduce(
+    (min, c) => Math.min(min, timeOf(c.check.startedAt) ?? min),
+    Number.POSITIVE_INFINITY,
+  );
+  const started = Number.isFinite(first) ? new Date(first).toISOString() : '';
   const verdict = run.failed > 0 ? 'failed' : 'passed';
   let n = 0;
   const sections = files.map((f) => {
@@ -43,7 +46,7 @@ export function renderHtml(events: readonly ReportEvent[]): string {
 <header class="top ${verdict}">
   <div class="headline">
     <h1><span class="verdict-dot" aria-hidden="true"></span>comms-cli check <span class="verdict">${verdict === 'failed' ? 'failed' : 'passed'}</span></h1>
-    <div class="meta">${started ? `started <time datetime="${html(started)}">${html(started.replace('T', ' ').replace(/\.\d+Z$/, 'Z'))}</time> · ` : ''}${html(duration(run.ms))} total${run.interrupted ? ' · <b>interrupted</b>' : ''}${run.exit !== undefined ? ` · exit ${run.exit}` : ''}</div>
+    <div class="meta">${started ? `started <time datetime="${html(started)}">${html(started.replace('T', ' ').replace(/\.\d+Z$/, 'Z'))}</time> · ` : ''}${html(duration(run.ms))} total${run.interrupted ? ' · <b>interrupted</b>' : ''}${run.exit !== undefined ? ` · exit ${html(String(run.exit))}` : ''}</div>
   </div>
   <div class="summary" id="summary">
     ${countHtml('all', run.checks, 'checks')}
@@ -60,7 +63,7 @@ export function renderHtml(events: readonly ReportEvent[]): string {
 <main>
 ${sections.join('\n') || '<p class="empty">No checks ran.</p>'}
 </main>
-<footer>comms-cli check report · ${run.checks} checks · times are wall-clock, retries and waits included</footer>
+<footer>comms-cli check report · ${html(String(run.checks))} checks · times are wall-clock, retries and waits included</footer>
 <script>${JS}</script>
 </body>
 </html>
@@ -88,8 +91,8 @@ interface Placed {
 
 function layout(report: CheckReport): { placed: Placed[]; span: number } {
   const checkStart = timeOf(report.check.startedAt);
-  const firstStep = Math.min(
-    ...report.steps.map((s) => timeOf(s.startedAt) ?? Number.POSITIVE_INFINITY),
+  const firstStep = report.steps.reduce(
+    (min, s) => Math.min(min, timeOf(s.startedAt) ?? min),
     Number.POSITIVE_INFINITY,
   );
   const origin = checkStart ?? (Number.isFinite(firstStep) ? firstStep : undefined);
@@ -100,7 +103,7 @@ function layout(report: CheckReport): { placed: Placed[]; span: number } {
     cursor = start + Math.max(0, step.ms);
     return { step, start, i };
   });
-  const end = Math.max(0, ...placed.map((p) => p.start + Math.max(0, p.step.ms)));
+  const end = placed.reduce((max, p) => Math.max(max, p.start + Math.max(0, p.step.ms)), 0);
   return { placed, span: Math.max(report.check.ms, end, 1) };
 }
 
@@ -221,7 +224,7 @@ function stepDetail(p: Placed): string {
     const items = attempts
       .map(
         (a) =>
-          `<li class="${a.ok ? 'ok' : 'bad'}">#${a.n} ${a.ok ? 'ok' : 'failed'}${a.status !== undefined ? ` ${html(String(a.status))}` : ''} · ${html(duration(a.ms))}${a.error ? ` · ${html(a.error.kind)}: ${html(a.error.message)}` : ''}</li>`,
+          `<li class="${a.ok ? 'ok' : 'bad'}">#${html(String(a.n))} ${a.ok ? 'ok' : 'failed'}${a.status !== undefined ? ` ${html(String(a.status))}` : ''} · ${html(duration(a.ms))}${a.error ? ` · ${html(a.error.kind)}: ${html(a.error.message)}` : ''}</li>`,
       )
       .join('');
     rows.push(['attempts', `<ol class="attempts">${items}</ol>`]);

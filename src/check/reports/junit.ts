@@ -116,7 +116,10 @@ function seconds(ms: number): string {
 
 /** The earliest start as `YYYY-MM-DDTHH:MM:SSZ` (UTC, no fraction: what every reader parses). */
 function timestamp(starts: readonly string[]): string | undefined {
-  const times = starts.map((s) => Date.parse(s)).filter((t) => !Number.isNaN(t));
-  if (times.length === 0) return undefined;
-  return `${new Date(Math.min(...times)).toISOString().slice(0, 19)}Z`;
+  const first = starts.reduce((min, s) => {
+    const t = Date.parse(s);
+    return Number.isNaN(t) ? min : Math.min(min, t);
+  }, Number.POSITIVE_INFINITY);
+  if (!Number.isFinite(first)) return undefined;
+  return `${new Date(first).toISOString().slice(0, 19)}Z`;
 }
