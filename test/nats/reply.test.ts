@@ -29,7 +29,7 @@ describe('nats reply --count', () => {
         'rev.count',
         body,
         '--timeout',
-        '300ms',
+        '2s',
         '--retries',
         '2',
         '--backoff',
