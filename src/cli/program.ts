@@ -1,7 +1,9 @@
 import { Command } from 'commander';
 import type { CommandContext } from '../command/context.js';
 import { packageVersion } from '../core/package-root.js';
+import { register as registerReport } from '../report/register.js';
 import { register as registerHttp } from '../transports/http/register.js';
+import { register as registerWorker } from '../worker/register.js';
 import { registerDemo } from './commands/demo.js';
 import { registerEvents } from './commands/events.js';
 import { registerGrpc } from './commands/grpc.js';
@@ -40,6 +42,8 @@ Exit codes: 0 ok, 1 failed/expectation, 2 usage, 3 unreachable, 4 timeout, 5 bre
   registerEvents(program, ctx, ctx.setExit);
   registerServe(program, ctx, ctx.setExit);
   registerDemo(program, ctx, ctx.setExit);
+  registerWorker(program, ctx);
+  registerReport(program, ctx);
   // Subcommands inherit exitOverride so usage errors reach main.ts (exit 2, not commander's 1).
   const inherit = (cmd: Command) => {
     for (const sub of cmd.commands) {
