@@ -42,9 +42,8 @@ export async function readSummaries(
         hint: 'give the --json output of a load run (comms-cli ... -n N --json > run.json)',
       });
     const name = file === '-' ? 'stdin' : basename(file).replace(/\.(nd)?json$/, '');
-    found.forEach((summary, i) =>
-      parts.push({ name: found.length > 1 ? `${name}#${i + 1}` : name, summary }),
-    );
+    for (const [i, summary] of found.entries())
+      parts.push({ name: found.length > 1 ? `${name}#${i + 1}` : name, summary });
   }
   return parts;
 }
