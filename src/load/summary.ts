@@ -151,11 +151,14 @@ export async function emitSummary(
   if (summary.partial) {
     output.error({
       message: `partial result: lost worker(s) ${(summary.lost ?? []).join(', ')} mid-run; their share is left out`,
-      hint: 'pass --allow-partial to accept a run that lost workers (exit 0 when the rest passes)',
+      ...(summary.exit === ExitCode.connect
+        ? { hint: 'pass --allow-partial to accept a run that lost workers (exit by the rest)' }
+        : {}),
     });
   }
   const missed = summary.gates.filter((g) => !g.ok);
-  const error = summary.error;
+  // The partial line above already says what the lost-worker error says.
+  const error = summary.partial && summary.error?.kind === 'connect' ? undefined : summary.error;
   const errorBudget = summary.gates.some((g) => g.figure === 'errorRate');
   if (missed.length > 0) for (const g of missed) output.error({ message: g.message });
   else if (error && error.kind !== 'interrupted') {
