@@ -7,7 +7,7 @@ export type ReportMergeValues = OptionValues<typeof REPORT_MERGE_OPTIONS>;
 
 /** `comms-cli report html`: where the page goes. */
 export const REPORT_HTML_OPTIONS = {
-  out: path('-o, --output <file>', 'write the page here (default: report.html)'),
+  output: path('-o, --output <file>', 'write the page here (default: report.html)'),
   ...OUTPUT_OPTIONS,
 };
 export type ReportHtmlValues = OptionValues<typeof REPORT_HTML_OPTIONS>;

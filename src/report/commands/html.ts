@@ -20,7 +20,7 @@ export async function runHtml(
   // One summary that is itself a distributed run keeps its own per-worker lines.
   const merged = parts.length === 1 && parts[0] ? parts[0].summary : mergeSummaries(parts);
   const page = await renderHtmlReport(parts, merged);
-  const target = values.out ?? 'report.html';
+  const target = values.output ?? 'report.html';
   try {
     await writeFile(target, page);
   } catch (err) {
