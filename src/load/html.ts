@@ -151,8 +151,11 @@ chart('throughput', [
     axes: [{ space: 110 }, { scale: 'rps', label: 'req/s', size: 60 }, { scale: 'err', side: 1, label: 'errors/s', grid: { show: false } }] });
 if (DATA.workers.length > 0) {
   const host = document.getElementById('per-worker');
-  const times = [...new Set(DATA.workers.flatMap((w) => w.points.map((p) => Math.round(p.t))))].sort((a, b) => a - b);
-  const at = (w, key) => times.map((t) => { const p = w.points.find((q) => Math.round(q.t) === t); return p ? p[key] : null; });
+  // Workers start at one agreed instant: put their points in one-second slots from the earliest.
+  const t0 = Math.min(...DATA.workers.flatMap((w) => w.points.map((p) => p.t)));
+  const slot = (t) => t0 + Math.round(t - t0);
+  const times = [...new Set(DATA.workers.flatMap((w) => w.points.map((p) => slot(p.t))))].sort((a, b) => a - b);
+  const at = (w, key) => times.map((t) => { const p = w.points.find((q) => slot(q.t) === t); return p ? p[key] : null; });
   for (const [key, title, fmt] of [['rps', 'Throughput per worker (req/s)', undefined], ['p99', 'p99 per worker', ms]]) {
     const h = document.createElement('h2'); h.textContent = title; host.appendChild(h);
     const div = document.createElement('div'); div.id = 'worker-' + key; div.className = 'chart'; host.appendChild(div);

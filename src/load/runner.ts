@@ -9,7 +9,7 @@ import { redactUrl } from '../output/redact.js';
 import { evaluateGates } from './gates.js';
 import type { LoadPlan } from './plan.js';
 import { describePlan, progressLine } from './report.js';
-import { IntervalRecorder } from './series.js';
+import { finishIntervals, IntervalRecorder } from './series.js';
 import { currentShare } from './share.js';
 import { LoadStats } from './stats.js';
 import { emitSummary, judge, type LoadSummary } from './summary.js';
@@ -122,9 +122,8 @@ async function runLoadWith<C extends CallBase, R>(spec: LoadSpec<C, R>): Promise
   const elapsed = performance.now() - started;
   const endedAt = Date.now();
   if (ctx.fatal !== undefined) throw ctx.fatal;
-  const last = intervals.rotate(endedAt);
-  if (last.requests > 0 || intervals.points.length === 1) share?.onInterval?.(last, stats);
-  else intervals.points.pop();
+  const last = finishIntervals(intervals, endedAt);
+  share?.onInterval?.(last.point, stats, last.replaced);
 
   const totals = stats.totals(elapsed);
   const reason = signal.reason as { code?: unknown } | undefined;

@@ -47,6 +47,27 @@ export class IntervalRecorder {
   }
 }
 
+/** A final interval shorter than this is folded into the one before (a 10 ms tail would plot as noise). */
+const SHORT_TAIL_MS = 500;
+
+/**
+ * Close the last interval at the end of the run. A short tail is folded into the previous point
+ * (`replaced`: the returned point stands for the last one kept before).
+ */
+export function finishIntervals(
+  rec: IntervalRecorder,
+  now = Date.now(),
+): { point: SeriesPoint; replaced: boolean } {
+  const point = rec.rotate(now);
+  const prev = rec.points.at(-2);
+  if (!prev || point.ms >= SHORT_TAIL_MS) return { point, replaced: false };
+  const h = LatencyHistogram.decode(prev.latency);
+  h.add(LatencyHistogram.decode(point.latency));
+  const folded = pointOf(prev.ts, prev.ms + point.ms, h, prev.errors + point.errors);
+  rec.points.splice(-2, 2, folded);
+  return { point: folded, replaced: true };
+}
+
 export function pointOf(ts: number, ms: number, h: LatencyHistogram, errors: number): SeriesPoint {
   const s = h.summary();
   return {

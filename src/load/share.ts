@@ -18,8 +18,11 @@ export interface LoadShare {
   stop: AbortSignal;
   /** Called when the run starts (after the wait), with the plan as the runner understood it. */
   onStart?(info: { warmup: boolean }): void;
-  /** Each second of the measured phase, with the running totals. */
-  onInterval?(point: SeriesPoint, running: { requests: number; errors: number }): void;
+  /**
+   * Each second of the measured phase, with the running totals. `replaces`: this point stands for
+   * the previous one too (a short final interval folded into it).
+   */
+  onInterval?(point: SeriesPoint, running: { requests: number; errors: number }, replaces?: boolean): void;
   /** The run's summary (the same object a local --json run prints). */
   onSummary(summary: LoadSummary): void;
 }

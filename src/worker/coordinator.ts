@@ -186,7 +186,12 @@ async function drive(
       if (!m) return;
       m.lastSeen = Date.now();
       m.running = p.running ?? m.running;
-      if (p.point) {
+      if (p.point && p.replaces) {
+        // The share's short final tail, folded into its previous point: replace that point. The
+        // running histogram (live line, --abort-on-fail) misses only that tail: the share is over.
+        m.points.pop();
+        m.points.push(p.point);
+      } else if (p.point) {
         m.points.push(p.point);
         cumulative.add(LatencyHistogram.decode(p.point.latency));
         if (plan.abortOnFail && abortedBy === undefined) {

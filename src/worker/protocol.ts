@@ -41,6 +41,8 @@ export interface Progress {
   name: string;
   /** A measured second just closed (absent on a plain heartbeat). */
   point?: SeriesPoint;
+  /** The point stands for the previous one too (the run's short tail folded into it). */
+  replaces?: boolean;
   running: { requests: number; errors: number };
 }
 

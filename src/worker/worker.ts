@@ -105,9 +105,9 @@ export async function runWorker(settings: WorkerSettings, ctx: CommandContext): 
         {
           startAt: req.startAt,
           stop: stop.signal,
-          onInterval(point, run) {
+          onInterval(point, run, replaces) {
             totals = { requests: run.requests, errors: run.errors };
-            progress({ point, running: totals });
+            progress({ point, ...(replaces ? { replaces } : {}), running: totals });
           },
           onSummary(s) {
             summary = s;
