@@ -62,6 +62,8 @@ export function refusal(argv: readonly string[], allow: AllowList): string | und
     if (FILE_FLAGS.has(flag) || /^-o./.test(token))
       return `reads or writes a local file (${flag.startsWith('-o') && flag !== '--output' ? '-o' : flag}): the coordinator must inline what the plan needs`;
     if (EXEC_FLAGS.has(flag)) return `runs a program (${flag}): workers never execute commands`;
+    if (flag === '-L' || flag === '--location' || /^-[a-zA-Z]*L[a-zA-Z]*$/.test(token))
+      return 'follows redirects (-L/--location): a redirect could lead outside --allow-targets';
     if (COORDINATOR_FLAGS.has(flag)) return `${flag} in a plan: a worker does not coordinate other workers`;
     const value = inline ?? token;
     if (/exec:\/\//i.test(value)) return `runs a program (exec:// handler): workers never execute commands`;

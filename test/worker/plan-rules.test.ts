@@ -40,6 +40,7 @@ describe('worker plan rules', () => {
       /'10\.0\.0\.9' is outside/,
     ],
     [['http', 'get', 'http://127.0.0.1/', '-n', '5', '--workers', '2'], /does not coordinate/],
+    [['http', 'get', 'http://127.0.0.1/', '-n', '5', '-L'], /follows redirects/],
   ])('refuses %j', (argv, reason) => {
     expect(refusal(argv, loopback)).toMatch(reason);
   });
