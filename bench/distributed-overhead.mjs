@@ -61,7 +61,9 @@ const natsUrl = ports.nats[0];
 const serve = start(process.execPath, [CLI, 'serve', 'http', '--port', '0']);
 await waitFor(serve, /http:\/\/127\.0\.0\.1:\d+/);
 const url = /http:\/\/127\.0\.0\.1:\d+/.exec(serve.stderr())[0];
-const workers = [1, 2, 3].map((i) => start(process.execPath, [CLI, 'worker', '--server', natsUrl, '--name', `w${i}`]));
+const workers = [1, 2, 3].map((i) =>
+  start(process.execPath, [CLI, 'worker', '--server', natsUrl, '--name', `w${i}`]),
+);
 await Promise.all(workers.map((w) => waitFor(w, /waiting for plans/)));
 
 const rows = [];
@@ -69,12 +71,27 @@ for (let r = 0; r < ROUNDS; r++) {
   for (const mode of ['local', 'workers']) {
     const extra = mode === 'workers' ? ['--workers', '3', '--workers-server', natsUrl] : [];
     const s = await run(['http', 'get', `${url}/`, '-n', N, '-c', C, '--json', ...extra]);
-    rows.push({ round: r + 1, mode, wallMs: Math.round(s.wallMs), phaseMs: Math.round(s.durationMs), rps: s.rps, p50: s.latency.p50, p99: s.latency.p99, fixedMs: Math.round(s.wallMs - s.durationMs) });
+    rows.push({
+      round: r + 1,
+      mode,
+      wallMs: Math.round(s.wallMs),
+      phaseMs: Math.round(s.durationMs),
+      rps: s.rps,
+      p50: s.latency.p50,
+      p99: s.latency.p99,
+      fixedMs: Math.round(s.wallMs - s.durationMs),
+    });
   }
 }
 for (const c of children) c.kill('SIGTERM');
-console.log(`load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}; -n ${N} -c ${C}`);
+console.log(
+  `load average ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}; -n ${N} -c ${C}`,
+);
 console.log('| round | mode | wall | measured phase | fixed cost | req/s | p50 | p99 |');
 console.log('|---|---|---|---|---|---|---|---|');
 for (const r of rows)
-  console.log(`| ${r.round} | ${r.mode} | ${r.wallMs} ms | ${r.phaseMs} ms | ${r.fixedMs} ms | ${r.rps} | ${r.p50} ms | ${r.p99} ms |`);
+  console.log(
+    `| ${r.round} | ${r.mode} | ${r.wallMs} ms | ${r.phaseMs} ms | ${r.fixedMs} ms | ${r.rps} | ${r.p50} ms | ${r.p99} ms |`,
+  );

@@ -290,18 +290,17 @@ async function drive(
         const rps = ((done - lastDone) * 1000) / Math.max(1, now - lastAt);
         lastDone = done;
         lastAt = now;
-        output.progress(
-          progressLine(output, {
-            done,
-            ...(plan.requests !== undefined ? { total: plan.requests } : {}),
-            elapsedMs: now - startAt,
-            ...(plan.durationMs !== undefined ? { durationMs: plan.durationMs } : {}),
-            currentRps: rps,
-            errors,
-            p99: cumulative.percentile(99),
-            warmup: now - startAt < plan.warmupMs,
-          }) + ` · ${members.size} workers`,
-        );
+        const line = progressLine(output, {
+          done,
+          ...(plan.requests !== undefined ? { total: plan.requests } : {}),
+          elapsedMs: now - startAt,
+          ...(plan.durationMs !== undefined ? { durationMs: plan.durationMs } : {}),
+          currentRps: rps,
+          errors,
+          p99: cumulative.percentile(99),
+          warmup: now - startAt < plan.warmupMs,
+        });
+        output.progress(`${line} · ${members.size} workers`);
       }
     };
     const timer = setInterval(check, TICK_MS);
