@@ -257,8 +257,6 @@ async function drive(
   };
   signal.addEventListener('abort', onAbort, { once: true });
   const tty = output.stderrIsTTY && !output.options.quiet;
-  let lastDone = 0;
-  let lastAt = Date.now();
   await new Promise<void>((resolve) => {
     const check = () => {
       const now = Date.now();
@@ -287,9 +285,8 @@ async function drive(
           (a, m) => a + (m.done?.summary?.errors ?? m.running.errors),
           0,
         );
-        const rps = ((done - lastDone) * 1000) / Math.max(1, now - lastAt);
-        lastDone = done;
-        lastAt = now;
+        // Workers report once a second: the current rate is the sum of their last seconds.
+        const rps = [...members.values()].reduce((a, m) => a + (m.done ? 0 : (m.points.at(-1)?.rps ?? 0)), 0);
         const line = progressLine(output, {
           done,
           ...(plan.requests !== undefined ? { total: plan.requests } : {}),
