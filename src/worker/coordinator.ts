@@ -21,6 +21,7 @@ import {
   type Done,
   decode,
   encode,
+  FIRST_WORD_MS,
   LOST_AFTER_MS,
   type PlanReply,
   type PlanRequest,
@@ -38,6 +39,8 @@ interface Member {
   info: DiscoverReply;
   share: Share;
   lastSeen: number;
+  /** A heartbeat of this run arrived (before that, FIRST_WORD_MS applies). */
+  heard: boolean;
   running: { requests: number; errors: number };
   points: SeriesPoint[];
   done?: Done;
@@ -157,6 +160,7 @@ async function drive(
         info,
         share: shares[i] as Share,
         lastSeen: Date.now(),
+        heard: false,
         running: { requests: 0, errors: 0 },
         points: [],
         lost: false,
@@ -185,6 +189,7 @@ async function drive(
       const m = members.get(p.id);
       if (!m) return;
       m.lastSeen = Date.now();
+      m.heard = true;
       m.running = p.running ?? m.running;
       if (p.point && p.replaces) {
         // The share's short final tail, folded into its previous point: replace that point. The
@@ -261,7 +266,7 @@ async function drive(
     const check = () => {
       const now = Date.now();
       for (const m of members.values()) {
-        if (!m.done && !m.lost && now - m.lastSeen > LOST_AFTER_MS) {
+        if (!m.done && !m.lost && now - m.lastSeen > (m.heard ? LOST_AFTER_MS : FIRST_WORD_MS)) {
           m.lost = true;
           if (tty) output.clearProgress();
           output.info(

@@ -58,7 +58,12 @@ export interface Done {
 
 /** How often a worker reports, and how long silence means it is gone. */
 export const HEARTBEAT_MS = 1000;
-export const LOST_AFTER_MS = 3500;
+export const LOST_AFTER_MS = 5000;
+/**
+ * Before a worker's first heartbeat of a run it may be loading the command's transport on a busy
+ * machine (a cold start compiles undici, gRPC...): it gets longer before it counts as lost.
+ */
+export const FIRST_WORD_MS = 10_000;
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

@@ -22,7 +22,7 @@ function summaryOf(values: readonly number[], startMs: number, durationMs: numbe
   values.forEach((v, i) => {
     h.record(v);
     iv.record(v, i >= errors);
-    if ((i + 1) % 100 === 0) iv.rotate(startMs + ((i + 1) / values.length) * durationMs);
+    if ((i + 1) % 500 === 0) iv.rotate(startMs + ((i + 1) / values.length) * durationMs);
   });
   return {
     type: 'summary',
