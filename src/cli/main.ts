@@ -14,7 +14,11 @@ import { buildProgram } from './program.js';
 // then again with TurboFan in the background, and Node waits for that background job before exiting:
 // ~400-500 ms of idle wall time after a one-shot `comms-cli http get` (measured; see bench/RESULTS.md).
 // Load mode keeps the optimising tier, where parsing speed over many responses is worth it.
-if (!process.argv.some((a) => /^(-n|--requests|--duration|--rate)(=|$)/.test(a) || /^-n\d/.test(a))) {
+// A `worker` runs load plans all its life: it keeps the optimising tier too.
+if (
+  process.argv[2] !== 'worker' &&
+  !process.argv.some((a) => /^(-n|--requests|--duration|--rate)(=|$)/.test(a) || /^-n\d/.test(a))
+) {
   setFlagsFromString('--liftoff-only');
 }
 /** How long the process may linger after its verdict for sockets to finish closing. */

@@ -3,6 +3,7 @@ import type { CommandContext } from '../command/context.js';
 import { packageVersion } from '../core/package-root.js';
 import { register as registerDemo } from '../demo/register.js';
 import { register as registerEvents } from '../events/register.js';
+import { register as registerReport } from '../report/register.js';
 import { register as registerServe } from '../servers/register.js';
 import { register as registerAmqp } from '../transports/amqp/register.js';
 import { register as registerGrpc } from '../transports/grpc/register.js';
@@ -11,6 +12,7 @@ import { register as registerMqtt } from '../transports/mqtt/register.js';
 import { register as registerNats } from '../transports/nats/register.js';
 import { register as registerSse } from '../transports/sse/register.js';
 import { register as registerWs } from '../transports/ws/register.js';
+import { register as registerWorker } from '../worker/register.js';
 
 /**
  * The command tree: one register() call per slice, nothing else. Register files only declare
@@ -48,6 +50,8 @@ Exit codes: 0 ok, 1 failed/expectation, 2 usage, 3 unreachable, 4 timeout, 5 bre
   registerEvents(program, ctx);
   registerServe(program, ctx);
   registerDemo(program, ctx);
+  registerWorker(program, ctx);
+  registerReport(program, ctx);
   // Subcommands inherit exitOverride so usage errors reach main.ts (exit 2, not commander's 1).
   const inherit = (cmd: Command) => {
     for (const sub of cmd.commands) {

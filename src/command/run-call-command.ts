@@ -47,6 +47,11 @@ export async function runCallCommand<C extends CallBase, R>(spec: CallCommandSpe
     },
   });
   try {
+    if (spec.load?.distributed) {
+      // --workers: this process coordinates; the workers run the calls (see src/worker/).
+      const { distributeLoad } = await import('../load/distribute.js');
+      return await distributeLoad(spec.load, output, spec.signal);
+    }
     await spec.transport.warmUp?.();
     if (spec.load) {
       const { runLoad } = await import('../load/runner.js');

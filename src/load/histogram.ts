@@ -1,13 +1,47 @@
 import { createRequire } from 'node:module';
+import { inflateSync } from 'node:zlib';
 import type Int32HistogramModule from 'hdr-histogram-js/dist/Int32Histogram.js';
 
+const require = createRequire(import.meta.url);
 // Deep require of the pure-JS class: the package index also loads the WebAssembly build and every
 // histogram flavour (~75 ms); this one loads in ~15 ms. `require` gives the same CommonJS `default`
 // under Node and under vitest, where an ESM default import differs.
-const Int32Histogram = (
-  createRequire(import.meta.url)('hdr-histogram-js/dist/Int32Histogram.js') as typeof Int32HistogramModule
-).default;
+const Int32Histogram = (require('hdr-histogram-js/dist/Int32Histogram.js') as typeof Int32HistogramModule)
+  .default;
 type Int32Histogram = InstanceType<typeof Int32Histogram>;
+
+/**
+ * HdrHistogram's V2 codec: requiring it adds `encodeIntoCompressedBase64` to every JsHistogram and
+ * exports the raw decoder. Loaded on first use: only --json summaries and merges need it.
+ */
+interface HdrCodec {
+  doDecode(data: Uint8Array, bitBucketSize: 32): Int32Histogram;
+}
+let codec: HdrCodec | undefined;
+function hdrCodec(): HdrCodec {
+  codec ??= require('hdr-histogram-js/dist/JsHistogram.encoding.js') as HdrCodec;
+  return codec;
+}
+/** HdrHistogram's "V2 compressed" cookie (0x1c849304 | 0x10): what Java, Go and JS HdrHistogram decode. */
+const COMPRESSED_COOKIE = 0x1c849314;
+
+/**
+ * A histogram as it travels in --json summaries and between workers: HdrHistogram's standard V2
+ * compressed encoding in base64 (the same bytes `encodeIntoCompressedBase64` of hdr-histogram-js,
+ * HdrHistogram Java and Go produce; values in microseconds), plus the exact moments kept beside it.
+ * Adding two of these is exact: bucket counts add, moments combine (Chan et al.).
+ */
+export interface EncodedLatency {
+  /** HdrHistogram V2 compressed, base64; values are microseconds. */
+  hdr: string;
+  count: number;
+  /** Exact, in ms. */
+  min: number;
+  max: number;
+  mean: number;
+  /** Sum of squared deviations from the mean (Welford's M2), in ms². */
+  m2: number;
+}
 
 /** The contract's latency figures, in milliseconds. */
 export interface LatencySummary {
@@ -111,6 +145,70 @@ export class LatencyHistogram {
       if (bin) bin.count += c;
     }
     return bins;
+  }
+
+  /** The histogram and exact moments, for --json summaries and merging (see EncodedLatency). */
+  encode(): EncodedLatency {
+    hdrCodec();
+    const hdr = (
+      this.#hdr as unknown as { encodeIntoCompressedBase64(): string }
+    ).encodeIntoCompressedBase64();
+    return {
+      hdr,
+      count: this.#count,
+      min: this.#count === 0 ? 0 : this.#min,
+      max: this.#max,
+      mean: this.#mean,
+      m2: this.#m2,
+    };
+  }
+
+  /** Rebuild a histogram from its encoded form (throws on a malformed one). */
+  static decode(encoded: EncodedLatency): LatencyHistogram {
+    const bytes = Buffer.from(encoded.hdr, 'base64');
+    if (bytes.length < 8 || (bytes.readInt32BE(0) & ~0xf0) !== (COMPRESSED_COOKIE & ~0xf0))
+      throw new Error('not an HdrHistogram V2 compressed histogram');
+    const length = bytes.readInt32BE(4);
+    const decoded = hdrCodec().doDecode(inflateSync(bytes.subarray(8, 8 + length)), 32);
+    const h = new LatencyHistogram();
+    h.#hdr.add(decoded);
+    h.#count = encoded.count;
+    h.#mean = encoded.mean;
+    h.#m2 = encoded.m2;
+    h.#min = encoded.count === 0 ? Number.POSITIVE_INFINITY : encoded.min;
+    h.#max = encoded.max;
+    return h;
+  }
+
+  /**
+   * Add another histogram's calls to this one, exactly: bucket counts add (never percentiles
+   * averaged), count/min/max combine, mean and M2 combine by Chan et al.'s parallel formula.
+   */
+  add(other: LatencyHistogram): void {
+    if (other.#count === 0) return;
+    this.#hdr.add(other.#hdr);
+    const n = this.#count + other.#count;
+    const delta = other.#mean - this.#mean;
+    this.#m2 += other.#m2 + (delta * delta * this.#count * other.#count) / n;
+    this.#mean += (delta * other.#count) / n;
+    this.#count = n;
+    if (other.#min < this.#min) this.#min = other.#min;
+    if (other.#max > this.#max) this.#max = other.#max;
+  }
+
+  /**
+   * The percentile distribution as HdrHistogram plots it: latency at percentiles 0..99.9999, spaced
+   * evenly on a log scale of 1/(1-p), for the report's distribution chart.
+   */
+  distribution(): { percentile: number; ms: number }[] {
+    if (this.#count === 0) return [];
+    const points: { percentile: number; ms: number }[] = [];
+    for (let x = 0; x <= 6; x += 0.05) {
+      const p = 100 * (1 - 10 ** -x);
+      points.push({ percentile: Math.round(p * 1e6) / 1e6, ms: round3(this.percentile(p)) });
+    }
+    points.push({ percentile: 100, ms: round3(this.#max) });
+    return points;
   }
 
   reset(): void {

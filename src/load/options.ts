@@ -1,7 +1,7 @@
 import { formatMs } from '../core/duration.js';
-import { duration, flag, integer, number, type OptionValues } from '../core/options.js';
+import { duration, flag, integer, list, number, type OptionValues, text } from '../core/options.js';
 import { UsageError } from '../errors/comms-error.js';
-import type { GateSpec, LoadPlan } from './plan.js';
+import type { DistributedPlan, GateSpec, LoadPlan } from './plan.js';
 
 /** Default length of a run that names neither -n nor --duration (e.g. `--rate 100` alone), as autocannon. */
 export const DEFAULT_DURATION_MS = 10_000;
@@ -9,6 +9,27 @@ export const DEFAULT_DURATION_MS = 10_000;
 export const DEFAULT_CONCURRENCY = 10;
 /** Open-loop default cap on calls in flight: high, so a stalled server shows up as latency, not as a stop. */
 export const DEFAULT_OPEN_LOOP_CAP = 1000;
+
+/** Subject prefix of a worker pool (`<prefix>.discover`, ...). */
+export const DEFAULT_WORKERS_PREFIX = 'comms.load';
+
+/** A `--report` target: `html:FILE` (or `prometheus:URL`, not implemented: see docs/distributed-load.md). */
+export interface ReportTarget {
+  kind: 'html';
+  target: string;
+}
+
+function parseReport(raw: string, flag: string): ReportTarget {
+  const at = raw.indexOf(':');
+  const kind = at > 0 ? raw.slice(0, at) : '';
+  const target = raw.slice(at + 1);
+  if (kind === 'prometheus')
+    throw new UsageError(`${flag} prometheus: is not supported yet`, {
+      hint: 'write --json and push it yourself; see docs/distributed-load.md',
+    });
+  if (kind !== 'html' || target === '') throw new UsageError(`invalid ${flag} '${raw}': expected html:FILE`);
+  return { kind, target };
+}
 
 /** Load mode's own options, attached to every call command. */
 export const LOAD_OPTIONS = {
@@ -31,6 +52,33 @@ export const LOAD_OPTIONS = {
   }),
   minRps: number('--min-rps <n>', 'load mode gate: exit 1 below this throughput'),
   jsonAll: flag('--json-all', 'load mode: with --json, one line per call too'),
+  abortOnFail: flag(
+    '--abort-on-fail',
+    'load mode: stop as soon as a p99/p50/error-rate gate fails (every worker)',
+  ),
+  report: list(
+    '--report <kind:target>',
+    'load mode: also write html:FILE (a self-contained page) (repeatable)',
+    {
+      each: parseReport,
+    },
+  ),
+  workers: integer('--workers <n>', 'load mode: spread the run over n workers (comms-cli worker) via NATS', {
+    min: 1,
+  }),
+  workersServer: text(
+    '--workers-server <urls>',
+    'NATS server(s) of the worker pool (also COMMS_WORKERS_URL; credentials in the URL or NATS_* env)',
+    { secret: true },
+  ),
+  workerTags: list('--worker-tags <k=v>', 'only workers carrying this tag (repeatable)', { mapSyntax: '=' }),
+  workersTimeout: duration('--workers-timeout <dur>', 'how long to wait for --workers to answer', {
+    default: 5_000,
+  }),
+  workersPrefix: text('--workers-prefix <prefix>', 'subject prefix of the worker pool', {
+    default: DEFAULT_WORKERS_PREFIX,
+  }),
+  allowPartial: flag('--allow-partial', 'a run that lost workers mid-run still exits by the rest (not 3)'),
 };
 export type LoadValues = OptionValues<typeof LOAD_OPTIONS>;
 
@@ -79,6 +127,29 @@ export function planFrom(values: LoadValues): LoadPlan {
     warmupMs: values.warmup ?? 0,
     gates,
     jsonAll: values.jsonAll,
+    abortOnFail: values.abortOnFail,
+    reports: values.report,
+    ...(values.workers !== undefined ? { distributed: distributedFrom(values, values.workers) } : {}),
+  };
+}
+
+function distributedFrom(values: LoadValues, workers: number): DistributedPlan {
+  const server = values.workersServer ?? process.env.COMMS_WORKERS_URL;
+  if (server === undefined || server.trim() === '')
+    throw new UsageError('--workers needs --workers-server nats://HOST:4222 (or COMMS_WORKERS_URL)');
+  const tags: Record<string, string> = {};
+  for (const t of values.workerTags) {
+    const eq = t.indexOf('=');
+    if (eq <= 0) throw new UsageError(`invalid --worker-tags '${t}': expected key=value`);
+    tags[t.slice(0, eq)] = t.slice(eq + 1);
+  }
+  return {
+    workers,
+    server,
+    tags,
+    timeoutMs: values.workersTimeout,
+    prefix: values.workersPrefix,
+    allowPartial: values.allowPartial,
   };
 }
 

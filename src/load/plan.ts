@@ -24,4 +24,23 @@ export interface LoadPlan {
   gates: GateSpec[];
   /** One NDJSON line per measured call. */
   jsonAll: boolean;
+  /** Stop at once when an upper-bound gate (p99, p50, error rate) already fails mid-run. */
+  abortOnFail: boolean;
+  /** --report targets written after the summary. */
+  reports: { kind: 'html'; target: string }[];
+  /** Present: spread over workers (comms-cli worker) instead of running here. */
+  distributed?: DistributedPlan;
+}
+
+/** `--workers N --workers-server URL ...`: how the coordinator finds and drives its workers. */
+export interface DistributedPlan {
+  workers: number;
+  /** NATS server URL(s), comma-separated; may carry user:password@. */
+  server: string;
+  /** Only workers whose tags include all of these. */
+  tags: Record<string, string>;
+  /** How long discovery waits for enough free workers. */
+  timeoutMs: number;
+  prefix: string;
+  allowPartial: boolean;
 }

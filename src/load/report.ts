@@ -115,4 +115,21 @@ export function reportSummary(
   for (const line of lines) out.info(line);
 }
 
+/** The `workers` block of a distributed run's (or a merge's) summary: one line per worker. */
+export function workerLines(
+  out: Output,
+  workers: readonly { name: string; requests: number; errors: number; rps: number; lost?: boolean }[],
+): string[] {
+  if (workers.length === 0) return [];
+  const width = Math.max(...workers.map((w) => w.name.length));
+  return [
+    out.c.dim('workers'),
+    ...workers.map((w) => {
+      const errs = w.errors > 0 ? out.c.red(`${n(w.errors)} errors`) : '0 errors';
+      const lost = w.lost ? ` ${out.c.red('LOST mid-run (left out)')}` : '';
+      return `  ${w.name.padEnd(width)}  ${n(w.requests)} calls · ${errs} · ${n(w.rps)} req/s${lost}`;
+    }),
+  ];
+}
+
 export { BINS as HISTOGRAM_BINS };

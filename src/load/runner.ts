@@ -4,39 +4,27 @@ import { applyChecks } from '../core/expect.js';
 import type { Result } from '../core/result.js';
 import type { CallBase } from '../core/transport.js';
 import { toCommsError } from '../errors/classify.js';
-import { ExitCode, exitCodeForKind } from '../errors/exit-codes.js';
+import { type ExitCode, exitCodeForKind } from '../errors/exit-codes.js';
 import { redactUrl } from '../output/redact.js';
-import { evaluateGates, type GateResult } from './gates.js';
+import { evaluateGates } from './gates.js';
 import type { LoadPlan } from './plan.js';
-import { describePlan, HISTOGRAM_BINS, progressLine, reportSummary } from './report.js';
-import { LoadStats, type LoadTotals } from './stats.js';
+import { describePlan, progressLine } from './report.js';
+import { finishIntervals, IntervalRecorder } from './series.js';
+import { currentShare } from './share.js';
+import { LoadStats } from './stats.js';
+import { emitSummary, judge, type LoadSummary } from './summary.js';
 import type { LoadSpec } from './types.js';
+
+const INTERVAL_MS = 1000;
 
 const PROGRESS_EVERY_MS = 250;
 
-/** The `--json` summary line of a load run: the contract's fields first, then the details. */
-export interface LoadSummary extends LoadTotals {
-  type: 'summary';
-  transport: Result['transport'] | undefined;
-  target: string;
-  operation: string;
-  ok: boolean;
-  exit: ExitCode;
-  mode: 'closed' | 'open';
-  concurrency: number;
-  rate?: number;
-  warmupMs: number;
-  gates: GateResult[];
-  error?: {
-    kind: 'expectation' | 'interrupted' | NonNullable<Result['error']>['kind'];
-    message: string;
-    /** The interruption's code (e.g. stdout closed), so output can tell a reader leaving from Ctrl-C. */
-    code?: string;
-  };
-}
+export type { LoadSummary } from './summary.js';
 
 interface Phase {
   warmup: boolean;
+  /** Measured phase: per-second points (the report's series). */
+  intervals?: IntervalRecorder;
   requests?: number;
   durationMs?: number;
   stats: LoadStats;
@@ -77,97 +65,126 @@ export async function runLoad<C extends CallBase, R>(spec: LoadSpec<C, R>): Prom
 
 async function runLoadWith<C extends CallBase, R>(spec: LoadSpec<C, R>): Promise<ExitCode> {
   const plan = spec.plan;
-  const { output, signal } = spec;
+  const share = currentShare();
+  const { output } = spec;
+  // A worker's share also stops when the coordinator says so; the root signal (Ctrl-C) still counts.
+  const signal = share ? AbortSignal.any([spec.signal, share.stop]) : spec.signal;
   // With --max-time each call in flight listens on the root signal (and breaker waits may too):
   // that many listeners is by design, not a leak.
+  setMaxListeners(Math.max(10, plan.concurrency * 2 + 10), spec.signal);
   setMaxListeners(Math.max(10, plan.concurrency * 2 + 10), signal);
   const sample = spec.makeCall(1);
   const what = `${sample.operation} ${output.options.showSecrets ? sample.target : redactUrl(sample.target)}`;
   output.info(output.c.dim(describePlan(plan, what)));
+  if (share?.startAt !== undefined) await waitUntil(share.startAt, signal);
+  share?.onStart?.({ warmup: plan.warmupMs > 0 });
 
-  const ctx: RunContext<C, R> = { spec, plan, seq: 0, fatal: undefined, transportKind: undefined };
+  const halt = new AbortController();
+  const ctx: RunContext<C, R> = {
+    spec: { ...spec, signal },
+    plan,
+    seq: 0,
+    fatal: undefined,
+    transportKind: undefined,
+    halt: halt.signal,
+    abortedBy: undefined,
+  };
   if (plan.warmupMs > 0 && !signal.aborted) {
     await runPhase(ctx, { warmup: true, durationMs: plan.warmupMs, stats: new LoadStats() });
   }
   const stats = new LoadStats();
+  const startedAt = Date.now();
   const started = performance.now();
+  const intervals = new IntervalRecorder(startedAt);
   if (!signal.aborted && ctx.fatal === undefined) {
-    await runPhase(ctx, {
-      warmup: false,
-      ...(plan.requests !== undefined ? { requests: plan.requests } : {}),
-      ...(plan.durationMs !== undefined ? { durationMs: plan.durationMs } : {}),
-      stats,
-    });
+    await runPhase(
+      ctx,
+      {
+        warmup: false,
+        ...(plan.requests !== undefined ? { requests: plan.requests } : {}),
+        ...(plan.durationMs !== undefined ? { durationMs: plan.durationMs } : {}),
+        stats,
+        intervals,
+      },
+      () => {
+        const point = intervals.rotate();
+        share?.onInterval?.(point, { requests: stats.requests, errors: stats.errors });
+        if (plan.abortOnFail && ctx.abortedBy === undefined) {
+          const failed = failingGate(plan, stats, performance.now() - started);
+          if (failed) {
+            ctx.abortedBy = failed;
+            halt.abort();
+          }
+        }
+      },
+    );
   }
   const elapsed = performance.now() - started;
+  const endedAt = Date.now();
   if (ctx.fatal !== undefined) throw ctx.fatal;
+  const last = finishIntervals(intervals, endedAt);
+  share?.onInterval?.(last.point, stats, last.replaced);
 
   const totals = stats.totals(elapsed);
-  const gates = evaluateGates(plan.gates, totals);
-  const missed = gates.filter((g) => !g.ok);
-  const errorBudget = plan.gates.some((g) => g.figure === 'errorRate');
-  let exit: ExitCode;
-  let error: LoadSummary['error'];
-  if (signal.aborted) {
-    exit = ExitCode.interrupted;
-    error = {
-      kind: 'interrupted',
-      message: `interrupted after ${totals.requests} call(s); summary of those completed`,
-      ...(typeof (signal.reason as { code?: unknown })?.code === 'string'
-        ? { code: (signal.reason as { code: string }).code }
-        : {}),
-    };
-  } else if (missed.length > 0) {
-    exit = ExitCode.failed;
-    error = { kind: 'expectation', message: missed.map((g) => g.message).join('; ') };
-  } else if (totals.errors > 0 && !errorBudget) {
-    exit = stats.worstExit();
-    const kinds = Object.entries(totals.errorKinds)
-      .map(([k, v]) => `${k} ×${v}`)
-      .join(', ');
-    error = {
-      kind: (Object.entries(totals.errorKinds).find(([, v]) => v)?.[0] ?? 'response') as NonNullable<
-        Result['error']
-      >['kind'],
-      message: `${totals.errors} of ${totals.requests} calls failed (${kinds})`,
-    };
-    // The most telling kind decides the code; name it so the code and the message agree.
-    for (const [k] of Object.entries(totals.errorKinds)) {
-      if (exitCodeForKind(k as NonNullable<Result['error']>['kind']) === exit) {
-        error.kind = k as NonNullable<Result['error']>['kind'];
-        break;
-      }
-    }
-  } else {
-    exit = ExitCode.ok;
-  }
-
+  const reason = signal.reason as { code?: unknown } | undefined;
+  const verdict = judge(totals, {
+    gates: plan.gates,
+    interrupted: signal.aborted ? (typeof reason?.code === 'string' ? { code: reason.code } : {}) : undefined,
+    worstExit: stats.worstExit(),
+    abortedBy: ctx.abortedBy,
+  });
   const summary: LoadSummary = {
     type: 'summary',
     transport: ctx.transportKind,
     target: sample.target,
     operation: sample.operation,
-    ok: exit === ExitCode.ok,
-    exit,
+    ok: verdict.exit === 0,
+    exit: verdict.exit,
     mode: plan.rate !== undefined ? 'open' : 'closed',
     concurrency: plan.concurrency,
     ...(plan.rate !== undefined ? { rate: plan.rate } : {}),
     warmupMs: plan.warmupMs,
     ...totals,
-    gates,
-    ...(error ? { error } : {}),
+    gates: verdict.gates,
+    ...(verdict.error ? { error: verdict.error } : {}),
+    startedAt: new Date(startedAt).toISOString(),
+    endedAt: new Date(endedAt).toISOString(),
+    histogram: stats.histogram.encode(),
+    series: intervals.points,
   };
-  if (output.options.json || plan.jsonAll) await output.json(summary);
-  else reportSummary(output, totals, stats.bins(HISTOGRAM_BINS), gates, stats.firstErrors());
-  if (missed.length > 0) for (const g of missed) output.error({ message: g.message });
-  else if (error && exit !== ExitCode.interrupted) {
-    output.error({
-      message: error.message,
-      ...(errorBudget ? {} : { hint: 'gate on --max-error-rate <pct> to accept some failures' }),
-    });
-  } else if (exit === ExitCode.interrupted)
-    output.error({ message: error?.message ?? 'interrupted', ...(error?.code ? { code: error.code } : {}) });
-  return exit;
+  share?.onSummary(summary);
+  await emitSummary(output, summary, {
+    json: output.options.json || plan.jsonAll,
+    histogram: stats.histogram,
+    firstErrors: stats.firstErrors(),
+  });
+  if (plan.reports.length > 0) {
+    const { writeReports } = await import('./reports.js');
+    await writeReports(plan.reports, summary, output);
+  }
+  return verdict.exit;
+}
+
+/** --abort-on-fail: the first upper-bound gate (p99, p50, error rate) the running totals already miss. */
+function failingGate(plan: LoadPlan, stats: LoadStats, elapsedMs: number): string | undefined {
+  const upper = plan.gates.filter((g) => g.bound === 'max');
+  if (upper.length === 0 || stats.requests === 0) return undefined;
+  return evaluateGates(upper, stats.totals(elapsedMs)).find((g) => !g.ok)?.message;
+}
+
+/** Sleep until an epoch-ms instant (the agreed start of a distributed run), or until aborted. */
+function waitUntil(epochMs: number, signal: AbortSignal): Promise<void> {
+  const wait = epochMs - Date.now();
+  if (wait <= 0 || signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, wait);
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
 
 interface RunContext<C extends CallBase, R> {
@@ -178,6 +195,9 @@ interface RunContext<C extends CallBase, R> {
   /** An error that must stop the run (a template failing in makeCall): rethrown after draining. */
   fatal: unknown;
   transportKind: Result['transport'] | undefined;
+  /** Aborted by --abort-on-fail: stops the measured phase like a deadline. */
+  halt: AbortSignal;
+  abortedBy: string | undefined;
 }
 
 /**
@@ -223,13 +243,18 @@ async function oneCall<C extends CallBase, R>(
   if (spec.checks.length > 0) applyChecks(result, spec.checks, reply);
   ctx.transportKind ??= result.transport;
   phase.stats.record(result, latencyMs, bytes);
+  if (phase.intervals && result.error?.kind !== 'interrupted') phase.intervals.record(latencyMs, result.ok);
   if (ctx.plan.jsonAll && !phase.warmup && result.error?.kind !== 'interrupted') {
     await spec.output.json({ type: 'call', seq, latencyMs: Math.round(latencyMs * 1000) / 1000, ...result });
   }
 }
 
 /** Run one phase (warm-up or measured) to its end: count, duration or Ctrl-C, then drain. */
-async function runPhase<C extends CallBase, R>(ctx: RunContext<C, R>, phase: Phase): Promise<void> {
+async function runPhase<C extends CallBase, R>(
+  ctx: RunContext<C, R>,
+  phase: Phase,
+  everySecond?: () => void,
+): Promise<void> {
   const { spec, plan } = ctx;
   const t0 = performance.now();
   const state: StopState = { stopped: false };
@@ -238,6 +263,8 @@ async function runPhase<C extends CallBase, R>(ctx: RunContext<C, R>, phase: Pha
     state.wake?.();
   };
   spec.signal.addEventListener('abort', stop, { once: true });
+  ctx.halt.addEventListener('abort', stop, { once: true });
+  const ticker = everySecond ? setInterval(everySecond, INTERVAL_MS) : undefined;
   // Closed loop: the deadline stops new calls. Open loop: the schedule itself ends at the deadline
   // (see openLoop), so calls already due but queued behind the in-flight cap are still sent.
   const deadline =
@@ -250,7 +277,9 @@ async function runPhase<C extends CallBase, R>(ctx: RunContext<C, R>, phase: Pha
     else await closedLoop(ctx, phase, state);
   } finally {
     if (deadline) clearTimeout(deadline);
+    if (ticker) clearInterval(ticker);
     spec.signal.removeEventListener('abort', stop);
+    ctx.halt.removeEventListener('abort', stop);
     progress?.stop();
   }
 }

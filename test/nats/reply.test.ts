@@ -24,18 +24,7 @@ describe('nats reply --count', () => {
     const rep = startCli(['nats', 'reply', 'rev.count', '--fail-first', '1', '--count', '2', ...s()]);
     await rep.waitFor(/replying on/, 'stderr');
     const ask = (body: string) =>
-      runCli([
-        'request',
-        'rev.count',
-        body,
-        '--timeout',
-        '2s',
-        '--retries',
-        '2',
-        '--backoff',
-        '1ms',
-        ...s(),
-      ]);
+      runCli(['request', 'rev.count', body, '--timeout', '2s', '--retries', '2', '--backoff', '1ms', ...s()]);
     const one = await ask('first');
     expect(one.code).toBe(0); // the first attempt was dropped, the retry answered
     expect(one.stdout).toBe('first\n');
