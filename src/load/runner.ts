@@ -26,6 +26,12 @@ export interface LoadSummary extends LoadTotals {
   concurrency: number;
   rate?: number;
   warmupMs: number;
+  /**
+   * Open loop with --duration: calls scheduled inside the run that could not start before its end
+   * (the client or the in-flight cap could not keep up with --rate). They are not sent and not in
+   * `requests`; present only when there were some.
+   */
+  notSent?: number;
   gates: GateResult[];
   error?: {
     kind: 'expectation' | 'interrupted' | NonNullable<Result['error']>['kind'];
@@ -40,6 +46,8 @@ interface Phase {
   requests?: number;
   durationMs?: number;
   stats: LoadStats;
+  /** Open loop: scheduled calls that could not start before the end of --duration. */
+  notSent?: number;
 }
 
 /**
@@ -91,14 +99,14 @@ async function runLoadWith<C extends CallBase, R>(spec: LoadSpec<C, R>): Promise
   }
   const stats = new LoadStats();
   const started = performance.now();
-  if (!signal.aborted && ctx.fatal === undefined) {
-    await runPhase(ctx, {
-      warmup: false,
-      ...(plan.requests !== undefined ? { requests: plan.requests } : {}),
-      ...(plan.durationMs !== undefined ? { durationMs: plan.durationMs } : {}),
-      stats,
-    });
-  }
+  const measured: Phase = {
+    warmup: false,
+    ...(plan.requests !== undefined ? { requests: plan.requests } : {}),
+    ...(plan.durationMs !== undefined ? { durationMs: plan.durationMs } : {}),
+    stats,
+  };
+  if (!signal.aborted && ctx.fatal === undefined) await runPhase(ctx, measured);
+  const notSent = measured.notSent ?? 0;
   const elapsed = performance.now() - started;
   if (ctx.fatal !== undefined) throw ctx.fatal;
 
@@ -154,11 +162,16 @@ async function runLoadWith<C extends CallBase, R>(spec: LoadSpec<C, R>): Promise
     ...(plan.rate !== undefined ? { rate: plan.rate } : {}),
     warmupMs: plan.warmupMs,
     ...totals,
+    ...(notSent > 0 ? { notSent } : {}),
     gates,
     ...(error ? { error } : {}),
   };
   if (output.options.json || plan.jsonAll) await output.json(summary);
   else reportSummary(output, totals, stats.bins(HISTOGRAM_BINS), gates, stats.firstErrors());
+  if (notSent > 0)
+    output.info(
+      `${output.c.yellow('warning:')} ${notSent.toLocaleString('en-US')} call(s) due before the end of --duration could not start in time (--rate ${plan.rate} outpaced the client or -c ${plan.concurrency}): not sent`,
+    );
   if (missed.length > 0) for (const g of missed) output.error({ message: g.message });
   else if (error && exit !== ExitCode.interrupted) {
     output.error({
@@ -282,7 +295,9 @@ async function closedLoop<C extends CallBase, R>(
  * Open loop: call i (0-based) is due at t0 + i/rate. A timer wakes at the next due time and starts
  * every call that is due, up to the in-flight cap; a finishing call lets an overdue one start. Every
  * call scheduled inside the phase is sent (by count, or scheduled before the end of --duration), so
- * a queue built up during a stall is measured, not dropped. Ctrl-C stops starting calls at once.
+ * a queue built up during a stall is measured, not dropped, as long as it can start before the end
+ * of --duration: calls still waiting then are counted as not sent (`phase.notSent`), so a --rate the
+ * client cannot reach (1e9) still ends on time. Ctrl-C stops starting calls at once.
  */
 function openLoop<C extends CallBase, R>(
   ctx: RunContext<C, R>,
@@ -295,17 +310,28 @@ function openLoop<C extends CallBase, R>(
   const cap = ctx.plan.concurrency;
   let total = phase.requests ?? Number.POSITIVE_INFINITY;
   if (phase.durationMs !== undefined) total = Math.min(total, Math.ceil(phase.durationMs / interval));
+  const endAt = phase.durationMs !== undefined ? t0 + phase.durationMs : Number.POSITIVE_INFINITY;
   let launched = 0;
   let inFlight = 0;
   let timer: NodeJS.Timeout | undefined;
+  let ended: NodeJS.Timeout | undefined;
   return new Promise<void>((resolve) => {
     let resolved = false;
     const dueNow = () => Math.min(total, Math.floor((performance.now() - t0) / interval) + 1);
+    /** Past the end of --duration: what was not launched is not sent (and never will be). */
+    const pastEnd = (): boolean => {
+      if (performance.now() < endAt || launched >= total) return false;
+      phase.notSent = total - launched;
+      total = launched;
+      return true;
+    };
     const finishIfDone = (): boolean => {
+      pastEnd();
       const noMore = state.stopped || launched >= total || ctx.fatal !== undefined;
       if (noMore && inFlight === 0 && !resolved) {
         resolved = true;
         if (timer) clearTimeout(timer);
+        if (ended) clearTimeout(ended);
         resolve();
       }
       return noMore;
@@ -334,6 +360,8 @@ function openLoop<C extends CallBase, R>(
       timer = undefined;
       finishIfDone();
     };
+    // At the cap nothing else wakes the scheduler at the end: this does (calls in flight still finish).
+    if (Number.isFinite(endAt)) ended = setTimeout(finishIfDone, Math.max(0, endAt - performance.now()) + 1);
     tick();
   });
 }
