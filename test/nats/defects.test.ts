@@ -214,8 +214,12 @@ describe('reconnect reporting', () => {
   it('a subscriber says disconnected and reconnected once each on stderr (without -v)', async () => {
     const own = await startNatsServer({ jetstream: false });
     try {
-      const sub = startCli(['nats', 'subscribe', 'rc.subject', '-s', own.url]);
-      await new Promise((r) => setTimeout(r, 300));
+      const sub = startCli(['nats', 'subscribe', 'rc.subject', '--raw', '-s', own.url]);
+      // Without -v it prints nothing until a message comes: publish until one is seen.
+      for (let i = 0; i < 100 && !sub.stdout().includes('probe'); i++) {
+        await runCli(['nats', 'publish', 'rc.subject', 'probe', '-s', own.url]);
+        await new Promise((r) => setTimeout(r, 100));
+      }
       await own.stop({ keepDir: true });
       await sub.waitFor(/disconnected from/, 'stderr', 15_000);
       // Down for a while: many reconnect attempts, still one line.
