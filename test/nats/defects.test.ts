@@ -118,7 +118,9 @@ describe('JetStream --stream and --expect-stream', () => {
       ...s(),
     ]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/stream ORDERS exists but does not take 'invoices\.paid': its subject is 'orders\.created'/);
+    expect(r.stderr).toMatch(
+      /stream ORDERS exists but does not take 'invoices\.paid': its subject is 'orders\.created'/,
+    );
     expect(r.stderr).toMatch(/stored 0 of 3 messages, stopped at #1/);
     expect(r.stderr).not.toMatch(/of 1 message/);
   });
@@ -155,7 +157,9 @@ describe('max_payload', () => {
     const big = 'x'.repeat(8_388_608 + 10);
     const r = await runCli(['nats', 'publish', 'big.one', '-d', '@-', ...s()], { input: big });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/message of 8,388,618 bytes is larger than the server's max_payload of 8,388,608 bytes/);
+    expect(r.stderr).toMatch(
+      /message of 8,388,618 bytes is larger than the server's max_payload of 8,388,608 bytes/,
+    );
     const js = await runCli(
       ['nats', 'publish', 'big.two', '-d', '@-', '--jetstream', '--stream', 'BIGSTREAM', ...s()],
       { input: big },
@@ -164,7 +168,15 @@ describe('max_payload', () => {
     expect(js.stderr).toMatch(/max_payload of 8,388,608 bytes/);
     expect(js.stderr).not.toMatch(/created stream/);
     // The stream does not exist: a JetStream subscribe on it says so.
-    const sub = await runCli(['nats', 'subscribe', 'big.two', '--jetstream', '--stream', 'BIGSTREAM', ...s()]);
+    const sub = await runCli([
+      'nats',
+      'subscribe',
+      'big.two',
+      '--jetstream',
+      '--stream',
+      'BIGSTREAM',
+      ...s(),
+    ]);
     expect(sub.code).toBe(3);
     expect(sub.stderr).toMatch(/stream 'BIGSTREAM' not found/);
   });
@@ -247,7 +259,20 @@ describe('load mode ends on time', () => {
     await rep.waitFor(/replying on/, 'stderr');
     const t0 = performance.now();
     const r = await runCli(
-      ['nats', 'request', 'load.echo', 'x', '--rate', '1e9', '--duration', '2s', '--timeout', '2s', '--json', ...s()],
+      [
+        'nats',
+        'request',
+        'load.echo',
+        'x',
+        '--rate',
+        '1e9',
+        '--duration',
+        '2s',
+        '--timeout',
+        '2s',
+        '--json',
+        ...s(),
+      ],
       { timeoutMs: 30_000 },
     );
     const ms = performance.now() - t0;
@@ -263,7 +288,9 @@ describe('load mode ends on time', () => {
       ['nats', 'publish', 'load.pub', 'x', '--rate', '1e9', '--duration', '1s', ...s()],
       { timeoutMs: 30_000 },
     );
-    expect(human.stderr).toMatch(/warning: [\d,]+ call\(s\) due before the end of --duration could not start in time/);
+    expect(human.stderr).toMatch(
+      /warning: [\d,]+ call\(s\) due before the end of --duration could not start in time/,
+    );
     rep.kill('SIGINT');
   });
 });
