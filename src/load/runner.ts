@@ -28,6 +28,8 @@ interface Phase {
   requests?: number;
   durationMs?: number;
   stats: LoadStats;
+  /** Open loop: scheduled calls that could not start before the end of --duration. */
+  notSent?: number;
 }
 
 /**
@@ -96,29 +98,27 @@ async function runLoadWith<C extends CallBase, R>(spec: LoadSpec<C, R>): Promise
   const startedAt = Date.now();
   const started = performance.now();
   const intervals = new IntervalRecorder(startedAt);
+  const measured: Phase = {
+    warmup: false,
+    ...(plan.requests !== undefined ? { requests: plan.requests } : {}),
+    ...(plan.durationMs !== undefined ? { durationMs: plan.durationMs } : {}),
+    stats,
+    intervals,
+  };
   if (!signal.aborted && ctx.fatal === undefined) {
-    await runPhase(
-      ctx,
-      {
-        warmup: false,
-        ...(plan.requests !== undefined ? { requests: plan.requests } : {}),
-        ...(plan.durationMs !== undefined ? { durationMs: plan.durationMs } : {}),
-        stats,
-        intervals,
-      },
-      () => {
-        const point = intervals.rotate();
-        share?.onInterval?.(point, { requests: stats.requests, errors: stats.errors });
-        if (plan.abortOnFail && ctx.abortedBy === undefined) {
-          const failed = failingGate(plan, stats, performance.now() - started);
-          if (failed) {
-            ctx.abortedBy = failed;
-            halt.abort();
-          }
+    await runPhase(ctx, measured, () => {
+      const point = intervals.rotate();
+      share?.onInterval?.(point, { requests: stats.requests, errors: stats.errors });
+      if (plan.abortOnFail && ctx.abortedBy === undefined) {
+        const failed = failingGate(plan, stats, performance.now() - started);
+        if (failed) {
+          ctx.abortedBy = failed;
+          halt.abort();
         }
-      },
-    );
+      }
+    });
   }
+  const notSent = measured.notSent ?? 0;
   const elapsed = performance.now() - started;
   const endedAt = Date.now();
   if (ctx.fatal !== undefined) throw ctx.fatal;
@@ -145,6 +145,7 @@ async function runLoadWith<C extends CallBase, R>(spec: LoadSpec<C, R>): Promise
     ...(plan.rate !== undefined ? { rate: plan.rate } : {}),
     warmupMs: plan.warmupMs,
     ...totals,
+    ...(notSent > 0 ? { notSent } : {}),
     gates: verdict.gates,
     ...(verdict.error ? { error: verdict.error } : {}),
     startedAt: new Date(startedAt).toISOString(),
@@ -158,6 +159,10 @@ async function runLoadWith<C extends CallBase, R>(spec: LoadSpec<C, R>): Promise
     histogram: stats.histogram,
     firstErrors: stats.firstErrors(),
   });
+  if (notSent > 0)
+    output.info(
+      `${output.c.yellow('warning:')} ${notSent.toLocaleString('en-US')} call(s) due before the end of --duration could not start in time (--rate ${plan.rate} outpaced the client or -c ${plan.concurrency}): not sent`,
+    );
   if (plan.reports.length > 0) {
     const { writeReports } = await import('./reports.js');
     await writeReports(plan.reports, summary, output);
@@ -311,7 +316,9 @@ async function closedLoop<C extends CallBase, R>(
  * Open loop: call i (0-based) is due at t0 + i/rate. A timer wakes at the next due time and starts
  * every call that is due, up to the in-flight cap; a finishing call lets an overdue one start. Every
  * call scheduled inside the phase is sent (by count, or scheduled before the end of --duration), so
- * a queue built up during a stall is measured, not dropped. Ctrl-C stops starting calls at once.
+ * a queue built up during a stall is measured, not dropped, as long as it can start before the end
+ * of --duration: calls still waiting then are counted as not sent (`phase.notSent`), so a --rate the
+ * client cannot reach (1e9) still ends on time. Ctrl-C stops starting calls at once.
  */
 function openLoop<C extends CallBase, R>(
   ctx: RunContext<C, R>,
@@ -324,17 +331,28 @@ function openLoop<C extends CallBase, R>(
   const cap = ctx.plan.concurrency;
   let total = phase.requests ?? Number.POSITIVE_INFINITY;
   if (phase.durationMs !== undefined) total = Math.min(total, Math.ceil(phase.durationMs / interval));
+  const endAt = phase.durationMs !== undefined ? t0 + phase.durationMs : Number.POSITIVE_INFINITY;
   let launched = 0;
   let inFlight = 0;
   let timer: NodeJS.Timeout | undefined;
+  let ended: NodeJS.Timeout | undefined;
   return new Promise<void>((resolve) => {
     let resolved = false;
     const dueNow = () => Math.min(total, Math.floor((performance.now() - t0) / interval) + 1);
+    /** Past the end of --duration: what was not launched is not sent (and never will be). */
+    const pastEnd = (): boolean => {
+      if (performance.now() < endAt || launched >= total) return false;
+      phase.notSent = total - launched;
+      total = launched;
+      return true;
+    };
     const finishIfDone = (): boolean => {
+      pastEnd();
       const noMore = state.stopped || launched >= total || ctx.fatal !== undefined;
       if (noMore && inFlight === 0 && !resolved) {
         resolved = true;
         if (timer) clearTimeout(timer);
+        if (ended) clearTimeout(ended);
         resolve();
       }
       return noMore;
@@ -363,6 +381,8 @@ function openLoop<C extends CallBase, R>(
       timer = undefined;
       finishIfDone();
     };
+    // At the cap nothing else wakes the scheduler at the end: this does (calls in flight still finish).
+    if (Number.isFinite(endAt)) ended = setTimeout(finishIfDone, Math.max(0, endAt - performance.now()) + 1);
     tick();
   });
 }

@@ -34,6 +34,12 @@ export interface LoadSummary extends LoadTotals {
   concurrency: number;
   rate?: number;
   warmupMs: number;
+  /**
+   * Open loop with --duration: calls scheduled inside the run that could not start before its end
+   * (the client or the in-flight cap could not keep up with --rate). They are not sent and not in
+   * `requests`; present only when there were some.
+   */
+  notSent?: number;
   gates: GateResult[];
   error?: {
     kind: 'expectation' | 'interrupted' | ErrorKindName;

@@ -3,14 +3,20 @@ import type { JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { AttemptContext, Outcome, ResultFields, Transport, Verdict } from '../../core/transport.js';
 import { abortReasonToError } from '../../errors/classify.js';
-import { ConnectError } from '../../errors/comms-error.js';
+import {
+  CommsError,
+  ConnectError,
+  ResponseError,
+  TimeoutError,
+  UsageError,
+} from '../../errors/comms-error.js';
 import type { NatsCall, NatsReply, OutgoingMessage } from './call.js';
 import { classify } from './classify.js';
 import { closeNats, connectNats } from './connection.js';
-import type { NatsConnectOptions } from './connection-options.js';
-import { natsError } from './errors.js';
+import { describeServers, type NatsConnectOptions } from './connection-options.js';
+import { JS_API_CODES, natsError } from './errors.js';
 import { toHeaders } from './headers.js';
-import { decodeData, headersToRecord } from './message.js';
+import { boundedHeaders, decodeData, headersToRecord } from './message.js';
 
 export type { NatsCall, NatsReply, OutgoingMessage } from './call.js';
 
@@ -25,6 +31,8 @@ export class NatsTransport implements Transport<NatsCall, NatsReply> {
   readonly #timeoutMs: number;
   readonly #onConnect: ((nc: NatsConnection) => void) | undefined;
   #nc: Promise<NatsConnection> | undefined;
+  /** The connection once it is up (close drains it; a connect still pending is not waited for). */
+  #live: NatsConnection | undefined;
   #js: JetStreamClient | undefined;
 
   /**
@@ -53,13 +61,26 @@ export class NatsTransport implements Transport<NatsCall, NatsReply> {
           await nc.close().catch(() => undefined);
           throw err;
         }
+        if (this.#nc === pending) this.#live = nc;
         return nc;
       });
       this.#nc = pending;
       pending.catch(() => {
         if (this.#nc === pending) this.#nc = undefined;
       });
-      const nc = await raceSignal(pending, ctx?.signal);
+      let nc: NatsConnection;
+      try {
+        nc = await raceSignal(pending, ctx?.signal);
+      } catch (err) {
+        // The attempt's deadline (--timeout, --max-time) ran out while connecting: say it was the connect.
+        if (err instanceof CommsError && err.kind === 'timeout' && ctx?.signal?.aborted)
+          throw new TimeoutError(`connect to ${describeServers(this.#options.servers)} ${err.message}`, {
+            cause: err,
+            code: 'COMMS_ERR_NATS_CONNECT_TIMEOUT',
+            hint: 'the server did not complete the NATS handshake in time (no INFO, or a TLS handshake that never finished)',
+          });
+        throw err;
+      }
       ctx?.timing.set('connect', performance.now() - started);
       return nc;
     }
@@ -71,6 +92,7 @@ export class NatsTransport implements Transport<NatsCall, NatsReply> {
     switch (call.op) {
       case 'request': {
         const m = call.message;
+        checkSize(nc, m);
         const msg = await raceSignal(
           nc.request(m.subject, m.data, {
             timeout: this.#timeoutMs,
@@ -81,12 +103,21 @@ export class NatsTransport implements Transport<NatsCall, NatsReply> {
           throw natsError(err, call.target, ctx.signal);
         });
         ctx.timing.set('firstByte', performance.now() - ctx.timing.start);
-        return { op: 'request', headers: msg.headers, data: msg.data };
+        const { headers, dropped } = boundedHeaders(msg);
+        return {
+          op: 'request',
+          headers,
+          ...(dropped !== undefined ? { headersDropped: dropped } : {}),
+          data: msg.data,
+        };
       }
       case 'publish': {
         let count = 0;
         let bytes = 0;
+        const max = nc.info?.max_payload;
         const send = (m: OutgoingMessage) => {
+          if (max !== undefined && m.data.byteLength + (m.headers ? headerBlockEstimate(m.headers) : 0) > max)
+            checkSize(nc, m);
           if (!m.headers && !m.replyTo) nc.publish(m.subject, m.data);
           else {
             nc.publish(m.subject, m.data, {
@@ -126,6 +157,7 @@ export class NatsTransport implements Transport<NatsCall, NatsReply> {
       case 'js-publish': {
         const js = await this.jetstream(nc);
         const m = call.message;
+        checkSize(nc, m);
         try {
           const ack = await raceSignal(
             js.publish(m.subject, m.data, {
@@ -146,6 +178,17 @@ export class NatsTransport implements Transport<NatsCall, NatsReply> {
             msgId: call.msgId,
           };
         } catch (err) {
+          if (call.expectStream && !ctx.signal.aborted && jsApiCode(err) === JS_API_CODES.streamMismatch) {
+            // jetstream.ts loads @nats-io/jetstream: only here, never for core calls.
+            const { streamFor } = await import('./jetstream.js');
+            const actual = await streamFor(nc, m.subject);
+            throw new ResponseError(
+              actual
+                ? `'${m.subject}' is stored by stream ${actual}, not ${call.expectStream} (--expect-stream): not stored`
+                : `no stream named ${call.expectStream} takes '${m.subject}' (--expect-stream): not stored`,
+              { cause: err, code: 'COMMS_ERR_NATS_EXPECT_STREAM' },
+            );
+          }
           const typed = natsError(err, call.target, ctx.signal);
           if (typed.code === 'COMMS_ERR_NATS_NO_RESPONDERS') {
             throw new ConnectError(`no JetStream stream acknowledged '${m.subject}'`, {
@@ -199,16 +242,55 @@ export class NatsTransport implements Transport<NatsCall, NatsReply> {
 
   async close(): Promise<void> {
     const pending = this.#nc;
+    const live = this.#live;
     this.#nc = undefined;
+    this.#live = undefined;
     if (!pending) return;
-    try {
-      const nc = await pending;
+    if (live) {
       // drain, not close: anything published but not yet flushed still goes out.
-      await closeNats(nc);
-    } catch {
-      // never connected, or already closed: nothing to release
+      await closeNats(live).catch(() => undefined);
+      return;
     }
+    // Still connecting (a server that never sends INFO, a TLS handshake that never ends): the verdict
+    // is out, so do not wait for the connect to give up; close it if it ever completes. What is left
+    // open is the CLI's exit grace timer's to end.
+    void pending.then(
+      (nc) => nc.close().catch(() => undefined),
+      () => undefined,
+    );
   }
+}
+
+/**
+ * Refuse a message the server's max_payload (from its INFO) would refuse, naming both sizes, before
+ * anything is sent (exit 2). nats.js says only "max_payload size exceeded".
+ */
+export function checkSize(nc: NatsConnection, m: OutgoingMessage): void {
+  const max = nc.info?.max_payload;
+  if (max === undefined) return;
+  const headerBytes = m.headers ? Buffer.byteLength(String(toHeaders(m.headers))) : 0;
+  const size = m.data.byteLength + headerBytes;
+  if (size <= max) return;
+  const n = (x: number) => x.toLocaleString('en-US');
+  throw new UsageError(
+    `message of ${n(size)} bytes${headerBytes ? ` (payload ${n(m.data.byteLength)} + headers ${n(headerBytes)})` : ''} is larger than the server's max_payload of ${n(max)} bytes: not sent`,
+    {
+      code: 'COMMS_ERR_NATS_MAX_PAYLOAD',
+      hint: 'send a smaller message, or raise max_payload in the nats-server configuration',
+    },
+  );
+}
+
+/** An upper-bound-ish size of encoded headers, so the exact (allocating) check runs only near the limit. */
+function headerBlockEstimate(headers: NonNullable<OutgoingMessage['headers']>): number {
+  let n = 12;
+  for (const [k, v] of headers) n += Buffer.byteLength(k) + Buffer.byteLength(v) + 4;
+  return n;
+}
+
+function jsApiCode(err: unknown): number | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'number' ? code : undefined;
 }
 
 /** Resolve with `p`, or reject with the signal's typed reason (timeout, Ctrl-C) as soon as it aborts. */

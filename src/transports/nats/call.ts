@@ -37,6 +37,8 @@ export type NatsReply =
   | {
       readonly op: 'request';
       readonly headers?: MsgHdrs | undefined;
+      /** Size of a header block over MAX_HEADER_BLOCK, not decoded (headers is then undefined). */
+      readonly headersDropped?: number;
       readonly data: Uint8Array;
     }
   | {

@@ -1,6 +1,7 @@
 import type { Outcome, Verdict } from '../../core/transport.js';
 import { type CommsError, InterruptedError, ResponseError, TimeoutError } from '../../errors/comms-error.js';
 import type { NatsCall, NatsReply } from './call.js';
+import { visible } from './subject.js';
 
 /**
  * What the NATS transport retries, written out: timeouts and connection failures (no responders,
@@ -25,10 +26,17 @@ export function classify(outcome: Outcome<NatsReply>, call: NatsCall): Verdict {
       const code = r.headers?.get(SERVICE_ERROR_CODE_HEADER);
       if (code) {
         const error = new ResponseError(
-          `service error ${code}: ${r.headers?.get(SERVICE_ERROR_HEADER) ?? ''}`.trim(),
+          // Both headers come from the peer: control characters escaped before they reach a terminal.
+          visible(`service error ${code}: ${r.headers?.get(SERVICE_ERROR_HEADER) ?? ''}`.trim()),
           { code: 'COMMS_ERR_NATS_SERVICE' },
         );
-        return { ok: false, retryable: false, peerFault: false, error, status: `service error ${code}` };
+        return {
+          ok: false,
+          retryable: false,
+          peerFault: false,
+          error,
+          status: visible(`service error ${code}`),
+        };
       }
       return { ok: true, retryable: false, peerFault: false, status: 'reply' };
     }

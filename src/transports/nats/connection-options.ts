@@ -121,10 +121,14 @@ const SCHEMES = new Set(['nats:', 'tls:', 'ws:', 'wss:']);
 function checkServerUrl(text: string, flag: string): void {
   const shown = redactServer(text);
   // host:port and bare hosts are accepted as the nats CLI does; credentials need the nats:// form.
+  // Either way the host and port must parse (`garbage::` and `h:99999` are usage errors, not
+  // connection failures).
   if (!text.includes('://')) {
-    if (!/^[\w.\-[\]:]+$/.test(text))
+    if (!/^[\w.\-[\]:]+$/.test(text) || !parses(`nats://${text}`))
       throw new UsageError(`invalid ${flag} '${shown}'`, {
-        hint: text.includes('@') ? 'write nats://user:password@host:4222' : 'write nats://host:4222',
+        hint: text.includes('@')
+          ? 'write nats://user:password@host:4222'
+          : 'write host:4222 or nats://host:4222',
       });
     return;
   }
@@ -134,6 +138,8 @@ function checkServerUrl(text: string, flag: string): void {
   } catch {
     throw new UsageError(`invalid ${flag} '${shown}'`, { hint: 'write nats://host:4222' });
   }
+  if (url.hostname === '')
+    throw new UsageError(`invalid ${flag} '${shown}': no host`, { hint: 'write nats://host:4222' });
   if (!SCHEMES.has(url.protocol)) {
     throw new UsageError(`invalid ${flag} '${url.protocol}//${url.host}': unsupported scheme`, {
       hint: 'use nats:// or tls://',
@@ -143,6 +149,14 @@ function checkServerUrl(text: string, flag: string): void {
     throw new UsageError(`${flag} '${url.protocol}//${url.host}': websocket connections are not supported`, {
       hint: 'use nats:// or tls://',
     });
+  }
+}
+
+function parses(url: string): boolean {
+  try {
+    return new URL(url).hostname !== '';
+  } catch {
+    return false;
   }
 }
 

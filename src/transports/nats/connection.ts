@@ -17,6 +17,13 @@ export { type NatsConnectOptions, natsConnectOptionsFrom } from './connection-op
 /** Observers of the connection's life, for callers that want more than `-v` lines. */
 export interface ConnectionEvents {
   onStatus?(status: { type: string; server?: string }): void;
+  /**
+   * Report a lost and a regained connection on stderr without -v (as the nats CLI does): one
+   * `nats: disconnected from ...` when it drops, one `nats: reconnected to ...` when it is back,
+   * however many attempts lie between (those show with -v). For long-running commands
+   * (subscribe, reply), whose user otherwise sees nothing while the server is down.
+   */
+  announceReconnects?: boolean;
 }
 
 /**
@@ -77,7 +84,7 @@ export async function connectNats(
   try {
     nc = await connect(opts);
   } catch (err) {
-    throw connectFailure(err, where);
+    throw connectFailure(err, where, options.connectTimeoutMs);
   }
   void watchStatus(nc, output, events);
   return nc;
@@ -153,19 +160,32 @@ async function watchStatus(
   output: Output | undefined,
   events: ConnectionEvents,
 ): Promise<void> {
+  // One line per outage, not one per attempt: `down` is set at the first disconnect and cleared on
+  // reconnect, so repeated disconnect/reconnecting statuses while the server stays away say nothing.
+  let down = false;
+  const announce = (line: string) => {
+    if (!output) return;
+    // stderr even with --json (it is not data); -q hides it.
+    if (events.announceReconnects) {
+      if (!output.options.quiet) output.err.write(`${line}\n`);
+    } else output.verbose(line);
+  };
   for await (const s of nc.status()) {
     const server = 'server' in s && typeof s.server === 'string' ? redactServer(s.server) : undefined;
     events.onStatus?.({ type: s.type, ...(server ? { server } : {}) });
     if (!output) continue;
     switch (s.type) {
       case 'disconnect':
-        output.verbose(output.c.yellow(`nats: disconnected from ${server}`));
+        if (down) break;
+        down = true;
+        announce(output.c.yellow(`nats: disconnected from ${server}; reconnecting`));
         break;
       case 'reconnecting':
         output.verbose(output.c.yellow('nats: reconnecting...'));
         break;
       case 'reconnect':
-        output.verbose(output.c.green(`nats: reconnected to ${server}`));
+        down = false;
+        announce(output.c.green(`nats: reconnected to ${server}`));
         break;
       case 'error':
         output.verbose(output.c.red(`nats: server error: ${s.error.message}`));

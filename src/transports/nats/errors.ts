@@ -40,7 +40,7 @@ export function isNoResponders(err: unknown): boolean {
 }
 
 /** JetStream API error codes (nats-server's errors.json) that the commands act on. */
-export const JS_API_CODES = { streamNameInUse: 10058, streamNotFound: 10059 } as const;
+export const JS_API_CODES = { streamNameInUse: 10058, streamNotFound: 10059, streamMismatch: 10060 } as const;
 
 /** True for "stream not found", however nats.js surfaced it (its own class, or the API code). */
 export function isStreamNotFound(err: unknown): boolean {
@@ -103,7 +103,7 @@ export function natsError(err: unknown, target: string, signal?: AbortSignal): C
 }
 
 /** Turn a failed first connect into one clear line (exit 3), naming the server without secrets. */
-export function connectFailure(err: unknown, where: string): CommsError {
+export function connectFailure(err: unknown, where: string, timeoutMs?: number): CommsError {
   const e = (typeof err === 'object' && err !== null ? err : {}) as { name?: string; message?: string };
   if (e.name === 'AuthorizationError' || e.name === 'UserAuthenticationExpiredError') {
     return new ConnectError(`authorization rejected by ${where}`, {
@@ -146,6 +146,18 @@ export function connectFailure(err: unknown, where: string): CommsError {
     });
   }
   if (e.name === 'TimeoutError')
-    return new ConnectError(`cannot connect to ${where}: timed out`, { cause: err });
+    return new TimeoutError(
+      `connect to ${where} timed out${timeoutMs !== undefined ? ` after ${secondsText(timeoutMs)}` : ''}`,
+      {
+        cause: err,
+        code: 'COMMS_ERR_NATS_CONNECT_TIMEOUT',
+        hint: 'the server accepted the connection but did not complete the NATS handshake (INFO/CONNECT/PONG): is it a NATS server, and is TLS set up on both sides?',
+      },
+    );
   return new ConnectError(`cannot connect to ${where}: ${message}`, { cause: err });
+}
+
+/** 5000 -> "5s", 1500 -> "1.5s" (connect timeouts in messages). */
+function secondsText(ms: number): string {
+  return `${Number((ms / 1000).toFixed(3))}s`;
 }

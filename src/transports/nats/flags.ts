@@ -14,9 +14,14 @@ const header = (what: string) =>
     mapSyntax: ': ',
   });
 const data = text('-d, --data <text|@file|@->', 'payload: text, @file, or @- for stdin');
+const dataRaw = text(
+  '--data-raw <text>',
+  "payload exactly as given: a leading '@' is sent, not read as a file (as curl --data-raw)",
+);
 
 export const PUBLISH_OPTIONS = {
   data,
+  dataRaw,
   lines: flag('--lines', 'send each line of stdin as one message (streamed)'),
   header: header('message'),
   count: integer('--count <n>', 'publish n messages; {{seq}} counts from 1', { min: 1, default: 1 }),
@@ -72,6 +77,7 @@ export type SubscribeValues = OptionValues<typeof SUBSCRIBE_OPTIONS>;
 
 export const REQUEST_OPTIONS = {
   data,
+  dataRaw,
   header: header('request'),
   raw: flag('--raw', 'print the reply payload only (no trailing newline added)'),
   ...CALL_OPTIONS,

@@ -10,6 +10,7 @@ import { parseDuration } from '../../core/duration.js';
 import { type CommsError, ConnectError, UsageError } from '../../errors/comms-error.js';
 import type { Output } from '../../output/output.js';
 import { isStreamNameInUse, natsError } from './errors.js';
+import { subjectCovers } from './subject.js';
 
 /** JetStream setup shared by publish (--stream) and subscribe (--durable, --deliver). */
 
@@ -49,7 +50,9 @@ export function validateStreamName(name: string, flag: string): string {
 
 /**
  * `--stream NAME` on publish: make sure the stream exists, creating it over `subject` when it does
- * not (and saying so on stderr), so a test needs no other tool. An existing stream is used as it is.
+ * not (and saying so on stderr), so a test needs no other tool. An existing stream is used as it is,
+ * but only when it takes `subject`: one that does not is a usage error (exit 2) naming its subjects,
+ * before anything is sent (the server would answer "no responders", which says nothing useful).
  */
 export async function ensureStream(
   nc: NatsConnection,
@@ -59,9 +62,21 @@ export async function ensureStream(
 ): Promise<void> {
   const jsm = await manager(nc, name);
   try {
-    await jsm.streams.info(name);
+    const info = await jsm.streams.info(name);
+    const subjects = info.config.subjects?.length ? info.config.subjects : [name];
+    if (!subjects.some((pattern) => subjectCovers(pattern, subject))) {
+      const shown = subjects.map((x) => `'${x}'`).join(', ');
+      throw new UsageError(
+        `stream ${name} exists but does not take '${subject}': its subject${subjects.length === 1 ? ' is' : 's are'} ${shown}`,
+        {
+          code: 'COMMS_ERR_NATS_STREAM_SUBJECTS',
+          hint: `publish to a subject ${name} takes, choose another --stream name (it is created over '${subject}'), or add the subject to ${name} (nats stream edit ${name} --subjects ...)`,
+        },
+      );
+    }
     return;
   } catch (err) {
+    if (err instanceof UsageError) throw err;
     if (nameOf(err) !== 'StreamNotFoundError') throw jetstreamError(err, name);
   }
   try {
@@ -72,6 +87,16 @@ export async function ensureStream(
     throw jetstreamError(err, name);
   }
   output.info(output.c.yellow(`created stream ${name} over '${subject}'`));
+}
+
+/** The stream that stores `subject`, if any (for messages: "it lands in ORDERS, not ..."). */
+export async function streamFor(nc: NatsConnection, subject: string): Promise<string | undefined> {
+  try {
+    const jsm = await jetstreamManager(nc, { timeout: 2_000 });
+    return await jsm.streams.find(subject);
+  } catch {
+    return undefined;
+  }
 }
 
 /** `--deliver all|new|last|seq:N|since:DUR` as consumer settings. */

@@ -40,6 +40,25 @@ export function subjectFilterFor(template: string): string {
     .join('.');
 }
 
+/**
+ * True when every subject `subject` can stand for (it may hold wildcards) is matched by `pattern`
+ * (a stream's subject): `orders.>` covers `orders.created` and `orders.*`; `orders.*` does not cover
+ * `orders.a.b` or `orders.>`.
+ */
+export function subjectCovers(pattern: string, subject: string): boolean {
+  const p = pattern.split('.');
+  const s = subject.split('.');
+  for (let i = 0; i < p.length; i++) {
+    const pt = p[i];
+    if (pt === '>') return i < s.length;
+    const st = s[i];
+    if (st === undefined || st === '>') return false;
+    if (pt === '*') continue;
+    if (st === '*' || pt !== st) return false;
+  }
+  return p.length === s.length;
+}
+
 /** A queue group name: one token, no wildcards, spaces or control characters (exit 2 otherwise). */
 export function validateQueue(queue: string): string {
   if (!/^[^\s\p{Cc}*>]+$/u.test(queue))
@@ -48,9 +67,17 @@ export function validateQueue(queue: string): string {
 }
 
 /** A name in double quotes with every control character escaped (\u007f too), safe for a terminal. */
-function quoted(text: string): string {
+export function quoted(text: string): string {
   return JSON.stringify(text).replace(
     /\p{Cc}/gu,
     (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`,
   );
+}
+
+/**
+ * Peer-controlled text (header names and values, stream names, reply subjects) for a terminal line:
+ * every control character (C0, DEL, C1: ESC and CSI included) written as `\uXXXX`, nothing else changed.
+ */
+export function visible(text: string): string {
+  return text.replace(/\p{Cc}/gu, (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`);
 }

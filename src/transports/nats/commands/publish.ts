@@ -11,7 +11,7 @@ import { UsageError } from '../../../errors/comms-error.js';
 import { type ExitCode, worstExitCode } from '../../../errors/exit-codes.js';
 import { formatAttempt, reportResult } from '../../../output/human.js';
 import { Output } from '../../../output/output.js';
-import { NatsTransport } from '../adapter.js';
+import { checkSize, NatsTransport } from '../adapter.js';
 import type { NatsCall, NatsReply, OutgoingMessage } from '../call.js';
 import { type NatsConnectOptions, natsConnectOptionsFrom } from '../connection-options.js';
 import type { PublishValues } from '../flags.js';
@@ -23,7 +23,7 @@ import { subjectFilterFor, validateSubject } from '../subject.js';
 export interface PublishPlan extends CallSettings {
   subject: string;
   /** The payload argument or -d (text, @file, @-), read when the command runs. */
-  payload: { spec: string; flag: string } | undefined;
+  payload: { spec: string; flag: string; raw?: boolean } | undefined;
   /** Messages per run (--count); a --lines run sends one per stdin line instead. */
   count: number;
   lines: boolean;
@@ -72,15 +72,27 @@ export function publishPlanFrom(
   const load = settings.load !== undefined;
   if (load && (values.count > 1 || values.lines))
     throw new UsageError('--count and --lines cannot be combined with load mode (-n/--duration/--rate)');
-  if (values.lines && (payloadArg !== undefined || values.data !== undefined)) {
-    throw new UsageError('--lines reads the payloads from stdin: drop the payload argument and -d');
+  if (
+    values.lines &&
+    (payloadArg !== undefined || values.data !== undefined || values.dataRaw !== undefined)
+  ) {
+    throw new UsageError(
+      '--lines reads the payloads from stdin: drop the payload argument and -d/--data-raw',
+    );
   }
   if (payloadArg !== undefined && values.data !== undefined)
     throw new UsageError('give the payload either as an argument or with -d, not both');
-  const spec = values.data ?? payloadArg;
+  if (values.dataRaw !== undefined && (payloadArg !== undefined || values.data !== undefined))
+    throw new UsageError('give the payload once: --data-raw, -d or the payload argument');
+  const spec = values.dataRaw ?? values.data ?? payloadArg;
   return {
     subject,
-    payload: spec === undefined ? undefined : { spec, flag: values.data !== undefined ? '-d' : 'payload' },
+    payload:
+      spec === undefined
+        ? undefined
+        : values.dataRaw !== undefined
+          ? { spec, flag: '--data-raw', raw: true }
+          : { spec, flag: values.data !== undefined ? '-d' : 'payload' },
     count: values.count,
     lines: values.lines,
     headers,
@@ -114,7 +126,9 @@ export async function runPublish(plan: PublishPlan, ctx: CommandContext): Promis
   const payload =
     plan.payload === undefined
       ? Buffer.alloc(0)
-      : await readPayload(plan.payload.spec, plan.payload.flag, ctx.stdin);
+      : plan.payload.raw
+        ? Buffer.from(plan.payload.spec)
+        : await readPayload(plan.payload.spec, plan.payload.flag, ctx.stdin);
   const payloadText = hasTemplate(payload.toString('utf8')) ? payload.toString('utf8') : undefined;
 
   const templated =
@@ -148,8 +162,11 @@ export async function runPublish(plan: PublishPlan, ctx: CommandContext): Promis
   };
 
   const transport = new NatsTransport(plan.connect, resilience.timeoutMs, async (nc) => {
-    if (jetstream?.stream)
+    if (jetstream?.stream) {
+      // A message the server would refuse must not leave a new stream behind: check it first.
+      if (!plan.lines) checkSize(nc, messageFor(1));
       await ensureStream(nc, jetstream.stream, subjectFilterFor(subjectTemplate), output);
+    }
   });
   const target = subjectTemplate;
 
@@ -268,8 +285,12 @@ export async function runPublish(plan: PublishPlan, ctx: CommandContext): Promis
   }
   const ms = performance.now() - started;
   const exit = ctx.signal.aborted ? 130 : worstExitCode(exits);
+  // Out of what was asked for (--count), not out of what was tried: "stored 0 of 3 messages, stopped at #1".
+  const stored = exits.filter((e) => e === 0).length;
+  const planned = plan.lines ? seq : count;
+  const tail = exit === 0 ? '' : seq > 0 ? `, stopped at #${seq}` : ', stopped';
   output.info(
-    `${exit === 0 ? output.c.green('stored') : output.c.red('stopped')} ${exits.filter((e) => e === 0).length} of ${seq} message${seq === 1 ? '' : 's'}${output.c.dim(` · ${output.ms(ms)}`)}`,
+    `${exit === 0 ? output.c.green('stored') : output.c.red('stored')} ${stored} of ${planned} message${planned === 1 ? '' : 's'}${tail}${output.c.dim(` · ${output.ms(ms)}`)}`,
   );
   return exit as ExitCode;
 }

@@ -13,7 +13,7 @@ import { closeNats, connectNats } from '../connection.js';
 import { describeServers, type NatsConnectOptions, natsConnectOptionsFrom } from '../connection-options.js';
 import { DEFAULT_EXEC_TIMEOUT_MS, type ReplyValues } from '../flags.js';
 import { mergeHeaders, parseHeaders, toHeaders } from '../headers.js';
-import { writeMessage } from '../message.js';
+import { boundedHeaders, writeMessage } from '../message.js';
 import { validateQueue, validateSubject } from '../subject.js';
 
 /** `nats reply`, parsed and checked once: nothing below reads an option again. */
@@ -84,7 +84,7 @@ export async function runReply(plan: ReplyPlan, ctx: CommandContext): Promise<Ex
     plan.answer.mode === 'body' ? await readPayload(plan.answer.spec, '--body', ctx.stdin) : undefined;
   const replyHeaders = plan.headers;
 
-  const nc = await connectNats(connect, output);
+  const nc = await connectNats(connect, output, { announceReconnects: true });
   const sub = nc.subscribe(subject, queue ? { queue } : {});
   await nc.flush();
   const mode = exec ? `exec '${exec.command}'` : body !== undefined ? 'fixed body' : 'echo';
@@ -118,7 +118,8 @@ export async function runReply(plan: ReplyPlan, ctx: CommandContext): Promise<Ex
         subscription: subject,
       });
     if (body !== undefined) return { data: body };
-    return { data: m.data, ...(m.headers ? { headers: m.headers } : {}) };
+    const { headers } = boundedHeaders(m);
+    return { data: m.data, ...(headers ? { headers } : {}) };
   };
 
   /** Whether request `seq` is answered: it has a reply subject and fault injection spares it. */
@@ -153,11 +154,16 @@ export async function runReply(plan: ReplyPlan, ctx: CommandContext): Promise<Ex
     for await (const m of sub) {
       n += 1;
       const seq = n;
-      writes = writes.then(() =>
-        writeMessage(output, { subject: m.subject, reply: m.reply, headers: m.headers, data: m.data }, seq, {
-          raw: plan.raw,
-        }),
-      );
+      // A header block over the bound is neither decoded, printed nor echoed (see MAX_HEADER_BLOCK).
+      const { headers, dropped: headersDropped } = boundedHeaders(m);
+      const received = {
+        subject: m.subject,
+        reply: m.reply,
+        headers,
+        ...(headersDropped !== undefined ? { headersDropped } : {}),
+        data: m.data,
+      };
+      writes = writes.then(() => writeMessage(output, received, seq, { raw: plan.raw }));
       const fate = decide(m, seq);
       if (fate === 'answer') toAnswer += 1;
       const task = handle(m, seq, fate).catch((err: unknown) =>

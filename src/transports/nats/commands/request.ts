@@ -12,14 +12,14 @@ import type { NatsCall, NatsReply, OutgoingMessage } from '../call.js';
 import { type NatsConnectOptions, natsConnectOptionsFrom } from '../connection-options.js';
 import type { RequestValues } from '../flags.js';
 import { parseHeaders } from '../headers.js';
-import { asBuffer, headersToRecord } from '../message.js';
-import { validateSubject } from '../subject.js';
+import { asBuffer, headersDroppedLine, headersToRecord } from '../message.js';
+import { validateSubject, visible } from '../subject.js';
 
 /** `nats request`, parsed and checked once: nothing below reads an option again. */
 export interface RequestPlan extends CallSettings {
   subject: string;
   /** The payload argument or -d (text, @file, @-), read when the command runs. */
-  payload: { spec: string; flag: string } | undefined;
+  payload: { spec: string; flag: string; raw?: boolean } | undefined;
   headers: Array<readonly [string, string]>;
   raw: boolean;
   connect: NatsConnectOptions;
@@ -33,10 +33,17 @@ export function requestPlanFrom(
   validateSubject(expandTemplate(subject, 1), { wildcards: false });
   if (payloadArg !== undefined && values.data !== undefined)
     throw new UsageError('give the payload either as an argument or with -d, not both');
-  const spec = values.data ?? payloadArg;
+  if (values.dataRaw !== undefined && (payloadArg !== undefined || values.data !== undefined))
+    throw new UsageError('give the payload once: --data-raw, -d or the payload argument');
+  const spec = values.dataRaw ?? values.data ?? payloadArg;
   return {
     subject,
-    payload: spec === undefined ? undefined : { spec, flag: values.data !== undefined ? '-d' : 'payload' },
+    payload:
+      spec === undefined
+        ? undefined
+        : values.dataRaw !== undefined
+          ? { spec, flag: '--data-raw', raw: true }
+          : { spec, flag: values.data !== undefined ? '-d' : 'payload' },
     headers: parseHeaders(values.header),
     raw: values.raw,
     ...callSettingsFrom(values),
@@ -55,7 +62,9 @@ export async function runRequest(plan: RequestPlan, ctx: CommandContext): Promis
   const payload =
     plan.payload === undefined
       ? Buffer.alloc(0)
-      : await readPayload(plan.payload.spec, plan.payload.flag, ctx.stdin);
+      : plan.payload.raw
+        ? Buffer.from(plan.payload.spec)
+        : await readPayload(plan.payload.spec, plan.payload.flag, ctx.stdin);
   const text = payload.toString('utf8');
   const templated =
     hasTemplate(subjectTemplate) ||
@@ -91,11 +100,16 @@ export async function runRequest(plan: RequestPlan, ctx: CommandContext): Promis
     replyBytes: (r) => (r.op === 'request' ? r.data.byteLength : 0),
     async renderHuman({ result, reply }) {
       if (reply?.op === 'request') {
+        if (reply.headersDropped !== undefined && !output.options.quiet)
+          output.err.write(
+            `${output.c.yellow(headersDroppedLine(1, subjectTemplate, reply.headersDropped).replace('message #1', 'the reply'))}\n`,
+          );
         if (output.options.verbose) {
           const h = headersToRecord(reply.headers);
+          // Reply headers come from the peer: control characters escaped.
           if (h)
             for (const [k, v] of Object.entries(output.safe(h)))
-              output.verbose(`${output.c.cyan(k)}: ${Array.isArray(v) ? v.join(', ') : v}`);
+              output.verbose(`${output.c.cyan(visible(k))}: ${visible(Array.isArray(v) ? v.join(', ') : v)}`);
         }
         const body = asBuffer(reply.data);
         await output.data(body);

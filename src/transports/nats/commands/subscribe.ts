@@ -4,7 +4,7 @@ import type { Consumer, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { CommandContext } from '../../../command/context.js';
 import { outputFrom } from '../../../command/shared-options.js';
-import { type CommsError, TimeoutError, UsageError } from '../../../errors/comms-error.js';
+import { type CommsError, ResponseError, TimeoutError, UsageError } from '../../../errors/comms-error.js';
 import { ExitCode } from '../../../errors/exit-codes.js';
 import { Output, type OutputOptions } from '../../../output/output.js';
 import { closeNats, connectNats } from '../connection.js';
@@ -19,7 +19,7 @@ import {
   streamMissing,
   validateStreamName,
 } from '../jetstream.js';
-import { type ReceivedMessage, writeMessage } from '../message.js';
+import { boundedHeaders, type ReceivedMessage, writeMessage } from '../message.js';
 import { validateQueue, validateSubject } from '../subject.js';
 
 /** `nats subscribe`, parsed and checked once: nothing below reads an option again. */
@@ -85,7 +85,12 @@ export function subscribePlanFrom(subject: string, values: SubscribeValues): Sub
     raw: values.raw,
     jetstream,
     output: outputFrom(values),
-    connect: natsConnectOptionsFrom(values, { reconnect: 'forever' }),
+    // The first connect is bounded too (a server that accepts and never sends INFO): by --timeout
+    // when it is shorter than the usual connect timeout.
+    connect: natsConnectOptionsFrom(values, {
+      reconnect: 'forever',
+      ...(values.timeout !== undefined ? { connectTimeoutMs: Math.min(5_000, values.timeout) } : {}),
+    }),
   };
 }
 
@@ -134,7 +139,7 @@ export async function runSubscribe(plan: SubscribePlan, ctx: CommandContext): Pr
   const output = new Output(plan.output, ctx.stdout, ctx.stderr);
   const { subject, count, timeoutMs, raw, jetstream, connect } = plan;
 
-  const nc = await connectNats(connect, output);
+  const nc = await connectNats(connect, output, { announceReconnects: true });
   const stopper = new Stopper();
   const onInterrupt = () => stopper.stop('interrupted');
   ctx.signal.addEventListener('abort', onInterrupt, { once: true });
@@ -146,6 +151,7 @@ export async function runSubscribe(plan: SubscribePlan, ctx: CommandContext): Pr
   const timer = timeoutMs !== undefined ? setTimeout(() => stopper.stop('timeout'), timeoutMs) : undefined;
 
   let n = 0;
+  const slow: SlowConsumer = { dropped: 0 };
   const started = performance.now();
   const deliverOne = async (m: ReceivedMessage): Promise<void> => {
     n += 1;
@@ -157,7 +163,7 @@ export async function runSubscribe(plan: SubscribePlan, ctx: CommandContext): Pr
   try {
     if (ctx.signal.aborted) stopper.stop('interrupted');
     if (jetstream) await consumeJetStream(nc, subject, jetstream, { count, output, stopper, deliverOne });
-    else await consumeCore(nc, subject, plan.queue, count, stopper, deliverOne, output);
+    else await consumeCore(nc, subject, plan.queue, count, stopper, deliverOne, output, slow);
   } finally {
     if (timer) clearTimeout(timer);
     ctx.signal.removeEventListener('abort', onInterrupt);
@@ -169,6 +175,16 @@ export async function runSubscribe(plan: SubscribePlan, ctx: CommandContext): Pr
   const rate = seconds > 0 ? n / seconds : 0;
   const summary = `${n} message${n === 1 ? '' : 's'} in ${output.ms(seconds * 1000)}${n > 1 ? ` (${rate.toFixed(rate < 10 ? 1 : 0)} msgs/s)` : ''}`;
   if (!output.options.quiet) output.err.write(`${output.c.dim(`${subject}: ${summary}`)}\n`);
+  if (slow.dropped > 0) {
+    // Always said (even with -q) and always a failure: messages were lost.
+    output.error(
+      new ResponseError(`slow consumer: ${slow.dropped.toLocaleString('en-US')} messages dropped`, {
+        code: 'COMMS_ERR_NATS_SLOW_CONSUMER',
+        hint: `stdout was read too slowly: at most ${PENDING_LIMITS.messages.toLocaleString('en-US')} messages or ${PENDING_LIMITS.bytes / 1048576} MiB wait for it; read faster, or use --jetstream --durable to lose nothing`,
+      }),
+    );
+    if (stopper.reason !== 'interrupted') return ExitCode.failed;
+  }
 
   switch (stopper.reason) {
     case 'interrupted':
@@ -195,6 +211,18 @@ export async function runSubscribe(plan: SubscribePlan, ctx: CommandContext): Pr
   }
 }
 
+/**
+ * What a core subscriber holds for a slow reader (stdout a slow pipe, or one that stopped reading):
+ * the Go client's defaults, 65,536 messages or 64 MiB. Beyond either, new messages are dropped and
+ * counted (a slow consumer), so memory stays bounded however fast the publisher is.
+ */
+export const PENDING_LIMITS = { messages: 65_536, bytes: 64 * 1024 * 1024 } as const;
+
+/** Messages dropped by a slow consumer (core subscribe), reported at the end; they make the exit 1. */
+interface SlowConsumer {
+  dropped: number;
+}
+
 async function consumeCore(
   nc: NatsConnection,
   subject: string,
@@ -203,23 +231,91 @@ async function consumeCore(
   stopper: Stopper,
   deliverOne: (m: ReceivedMessage) => Promise<void>,
   output: Output,
+  slow: SlowConsumer,
 ): Promise<void> {
+  // A callback subscription: nats.js hands each message over as it is parsed, and this function keeps
+  // its own bounded queue (copied payloads, so a kept message does not pin the socket's read buffer).
+  const pending: Array<ReceivedMessage | undefined> = [];
+  let head = 0;
+  let pendingBytes = 0;
+  let closed = false;
+  let failure: unknown;
+  let wake: (() => void) | undefined;
+  const poke = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
   // `max` lets the server stop sending after --count, so nothing extra is buffered.
   const sub = nc.subscribe(subject, {
     ...(queue ? { queue } : {}),
     ...(count !== undefined ? { max: count } : {}),
+    callback: (err, m) => {
+      if (err) {
+        failure = err;
+        poke();
+        return;
+      }
+      if (stopper.stopped && stopper.reason !== 'interrupted') return;
+      const size = m.data.byteLength + m.subject.length;
+      if (pending.length - head >= PENDING_LIMITS.messages || pendingBytes + size > PENDING_LIMITS.bytes) {
+        if (slow.dropped === 0 && !output.options.quiet)
+          output.err.write(
+            `${output.c.yellow(`warning: slow consumer on '${subject}': ${(pending.length - head).toLocaleString('en-US')} messages (${Math.round(pendingBytes / 1048576)} MiB) waiting for stdout; dropping new messages`)}\n`,
+          );
+        slow.dropped += 1;
+        return;
+      }
+      const { headers, dropped } = boundedHeaders(m);
+      pending.push({
+        subject: m.subject,
+        reply: m.reply || undefined,
+        headers,
+        ...(dropped !== undefined ? { headersDropped: dropped } : {}),
+        data: Buffer.from(m.data),
+      });
+      pendingBytes += size;
+      poke();
+    },
+  });
+  void sub.closed.then(() => {
+    closed = true;
+    poke();
   });
   stopper.onStop(() => {
     // Ctrl-C drains: messages already received are still printed; the others end at once.
-    if (stopper.reason === 'interrupted') void sub.drain().catch(() => undefined);
-    else sub.unsubscribe();
+    if (stopper.reason === 'interrupted') {
+      void sub.drain().catch(() => undefined);
+      // A drain waits for the server; when it is down, stop waiting after a moment.
+      setTimeout(() => {
+        closed = true;
+        poke();
+      }, 2_000).unref();
+    } else sub.unsubscribe();
+    poke();
   });
   await nc.flush().catch(() => undefined);
   output.verbose(output.c.dim(`listening on '${subject}'${queue ? ` (queue ${queue})` : ''}`));
-  for await (const m of sub) {
-    if (stopper.stopped && stopper.reason !== 'interrupted') break;
-    await deliverOne({ subject: m.subject, reply: m.reply, headers: m.headers, data: m.data });
-    if (stopper.reason === 'count') break;
+  for (;;) {
+    if (failure !== undefined) throw natsError(failure, subject);
+    const m = pending[head];
+    if (m !== undefined) {
+      pending[head] = undefined;
+      head += 1;
+      pendingBytes -= m.data.byteLength + m.subject.length;
+      if (head > 4096 && head * 2 > pending.length) {
+        pending.splice(0, head);
+        head = 0;
+      }
+      await deliverOne(m);
+      if (stopper.reason === 'count') break;
+      if (stopper.stopped && stopper.reason !== 'interrupted') break;
+      continue;
+    }
+    if (closed || (stopper.stopped && stopper.reason !== 'interrupted')) break;
+    await new Promise<void>((resolve) => {
+      wake = resolve;
+    });
   }
 }
 
