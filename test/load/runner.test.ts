@@ -343,10 +343,13 @@ describe('runLoad: open loop (--rate)', () => {
     expect(closed.summary.latency.p90).toBeLessThan(open.summary.latency.p90);
   });
 
-  it('with --duration, every call scheduled inside it is sent', async () => {
+  it('with --duration, every call scheduled inside it is sent or counted as not sent', async () => {
     const r = await load(() => '/ok', { rate: '100', duration: '300ms' });
-    expect(r.summary.requests).toBe(30);
-    expect(state.hits).toBe(30);
+    // On a quiet machine all 30 start in time; on a loaded one the ones that could not start before
+    // the end are reported as notSent (issue 17: the run ends on time) — never silently lost.
+    const notSent = (r.summary.notSent as number | undefined) ?? 0;
+    expect(r.summary.requests + notSent).toBe(30);
+    expect(state.hits).toBe(r.summary.requests);
   });
 });
 
