@@ -1,7 +1,7 @@
 import type { Outcome, Verdict } from '../../core/transport.js';
 import { ResponseError, TimeoutError } from '../../errors/comms-error.js';
 import type { GrpcCall, GrpcReply } from './call.js';
-import { connectErrorFrom } from './errors.js';
+import { connectErrorFrom, grpcStatusOfError } from './errors.js';
 import { codeOf as code } from './status-codes.js';
 
 /** Retried by default (the contract); `--retry-on CODE,...` adds more. */
@@ -27,6 +27,8 @@ export function classifyGrpc(outcome: Outcome<GrpcReply>, call: GrpcCall): Verdi
       retryable: kind === 'connect' || (kind === 'timeout' && call.retryOn.has(code('DEADLINE_EXCEEDED'))),
       peerFault: kind === 'connect' || kind === 'timeout',
       error: outcome.error,
+      // Every gRPC result names a status, also when the call never got one from the server.
+      status: grpcStatusOfError(outcome.error),
     };
   }
   const reply = outcome.reply;

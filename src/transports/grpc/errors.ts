@@ -98,3 +98,37 @@ export function isGrpcStatus(err: unknown, name: string): boolean {
   const e = err as { code?: unknown };
   return e.code === codeOf(name) || e.code === `COMMS_ERR_GRPC_${name}`;
 }
+
+const STATUS_OF = new WeakMap<object, string>();
+
+/** Tag an error comms-cli raised itself with the gRPC status the spec gives that failure. */
+export function withGrpcStatus<E extends CommsError>(err: E, status: string): E {
+  STATUS_OF.set(err, status);
+  return err;
+}
+
+/**
+ * The gRPC status name of a failed attempt, so every gRPC result carries one: a tagged error's own
+ * status, a `COMMS_ERR_GRPC_<STATUS>` code, else by kind (a deadline is DEADLINE_EXCEEDED, no
+ * connection UNAVAILABLE, Ctrl-C CANCELLED, anything else of ours INTERNAL or UNKNOWN).
+ */
+export function grpcStatusOfError(err: CommsError): string {
+  const tagged = STATUS_OF.get(err);
+  if (tagged) return tagged;
+  const m = /^COMMS_ERR_GRPC_([A-Z_]+)$/.exec(err.code);
+  if (m && codeOf(m[1] as string) >= 0) return m[1] as string;
+  switch (err.kind) {
+    case 'timeout':
+      return 'DEADLINE_EXCEEDED';
+    case 'connect':
+    case 'breaker':
+      return 'UNAVAILABLE';
+    case 'interrupted':
+      return 'CANCELLED';
+    case 'local':
+    case 'usage':
+      return 'INTERNAL';
+    default:
+      return 'UNKNOWN';
+  }
+}

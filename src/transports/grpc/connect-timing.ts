@@ -1,0 +1,109 @@
+import diagnosticsChannel from 'node:diagnostics_channel';
+import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { ChannelCredentials } from '@grpc/grpc-js';
+import type { TimingRecorder } from '../../core/timing.js';
+
+/** When a client socket was created, resolved its name and connected (performance.now()). */
+interface SocketTimes {
+  created: number;
+  lookedUp?: number;
+  connected?: number;
+}
+
+const socketTimes = new WeakMap<object, SocketTimes>();
+let watching = false;
+
+/**
+ * Every client socket this process opens, timed from Node's own `net.client.socket` diagnostics
+ * channel (published when `net.connect` creates the socket, before it connects). grpc-js opens its
+ * TCP connections with `net.connect`, so `connect` is the socket's own connect, not the channel's
+ * set-up around it.
+ */
+function watchSockets(): void {
+  if (watching) return;
+  watching = true;
+  diagnosticsChannel.subscribe('net.client.socket', (message) => {
+    const socket = (message as { socket?: Socket }).socket;
+    if (!socket) return;
+    const times: SocketTimes = { created: performance.now() };
+    socketTimes.set(socket, times);
+    socket.once('lookup', () => {
+      times.lookedUp = performance.now();
+    });
+    socket.once('connect', () => {
+      times.connected = performance.now();
+    });
+  });
+}
+
+/** The part of grpc-js' (internal) secure connector that the probe wraps. */
+interface SecureConnector {
+  connect(socket: Socket): Promise<{ socket: Socket; secure: boolean }>;
+}
+
+/**
+ * Connection phases of a gRPC attempt from real events (issue 10): `dns` and `connect` from the TCP
+ * socket grpc-js opened, `tls` from the handshake alone. The channel's credentials are instrumented:
+ * grpc-js hands the freshly connected TCP socket to the credentials' connector, which (for TLS) does
+ * the handshake; the probe times that step and reads the socket's times. An attempt that starts while
+ * the channel is not READY waits for the next connection that began after it started; an attempt on
+ * an open connection has no connect phase (as curl on a reused connection).
+ */
+export class ConnectProbe {
+  readonly #waiting = new Set<TimingRecorder>();
+
+  /** Instrument `credentials` in place (best effort: a grpc-js without the hook just has no phases). */
+  instrument(credentials: ChannelCredentials): ChannelCredentials {
+    watchSockets();
+    const target = credentials as unknown as {
+      _createSecureConnector?: (...args: unknown[]) => SecureConnector;
+    };
+    const original = target._createSecureConnector;
+    if (typeof original !== 'function') return credentials;
+    const probe = this;
+    target._createSecureConnector = function (this: unknown, ...args: unknown[]) {
+      const connector = original.apply(this, args);
+      const connect = connector.connect.bind(connector);
+      connector.connect = async (socket: Socket) => {
+        const tcp = socketTimes.get(socket);
+        probe.#tcpDone(tcp);
+        const tlsStart = performance.now();
+        const result = await connect(socket);
+        probe.#secured(tcp, result.secure ? performance.now() - tlsStart : undefined);
+        return result;
+      };
+      return connector;
+    };
+    return credentials;
+  }
+
+  /** This attempt opens (or waits for) a connection: give it that connection's phases. */
+  expect(timing: TimingRecorder): void {
+    this.#waiting.add(timing);
+  }
+
+  forget(timing: TimingRecorder): void {
+    this.#waiting.delete(timing);
+  }
+
+  #tcpDone(tcp: SocketTimes | undefined): void {
+    if (!tcp || tcp.connected === undefined) return;
+    for (const t of this.#waiting) {
+      if (tcp.created < t.start) continue; // a connection that began before this attempt
+      if (tcp.lookedUp !== undefined) {
+        t.set('dns', tcp.lookedUp - tcp.created);
+        t.set('connect', tcp.connected - tcp.lookedUp);
+      } else t.set('connect', tcp.connected - tcp.created);
+    }
+  }
+
+  #secured(tcp: SocketTimes | undefined, tlsMs: number | undefined): void {
+    if (!tcp) return;
+    for (const t of this.#waiting) {
+      if (tcp.created < t.start) continue;
+      if (tlsMs !== undefined) t.set('tls', tlsMs);
+      this.#waiting.delete(t);
+    }
+  }
+}
