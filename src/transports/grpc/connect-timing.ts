@@ -40,6 +40,63 @@ function watchSockets(): void {
 /** The part of grpc-js' (internal) secure connector that the probe wraps. */
 interface SecureConnector {
   connect(socket: Socket): Promise<{ socket: Socket; secure: boolean }>;
+  connectionOptions?: { servername?: string };
+}
+
+const DATE_ERRORS: Record<string, string> = {
+  CERT_HAS_EXPIRED: 'expired',
+  CERT_NOT_YET_VALID: 'is not valid yet',
+};
+
+/**
+ * An expired (or not yet valid) server certificate: say when. Node's verification error carries no
+ * certificate, so the dates are read from one more handshake that does not verify (bounded to 2 s),
+ * made only on this failure. grpc-js keeps only the error's message, so the dates go into it.
+ */
+async function explainCertError(err: unknown, socket: Socket, connector: SecureConnector): Promise<unknown> {
+  const code = (err as { code?: string }).code ?? '';
+  const what = DATE_ERRORS[code];
+  const host = socket.remoteAddress;
+  if (!what || !host || !(err instanceof Error)) return err;
+  const tls = await import('node:tls');
+  const dates = await new Promise<{ validFrom: string; validTo: string } | undefined>((resolve) => {
+    const servername = connector.connectionOptions?.servername;
+    const probe = tls.connect({
+      host,
+      port: socket.remotePort,
+      rejectUnauthorized: false,
+      ALPNProtocols: ['h2'],
+      ...(servername && !isIPAddress(servername) ? { servername } : {}),
+    });
+    const done = (value?: { validFrom: string; validTo: string }) => {
+      clearTimeout(timer);
+      probe.destroy();
+      resolve(value);
+    };
+    const timer = setTimeout(() => done(), 2000);
+    probe.once('secureConnect', () => {
+      const cert = probe.getPeerCertificate();
+      done(cert?.valid_to ? { validFrom: cert.valid_from, validTo: cert.valid_to } : undefined);
+    });
+    probe.once('error', () => done());
+  });
+  if (!dates) return err;
+  const when =
+    code === 'CERT_HAS_EXPIRED'
+      ? `the server certificate expired on ${isoDate(dates.validTo)}`
+      : `the server certificate is not valid before ${isoDate(dates.validFrom)}`;
+  const out = new Error(`${err.message}: ${when}`);
+  Object.assign(out, { code });
+  return out;
+}
+
+function isIPAddress(text: string): boolean {
+  return /^[\d.]+$|:/.test(text);
+}
+
+function isoDate(text: string): string {
+  const ms = Date.parse(text);
+  return Number.isNaN(ms) ? text : new Date(ms).toISOString().replace(/\.000Z$/, 'Z');
 }
 
 /**
@@ -69,7 +126,12 @@ export class ConnectProbe {
         const tcp = socketTimes.get(socket);
         probe.#tcpDone(tcp);
         const tlsStart = performance.now();
-        const result = await connect(socket);
+        let result: Awaited<ReturnType<SecureConnector['connect']>>;
+        try {
+          result = await connect(socket);
+        } catch (err) {
+          throw await explainCertError(err, socket, connector);
+        }
         probe.#secured(tcp, result.secure ? performance.now() - tlsStart : undefined);
         return result;
       };

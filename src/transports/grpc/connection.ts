@@ -79,6 +79,8 @@ export class GrpcConnection {
   /** The first channel (health, reflection and single calls use it). */
   readonly client: Client;
   readonly target: GrpcTarget;
+  /** --cert/--key were given (for hints: never ask for a client certificate that was sent). */
+  readonly clientCert: boolean;
   /** Load mode's `--connections K`: K channels, each with its own HTTP/2 connection, used in turn. */
   readonly #clients: Client[];
   readonly #probe = new ConnectProbe();
@@ -87,6 +89,7 @@ export class GrpcConnection {
   constructor(grpc: GrpcModule, target: GrpcTarget, security: GrpcSecurity, channels = 1) {
     this.grpc = grpc;
     this.target = target;
+    this.clientCert = Boolean(security.tls?.cert);
     const { credentials, options } = channelSetup(grpc, security, target);
     this.#probe.instrument(credentials);
     // grpc-js shares a connection between channels with equal options; a distinct option per channel
