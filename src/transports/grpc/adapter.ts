@@ -138,7 +138,7 @@ export class GrpcTransport implements Transport<GrpcCall, GrpcReply> {
   }
 
   classify(outcome: Outcome<GrpcReply>, call: GrpcCall): Verdict {
-    return classifyGrpc(outcome, call, { clientCert: this.#conn.clientCert });
+    return classifyGrpc(outcome, call, { clientCert: this.#conn.clientCert, tls: this.#conn.tls });
   }
 
   describe(reply: GrpcReply, call: GrpcCall): ResultFields {

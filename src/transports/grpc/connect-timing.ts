@@ -53,17 +53,21 @@ const DATE_ERRORS: Record<string, string> = {
  * certificate, so the dates are read from one more handshake that does not verify (bounded to 2 s),
  * made only on this failure. grpc-js keeps only the error's message, so the dates go into it.
  */
-async function explainCertError(err: unknown, socket: Socket, connector: SecureConnector): Promise<unknown> {
+async function explainCertError(
+  err: unknown,
+  peer: { host: string | undefined; port: number | undefined },
+  connector: SecureConnector,
+): Promise<unknown> {
   const code = (err as { code?: string }).code ?? '';
   const what = DATE_ERRORS[code];
-  const host = socket.remoteAddress;
+  const { host, port } = peer;
   if (!what || !host || !(err instanceof Error)) return err;
   const tls = await import('node:tls');
   const dates = await new Promise<{ validFrom: string; validTo: string } | undefined>((resolve) => {
     const servername = connector.connectionOptions?.servername;
     const probe = tls.connect({
       host,
-      port: socket.remotePort,
+      ...(port !== undefined ? { port } : {}),
       rejectUnauthorized: false,
       ALPNProtocols: ['h2'],
       ...(servername && !isIPAddress(servername) ? { servername } : {}),
@@ -109,6 +113,8 @@ function isoDate(text: string): string {
  */
 export class ConnectProbe {
   readonly #waiting = new Set<TimingRecorder>();
+  /** Sockets of this channel's connections, destroyed by `closeAll` (a stuck handshake included). */
+  readonly #sockets = new Set<Socket>();
 
   /** Instrument `credentials` in place (best effort: a grpc-js without the hook just has no phases). */
   instrument(credentials: ChannelCredentials): ChannelCredentials {
@@ -124,13 +130,17 @@ export class ConnectProbe {
       const connect = connector.connect.bind(connector);
       connector.connect = async (socket: Socket) => {
         const tcp = socketTimes.get(socket);
+        probe.#sockets.add(socket);
+        socket.once('close', () => probe.#sockets.delete(socket));
         probe.#tcpDone(tcp);
         const tlsStart = performance.now();
+        // Read before the handshake: a failed one destroys the socket and its address with it.
+        const peer = { host: socket.remoteAddress, port: socket.remotePort };
         let result: Awaited<ReturnType<SecureConnector['connect']>>;
         try {
           result = await connect(socket);
         } catch (err) {
-          throw await explainCertError(err, socket, connector);
+          throw await explainCertError(err, peer, connector);
         }
         probe.#secured(tcp, result.secure ? performance.now() - tlsStart : undefined);
         return result;
@@ -138,6 +148,16 @@ export class ConnectProbe {
       return connector;
     };
     return credentials;
+  }
+
+  /**
+   * Destroy every socket the channel opened. grpc-js' close() lets a connection that is still in its
+   * TLS handshake or waiting for the server's HTTP/2 settings live on, which would hold the process
+   * after the verdict; the command is done with them.
+   */
+  closeAll(): void {
+    for (const s of this.#sockets) s.destroy();
+    this.#sockets.clear();
   }
 
   /** This attempt opens (or waits for) a connection: give it that connection's phases. */

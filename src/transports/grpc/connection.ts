@@ -81,6 +81,8 @@ export class GrpcConnection {
   readonly target: GrpcTarget;
   /** --cert/--key were given (for hints: never ask for a client certificate that was sent). */
   readonly clientCert: boolean;
+  /** The channel speaks TLS. */
+  readonly tls: boolean;
   /** Load mode's `--connections K`: K channels, each with its own HTTP/2 connection, used in turn. */
   readonly #clients: Client[];
   readonly #probe = new ConnectProbe();
@@ -90,6 +92,7 @@ export class GrpcConnection {
     this.grpc = grpc;
     this.target = target;
     this.clientCert = Boolean(security.tls?.cert);
+    this.tls = security.tls !== undefined;
     const { credentials, options } = channelSetup(grpc, security, target);
     this.#probe.instrument(credentials);
     // grpc-js shares a connection between channels with equal options; a distinct option per channel
@@ -307,6 +310,7 @@ export class GrpcConnection {
 
   close(): void {
     for (const client of this.#clients) client.close();
+    this.#probe.closeAll();
   }
 }
 

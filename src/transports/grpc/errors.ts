@@ -36,6 +36,8 @@ const TLS_TROUBLE =
 export interface ConnectContext {
   /** --cert/--key were passed (mutual TLS). */
   clientCert?: boolean;
+  /** The channel speaks TLS. */
+  tls?: boolean;
 }
 
 function tlsHint(text: string, ctx: ConnectContext): string {
@@ -82,12 +84,19 @@ export function connectErrorFrom(details: string, target: string, ctx: ConnectCo
   }
   // grpc-js' own words for a connection that opened and then failed before HTTP/2 settings ("Failed
   // to connect", "Connection dropped"): typically a TLS server spoken to in plaintext.
+  const dropped = /Failed to connect|Connection dropped/i.test(why);
+  // With TLS 1.3 a server that refuses the client certificate does so after the client's side of the
+  // handshake is done: the client sees only the connection closing before HTTP/2 starts.
   const hint =
     system === 'ECONNREFUSED'
       ? 'is the server running and listening on that port?'
-      : /Failed to connect|Connection dropped/i.test(why)
-        ? 'if the server speaks TLS, add --tls (and --cacert FILE)'
-        : undefined;
+      : dropped && ctx.tls && ctx.clientCert
+        ? 'the server closed the connection after the TLS handshake: it may have refused the client certificate from --cert (issued by a CA it trusts? valid? meant for client auth?)'
+        : dropped && ctx.tls
+          ? 'the server closed the connection during TLS set-up: if it wants a client certificate, pass --cert FILE --key FILE'
+          : dropped
+            ? 'if the server speaks TLS, add --tls (and --cacert FILE)'
+            : undefined;
   return new ConnectError(`cannot connect to ${target}: ${why}`, hint ? { hint } : {});
 }
 

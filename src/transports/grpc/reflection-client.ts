@@ -169,6 +169,7 @@ export class ReflectionClient {
         reject(
           grpcErrorFrom(err, target.display, 'reflection request', {
             clientCert: this.#conn.clientCert,
+            tls: this.#conn.tls,
           }),
         );
       });
