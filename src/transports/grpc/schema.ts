@@ -74,7 +74,7 @@ export async function loadProtoFiles(
   const imports = new Map<string, string[]>();
   const root = new protobuf.Root();
   root.resolvePath = (origin: string, target: string): string => {
-    const found = origin ? findImport(origin, target) : resolve(target);
+    const found = origin ? findImport(origin, target) : findTopLevel(target);
     if (origin && found !== undefined) {
       const from = resolve(origin);
       imports.set(from, [...(imports.get(from) ?? []), resolve(found)]);
@@ -83,6 +83,16 @@ export async function loadProtoFiles(
     missing.push({ target, from: origin });
     // A path that cannot exist: protobufjs fails to read it, and the error names the import.
     return join(PROTO_DIR, '.not-found', target.replace(/[^\w./-]/g, '_'));
+  };
+  // A --proto file as given (relative to the working directory), else under an -I folder (protoc).
+  const findTopLevel = (target: string): string | undefined => {
+    if (existsSync(target)) return resolve(target);
+    if (isAbsolute(target)) return undefined;
+    for (const d of dirs) {
+      const c = join(d, target);
+      if (existsSync(c) && statSync(c).isFile()) return c;
+    }
+    return undefined;
   };
   const findImport = (origin: string, target: string): string | undefined => {
     if (/(^|\/)google\/protobuf\/[a-z_]+\.proto$/.test(target) && !target.startsWith('/')) {
@@ -116,10 +126,6 @@ export async function loadProtoFiles(
           cause: err,
         },
       );
-    }
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && files.some((f) => !existsSync(f))) {
-      const f = files.find((x) => !existsSync(x));
-      throw new UsageError(`cannot read --proto file '${f}': no such file`, { cause: err });
     }
     throw new UsageError(`cannot parse --proto: ${(err as Error).message}`, { cause: err });
   }
