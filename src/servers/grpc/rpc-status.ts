@@ -1,5 +1,6 @@
 import type { Metadata } from '@grpc/grpc-js';
 import { loadShippedProto } from '../../transports/grpc/schema.js';
+import { STATUS_DETAILS_KEY } from '../../transports/grpc/status-details.js';
 
 /** One error detail to attach: a google.rpc type name and its fields (proto field names). */
 export interface DetailSpec {
@@ -8,7 +9,7 @@ export interface DetailSpec {
 }
 
 /**
- * Put a `google.rpc.Status` with typed details into `grpc-status-details-bin`, as real servers do
+ * Put a `google.rpc.Status` with typed details into STATUS_DETAILS_KEY (`grpc-status-details-bin`), as real servers do
  * (Go's status.WithDetails, Java's StatusProto): the client decodes it into `details`.
  */
 export async function addStatusDetails(
@@ -27,5 +28,5 @@ export async function addStatusDetails(
     };
   });
   const bytes = statusType.encode(statusType.fromObject({ code, message, details: anys })).finish();
-  metadata.set('grpc-status-details-bin', Buffer.from(bytes));
+  metadata.set(STATUS_DETAILS_KEY, Buffer.from(bytes));
 }

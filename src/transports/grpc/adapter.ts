@@ -1,11 +1,16 @@
 import type { Root } from 'protobufjs';
+import { TimingRecorder } from '../../core/timing.js';
 import type { AttemptContext, Outcome, ResultFields, Transport, Verdict } from '../../core/transport.js';
-import { UsageError } from '../../errors/comms-error.js';
+import { ResponseError } from '../../errors/comms-error.js';
 import type { GrpcCall, GrpcReply } from './call.js';
 import { classifyGrpc } from './classify.js';
-import type { GrpcConnection } from './connection.js';
+import { GrpcConnection } from './connection.js';
+import { withGrpcStatus } from './errors.js';
 import { decodeToJson } from './json-codec.js';
+import type { ResolvedMethod } from './schema.js';
 import { decodeStatusDetails, retryDelayMs, STATUS_DETAILS_KEY } from './status-details.js';
+import { parseGrpcTarget } from './target.js';
+import { checkWire, isWireError } from './wire-check.js';
 
 export interface GrpcTransportOptions {
   /** The gRPC deadline of each attempt (--timeout). */
@@ -13,6 +18,36 @@ export interface GrpcTransportOptions {
   emitDefaults: boolean;
   /** The schema, for custom error-detail types. */
   schema?: Root;
+  /** The method called: warmUp runs the same kind of call with its response type. */
+  method?: ResolvedMethod;
+}
+
+/**
+ * A response message as proto3 JSON, strictly: a truncated field, bad framing or invalid UTF-8 in a
+ * string field is a broken peer (INTERNAL, exit 1), never a partial value or U+FFFD.
+ */
+export function decodeResponse(
+  type: ResolvedMethod['responseType'],
+  bytes: Uint8Array,
+  emitDefaults: boolean,
+  index: number,
+): unknown {
+  try {
+    checkWire(type, bytes);
+    return decodeToJson(type, bytes, { emitDefaults });
+  } catch (err) {
+    const what = `response ${index + 1} is not a valid ${type.fullName.slice(1)}`;
+    throw withGrpcStatus(
+      new ResponseError(`${what}: ${(err as Error).message}`, {
+        code: 'COMMS_ERR_GRPC_BAD_MESSAGE',
+        hint: isWireError(err)
+          ? 'the server sent malformed protobuf'
+          : 'the schema may not match the server (try reflection, or the server’s own .proto)',
+        cause: err,
+      }),
+      'INTERNAL',
+    );
+  }
 }
 
 /**
@@ -43,17 +78,7 @@ export class GrpcTransport implements Transport<GrpcCall, GrpcReply> {
       signal: ctx.signal,
       timing: ctx.timing,
       onMessage: async (bytes, index) => {
-        let json: unknown;
-        try {
-          json = decodeToJson(responseType, bytes, { emitDefaults });
-        } catch (err) {
-          throw new UsageError(
-            `cannot decode response ${index + 1} as ${responseType.fullName.slice(1)}: ${(err as Error).message}`,
-            {
-              hint: 'the schema may not match the server (try reflection, or the server’s own .proto)',
-            },
-          );
-        }
+        const json = decodeResponse(responseType, bytes, emitDefaults, index);
         if (call.onMessage) await call.onMessage(json, index);
         else messages.push(json);
       },
@@ -63,8 +88,57 @@ export class GrpcTransport implements Transport<GrpcCall, GrpcReply> {
     return { ...raw, messages, details, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
   }
 
+  /**
+   * Pay grpc-js' and protobufjs' first-use costs before any clock starts (issue 10: the first call of
+   * a process spent 10-20 ms in channel set-up, HTTP/2 session code and JIT, which landed in
+   * `connect`, and in a load run's p99): one call of the same kind and path over a throwaway
+   * plaintext channel to an in-process node:http2 server that answers an empty message, decoded with
+   * the method's response type. The real peer is never contacted; failures are ignored (the first
+   * call then just pays the cost).
+   */
+  async warmUp(): Promise<void> {
+    const method = this.#options.method;
+    if (!method) return;
+    const http2 = await import('node:http2');
+    const server = http2.createServer();
+    server.on('stream', (stream) => {
+      stream.on('error', () => {});
+      stream.on('data', () => {});
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+      stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+      stream.end(Buffer.alloc(5));
+    });
+    let conn: GrpcConnection | undefined;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(0, '127.0.0.1', () => resolve());
+      });
+      const { port } = server.address() as { port: number };
+      const grpc = this.#conn.grpc;
+      conn = new GrpcConnection(grpc, parseGrpcTarget(`127.0.0.1:${port}`), {});
+      await conn.invoke({
+        kind: method.kind,
+        path: method.path,
+        metadata: new grpc.Metadata(),
+        requests: [Buffer.alloc(0)],
+        deadlineMs: 5000,
+        signal: new AbortController().signal,
+        timing: new TimingRecorder(),
+        onMessage: (bytes, index) => {
+          decodeResponse(method.responseType, bytes, this.#options.emitDefaults, index);
+        },
+      });
+    } catch {
+      // best effort
+    } finally {
+      conn?.close();
+      server.close();
+    }
+  }
+
   classify(outcome: Outcome<GrpcReply>, call: GrpcCall): Verdict {
-    return classifyGrpc(outcome, call);
+    return classifyGrpc(outcome, call, { clientCert: this.#conn.clientCert, tls: this.#conn.tls });
   }
 
   describe(reply: GrpcReply, call: GrpcCall): ResultFields {

@@ -1,7 +1,8 @@
 import type { Outcome, Verdict } from '../../core/transport.js';
 import { ResponseError, TimeoutError } from '../../errors/comms-error.js';
 import type { GrpcCall, GrpcReply } from './call.js';
-import { connectErrorFrom } from './errors.js';
+import { type ConnectContext, connectErrorFrom, grpcStatusOfError } from './errors.js';
+import { escapeControls } from './escape.js';
 import { codeOf as code } from './status-codes.js';
 
 /** Retried by default (the contract); `--retry-on CODE,...` adds more. */
@@ -19,7 +20,7 @@ const PEER_FAULTS = new Set(
  * (UNAVAILABLE by default), and for streams only while no response message has arrived, since
  * what was printed cannot be taken back.
  */
-export function classifyGrpc(outcome: Outcome<GrpcReply>, call: GrpcCall): Verdict {
+export function classifyGrpc(outcome: Outcome<GrpcReply>, call: GrpcCall, ctx: ConnectContext = {}): Verdict {
   if (outcome.error) {
     const kind = outcome.error.kind;
     return {
@@ -27,12 +28,15 @@ export function classifyGrpc(outcome: Outcome<GrpcReply>, call: GrpcCall): Verdi
       retryable: kind === 'connect' || (kind === 'timeout' && call.retryOn.has(code('DEADLINE_EXCEEDED'))),
       peerFault: kind === 'connect' || kind === 'timeout',
       error: outcome.error,
+      // Every gRPC result names a status, also when the call never got one from the server.
+      status: grpcStatusOfError(outcome.error),
     };
   }
   const reply = outcome.reply;
   const status = reply.status;
   if (reply.code === 0) return { ok: true, retryable: false, peerFault: false, status };
-  const text = reply.message ? `${status}: ${reply.message}` : status;
+  // grpc-message is the peer's text: escaped for the terminal (the result's `message` keeps it exact).
+  const text = reply.message ? `${status}: ${escapeControls(reply.message)}` : status;
   const retryable = call.retryOn.has(reply.code) && reply.received === 0;
   const base = {
     ok: false,
@@ -52,7 +56,7 @@ export function classifyGrpc(outcome: Outcome<GrpcReply>, call: GrpcCall): Verdi
   // Decided by whether the server was reached (connection state), never by the status text: a server
   // may well answer UNAVAILABLE "Failed to connect to upstream database" itself.
   if (status === 'UNAVAILABLE' && !reply.connected) {
-    return { ...base, error: connectErrorFrom(reply.message, call.target) };
+    return { ...base, error: connectErrorFrom(reply.message, call.target, ctx) };
   }
   const hint =
     status === 'UNIMPLEMENTED'

@@ -1,12 +1,13 @@
-import { performance } from 'node:perf_hooks';
-import type { Client, Metadata, MetadataValue, ServiceError, StatusObject } from '@grpc/grpc-js';
+import type { Channel, Client, Metadata, MetadataValue, StatusObject } from '@grpc/grpc-js';
 import type { TimingRecorder } from '../../core/timing.js';
 import { abortReasonToError } from '../../errors/classify.js';
-import { UsageError } from '../../errors/comms-error.js';
+import { ConnectError, ResponseError, TimeoutError, UsageError } from '../../errors/comms-error.js';
 import { isSecretHeader, REDACTED } from '../../output/redact.js';
+import { ConnectProbe } from './connect-timing.js';
 import { channelSetup, type GrpcSecurity } from './credentials.js';
+import { withGrpcStatus } from './errors.js';
 import type { MethodKind } from './schema.js';
-import { statusName } from './status-codes.js';
+import { normalizeCode, statusName } from './status-codes.js';
 import { STATUS_DETAILS_KEY } from './status-details.js';
 import type { GrpcTarget } from './target.js';
 
@@ -52,29 +53,48 @@ export interface InvokeOptions {
   timing?: TimingRecorder;
 }
 
-const identity = (b: Buffer): Buffer => b;
+/** grpc-js' call object below the Client API (`Channel.createCall`): raw bytes, one read at a time. */
+type RawCall = ReturnType<Channel['createCall']>;
+
+/** Responses held while stdout is slow, before reading pauses (and HTTP/2 flow control stops the server). */
+const HIGH_WATER_MESSAGES = 64;
+const HIGH_WATER_BYTES = 4 * 1024 * 1024;
+const LOW_WATER_MESSAGES = 16;
+
+/** The reason given to a stream's request reader when the call ends (allocated once). */
+const CALL_ENDED = new Error('the call has ended');
 
 /**
  * One channel to one target, and the four call shapes over it with raw bytes in and out (encoding
  * is the codec's job). Every call ends in `RawCallResult`, OK or not: a non-OK status is an answer
- * to judge (classify), not an exception. Only a local abort (Ctrl-C, --max-time) throws.
+ * to judge (classify), not an exception. Only a local abort (Ctrl-C, --max-time) throws, and a
+ * peer that breaks the protocol (not gRPC, wrong number of responses).
+ *
+ * Calls use grpc-js' channel call directly (below its Client wrappers): each response is read only
+ * when asked for, which is how a slow stdout slows the server (backpressure), and the first
+ * response frame and the message count are seen as they happen.
  */
-/** The reason given to a stream's request reader when the call ends (allocated once). */
-const CALL_ENDED = new Error('the call has ended');
-
 export class GrpcConnection {
   readonly grpc: GrpcModule;
   /** The first channel (health, reflection and single calls use it). */
   readonly client: Client;
   readonly target: GrpcTarget;
+  /** --cert/--key were given (for hints: never ask for a client certificate that was sent). */
+  readonly clientCert: boolean;
+  /** The channel speaks TLS. */
+  readonly tls: boolean;
   /** Load mode's `--connections K`: K channels, each with its own HTTP/2 connection, used in turn. */
   readonly #clients: Client[];
+  readonly #probe = new ConnectProbe();
   #turn = 0;
 
   constructor(grpc: GrpcModule, target: GrpcTarget, security: GrpcSecurity, channels = 1) {
     this.grpc = grpc;
     this.target = target;
+    this.clientCert = Boolean(security.tls?.cert);
+    this.tls = security.tls !== undefined;
     const { credentials, options } = channelSetup(grpc, security, target);
+    this.#probe.instrument(credentials);
     // grpc-js shares a connection between channels with equal options; a distinct option per channel
     // gives each its own, so the load spreads over K connections.
     this.#clients = Array.from(
@@ -114,30 +134,18 @@ export class GrpcConnection {
     return md;
   }
 
-  /** Record `connect` when this call has to open the connection (absent when it was already up). */
-  #trackConnect(client: Client, timing: TimingRecorder | undefined, deadline: number): void {
-    if (!timing) return;
-    const channel = client.getChannel();
-    const { connectivityState } = this.grpc;
-    let state = channel.getConnectivityState(true);
-    if (state === connectivityState.READY) return;
-    const watch = () => {
-      channel.watchConnectivityState(state, deadline, (err?: Error) => {
-        if (err) return;
-        state = channel.getConnectivityState(false);
-        if (state === connectivityState.READY) timing.set('connect', performance.now() - timing.start);
-        else if (state !== connectivityState.SHUTDOWN && state !== connectivityState.TRANSIENT_FAILURE)
-          watch();
-      });
-    };
-    watch();
-  }
-
   invoke(opts: InvokeOptions): Promise<RawCallResult> {
     // --timeout 0 means no deadline (as for the other transports), not an already-passed one.
     const deadline = opts.deadlineMs > 0 ? Date.now() + opts.deadlineMs : Number.POSITIVE_INFINITY;
-    const c = this.#pick();
-    this.#trackConnect(c, opts.timing, deadline);
+    const client = this.#pick();
+    const channel = client.getChannel();
+    const { connectivityState, status: Status } = this.grpc;
+    const { timing } = opts;
+    // Phases come from the connection this attempt opens (or waits for); none on an open one.
+    const opening = timing !== undefined && channel.getConnectivityState(false) !== connectivityState.READY;
+    if (opening) this.#probe.expect(timing);
+    const single = opts.kind === 'unary' || opts.kind === 'client streaming';
+    const streamsIn = opts.kind === 'client streaming' || opts.kind === 'bidi streaming';
     return new Promise<RawCallResult>((resolve, reject) => {
       let headers: MetadataRecord = {};
       let answered = false;
@@ -147,132 +155,162 @@ export class GrpcConnection {
       let chain: Promise<void> = Promise.resolve();
       let failed: unknown;
       let settled = false;
-      const callOptions = { deadline };
+      let firstFrame = false;
+      // Backpressure: responses queue here while onMessage (stdout) is slow; past the high-water mark
+      // no further read is asked of grpc-js, which pauses the HTTP/2 stream (flow control does the rest).
+      let queued = 0;
+      let queuedBytes = 0;
+      let paused = false;
+      let statusSeen = false;
       // Streams only: stops reading request messages (stdin) once the call is over. Unary calls
       // skip it: an AbortController and its abort() DOMException per call are measurable under load.
-      let stopRequests: AbortController | undefined;
+      const stopRequests = streamsIn ? new AbortController() : undefined;
+      const call = channel.createCall(opts.path, deadline, undefined, null, null);
 
-      const onResponse = (bytes: Buffer) => {
-        if (received === 0) opts.timing?.markSinceStart('firstByte');
-        const index = received++;
-        bytesIn += bytes.length;
-        chain = chain
-          .then(() => opts.onMessage(bytes, index))
-          .catch((err) => {
-            failed ??= err;
-          });
+      const frame = () => {
+        if (firstFrame) return;
+        firstFrame = true;
+        timing?.markSinceStart('firstByte');
       };
-      const unaryCallback = (err: ServiceError | null, value?: Buffer) => {
-        if (!err && value) onResponse(value);
+      const fail = (err: unknown, code: number, details: string) => {
+        failed ??= err;
+        call.cancelWithStatus(code, details);
+      };
+      const read = () => {
+        if (!statusSeen) call.startRead();
       };
 
-      type AnyCall = NodeJS.EventEmitter & { cancel(): void };
-      let call: AnyCall;
-      switch (opts.kind) {
-        case 'unary':
-          call = c.makeUnaryRequest(
-            opts.path,
-            identity,
-            identity,
-            first(opts.requests),
-            opts.metadata,
-            callOptions,
-            unaryCallback,
-          );
-          sent = 1;
-          break;
-        case 'server streaming': {
-          const s = c.makeServerStreamRequest(
-            opts.path,
-            identity,
-            identity,
-            first(opts.requests),
-            opts.metadata,
-            callOptions,
-          );
-          // Flowing mode, never paused: every message is delivered before the status event (a paused
-          // stream would still hold messages when a non-OK status destroys it).
-          s.on('data', onResponse);
-          s.on('error', () => {}); // the status event carries the outcome
-          call = s;
-          sent = 1;
-          break;
-        }
-        case 'client streaming': {
-          const s = c.makeClientStreamRequest(
-            opts.path,
-            identity,
-            identity,
-            opts.metadata,
-            callOptions,
-            unaryCallback,
-          );
-          call = s;
-          stopRequests = new AbortController();
-          void pump(opts.requests, s, () => sent++, stopRequests.signal).catch((err) => {
-            failed ??= err;
-            s.cancel();
-          });
-          break;
-        }
-        case 'bidi streaming': {
-          const s = c.makeBidiStreamRequest(opts.path, identity, identity, opts.metadata, callOptions);
-          // Flowing mode, never paused: every message is delivered before the status event (a paused
-          // stream would still hold messages when a non-OK status destroys it).
-          s.on('data', onResponse);
-          s.on('error', () => {});
-          call = s;
-          stopRequests = new AbortController();
-          void pump(opts.requests, s, () => sent++, stopRequests.signal).catch((err) => {
-            failed ??= err;
-            s.cancel();
-          });
-          break;
-        }
-      }
-
-      const onAbort = () => call.cancel();
+      const onAbort = () => call.cancelWithStatus(Status.CANCELLED, 'Cancelled on client');
       if (opts.signal.aborted) onAbort();
       else opts.signal.addEventListener('abort', onAbort, { once: true });
 
-      call.on('metadata', (md: Metadata) => {
-        answered = true;
-        headers = metadataToRecord(md);
-      });
-      call.on('status', (status: StatusObject) => {
-        if (settled) return;
-        settled = true;
-        stopRequests?.abort(CALL_ENDED); // the call is over: stop reading request messages (stdin)
-        const connected =
-          answered || c.getChannel().getConnectivityState(false) === this.grpc.connectivityState.READY;
-        opts.signal.removeEventListener('abort', onAbort);
-        void chain.then(() => {
-          opts.timing?.markSinceStart('total');
-          if (failed !== undefined) return reject(failed);
-          // We cancelled it: report why (timeout or Ctrl-C), not "CANCELLED".
-          if (status.code === this.grpc.status.CANCELLED && opts.signal.aborted)
-            return reject(abortReasonToError(opts.signal.reason));
-          const bin = status.metadata?.get(STATUS_DETAILS_KEY)[0];
-          resolve({
-            code: status.code,
-            status: statusName(status.code),
-            message: status.details ?? '',
-            headers,
-            trailers: metadataToRecord(status.metadata),
-            ...(Buffer.isBuffer(bin) ? { detailsBin: bin } : {}),
-            received,
-            sent,
-            answered,
-            connected,
-            bytes: bytesIn,
+      call.start(opts.metadata, {
+        onReceiveMetadata: (md: Metadata) => {
+          frame();
+          answered = true;
+          headers = metadataToRecord(md);
+          const type = String(md.get('content-type')[0] ?? '');
+          if (!/^application\/grpc(\+|;|$)/i.test(type)) {
+            const shown = type ? `content-type ${type}` : 'no content-type';
+            fail(
+              withGrpcStatus(
+                new ConnectError(
+                  `${this.target.display} is not a gRPC server (it answered HTTP with ${shown})`,
+                  {
+                    code: 'COMMS_ERR_NOT_GRPC',
+                    hint: 'check the port: this looks like a web server, not gRPC (gRPC answers application/grpc)',
+                  },
+                ),
+                'UNKNOWN',
+              ),
+              Status.UNKNOWN,
+              'not a gRPC server',
+            );
+          }
+        },
+        onReceiveMessage: (bytes: Buffer) => {
+          frame();
+          const index = received++;
+          bytesIn += bytes.length;
+          if (single && index >= 1) {
+            // The gRPC spec: a response cardinality violation is UNIMPLEMENTED, and the call ends now.
+            fail(
+              withGrpcStatus(
+                new ResponseError(
+                  `cardinality violation: ${opts.kind} method ${opts.path} answered with more than one message`,
+                  { code: 'COMMS_ERR_GRPC_CARDINALITY' },
+                ),
+                'UNIMPLEMENTED',
+              ),
+              Status.UNIMPLEMENTED,
+              'Too many responses received',
+            );
+            return;
+          }
+          queued += 1;
+          queuedBytes += bytes.length;
+          chain = chain
+            .then(() => (failed === undefined ? opts.onMessage(bytes, index) : undefined))
+            .catch((err) => fail(err, Status.CANCELLED, 'the client could not handle a response'))
+            .finally(() => {
+              queued -= 1;
+              queuedBytes -= bytes.length;
+              if (paused && queued <= LOW_WATER_MESSAGES) {
+                paused = false;
+                read();
+              }
+            });
+          if (queued < HIGH_WATER_MESSAGES && queuedBytes < HIGH_WATER_BYTES) read();
+          else paused = true;
+        },
+        onReceiveStatus: (raw: StatusObject) => {
+          if (settled) return;
+          settled = true;
+          statusSeen = true;
+          if (opening && timing) this.#probe.forget(timing);
+          stopRequests?.abort(CALL_ENDED); // the call is over: stop reading request messages (stdin)
+          const connected = answered || channel.getConnectivityState(false) === connectivityState.READY;
+          opts.signal.removeEventListener('abort', onAbort);
+          const code = normalizeCode(raw.code);
+          if (code === 0 && single && received === 0)
+            failed ??= withGrpcStatus(
+              new ResponseError(`no response message: ${opts.path} ended OK without one`, {
+                code: 'COMMS_ERR_GRPC_NO_MESSAGE',
+                hint: `a ${opts.kind} method must answer exactly one message (the server is broken)`,
+              }),
+              'UNIMPLEMENTED',
+            );
+          if (answered || code !== Status.CANCELLED) frame();
+          void chain.then(() => {
+            timing?.markSinceStart('total');
+            if (failed !== undefined) return reject(failed);
+            // We cancelled it: report why (timeout or Ctrl-C), not "CANCELLED".
+            if (code === Status.CANCELLED && opts.signal.aborted) {
+              const err = abortReasonToError(opts.signal.reason);
+              return reject(
+                err.kind === 'timeout' && !connected
+                  ? new TimeoutError(`connect to ${this.target.display} ${err.message}`, {
+                      code: 'COMMS_ERR_CONNECT_TIMEOUT',
+                      cause: err,
+                    })
+                  : err,
+              );
+            }
+            const bin = raw.metadata?.get(STATUS_DETAILS_KEY)[0];
+            resolve({
+              code,
+              status: statusName(code),
+              message: raw.details ?? '',
+              headers,
+              trailers: metadataToRecord(raw.metadata),
+              ...(Buffer.isBuffer(bin) ? { detailsBin: bin } : {}),
+              received,
+              sent,
+              answered,
+              connected,
+              bytes: bytesIn,
+            });
           });
-        });
+        },
       });
+      read();
+
+      if (streamsIn) {
+        void pump(opts.requests, call, () => sent++, (stopRequests as AbortController).signal).catch((err) =>
+          fail(err, Status.CANCELLED, 'the client could not send its requests'),
+        );
+      } else {
+        const request = first(opts.requests);
+        call.sendMessageWithContext({}, request);
+        call.halfClose();
+        sent = 1;
+      }
     });
   }
 
   close(): void {
     for (const client of this.#clients) client.close();
+    this.#probe.closeAll();
   }
 }
 
@@ -290,7 +328,7 @@ function first(requests: AsyncIterable<Buffer> | Iterable<Buffer>): Buffer {
  */
 async function pump(
   requests: AsyncIterable<Buffer> | Iterable<Buffer>,
-  stream: import('node:stream').Writable,
+  call: RawCall,
   onSent: () => void,
   stop: AbortSignal,
 ): Promise<void> {
@@ -307,11 +345,14 @@ async function pump(
     if (next === 'stop') return;
     if (next.done) break;
     onSent();
-    if (!stream.write(next.value))
-      await Promise.race([new Promise<void>((r) => stream.once('drain', () => r())), stopped]);
+    // Wait until grpc-js has written it (HTTP/2 flow control): a slow server slows the reading of stdin.
+    const written = new Promise<void>((resolve) =>
+      call.sendMessageWithContext({ callback: () => resolve() }, next.value),
+    );
+    await Promise.race([written, stopped]);
     if (stop.aborted) return;
   }
-  stream.end();
+  call.halfClose();
 }
 
 /** Metadata as a plain record for output: `-bin` values in base64, repeated keys as arrays. */

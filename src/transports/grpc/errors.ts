@@ -1,4 +1,5 @@
 import { type CommsError, ConnectError, ResponseError, TimeoutError } from '../../errors/comms-error.js';
+import { escapeControls } from './escape.js';
 import { codeOf, statusName } from './status-codes.js';
 
 /**
@@ -31,13 +32,29 @@ function systemCodeIn(text: string): string | undefined {
 const TLS_TROUBLE =
   /certificate|self[- ]signed|SSL|TLS|handshake|unable to verify|altnames|wrong version number/i;
 
-function tlsHint(text: string): string {
+/** What the connection was set up with, for hints that must not ask for what was already given. */
+export interface ConnectContext {
+  /** --cert/--key were passed (mutual TLS). */
+  clientCert?: boolean;
+  /** The channel speaks TLS. */
+  tls?: boolean;
+}
+
+function tlsHint(text: string, ctx: ConnectContext): string {
+  if (/certificate has expired|expired on/i.test(text))
+    return 'the server must renew its certificate (-k/--insecure skips verification, for testing only)';
+  if (/not yet valid|not valid before/i.test(text))
+    return "check the server's (and this machine's) clock (-k/--insecure skips verification)";
   if (/altnames|does not match|Hostname/i.test(text))
     return 'the certificate does not name this host: use --servername NAME, or -k to skip verification';
   if (/wrong version number|packet length too long/i.test(text))
     return 'the server may not speak TLS on this port: drop --tls';
-  if (/certificate required|alert number 116|bad certificate/i.test(text))
+  if (/certificate required|alert number 116|bad certificate|unknown ca|alert number 4[2-9]/i.test(text)) {
+    // A client certificate was sent and refused: asking for --cert/--key again would mislead.
+    if (ctx.clientCert)
+      return 'the server refused the client certificate from --cert: is it issued by a CA the server trusts, valid, and meant for client auth?';
     return 'the server wants a client certificate: pass --cert FILE --key FILE';
+  }
   return 'pass the server CA with --cacert FILE, or -k/--insecure to skip verification';
 }
 
@@ -56,23 +73,30 @@ function connectReason(details: string): string {
  * A connection that was never made (refused, DNS, TLS handshake) as a ConnectError with a hint
  * (exit 3). `details` is the UNAVAILABLE status' details, the only place grpc-js reports why.
  */
-export function connectErrorFrom(details: string, target: string): ConnectError {
+export function connectErrorFrom(details: string, target: string, ctx: ConnectContext = {}): ConnectError {
   const why = connectReason(details);
   const system = systemCodeIn(why);
   if (TLS_TROUBLE.test(details)) {
     return new ConnectError(`TLS handshake with ${target} failed: ${why}`, {
       code: 'COMMS_ERR_TLS',
-      hint: tlsHint(details),
+      hint: tlsHint(details, ctx),
     });
   }
   // grpc-js' own words for a connection that opened and then failed before HTTP/2 settings ("Failed
   // to connect", "Connection dropped"): typically a TLS server spoken to in plaintext.
+  const dropped = /Failed to connect|Connection dropped/i.test(why);
+  // With TLS 1.3 a server that refuses the client certificate does so after the client's side of the
+  // handshake is done: the client sees only the connection closing before HTTP/2 starts.
   const hint =
     system === 'ECONNREFUSED'
       ? 'is the server running and listening on that port?'
-      : /Failed to connect|Connection dropped/i.test(why)
-        ? 'if the server speaks TLS, add --tls (and --cacert FILE)'
-        : undefined;
+      : dropped && ctx.tls && ctx.clientCert
+        ? 'the server closed the connection after the TLS handshake: it may have refused the client certificate from --cert (issued by a CA it trusts? valid? meant for client auth?)'
+        : dropped && ctx.tls
+          ? 'the server closed the connection during TLS set-up: if it wants a client certificate, pass --cert FILE --key FILE'
+          : dropped
+            ? 'if the server speaks TLS, add --tls (and --cacert FILE)'
+            : undefined;
   return new ConnectError(`cannot connect to ${target}: ${why}`, hint ? { hint } : {});
 }
 
@@ -80,13 +104,18 @@ export function connectErrorFrom(details: string, target: string): ConnectError 
  * A non-OK status that grpc-js raised as an error (a stream's 'error' event, a unary callback), by its
  * status code. `what` names the request for a timeout message (`reflection request`).
  */
-export function grpcErrorFrom(err: GrpcErrorLike, target: string, what: string): CommsError {
+export function grpcErrorFrom(
+  err: GrpcErrorLike,
+  target: string,
+  what: string,
+  ctx: ConnectContext = {},
+): CommsError {
   const details = err.details ?? err.message ?? '';
   if (err.code === codeOf('DEADLINE_EXCEEDED'))
     return new TimeoutError(`${what} to ${target} timed out`, { cause: err });
-  if (err.code === codeOf('UNAVAILABLE')) return connectErrorFrom(details, target);
+  if (err.code === codeOf('UNAVAILABLE')) return connectErrorFrom(details, target, ctx);
   const status = statusName(err.code ?? codeOf('UNKNOWN'));
-  return new ResponseError(details ? `${status}: ${details}` : status, {
+  return new ResponseError(details ? `${status}: ${escapeControls(details)}` : status, {
     cause: err,
     code: `COMMS_ERR_GRPC_${status}`,
   });
@@ -97,4 +126,38 @@ export function isGrpcStatus(err: unknown, name: string): boolean {
   if (typeof err !== 'object' || err === null) return false;
   const e = err as { code?: unknown };
   return e.code === codeOf(name) || e.code === `COMMS_ERR_GRPC_${name}`;
+}
+
+const STATUS_OF = new WeakMap<object, string>();
+
+/** Tag an error comms-cli raised itself with the gRPC status the spec gives that failure. */
+export function withGrpcStatus<E extends CommsError>(err: E, status: string): E {
+  STATUS_OF.set(err, status);
+  return err;
+}
+
+/**
+ * The gRPC status name of a failed attempt, so every gRPC result carries one: a tagged error's own
+ * status, a `COMMS_ERR_GRPC_<STATUS>` code, else by kind (a deadline is DEADLINE_EXCEEDED, no
+ * connection UNAVAILABLE, Ctrl-C CANCELLED, anything else of ours INTERNAL or UNKNOWN).
+ */
+export function grpcStatusOfError(err: CommsError): string {
+  const tagged = STATUS_OF.get(err);
+  if (tagged) return tagged;
+  const m = /^COMMS_ERR_GRPC_([A-Z_]+)$/.exec(err.code);
+  if (m && codeOf(m[1] as string) >= 0) return m[1] as string;
+  switch (err.kind) {
+    case 'timeout':
+      return 'DEADLINE_EXCEEDED';
+    case 'connect':
+    case 'breaker':
+      return 'UNAVAILABLE';
+    case 'interrupted':
+      return 'CANCELLED';
+    case 'local':
+    case 'usage':
+      return 'INTERNAL';
+    default:
+      return 'UNKNOWN';
+  }
 }

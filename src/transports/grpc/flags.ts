@@ -75,7 +75,10 @@ export type GrpcCallValues = OptionValues<typeof GRPC_CALL_OPTIONS>;
 
 /** `grpc list` and `grpc describe` (the schema may also come from files, to browse them offline). */
 export const GRPC_INSPECT_OPTIONS = {
-  timeout: duration('--timeout <dur>', 'deadline for the reflection requests', { default: 10_000 }),
+  timeout: duration('--timeout <dur>', 'deadline for the whole reflection lookup (0: none)', {
+    default: 10_000,
+  }),
+  maxTime: duration('--max-time <dur>', 'bound on the whole command, schema lookup included'),
   ...GRPC_METADATA_OPTIONS,
   ...GRPC_SCHEMA_OPTIONS,
   ...GRPC_TLS_OPTIONS,

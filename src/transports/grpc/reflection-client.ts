@@ -2,7 +2,7 @@ import type { Metadata, ServiceError } from '@grpc/grpc-js';
 import type { Root, Type } from 'protobufjs';
 import descriptor from 'protobufjs/ext/descriptor/index.js';
 import { abortReasonToError } from '../../errors/classify.js';
-import { UsageError } from '../../errors/comms-error.js';
+import { ResponseError, UsageError } from '../../errors/comms-error.js';
 import type { GrpcConnection } from './connection.js';
 import { grpcErrorFrom, isGrpcStatus } from './errors.js';
 import { loadShippedProto, rootFromFileDescriptors } from './schema.js';
@@ -18,6 +18,9 @@ interface ReflectionResponse {
 }
 
 const identity = (b: Buffer): Buffer => b;
+
+/** Files one schema lookup may fetch (a real schema needs tens; a hostile server would never stop). */
+export const MAX_REFLECTION_FILES = 1000;
 
 /**
  * A client of `grpc.reflection.v1.ServerReflection` (falling back to `v1alpha`), written against
@@ -59,6 +62,15 @@ export class ReflectionClient {
     let answer = await this.#ask([{ file_containing_symbol: symbol }], symbol);
     // Servers may send the dependencies with the file or leave them to be asked for by name.
     for (;;) {
+      if (files.size + asked.size > MAX_REFLECTION_FILES)
+        throw new ResponseError(
+          `reflection for '${symbol}' needs more than ${MAX_REFLECTION_FILES} files: stopped (the server keeps naming new dependencies)`,
+          {
+            code: 'COMMS_ERR_REFLECTION_LIMIT',
+            hint: 'give the schema with --proto FILE (and -I DIR) or --protoset FILE',
+          },
+        );
+      if (this.#signal.aborted) throw abortReasonToError(this.#signal.reason);
       for (const res of answer) {
         for (const bytes of res.file_descriptor_response?.file_descriptor_proto ?? []) {
           const file = descriptor.FileDescriptorProto.decode(bytes) as unknown as {
@@ -154,7 +166,12 @@ export class ReflectionClient {
       stream.on('error', (err: ServiceError) => {
         this.#signal.removeEventListener('abort', onAbort);
         if (this.#signal.aborted) return reject(abortReasonToError(this.#signal.reason));
-        reject(grpcErrorFrom(err, target.display, 'reflection request'));
+        reject(
+          grpcErrorFrom(err, target.display, 'reflection request', {
+            clientCert: this.#conn.clientCert,
+            tls: this.#conn.tls,
+          }),
+        );
       });
       stream.on('end', () => {
         this.#signal.removeEventListener('abort', onAbort);

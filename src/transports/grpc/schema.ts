@@ -1,6 +1,6 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, realpathSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import type { Method, Root, Service, Type } from 'protobufjs';
 import protobuf from 'protobufjs';
 import descriptor from 'protobufjs/ext/descriptor/index.js';
@@ -39,9 +39,13 @@ const PARSE_OPTIONS = { keepCase: true, alternateCommentMode: true } as const;
 const COMMON_FILES = ['any', 'duration', 'empty', 'field_mask', 'struct', 'timestamp', 'wrappers'];
 
 /**
- * Load `.proto` files as protoc would: each file found as given or under an import path; imports
- * searched next to the importing file, then under every `-I`, then in the shipped `proto/` folder;
- * `google/protobuf/*.proto` always available. A missing file or import is a usage error naming it.
+ * Load `.proto` files as protoc would. An import is looked up only inside the allowed roots: the
+ * `-I` folders (without any, the folders of the --proto files), then comms-cli's shipped `proto/`;
+ * next to the importing file only when that is inside a root too. Absolute imports and `..` that
+ * leaves a root are refused, and only regular files are read (never a device, FIFO or a symlink out
+ * of the root: `import "/dev/zero"` or `import "/etc/passwd"` find nothing). `google/protobuf/*.proto`
+ * are always available. A missing file or import is a usage error naming it; an import cycle is one
+ * too, as protoc says ("recursively imports itself").
  */
 export async function loadProtoFiles(
   files: readonly string[],
@@ -52,37 +56,117 @@ export async function loadProtoFiles(
     if (!existsSync(d) || !statSync(d).isDirectory())
       throw new UsageError(`import path '${d}' is not a directory (-I/--import-path)`);
   }
+  for (const f of files) {
+    if (!existsSync(f)) continue; // reported below, as before
+    if (!statSync(f).isFile()) throw new UsageError(`--proto '${f}' is not a regular file`);
+  }
+  const roots = [
+    ...(dirs.length ? dirs : [...new Set(files.map((f) => dirname(resolve(f))))]),
+    PROTO_DIR,
+  ].map((r) => realOr(r));
+  const inRoots = (path: string): string | undefined => {
+    if (!existsSync(path)) return undefined;
+    const real = realOr(path);
+    if (!roots.some((r) => real === r || real.startsWith(`${r}${sep}`))) return undefined;
+    return statSync(real).isFile() ? path : undefined;
+  };
   const missing: Array<{ target: string; from: string }> = [];
+  const imports = new Map<string, string[]>();
   const root = new protobuf.Root();
   root.resolvePath = (origin: string, target: string): string => {
-    if (isAbsolute(target) && existsSync(target)) return target;
+    const found = origin ? findImport(origin, target) : findTopLevel(target);
+    if (origin && found !== undefined) {
+      const from = resolve(origin);
+      imports.set(from, [...(imports.get(from) ?? []), resolve(found)]);
+    }
+    if (found !== undefined) return found;
+    missing.push({ target, from: origin });
+    // A path that cannot exist: protobufjs fails to read it, and the error names the import.
+    return join(PROTO_DIR, '.not-found', target.replace(/[^\w./-]/g, '_'));
+  };
+  // A --proto file as given (relative to the working directory), else under an -I folder (protoc).
+  const findTopLevel = (target: string): string | undefined => {
+    if (existsSync(target)) return resolve(target);
+    if (isAbsolute(target)) return undefined;
+    for (const d of dirs) {
+      const c = join(d, target);
+      if (existsSync(c) && statSync(c).isFile()) return c;
+    }
+    return undefined;
+  };
+  const findImport = (origin: string, target: string): string | undefined => {
+    if (/(^|\/)google\/protobuf\/[a-z_]+\.proto$/.test(target) && !target.startsWith('/')) {
+      const shipped = join(PROTO_DIR, target);
+      return existsSync(shipped) ? shipped : target; // protobufjs bundles these
+    }
+    if (isAbsolute(target)) return undefined;
     const candidates = [
-      ...(origin ? [join(dirname(origin), target)] : [resolve(target)]),
+      join(dirname(origin), target),
       ...dirs.map((d) => join(d, target)),
       join(PROTO_DIR, target),
     ];
-    const found = candidates.find((c) => existsSync(c));
-    if (found) return found;
-    if (/(^|\/)google\/protobuf\/[a-z_]+\.proto$/.test(target)) return target; // protobufjs bundles these
-    missing.push({ target, from: origin });
-    return candidates[0] ?? target;
+    for (const c of candidates) {
+      const ok = inRoots(c);
+      if (ok) return ok;
+    }
+    return undefined;
   };
   try {
     await root.load(files.slice(), PARSE_OPTIONS);
   } catch (err) {
     const miss = missing[0];
     if (miss) {
-      const searched = [...(miss.from ? [dirname(miss.from)] : ['.']), ...dirs].join(', ');
+      const searched = roots.join(', ');
       throw new UsageError(
         miss.from
           ? `import '${miss.target}' not found (imported by ${miss.from})`
           : `cannot read --proto file '${miss.target}': no such file`,
-        { hint: `searched: ${searched}; add the folder that holds it with -I/--import-path DIR`, cause: err },
+        {
+          hint: `imports are looked up only under: ${searched}; add the folder that holds it with -I/--import-path DIR`,
+          cause: err,
+        },
       );
     }
     throw new UsageError(`cannot parse --proto: ${(err as Error).message}`, { cause: err });
   }
+  const cycle = findCycle(imports);
+  if (cycle)
+    throw new UsageError(`import cycle: ${cycle.join(' -> ')}`, {
+      hint: `${cycle[0]} recursively imports itself (protoc refuses this too)`,
+    });
   return finish(root, 'proto');
+}
+
+function realOr(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return resolve(path);
+  }
+}
+
+/** The first import cycle in the graph, as the files along it (first file repeated at the end). */
+function findCycle(graph: ReadonlyMap<string, readonly string[]>): string[] | undefined {
+  const state = new Map<string, 'open' | 'done'>();
+  const path: string[] = [];
+  const visit = (node: string): string[] | undefined => {
+    if (state.get(node) === 'done') return undefined;
+    if (state.get(node) === 'open') return [...path.slice(path.indexOf(node)), node];
+    state.set(node, 'open');
+    path.push(node);
+    for (const next of graph.get(node) ?? []) {
+      const found = visit(next);
+      if (found) return found;
+    }
+    path.pop();
+    state.set(node, 'done');
+    return undefined;
+  };
+  for (const node of graph.keys()) {
+    const found = visit(node);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 /** Load a compiled FileDescriptorSet (`protoc --descriptor_set_out=FILE --include_imports`). */

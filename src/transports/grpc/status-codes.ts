@@ -24,8 +24,19 @@ export const STATUS_NAMES: readonly string[] = [
 /** The code of a status name (`UNAVAILABLE` -> 14); -1 for a name that is not one. */
 export const codeOf = (name: string): number => STATUS_NAMES.indexOf(name);
 
+/**
+ * A status code as the gRPC spec reads it: anything outside 0-16 (a server's 99, a trailer that is
+ * not a number) is UNKNOWN, never passed on as is.
+ */
+export function normalizeCode(code: unknown): number {
+  return typeof code === 'number' && Number.isInteger(code) && code >= 0 && code < STATUS_NAMES.length
+    ? code
+    : 2;
+}
+
+/** The name of a status code (`14` -> `UNAVAILABLE`); out-of-range codes are `UNKNOWN`. */
 export function statusName(code: number): string {
-  return STATUS_NAMES[code] ?? `CODE_${code}`;
+  return STATUS_NAMES[normalizeCode(code)] as string;
 }
 
 /**

@@ -202,6 +202,7 @@ export async function runGrpcCall(plan: GrpcCallPlan, ctx: CommandContext): Prom
       deadlineMs: resilience.timeoutMs,
       emitDefaults: plan.emitDefaults,
       schema: schema.root,
+      method,
     });
     handedOver = true;
     return await runCallCommand<GrpcCall, GrpcReply>({

@@ -186,7 +186,10 @@ async function watch(
       if (err.code === status.UNAVAILABLE || err.code === status.CANCELLED) {
         const e =
           err.code === status.UNAVAILABLE
-            ? connectErrorFrom(err.details, conn.target.display)
+            ? connectErrorFrom(err.details, conn.target.display, {
+                clientCert: conn.clientCert,
+                tls: conn.tls,
+              })
             : new ConnectError(`lost connection to ${conn.target.display}: ${err.details}`);
         finish(seen ? new ConnectError(`lost connection to ${conn.target.display}: ${err.details}`) : e);
       } else if (err.code === status.UNIMPLEMENTED) {

@@ -4,7 +4,9 @@ import type { CommandContext } from '../../../command/context.js';
 import { outputFrom } from '../../../command/shared-options.js';
 import { CommsError, UsageError } from '../../../errors/comms-error.js';
 import { ExitCode } from '../../../errors/exit-codes.js';
+import { deadlineSignal } from '../../../middleware/timeout.js';
 import { Output, type OutputOptions } from '../../../output/output.js';
+import { escapeControls } from '../escape.js';
 import type { GrpcInspectValues } from '../flags.js';
 import { messageToJson } from '../json-codec.js';
 import { printProto, symbolKind } from '../proto-printer.js';
@@ -24,8 +26,10 @@ export interface GrpcInspectPlan {
   readonly endpoint: GrpcEndpoint;
   readonly schema: SchemaPlan;
   readonly metadata: ReadonlyArray<[string, string]>;
-  /** Deadline of each reflection request. */
+  /** Deadline of the whole reflection lookup (and of each request in it); 0: none. */
   readonly timeoutMs: number;
+  /** --max-time: bound on the whole command. */
+  readonly maxTimeMs: number | undefined;
   readonly output: OutputOptions;
 }
 
@@ -33,6 +37,7 @@ export function grpcInspectPlanFrom(targetText: string, values: GrpcInspectValue
   return {
     output: outputFrom(values),
     timeoutMs: values.timeout,
+    maxTimeMs: values.maxTime,
     metadata: metadataPairs(values.header),
     schema: schemaPlanFrom(values),
     endpoint: endpointFrom(targetText, values),
@@ -57,16 +62,18 @@ export async function runGrpcList(
 ): Promise<number> {
   const output = new Output(plan.output, ctx.stdout, ctx.stderr);
   const conn = await openConnection(plan.endpoint);
+  const bound = lookupBound(plan, ctx.signal);
   try {
     const metadata = conn.metadataFrom(plan.metadata);
-    const schema = await loadSchema(conn, plan.schema, service, metadata, plan.timeoutMs, ctx.signal);
+    const schema = await loadSchema(conn, plan.schema, service, metadata, plan.timeoutMs, bound.signal);
     if (service === undefined) {
       const names = schema.reflection
         ? await schema.reflection.listServices()
         : servicesOf(schema.root).map((s) => s.fullName.slice(1));
       for (const name of names) {
         if (output.options.json) await output.json({ service: name });
-        else await output.data(`${name}\n`);
+        // Names come from the peer: control characters are shown escaped, never sent to the terminal.
+        else await output.data(`${escapeControls(name)}\n`);
       }
       output.info(
         output.c.dim(
@@ -105,8 +112,26 @@ export async function runGrpcList(
     }
     return ExitCode.ok;
   } finally {
+    bound.dispose();
     conn.close();
   }
+}
+
+/**
+ * The whole lookup is bounded (issue 17: a reflection server that names a new dependency in every
+ * answer made 577k requests in 40 s): --timeout covers all of its requests together, --max-time the
+ * whole command; ReflectionClient also caps the number of files it fetches.
+ */
+function lookupBound(plan: GrpcInspectPlan, parent: AbortSignal): { signal: AbortSignal; dispose(): void } {
+  const lookup = deadlineSignal(parent, plan.timeoutMs, '--timeout');
+  const total = deadlineSignal(lookup.signal, plan.maxTimeMs, '--max-time');
+  return {
+    signal: total.signal,
+    dispose() {
+      total.dispose();
+      lookup.dispose();
+    },
+  };
 }
 
 /** `grpc describe <target> <symbol>`: .proto syntax, or with --json the descriptor in proto3 JSON. */
@@ -118,18 +143,19 @@ export async function runGrpcDescribe(
   const output = new Output(plan.output, ctx.stdout, ctx.stderr);
   const symbol = describeSymbol(symbolText);
   const conn = await openConnection(plan.endpoint);
+  const bound = lookupBound(plan, ctx.signal);
   try {
     const metadata = conn.metadataFrom(plan.metadata);
     let schema: Awaited<ReturnType<typeof loadSchema>>;
     try {
-      schema = await loadSchema(conn, plan.schema, symbol, metadata, plan.timeoutMs, ctx.signal);
+      schema = await loadSchema(conn, plan.schema, symbol, metadata, plan.timeoutMs, bound.signal);
     } catch (err) {
       // Some servers only index services and types: ask for the parent of a method.
       const parent = symbol.slice(0, symbol.lastIndexOf('.'));
       const notFound = err instanceof CommsError && err.kind === 'usage' && /not found/.test(err.message);
       if (!notFound || !parent) throw err;
       try {
-        schema = await loadSchema(conn, plan.schema, parent, metadata, plan.timeoutMs, ctx.signal);
+        schema = await loadSchema(conn, plan.schema, parent, metadata, plan.timeoutMs, bound.signal);
       } catch (parentErr) {
         // The parent was only a guess: report the symbol the user asked for, not the parent.
         if (
@@ -151,6 +177,7 @@ export async function runGrpcDescribe(
     else await output.data(printProto(obj));
     return ExitCode.ok;
   } finally {
+    bound.dispose();
     conn.close();
   }
 }

@@ -11,6 +11,7 @@ import type {
 import { formatAttempt } from '../../../output/human.js';
 import type { Output } from '../../../output/output.js';
 import type { GrpcConnection } from '../connection.js';
+import { grpcStatusOfError } from '../errors.js';
 import { type LoadedSchema, loadSchema, type SchemaPlan } from './common.js';
 
 /** Reflection answers slower than a call on a cold server: it gets at least this long per attempt. */
@@ -51,6 +52,7 @@ class SchemaTransport implements Transport<SchemaCall, LoadedSchema> {
       retryable: kind === 'connect',
       peerFault: kind === 'connect' || kind === 'timeout',
       error: outcome.error,
+      status: grpcStatusOfError(outcome.error),
     };
   }
 
