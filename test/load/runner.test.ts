@@ -348,7 +348,7 @@ describe('runLoad: open loop (--rate)', () => {
     // On a quiet machine all 30 start in time; on a loaded one the ones that could not start before
     // the end are reported as notSent (issue 17: the run ends on time) — never silently lost.
     const notSent = (r.summary.notSent as number | undefined) ?? 0;
-    expect(r.summary.requests + notSent).toBe(30);
+    expect((r.summary.requests as number) + notSent).toBe(30);
     expect(state.hits).toBe(r.summary.requests);
   });
 });
