@@ -1,5 +1,6 @@
 import { setFlagsFromString } from 'node:v8';
 import { CommanderError } from 'commander';
+import type { RunIo } from '../command/context.js';
 import { toCommsError } from '../errors/classify.js';
 import { type CommsError, InterruptedError, UsageError } from '../errors/comms-error.js';
 import { ExitCode, exitCodeForKind } from '../errors/exit-codes.js';
@@ -43,12 +44,16 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 });
 
 /** Output for errors that happen before (or outside) a command's own output: flags read off argv. */
-function errorOutputFor(argv: readonly string[]): Output {
-  return new Output({
-    ...DEFAULT_OUTPUT,
-    debug: argv.includes('--debug') || ['1', 'true'].includes(process.env.COMMS_DEBUG ?? ''),
-    ...(argv.includes('--no-color') ? { color: false } : {}),
-  });
+function errorOutputFor(argv: readonly string[], io: RunIo): Output {
+  return new Output(
+    {
+      ...DEFAULT_OUTPUT,
+      debug: argv.includes('--debug') || ['1', 'true'].includes(process.env.COMMS_DEBUG ?? ''),
+      ...(argv.includes('--no-color') ? { color: false } : {}),
+    },
+    io.stdout ?? process.stdout,
+    io.stderr ?? process.stderr,
+  );
 }
 
 /**
@@ -56,9 +61,10 @@ function errorOutputFor(argv: readonly string[]): Output {
  * command, map any error to the contract's exit code. The top level and `ctx.run` (demo, check
  * files) share it, so a command behaves the same however it is started.
  */
-async function execute(argv: readonly string[]): Promise<number> {
+async function execute(argv: readonly string[], io: RunIo = {}): Promise<number> {
   const state = { exit: ExitCode.ok as number };
-  const errorOutput = errorOutputFor(argv);
+  const errorOutput = errorOutputFor(argv, io);
+  const signal = io.signal ?? interrupt.signal;
   /**
    * With --json, a run that fails before any result (bad flag, bad URL, unreadable file) still puts one
    * object on stdout, so `... --json | jq` always has something to read.
@@ -68,14 +74,15 @@ async function execute(argv: readonly string[]): Promise<number> {
     await errorOutput.json({ ok: false, exit: exitCodeForKind(err.kind), error: err.toJSON() });
   };
   const program = buildProgram({
-    signal: interrupt.signal,
+    signal,
     stdin: process.stdin,
-    stdout: process.stdout,
-    stderr: process.stderr,
+    stdout: io.stdout ?? process.stdout,
+    stderr: io.stderr ?? process.stderr,
     setExit: (code: number) => {
       state.exit = code;
     },
     run: execute,
+    ...(io.ready ? { ready: io.ready } : {}),
   });
   try {
     await program.parseAsync([...argv], { from: 'user' });
@@ -96,8 +103,8 @@ async function execute(argv: readonly string[]): Promise<number> {
     }
     if (stdoutClosed) return ExitCode.ok;
     const typed =
-      interrupt.signal.aborted && !(err instanceof UsageError)
-        ? toCommsError(err, undefined, interrupt.signal)
+      signal.aborted && !(err instanceof UsageError)
+        ? toCommsError(err, undefined, signal)
         : toCommsError(err);
     errorOutput.error(typed, err instanceof Error ? err.stack : undefined);
     await jsonError(typed);

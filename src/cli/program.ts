@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { register as registerCheck } from '../check/register.js';
 import type { CommandContext } from '../command/context.js';
 import { packageVersion } from '../core/package-root.js';
 import { register as registerDemo } from '../demo/register.js';
@@ -48,6 +49,7 @@ Exit codes: 0 ok, 1 failed/expectation, 2 usage, 3 unreachable, 4 timeout, 5 bre
   registerEvents(program, ctx);
   registerServe(program, ctx);
   registerDemo(program, ctx);
+  registerCheck(program, ctx);
   // Subcommands inherit exitOverride so usage errors reach main.ts (exit 2, not commander's 1).
   const inherit = (cmd: Command) => {
     for (const sub of cmd.commands) {

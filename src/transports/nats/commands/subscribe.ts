@@ -157,7 +157,7 @@ export async function runSubscribe(plan: SubscribePlan, ctx: CommandContext): Pr
   try {
     if (ctx.signal.aborted) stopper.stop('interrupted');
     if (jetstream) await consumeJetStream(nc, subject, jetstream, { count, output, stopper, deliverOne });
-    else await consumeCore(nc, subject, plan.queue, count, stopper, deliverOne, output);
+    else await consumeCore(nc, subject, plan.queue, count, stopper, deliverOne, output, ctx.ready);
   } finally {
     if (timer) clearTimeout(timer);
     ctx.signal.removeEventListener('abort', onInterrupt);
@@ -203,6 +203,7 @@ async function consumeCore(
   stopper: Stopper,
   deliverOne: (m: ReceivedMessage) => Promise<void>,
   output: Output,
+  ready?: () => void,
 ): Promise<void> {
   // `max` lets the server stop sending after --count, so nothing extra is buffered.
   const sub = nc.subscribe(subject, {
@@ -216,6 +217,7 @@ async function consumeCore(
   });
   await nc.flush().catch(() => undefined);
   output.verbose(output.c.dim(`listening on '${subject}'${queue ? ` (queue ${queue})` : ''}`));
+  ready?.();
   for await (const m of sub) {
     if (stopper.stopped && stopper.reason !== 'interrupted') break;
     await deliverOne({ subject: m.subject, reply: m.reply, headers: m.headers, data: m.data });
