@@ -152,7 +152,18 @@ export class CheckRun {
   }
 
   /** A command line as shown to people: secret options and headers redacted, words quoted. */
-  #display(argv: readonly string[], kind: StepKind | undefined): string {
+  #display(full: readonly string[], kind: StepKind | undefined): string {
+    // As a person would type it: command words, positionals, then options; no runner flags.
+    let argv = full.filter((w) => w !== '--json' && w !== '--show-secrets');
+    const tp = argv.indexOf('--traceparent');
+    if (tp >= 0 && kind) argv = [...argv.slice(0, tp), ...argv.slice(tp + 2)];
+    const dash = argv.indexOf('--');
+    if (dash >= 0 && kind) {
+      const words = kind.words.length;
+      const positionals = argv.slice(dash + 1);
+      if (!positionals.some((p) => p.startsWith('-')))
+        argv = [...argv.slice(0, words), ...positionals, ...argv.slice(words, dash)];
+    }
     const out: string[] = [];
     for (let i = 0; i < argv.length; i++) {
       const w = argv[i] as string;

@@ -307,7 +307,7 @@ export async function runCheckCommand(
       if (!event.ok && event.failure) {
         const f = event.failure;
         out.push(`  ${c.red('step:')} ${f.step} ${c.dim(`(${f.at})`)}`);
-        if (f.command) out.push(`  ${c.dim('command:')} comms-cli ${f.command}`);
+        if (f.command && f.command !== f.step) out.push(`  ${c.dim('command:')} comms-cli ${f.command}`);
         out.push(`  ${c.red(f.message)}`);
         for (const d of f.details.slice(0, 6)) if (d !== f.message) out.push(`    ${d}`);
         const comps = stepEvents.filter((e) => e.phase === 'compensate');
