@@ -380,6 +380,14 @@ export class Loader {
     const visit = (steps: readonly StepDef[]) => {
       for (const s of steps) {
         if (s.action.type === 'command') used.push(s.action.kind);
+        if (s.action.type === 'run') {
+          try {
+            const k = findKind(this.#s.kinds, splitWords(s.action.line));
+            if (k) used.push(k.path);
+          } catch {
+            // reported where the step was read
+          }
+        }
         visit(s.compensate);
       }
     };

@@ -290,9 +290,15 @@ export class CheckRun {
       }
     }
     if (step.action.type === 'await') return `await ${step.action.id}`;
+    if (command) return command;
     if (step.action.type === 'exec')
       return `exec ${typeof step.action.command === 'string' ? step.action.command : step.action.command.join(' ')}`;
-    return command ?? (step.action.type === 'run' ? step.action.line : step.action.kind);
+    try {
+      const text = step.action.type === 'run' ? step.action.line : step.action.type === 'command' ? step.action.kind : '';
+      return String(renderString(text, this.#scope(step.vars), { lenient: true }));
+    } catch {
+      return step.action.type === 'command' ? step.action.kind : '';
+    }
   }
 
   #backgroundFailure(): { exit: number; failure: Failure } | undefined {
@@ -555,6 +561,7 @@ export class CheckRun {
       });
       const kind = findKind(this.#deps.kinds, words);
       const extra = ['--json'];
+      if (kind) extra.push(...this.#defaultArgs(kind, words, scope, step.background));
       if (kind?.accepts.has('show-secrets')) extra.push('--show-secrets');
       if (kind?.options.has('traceparent') && !words.includes('--traceparent'))
         extra.push('--traceparent', traceparent);
@@ -564,6 +571,24 @@ export class CheckRun {
       return { argv, kind };
     }
     return { argv: [], kind: undefined };
+  }
+
+  /** The file's defaults a `run:` line can take and does not set itself. */
+  #defaultArgs(kind: StepKind, words: readonly string[], scope: Scope, background: boolean): string[] {
+    const defaults = {
+      ...this.#file.defaults,
+      options: render(this.#file.defaults.options, scope) as Loose,
+      scoped: render(this.#file.defaults.scoped, scope) as Record<string, Loose>,
+    };
+    const args = commandArgv(kind, {}, defaults, { dir: '.', background }).slice(kind.words.length);
+    const out: string[] = [];
+    for (let i = 0; i < args.length; i++) {
+      const name = (args[i] as string).replace(/^--/, '');
+      const o = kind.options.get(name);
+      const pair = o && !o.boolean ? [args[i] as string, args[++i] as string] : [args[i] as string];
+      if (!words.includes(`--${name}`) && !(o?.repeatable ?? false)) out.push(...pair);
+    }
+    return out;
   }
 
   async #execute(step: StepDef, signal: AbortSignal): Promise<Outcome> {
