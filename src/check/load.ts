@@ -261,7 +261,7 @@ export class Loader {
       try {
         checkPath(path);
         const m = this.#js(src, pair.value as Node);
-        checkMatcher(m, `${what} ${path}`);
+        checkMatcher(m, path);
         out[path] = m;
       } catch (err) {
         this.#at(src, pair, `${what}: ${(err as Error).message}`);
@@ -399,10 +399,12 @@ export class Loader {
       const key = String(isScalar(pair.key) ? pair.key.value : pair.key);
       if (key === 'within' || key === 'every') continue;
       if (file.defaults.scoped[key]) {
+        if (isMap(pair.value) && pair.value.items.length > Object.keys(file.defaults.scoped[key] ?? {}).length) continue;
         if (!used.some((k) => k === key || k.startsWith(`${key}.`)))
           this.#at(src, pair, `defaults.${key}: no step of this file runs a ${key} command`);
         continue;
       }
+      if (!allOptionNames(this.#s.kinds).has(key)) continue;
       if (!used.some((k) => this.#s.kinds.get(k)?.options.has(key)))
         this.#at(src, pair, `defaults: no step of this file takes '${key}'`);
     }
@@ -629,6 +631,7 @@ export class Loader {
       }
     }
     if (actions.length === 0) {
+      if (node.items.some((p) => !STEP_KEYS[String(isScalar(p.key) ? p.key.value : p.key)])) return [];
       this.#at(
         src,
         node,
