@@ -512,9 +512,10 @@ export class CheckRun {
         last = r;
       }
       if (performance.now() + every >= deadline || cutOff) {
-        const base = last ?? r;
+        // A try cut off by `within` counts as a timeout, not as the interrupt its command saw.
+        const base = cutOff && !last ? { ...r, exit: ExitCode.timeout } : (last ?? r);
         const j = step.until ? this.#judge(step, base) : base;
-        const exit = j.ok || j.exit === 0 ? ExitCode.timeout : j.exit;
+        const exit = j.ok || j.exit === 0 || j.exit === ExitCode.interrupted ? ExitCode.timeout : j.exit;
         return {
           ...base,
           ok: false,
