@@ -18,10 +18,11 @@ if (process.argv.includes('--check')) {
     // missing counts as stale
   }
   if (current !== fresh) {
-    console.error('schema/check.schema.json is stale: run `npm run build && node scripts/gen-check-schema.mjs`');
-    process.exit(1);
-  }
-  console.log('schema/check.schema.json is current');
+    console.error(
+      'schema/check.schema.json is stale: run `npm run build && node scripts/gen-check-schema.mjs`',
+    );
+    process.exitCode = 1;
+  } else console.log('schema/check.schema.json is current');
 } else {
   writeFileSync(target, fresh);
   console.log(`wrote ${target}`);

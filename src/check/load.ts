@@ -399,7 +399,11 @@ export class Loader {
       const key = String(isScalar(pair.key) ? pair.key.value : pair.key);
       if (key === 'within' || key === 'every') continue;
       if (file.defaults.scoped[key]) {
-        if (isMap(pair.value) && pair.value.items.length > Object.keys(file.defaults.scoped[key] ?? {}).length) continue;
+        if (
+          isMap(pair.value) &&
+          pair.value.items.length > Object.keys(file.defaults.scoped[key] ?? {}).length
+        )
+          continue;
         if (!used.some((k) => k === key || k.startsWith(`${key}.`)))
           this.#at(src, pair, `defaults.${key}: no step of this file runs a ${key} command`);
         continue;
@@ -919,14 +923,17 @@ export class Loader {
     return out;
   }
 
-  #optionValue(src: Src, at: Pair, where: string, o: StepOption, value: unknown, data: boolean): void {
-    const bad = (msg: string) => this.#at(src, at, `${where}: ${o.name}: ${msg}`);
+  #optionValue(src: Src, at: Pair, where: string, o: StepOption, value: unknown, data: boolean): boolean {
+    const bad = (msg: string): boolean => {
+      this.#at(src, at, `${where}: ${o.name}: ${msg}`);
+      return false;
+    };
     if (o.boolean) {
       if (typeof value !== 'boolean' && !(typeof value === 'string' && value.includes('{{')))
-        bad(`is a switch: expected true or false, got ${describe(value)}`);
-      return;
+        return bad(`is a switch: expected true or false, got ${describe(value)}`);
+      return true;
     }
-    if (data && value !== null && typeof value === 'object') return;
+    if (data && value !== null && typeof value === 'object') return true;
     const values: unknown[] = [];
     if (Array.isArray(value)) {
       if (!o.repeatable) return bad(`takes one value, got a list`);
@@ -950,10 +957,12 @@ export class Loader {
         try {
           o.parse(text, `--${o.name}`);
         } catch (err) {
-          return this.#at(src, at, `${where}: ${(err as Error).message}`);
+          this.#at(src, at, `${where}: ${(err as Error).message}`);
+          return false;
         }
       }
     }
+    return true;
   }
 }
 

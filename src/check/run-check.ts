@@ -294,7 +294,12 @@ export class CheckRun {
     if (step.action.type === 'exec')
       return `exec ${typeof step.action.command === 'string' ? step.action.command : step.action.command.join(' ')}`;
     try {
-      const text = step.action.type === 'run' ? step.action.line : step.action.type === 'command' ? step.action.kind : '';
+      const text =
+        step.action.type === 'run'
+          ? step.action.line
+          : step.action.type === 'command'
+            ? step.action.kind
+            : '';
       return String(renderString(text, this.#scope(step.vars), { lenient: true }));
     } catch {
       return step.action.type === 'command' ? step.action.kind : '';

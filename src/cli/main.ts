@@ -22,18 +22,20 @@ if (!process.argv.some((a) => /^(-n|--requests|--duration|--rate)(=|$)/.test(a) 
 const EXIT_GRACE_MS = 300;
 const interrupt = new AbortController();
 let interrupts = 0;
-process.on('SIGINT', () => {
+const onSignal = (why: string) => {
   interrupts += 1;
   if (interrupts === 1) {
-    interrupt.abort(new InterruptedError('interrupted (Ctrl-C)'));
+    interrupt.abort(new InterruptedError(why));
     return;
   }
   // A second Ctrl-C means "now": skip draining.
   process.stderr.write('\ninterrupted again: exiting without draining\n');
   // biome-ignore lint/nursery/noProcessExit: the user asked twice; draining is what they are skipping
   process.exit(ExitCode.interrupted);
-});
-process.on('SIGTERM', () => interrupt.abort(new InterruptedError('terminated (SIGTERM)')));
+};
+// SIGTERM counts as the first Ctrl-C (a check file still runs its compensations); a second signal exits.
+process.on('SIGINT', () => onSignal('interrupted (Ctrl-C)'));
+process.on('SIGTERM', () => onSignal('terminated (SIGTERM)'));
 // `comms-cli ... | head -1` closes stdout early: the reader has what it wanted, so stop the work
 // (abort, drain) and exit 0 quietly, as `yes | head -1` users expect, instead of crashing with EPIPE.
 let stdoutClosed = false;

@@ -28,7 +28,12 @@ const EXPECTED_EXIT: Record<string, number> = { 'saga.check.yaml': 1 };
 describe('check: examples/', () => {
   const files = readdirSync(EXAMPLES).filter((f) => f.endsWith('.check.yaml'));
   it('has the smoke, act-then-await, saga and poll-until examples', () => {
-    expect(files.sort()).toEqual(['act-then-await.check.yaml', 'poll-until.check.yaml', 'saga.check.yaml', 'smoke.check.yaml']);
+    expect(files.sort()).toEqual([
+      'act-then-await.check.yaml',
+      'poll-until.check.yaml',
+      'saga.check.yaml',
+      'smoke.check.yaml',
+    ]);
   });
 
   for (const file of files) {

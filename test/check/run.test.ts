@@ -57,10 +57,13 @@ checks:
         expect: {$.status: "{{code}}"}
 `,
     });
-    const r = await runCli(['check', 'a.check.yaml', '--var', 'who=cli', '--var-file', 'vars.yaml', '--json'], {
-      cwd: dir,
-      env: { CHECK_TEST_FLAG: 'off' },
-    });
+    const r = await runCli(
+      ['check', 'a.check.yaml', '--var', 'who=cli', '--var-file', 'vars.yaml', '--json'],
+      {
+        cwd: dir,
+        env: { CHECK_TEST_FLAG: 'off' },
+      },
+    );
     expect(r.code, r.stderr).toBe(0);
     const ev = events(r.stdout);
     const checks = ev.filter((e) => e.type === 'check');
@@ -156,7 +159,9 @@ checks:
     steps: [{http: {method: get, url: "{{api}}/health"}}]
 `,
     });
-    const ff = await runCli(['check', 'd.check.yaml', '--fail-fast', '--report', 'json:out.ndjson'], { cwd: dir });
+    const ff = await runCli(['check', 'd.check.yaml', '--fail-fast', '--report', 'json:out.ndjson'], {
+      cwd: dir,
+    });
     expect(ff.code).toBe(1);
     const report = events(readFileSync(join(dir, 'out.ndjson'), 'utf8'));
     expect(report.filter((e) => e.type === 'check').map((c) => [c.name, c.skipped])).toEqual([
@@ -165,7 +170,11 @@ checks:
     ]);
     const tag = await runCli(['check', 'd.check.yaml', '--tag', '!a', '--json'], { cwd: dir });
     expect(tag.code).toBe(0);
-    expect(events(tag.stdout).filter((e) => e.type === 'check').map((c) => c.name)).toEqual(['two']);
+    expect(
+      events(tag.stdout)
+        .filter((e) => e.type === 'check')
+        .map((c) => c.name),
+    ).toEqual(['two']);
     const filter = await runCli(['check', 'd.check.yaml', '--filter', 'fails$', '--list'], { cwd: dir });
     expect(filter.stdout.trim()).toBe('d › one fails  [a]');
     const bad = await runCli(['check', 'd.check.yaml', '--report', 'xml:x'], { cwd: dir });
@@ -192,7 +201,8 @@ checks:
     const p = startCli(['check', 'e.check.yaml', '--json', '--report', 'json:r.ndjson'], { cwd: dir });
     // The slow step is in flight once its marker file exists.
     const t0 = Date.now();
-    while (!existsSync(join(dir, 'started')) && Date.now() - t0 < 20_000) await new Promise((r) => setTimeout(r, 50));
+    while (!existsSync(join(dir, 'started')) && Date.now() - t0 < 20_000)
+      await new Promise((r) => setTimeout(r, 50));
     p.kill('SIGINT');
     const stopAt = Date.now();
     const { code } = await p.exited;

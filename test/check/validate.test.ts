@@ -78,8 +78,12 @@ checks:
     });
     const r = await runCli(['check', 'main.check.yaml'], { cwd: dir });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/main\.check\.yaml:2:3: defaults: 'timeot' is neither an option.*did you mean 'timeout'/);
-    expect(r.stderr).toMatch(/main\.check\.yaml:3:10: defaults\.grpc: no grpc command has an option 'server'/);
+    expect(r.stderr).toMatch(
+      /main\.check\.yaml:2:3: defaults: 'timeot' is neither an option.*did you mean 'timeout'/,
+    );
+    expect(r.stderr).toMatch(
+      /main\.check\.yaml:3:10: defaults\.grpc: no grpc command has an option 'server'/,
+    );
     expect(r.stderr).toMatch(/f2\.yaml:2:5: include cycle: .*f1\.yaml -> .*f2\.yaml -> .*f1\.yaml/);
     expect(r.stderr).toMatch(/main\.check\.yaml:9:\d+: expect: .*unknown matcher 'lessthan'/);
     expect(r.stderr).toMatch(/main\.check\.yaml:9:\d+: expect: path 'body' must start with \$/);
@@ -129,7 +133,15 @@ checks:
     expect(r.code).toBe(0);
     const schema = JSON.parse(r.stdout) as { $defs: { step: { properties: Record<string, unknown> } } };
     expect(Object.keys(schema.$defs.step.properties)).toEqual(
-      expect.arrayContaining(['http', 'grpc.call', 'nats.publish', 'nats.subscribe', 'events.append', 'capture', 'expect']),
+      expect.arrayContaining([
+        'http',
+        'grpc.call',
+        'nats.publish',
+        'nats.subscribe',
+        'events.append',
+        'capture',
+        'expect',
+      ]),
     );
     expect(Object.keys(schema.$defs.step.properties)).not.toContain('publish');
   });
