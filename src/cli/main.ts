@@ -1,5 +1,6 @@
 import { setFlagsFromString } from 'node:v8';
 import { CommanderError } from 'commander';
+import type { RunIo } from '../command/context.js';
 import { toCommsError } from '../errors/classify.js';
 import { type CommsError, InterruptedError, UsageError } from '../errors/comms-error.js';
 import { ExitCode, exitCodeForKind } from '../errors/exit-codes.js';
@@ -25,18 +26,20 @@ if (
 const EXIT_GRACE_MS = 300;
 const interrupt = new AbortController();
 let interrupts = 0;
-process.on('SIGINT', () => {
+const onSignal = (why: string) => {
   interrupts += 1;
   if (interrupts === 1) {
-    interrupt.abort(new InterruptedError('interrupted (Ctrl-C)'));
+    interrupt.abort(new InterruptedError(why));
     return;
   }
   // A second Ctrl-C means "now": skip draining.
   process.stderr.write('\ninterrupted again: exiting without draining\n');
   // biome-ignore lint/nursery/noProcessExit: the user asked twice; draining is what they are skipping
   process.exit(ExitCode.interrupted);
-});
-process.on('SIGTERM', () => interrupt.abort(new InterruptedError('terminated (SIGTERM)')));
+};
+// SIGTERM counts as the first Ctrl-C (a check file still runs its compensations); a second signal exits.
+process.on('SIGINT', () => onSignal('interrupted (Ctrl-C)'));
+process.on('SIGTERM', () => onSignal('terminated (SIGTERM)'));
 // `comms-cli ... | head -1` closes stdout early: the reader has what it wanted, so stop the work
 // (abort, drain) and exit 0 quietly, as `yes | head -1` users expect, instead of crashing with EPIPE.
 let stdoutClosed = false;
@@ -47,12 +50,16 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 });
 
 /** Output for errors that happen before (or outside) a command's own output: flags read off argv. */
-function errorOutputFor(argv: readonly string[]): Output {
-  return new Output({
-    ...DEFAULT_OUTPUT,
-    debug: argv.includes('--debug') || ['1', 'true'].includes(process.env.COMMS_DEBUG ?? ''),
-    ...(argv.includes('--no-color') ? { color: false } : {}),
-  });
+function errorOutputFor(argv: readonly string[], io: RunIo): Output {
+  return new Output(
+    {
+      ...DEFAULT_OUTPUT,
+      debug: argv.includes('--debug') || ['1', 'true'].includes(process.env.COMMS_DEBUG ?? ''),
+      ...(argv.includes('--no-color') ? { color: false } : {}),
+    },
+    io.stdout ?? process.stdout,
+    io.stderr ?? process.stderr,
+  );
 }
 
 /**
@@ -60,9 +67,10 @@ function errorOutputFor(argv: readonly string[]): Output {
  * command, map any error to the contract's exit code. The top level and `ctx.run` (demo, check
  * files) share it, so a command behaves the same however it is started.
  */
-async function execute(argv: readonly string[]): Promise<number> {
+async function execute(argv: readonly string[], io: RunIo = {}): Promise<number> {
   const state = { exit: ExitCode.ok as number };
-  const errorOutput = errorOutputFor(argv);
+  const errorOutput = errorOutputFor(argv, io);
+  const signal = io.signal ?? interrupt.signal;
   /**
    * With --json, a run that fails before any result (bad flag, bad URL, unreadable file) still puts one
    * object on stdout, so `... --json | jq` always has something to read.
@@ -72,14 +80,15 @@ async function execute(argv: readonly string[]): Promise<number> {
     await errorOutput.json({ ok: false, exit: exitCodeForKind(err.kind), error: err.toJSON() });
   };
   const program = buildProgram({
-    signal: interrupt.signal,
+    signal,
     stdin: process.stdin,
-    stdout: process.stdout,
-    stderr: process.stderr,
+    stdout: io.stdout ?? process.stdout,
+    stderr: io.stderr ?? process.stderr,
     setExit: (code: number) => {
       state.exit = code;
     },
     run: execute,
+    ...(io.ready ? { ready: io.ready } : {}),
   });
   try {
     await program.parseAsync([...argv], { from: 'user' });
@@ -100,8 +109,8 @@ async function execute(argv: readonly string[]): Promise<number> {
     }
     if (stdoutClosed) return ExitCode.ok;
     const typed =
-      interrupt.signal.aborted && !(err instanceof UsageError)
-        ? toCommsError(err, undefined, interrupt.signal)
+      signal.aborted && !(err instanceof UsageError)
+        ? toCommsError(err, undefined, signal)
         : toCommsError(err);
     errorOutput.error(typed, err instanceof Error ? err.stack : undefined);
     await jsonError(typed);

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { register as registerCheck } from '../check/register.js';
 import type { CommandContext } from '../command/context.js';
 import { packageVersion } from '../core/package-root.js';
 import { register as registerDemo } from '../demo/register.js';
@@ -49,6 +50,7 @@ Exit codes: 0 ok, 1 failed/expectation, 2 usage, 3 unreachable, 4 timeout, 5 bre
   registerMqtt(program, ctx);
   registerEvents(program, ctx);
   registerServe(program, ctx);
+  registerCheck(program, ctx);
   registerDemo(program, ctx);
   registerWorker(program, ctx);
   registerReport(program, ctx);

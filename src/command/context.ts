@@ -1,3 +1,16 @@
+/**
+ * What a caller of `ctx.run` may replace for the command it runs: its streams (a check-file runner
+ * collects a step's --json objects), its cancel signal (a step cut off by `within`), and a hook a
+ * long-running command calls once it is ready (a subscription flushed), so a background step knows
+ * when the next step may go.
+ */
+export interface RunIo {
+  readonly stdout?: NodeJS.WriteStream;
+  readonly stderr?: NodeJS.WriteStream;
+  readonly signal?: AbortSignal;
+  readonly ready?: () => void;
+}
+
 /** What every command action receives from main: the Ctrl-C signal, the process streams, the exit setter. */
 export interface CommandContext {
   /** Aborted with an InterruptedError on the first Ctrl-C. */
@@ -17,5 +30,7 @@ export interface CommandContext {
    * mapping, and return its exit code (`['http', 'get', url, '--retries', '3']`). The demo and
    * check files use it, so a slice runs another slice's command without importing it.
    */
-  readonly run: (argv: readonly string[]) => Promise<number>;
+  readonly run: (argv: readonly string[], io?: RunIo) => Promise<number>;
+  /** Called by a long-running command once it listens (see RunIo.ready); absent at the top level. */
+  readonly ready?: () => void;
 }

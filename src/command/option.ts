@@ -1,5 +1,5 @@
 import { type Command, Option } from 'commander';
-import { flagLabel, type OptionTable } from '../core/options.js';
+import { flagLabel, type OptionEntry, type OptionTable } from '../core/options.js';
 
 /*
  * The option machinery's commander side. The entries, builders and parsers are plain data in
@@ -32,10 +32,19 @@ export {
 
 // ---- commander glue ----
 
+/** The entry each commander Option was made from, so a walk over the program finds the typed data. */
+const ENTRIES = new WeakMap<Option, { key: string; entry: OptionEntry<unknown> }>();
+
+/** The table entry (and its key) behind a commander Option made by addOptions; undefined for others. */
+export function optionEntryOf(option: Option): { key: string; entry: OptionEntry<unknown> } | undefined {
+  return ENTRIES.get(option);
+}
+
 /** Attach every entry of `table` to `cmd`. Parsing happens as commander reads argv: at the edge. */
 export function addOptions(cmd: Command, table: OptionTable): Command {
-  for (const spec of Object.values(table)) {
+  for (const [key, spec] of Object.entries(table)) {
     const option = new Option(spec.flags, spec.help);
+    ENTRIES.set(option, { key, entry: spec });
     const name = flagLabel(spec);
     const parse = spec.parse;
     if (parse) {

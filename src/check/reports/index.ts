@@ -55,3 +55,8 @@ export async function writeReport(
   }
   await writeFileSafely(path, text);
 }
+
+/** Is this a report format this build can write? (`--report FORMAT:PATH` is checked before running.) */
+export async function hasReport(format: string): Promise<boolean> {
+  return (REPORT_FORMATS as readonly string[]).includes(format);
+}

@@ -10,6 +10,7 @@ import {
 } from '../../command/option.js';
 import { OUTPUT_OPTIONS } from '../../command/shared-options.js';
 import { TLS_OPTIONS } from '../../command/tls-options.js';
+import { TRACE_OPTIONS } from '../../command/trace.js';
 import { parseStatusCodes } from './status-codes.js';
 
 /**
@@ -69,6 +70,7 @@ export const GRPC_CALL_OPTIONS = {
   ...GRPC_METADATA_OPTIONS,
   ...GRPC_SCHEMA_OPTIONS,
   ...GRPC_TLS_OPTIONS,
+  ...TRACE_OPTIONS,
   ...CALL_OPTIONS,
 };
 export type GrpcCallValues = OptionValues<typeof GRPC_CALL_OPTIONS>;

@@ -1,6 +1,7 @@
 import { CALL_OPTIONS } from '../../command/call-options.js';
 import { duration, flag, integer, list, type OptionValues, path, text } from '../../command/option.js';
 import { TLS_OPTIONS } from '../../command/tls-options.js';
+import { TRACE_OPTIONS } from '../../command/trace.js';
 
 /** `comms-cli http` options: declared once; --help, docs, check-file steps and the runner read them. */
 export const HTTP_OPTIONS = {
@@ -48,6 +49,7 @@ export const HTTP_OPTIONS = {
     '-w, --write-out <format>',
     "print FORMAT after the transfer with curl's variables (%{http_code}, %{time_connect}, %{time_starttransfer}, %{time_total}, %{json}...); @file reads it",
   ),
+  ...TRACE_OPTIONS,
   ...CALL_OPTIONS,
 };
 export type HttpValues = OptionValues<typeof HTTP_OPTIONS>;

@@ -1,6 +1,7 @@
 import { CALL_OPTIONS } from '../../command/call-options.js';
 import { duration, flag, fraction, integer, list, type OptionValues, text } from '../../command/option.js';
 import { OUTPUT_OPTIONS } from '../../command/shared-options.js';
+import { TRACE_OPTIONS } from '../../command/trace.js';
 import { NATS_CONNECTION_OPTIONS } from './connection-options.js';
 
 /**
@@ -42,6 +43,7 @@ export const PUBLISH_OPTIONS = {
     '--expect-stream <name>',
     'with --jetstream: fail unless the message lands in this stream',
   ),
+  ...TRACE_OPTIONS,
   ...CALL_OPTIONS,
   ...NATS_CONNECTION_OPTIONS,
 };
@@ -80,6 +82,7 @@ export const REQUEST_OPTIONS = {
   dataRaw,
   header: header('request'),
   raw: flag('--raw', 'print the reply payload only (no trailing newline added)'),
+  ...TRACE_OPTIONS,
   ...CALL_OPTIONS,
   ...NATS_CONNECTION_OPTIONS,
 };

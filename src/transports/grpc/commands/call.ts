@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { type CallSettings, callSettingsFrom } from '../../../command/call-options.js';
 import type { CommandContext } from '../../../command/context.js';
 import { runCallCommand } from '../../../command/run-call-command.js';
+import { withTraceparent } from '../../../command/trace.js';
 import { parseJsonArg, readPayload } from '../../../core/input.js';
 import type { CallOutcome } from '../../../core/run-call.js';
 import { expandTemplate, hasTemplate } from '../../../core/template.js';
@@ -57,7 +58,7 @@ export function grpcCallPlanFrom(
   const settings = callSettingsFrom(values);
   const { service } = splitMethodName(methodText);
   const retryOn = new Set([...DEFAULT_RETRY_ON, ...(values.retryOn ?? [])]);
-  const metadata = metadataPairs(values.header);
+  const metadata = metadataPairs(withTraceparent(values.header, values.traceparent));
   return {
     ...settings,
     method: methodText,

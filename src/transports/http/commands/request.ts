@@ -4,6 +4,7 @@ import { type CallSettings, callSettingsFrom } from '../../../command/call-optio
 import type { CommandContext } from '../../../command/context.js';
 import { runCallCommand } from '../../../command/run-call-command.js';
 import { tlsFrom } from '../../../command/tls-options.js';
+import { withTraceparent } from '../../../command/trace.js';
 import { formatMs } from '../../../core/duration.js';
 import { expectTime, type ResultCheck } from '../../../core/expect.js';
 import { fileErrorReason, parseHeader, parseJsonArg, readFileArg, readPayload } from '../../../core/input.js';
@@ -91,7 +92,7 @@ async function buildCall(
   }
   const headers: Record<string, string> = {};
   const has = (name: string) => Object.keys(headers).some((k) => k.toLowerCase() === name);
-  for (const h of flags.header) {
+  for (const h of withTraceparent(flags.header, flags.traceparent)) {
     const [name, value] = parseHeader(h);
     const existing = Object.keys(headers).find((k) => k.toLowerCase() === name.toLowerCase());
     // A repeated header is combined into one comma-separated field (RFC 9110 §5.3), as proxies do.

@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { type CallSettings, callSettingsFrom } from '../../../command/call-options.js';
 import type { CommandContext } from '../../../command/context.js';
 import { runCallCommand } from '../../../command/run-call-command.js';
+import { withTraceparent } from '../../../command/trace.js';
 import { readPayload, stdinLines } from '../../../core/input.js';
 import type { Result } from '../../../core/result.js';
 import { CallPipeline } from '../../../core/run-call.js';
@@ -54,7 +55,7 @@ export function publishPlanFrom(
   if (values.lines && !values.jetstream && !timeoutGiven)
     settings.resilience = { ...settings.resilience, timeoutMs: Number.POSITIVE_INFINITY };
   const connect = natsConnectOptionsFrom(values);
-  const headers = parseHeaders(values.header);
+  const headers = parseHeaders(withTraceparent(values.header, values.traceparent));
   if (!values.jetstream) {
     for (const [flag, value] of [
       ['--stream', values.stream],

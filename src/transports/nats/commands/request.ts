@@ -1,6 +1,7 @@
 import { type CallSettings, callSettingsFrom } from '../../../command/call-options.js';
 import type { CommandContext } from '../../../command/context.js';
 import { runCallCommand } from '../../../command/run-call-command.js';
+import { withTraceparent } from '../../../command/trace.js';
 import { readPayload } from '../../../core/input.js';
 import { expandTemplate, hasTemplate } from '../../../core/template.js';
 import { UsageError } from '../../../errors/comms-error.js';
@@ -44,7 +45,7 @@ export function requestPlanFrom(
         : values.dataRaw !== undefined
           ? { spec, flag: '--data-raw', raw: true }
           : { spec, flag: values.data !== undefined ? '-d' : 'payload' },
-    headers: parseHeaders(values.header),
+    headers: parseHeaders(withTraceparent(values.header, values.traceparent)),
     raw: values.raw,
     ...callSettingsFrom(values),
     connect: natsConnectOptionsFrom(values),

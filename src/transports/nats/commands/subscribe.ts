@@ -163,7 +163,7 @@ export async function runSubscribe(plan: SubscribePlan, ctx: CommandContext): Pr
   try {
     if (ctx.signal.aborted) stopper.stop('interrupted');
     if (jetstream) await consumeJetStream(nc, subject, jetstream, { count, output, stopper, deliverOne });
-    else await consumeCore(nc, subject, plan.queue, count, stopper, deliverOne, output, slow);
+    else await consumeCore(nc, subject, plan.queue, count, stopper, deliverOne, output, slow, ctx.ready);
   } finally {
     if (timer) clearTimeout(timer);
     ctx.signal.removeEventListener('abort', onInterrupt);
@@ -232,6 +232,7 @@ async function consumeCore(
   deliverOne: (m: ReceivedMessage) => Promise<void>,
   output: Output,
   slow: SlowConsumer,
+  ready?: () => void,
 ): Promise<void> {
   // A callback subscription: nats.js hands each message over as it is parsed, and this function keeps
   // its own bounded queue (copied payloads, so a kept message does not pin the socket's read buffer).
@@ -296,6 +297,7 @@ async function consumeCore(
   });
   await nc.flush().catch(() => undefined);
   output.verbose(output.c.dim(`listening on '${subject}'${queue ? ` (queue ${queue})` : ''}`));
+  ready?.();
   for (;;) {
     if (failure !== undefined) throw natsError(failure, subject);
     const m = pending[head];

@@ -1,0 +1,372 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { parse as parseYaml } from 'yaml';
+import type { CommandContext } from '../../command/context.js';
+import { formatMs } from '../../core/duration.js';
+import { ExitCode } from '../../errors/exit-codes.js';
+import { colourFor } from '../../output/colour.js';
+import { stepCatalogue } from '../catalogue.js';
+import type { CheckEvent, CheckRunEvent, RunEvent, StepEvent } from '../events.js';
+import type { CheckValues } from '../flags.js';
+import { collectFiles, Loader } from '../load.js';
+import { type CheckDef, type FileDef, formatProblem, type Problem } from '../model.js';
+import { hasReport, type ReportEvent, type ReportFormat, writeReport } from '../reports/index.js';
+import { CheckRun, rowName } from '../run-check.js';
+import { jsonSchema } from '../schema.js';
+import { renderString, truthy } from '../template.js';
+
+type Loose = Record<string, unknown>;
+
+interface Planned {
+  file: FileDef;
+  check: CheckDef;
+  name: string;
+  row: Loose | undefined;
+  /** Why it will not run (skip:, --filter/--tag leave it out entirely instead). */
+  skip?: string;
+}
+
+/** `--var name=value`: the value typed as a YAML scalar. */
+function parseVars(raw: readonly string[]): { vars: Loose; problems: string[] } {
+  const vars: Loose = {};
+  const problems: string[] = [];
+  for (const item of raw) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) {
+      problems.push(`--var '${item}': expected NAME=VALUE`);
+      continue;
+    }
+    const text = item.slice(eq + 1);
+    let value: unknown = text;
+    try {
+      const v = parseYaml(text);
+      value = v === null || typeof v !== 'object' ? (v ?? (text === '' ? '' : null)) : text;
+    } catch {
+      value = text;
+    }
+    vars[item.slice(0, eq)] = value;
+  }
+  return { vars, problems };
+}
+
+async function readVarFile(path: string): Promise<Loose> {
+  const text = await readFile(path, 'utf8');
+  if (/\.env$/i.test(path) || /(^|\/)\.env/.test(path)) {
+    const vars: Loose = {};
+    for (const line of text.split(/\r?\n/)) {
+      const m = /^\s*(?:export\s+)?([A-Za-z_][\w]*)\s*=\s*(.*?)\s*$/.exec(line);
+      if (!m || line.trim().startsWith('#')) continue;
+      let v = m[2] ?? '';
+      if ((v.startsWith('"') && v.endsWith('"')) || (v.startsWith("'") && v.endsWith("'")))
+        v = v.slice(1, -1);
+      vars[m[1] as string] = v;
+    }
+    return vars;
+  }
+  const v = parseYaml(text) as unknown;
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error('expected a YAML map of vars');
+  return v as Loose;
+}
+
+function tagSelected(tags: readonly string[], wanted: readonly string[]): boolean {
+  const include = wanted.filter((t) => !t.startsWith('!'));
+  const exclude = wanted.filter((t) => t.startsWith('!')).map((t) => t.slice(1));
+  if (exclude.some((t) => tags.includes(t))) return false;
+  return include.length === 0 || include.some((t) => tags.includes(t));
+}
+
+/**
+ * `comms-cli check`: collect files, validate all of them (nothing is sent while any is invalid), then
+ * run the checks file by file (`--jobs` files at once), print one line per check, write the reports,
+ * and return the contract's exit code.
+ */
+export async function runCheckCommand(
+  paths: readonly string[],
+  o: CheckValues,
+  program: Command,
+  ctx: CommandContext,
+): Promise<number> {
+  const started = performance.now();
+  const c = colourFor(ctx.stderr, o.color === false ? false : undefined);
+  const err = (line: string) => ctx.stderr.write(`${line}\n`);
+  const kinds = stepCatalogue(program);
+  if (o.printSchema) {
+    ctx.stdout.write(`${JSON.stringify(jsonSchema(kinds), null, 2)}\n`);
+    return ExitCode.ok;
+  }
+  const usage: string[] = [];
+  const reports: Array<{ format: string; path: string }> = [];
+  for (const r of o.report) {
+    const m = /^([a-z]+):(.+)$/.exec(r);
+    if (!m) {
+      usage.push(`--report '${r}': expected FORMAT:PATH (junit, tap, json, html; - is stdout)`);
+      continue;
+    }
+    if (!(await hasReport(m[1] as string))) {
+      usage.push(`--report ${m[1]}: not available (formats: json, junit, tap, html)`);
+      continue;
+    }
+    reports.push({ format: m[1] as string, path: m[2] === '-' ? '-' : resolve(m[2] as string) });
+  }
+  const cli = parseVars(o.var);
+  usage.push(...cli.problems);
+  let varFileVars: Loose = {};
+  if (o.varFile) {
+    try {
+      varFileVars = await readVarFile(o.varFile);
+    } catch (e) {
+      usage.push(`--var-file ${o.varFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+  }
+  let filter: RegExp | undefined;
+  if (o.filter !== undefined) {
+    try {
+      filter = new RegExp(o.filter);
+    } catch (e) {
+      usage.push(`--filter: ${(e as Error).message}`);
+    }
+  }
+  if (usage.length > 0) {
+    for (const u of usage) err(`${c.red('error:')} ${u}`);
+    return ExitCode.usage;
+  }
+
+  // ---- load and validate everything first ----
+  const cwd = process.cwd();
+  const { files: paths2, problems } = await collectFiles(paths, cwd);
+  const loader = new Loader({
+    kinds,
+    outerVars: new Set([...Object.keys(cli.vars), ...Object.keys(varFileVars)]),
+    env: process.env,
+    cwd,
+  });
+  const files: FileDef[] = [];
+  for (const p of paths2) {
+    if (await loader.isFragment(p)) continue;
+    const f = await loader.loadFile(p);
+    if (f) files.push(f);
+  }
+  const all: Problem[] = [...problems, ...loader.problems].sort((a, b) =>
+    a.file === b.file ? a.line - b.line || a.col - b.col : 0,
+  );
+  if (all.length > 0) {
+    for (const p of all) err(formatProblem(p));
+    err(c.red(`${all.length} problem${all.length === 1 ? '' : 's'} in check files: nothing was run`));
+    return ExitCode.usage;
+  }
+  if (paths2.length === 0 || files.length === 0) {
+    err(
+      `${c.red('error:')} no check files (*.check.yaml, *.check.yml) in ${paths.length > 0 ? paths.join(' ') : '.'}`,
+    );
+    return ExitCode.usage;
+  }
+
+  // ---- plan: rows of each, filters, skips ----
+  const plans: Planned[][] = files.map((file) => {
+    const out: Planned[] = [];
+    for (const check of file.checks) {
+      for (const row of check.each ?? [undefined]) {
+        const name = rowName(check.name, row);
+        if (filter && !filter.test(`${file.name} › ${name}`)) continue;
+        if (o.tag.length > 0 && !tagSelected(check.tags, o.tag)) continue;
+        const p: Planned = { file, check, name, row };
+        if (check.skip !== undefined) p.skip = check.skip;
+        out.push(p);
+      }
+    }
+    return out;
+  });
+  const total = plans.reduce((n, ps) => n + ps.length, 0);
+  if (o.list) {
+    for (const p of plans.flat())
+      ctx.stdout.write(
+        `${p.file.name} › ${p.name}${p.check.tags.length ? `  [${p.check.tags.join(', ')}]` : ''}${p.skip !== undefined ? `  (skip: ${p.skip})` : ''}\n`,
+      );
+    return ExitCode.ok;
+  }
+  if (o.dryRun) {
+    if (!o.quiet)
+      err(
+        `${total} check${total === 1 ? '' : 's'} in ${files.length} file${files.length === 1 ? '' : 's'}: valid (nothing sent)`,
+      );
+    return ExitCode.ok;
+  }
+
+  // ---- run ----
+  const tmp = await mkdtemp(join(tmpdir(), 'comms-check-'));
+  const events: CheckRunEvent[] = [];
+  const emit = (e: CheckRunEvent) => {
+    events.push(e);
+    if (o.json) ctx.stdout.write(`${JSON.stringify(e)}\n`);
+  };
+  const results = new Map<Planned, CheckEvent>();
+  let stopStarting = false;
+  let runIndex = 0;
+  const runFile = async (ps: Planned[]) => {
+    for (const p of ps) {
+      const lines: string[] = [];
+      const stepEvents: StepEvent[] = [];
+      let event: CheckEvent;
+      const base = {
+        type: 'check' as const,
+        file: p.file.name,
+        name: p.name,
+        steps: 0,
+        ms: 0,
+        ...(p.check.tags.length ? { tags: p.check.tags } : {}),
+      };
+      if (p.skip !== undefined) {
+        event = { ...base, ok: true, exit: 0, traceId: '', skipped: p.skip };
+      } else if (stopStarting || ctx.signal.aborted) {
+        event = {
+          ...base,
+          ok: true,
+          exit: 0,
+          traceId: '',
+          skipped: ctx.signal.aborted ? 'interrupted before it started' : 'fail-fast',
+        };
+      } else {
+        const run = new CheckRun(
+          p.file,
+          p.check,
+          p.name,
+          p.row,
+          {
+            ctx,
+            kinds,
+            cliVars: cli.vars,
+            varFileVars,
+            env: process.env,
+            tmpDir: tmp,
+            onStep: (e) => {
+              stepEvents.push(e);
+              if (o.verbose && !o.quiet) {
+                const mark = e.skipped ? c.dim('-') : e.ok ? c.green('✓') : c.red('✗');
+                const phase = e.phase === 'main' ? '' : c.yellow(` [${e.phase}]`);
+                lines.push(
+                  `  ${mark} ${e.step}${phase} ${c.dim(`· ${formatMs(e.ms)}${e.ok ? '' : ` · exit ${e.exit}`}`)}`,
+                );
+              }
+            },
+          },
+          ctx.signal,
+          runIndex++,
+        );
+        if (p.check.if !== undefined) {
+          let holds = true;
+          try {
+            const v =
+              typeof p.check.if === 'string'
+                ? renderString(
+                    p.check.if,
+                    {
+                      vars: {
+                        ...p.file.vars,
+                        ...p.check.vars,
+                        ...(p.row ?? {}),
+                        ...varFileVars,
+                        ...cli.vars,
+                      },
+                      env: process.env,
+                      steps: {},
+                    },
+                    { lenient: true },
+                  )
+                : p.check.if;
+            holds = truthy(v);
+          } catch {
+            holds = false;
+          }
+          if (!holds) {
+            event = { ...base, ok: true, exit: 0, traceId: '', skipped: 'if: false' };
+            results.set(p, event);
+            emit(event);
+            if (!o.quiet && !o.json)
+              err(`${c.dim('-')} ${p.file.name} › ${p.name} ${c.dim('· skipped (if)')}`);
+            continue;
+          }
+        }
+        event = await run.run();
+        if (!event.ok && o.failFast) stopStarting = true;
+      }
+      results.set(p, event);
+      // Output stays grouped per check: its steps, then its line, written at once.
+      for (const e of stepEvents) emit(e);
+      emit(event);
+      const head =
+        event.skipped !== undefined
+          ? `${c.dim('-')} ${p.file.name} › ${p.name} ${c.dim(`· skipped (${event.skipped})`)}`
+          : event.ok
+            ? `${c.green('✓')} ${p.file.name} › ${p.name} ${c.dim(`· ${event.steps} step${event.steps === 1 ? '' : 's'} · ${formatMs(event.ms)}`)}`
+            : `${c.red('✗')} ${p.file.name} › ${p.name} ${c.dim(`· exit ${event.exit} · ${formatMs(event.ms)}`)}`;
+      const out: string[] = [];
+      if (!event.ok || (!o.quiet && !o.json)) out.push(head);
+      if (!o.json || !event.ok) if (o.verbose || !event.ok) out.push(...lines.filter(() => o.verbose));
+      if (!event.ok && event.failure) {
+        const f = event.failure;
+        out.push(`  ${c.red('step:')} ${f.step} ${c.dim(`(${f.at})`)}`);
+        if (f.command && f.command !== f.step) out.push(`  ${c.dim('command:')} comms-cli ${f.command}`);
+        out.push(`  ${c.red(f.message)}`);
+        for (const d of f.details.slice(0, 6)) if (d !== f.message) out.push(`    ${d}`);
+        const comps = stepEvents.filter((e) => e.phase === 'compensate');
+        for (const e of comps)
+          out.push(
+            `  ${c.yellow('compensate:')} ${e.step} ${e.ok ? c.green('ok') : c.red(`exit ${e.exit}`)}`,
+          );
+        out.push(`  ${c.dim(`trace id: ${event.traceId}`)}`);
+      }
+      if (out.length > 0) ctx.stderr.write(`${out.join('\n')}\n`);
+    }
+  };
+  // Up to --jobs files at once.
+  const queue = [...plans];
+  const workers = Array.from({ length: Math.min(o.jobs, queue.length) }, async () => {
+    for (;;) {
+      const next = queue.shift();
+      if (!next) return;
+      await runFile(next);
+    }
+  });
+  await Promise.all(workers);
+  await rm(tmp, { recursive: true, force: true }).catch(() => undefined);
+
+  // ---- verdict: the first failed check in file then check order ----
+  const ordered = plans
+    .flat()
+    .map((p) => results.get(p))
+    .filter((e): e is CheckEvent => e !== undefined);
+  const failed = ordered.filter((e) => !e.ok);
+  const skipped = ordered.filter((e) => e.skipped !== undefined).length;
+  const interrupted = ctx.signal.aborted;
+  const exit = interrupted ? ExitCode.interrupted : (failed[0]?.exit ?? ExitCode.ok);
+  const runEvent: RunEvent = {
+    type: 'run',
+    checks: ordered.length,
+    passed: ordered.length - failed.length - skipped,
+    failed: failed.length,
+    skipped,
+    ms: Math.round(performance.now() - started),
+    exit,
+  };
+  emit(runEvent);
+  if (!o.quiet && !o.json)
+    err(
+      `${failed.length === 0 ? c.green(`${runEvent.passed} passed`) : c.red(`${failed.length} failed`)}${failed.length > 0 ? `, ${runEvent.passed} passed` : ''}${skipped ? `, ${skipped} skipped` : ''} · ${formatMs(runEvent.ms)}`,
+    );
+  for (const r of reports) {
+    try {
+      await writeReport(
+        r.format as ReportFormat,
+        events as unknown as readonly ReportEvent[],
+        r.path,
+        ctx.stdout,
+      );
+    } catch (e) {
+      err(`${c.red('error:')} --report ${r.format}:${r.path}: ${(e as Error).message}`);
+      return exit === ExitCode.ok ? ExitCode.local : exit;
+    }
+  }
+  return exit;
+}
