@@ -1,5 +1,6 @@
 import { setFlagsFromString } from 'node:v8';
 import { CommanderError } from 'commander';
+import type { CommandStreams } from '../command/context.js';
 import { toCommsError } from '../errors/classify.js';
 import { type CommsError, InterruptedError, UsageError } from '../errors/comms-error.js';
 import { ExitCode, exitCodeForKind } from '../errors/exit-codes.js';
@@ -43,12 +44,16 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 });
 
 /** Output for errors that happen before (or outside) a command's own output: flags read off argv. */
-function errorOutputFor(argv: readonly string[]): Output {
-  return new Output({
-    ...DEFAULT_OUTPUT,
-    debug: argv.includes('--debug') || ['1', 'true'].includes(process.env.COMMS_DEBUG ?? ''),
-    ...(argv.includes('--no-color') ? { color: false } : {}),
-  });
+function errorOutputFor(argv: readonly string[], streams: CommandStreams): Output {
+  return new Output(
+    {
+      ...DEFAULT_OUTPUT,
+      debug: argv.includes('--debug') || ['1', 'true'].includes(process.env.COMMS_DEBUG ?? ''),
+      ...(argv.includes('--no-color') ? { color: false } : {}),
+    },
+    streams.stdout ?? process.stdout,
+    streams.stderr ?? process.stderr,
+  );
 }
 
 /**
@@ -56,9 +61,9 @@ function errorOutputFor(argv: readonly string[]): Output {
  * command, map any error to the contract's exit code. The top level and `ctx.run` (demo, check
  * files) share it, so a command behaves the same however it is started.
  */
-async function execute(argv: readonly string[]): Promise<number> {
+async function execute(argv: readonly string[], streams: CommandStreams = {}): Promise<number> {
   const state = { exit: ExitCode.ok as number };
-  const errorOutput = errorOutputFor(argv);
+  const errorOutput = errorOutputFor(argv, streams);
   /**
    * With --json, a run that fails before any result (bad flag, bad URL, unreadable file) still puts one
    * object on stdout, so `... --json | jq` always has something to read.
@@ -70,8 +75,8 @@ async function execute(argv: readonly string[]): Promise<number> {
   const program = buildProgram({
     signal: interrupt.signal,
     stdin: process.stdin,
-    stdout: process.stdout,
-    stderr: process.stderr,
+    stdout: streams.stdout ?? process.stdout,
+    stderr: streams.stderr ?? process.stderr,
     setExit: (code: number) => {
       state.exit = code;
     },

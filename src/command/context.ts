@@ -17,5 +17,11 @@ export interface CommandContext {
    * mapping, and return its exit code (`['http', 'get', url, '--retries', '3']`). The demo and
    * check files use it, so a slice runs another slice's command without importing it.
    */
-  readonly run: (argv: readonly string[]) => Promise<number>;
+  readonly run: (argv: readonly string[], streams?: CommandStreams) => Promise<number>;
+}
+
+/** Streams for a command run through `ctx.run` (default: the caller's process streams). `demo -q` passes sinks. */
+export interface CommandStreams {
+  readonly stdout?: NodeJS.WriteStream;
+  readonly stderr?: NodeJS.WriteStream;
 }
