@@ -46,7 +46,6 @@ export function formatEvent(out: Output, e: StoredEvent): string {
  */
 export function terminalSafe(text: string): string {
   return text.replace(
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
     /[\u0000-\u001f\u007f-\u009f]/g,
     (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`,
   );
