@@ -36,7 +36,18 @@ function dir(): string {
 
 async function appendN(store: string, n: number, extra: string[] = []): Promise<void> {
   for (let i = 0; i < n; i++) {
-    const r = await runCli(['events', 'append', 'order-1', 'Placed', '-d', `{"i":${i}}`, '--store', store, '-q', ...extra]);
+    const r = await runCli([
+      'events',
+      'append',
+      'order-1',
+      'Placed',
+      '-d',
+      `{"i":${i}}`,
+      '--store',
+      store,
+      '-q',
+      ...extra,
+    ]);
     expect(r.code, r.stderr).toBe(0);
   }
 }
@@ -123,7 +134,17 @@ describe('handler replies are not held beyond a small cap', () => {
     const store = dir();
     await appendN(store, 2);
     const started = Date.now();
-    const r = await runCli(['events', 'dispatch', '--to', url, '--timeout', '20s', '--json', '--store', store]);
+    const r = await runCli([
+      'events',
+      'dispatch',
+      '--to',
+      url,
+      '--timeout',
+      '20s',
+      '--json',
+      '--store',
+      store,
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const [first, second, summary] = ndjson(r.stdout) as Array<Record<string, unknown>>;
     expect(first).toMatchObject({ ok: true, outcome: 'handled', status: 200, bodyTruncated: true });
@@ -195,7 +216,16 @@ describe('a disk that fills up during dispatch', () => {
     if (!mnt) ctx.skip();
     const store = join(mnt as string, 'store');
     await appendN(store, 1);
-    const ok = await runCli(['events', 'dispatch', '--to', 'exec:true', '--checkpoint', 'c', '--store', store]);
+    const ok = await runCli([
+      'events',
+      'dispatch',
+      '--to',
+      'exec:true',
+      '--checkpoint',
+      'c',
+      '--store',
+      store,
+    ]);
     expect(ok.code, ok.stderr).toBe(0);
     const before = readFileSync(join(store, 'checkpoints', 'c.json'), 'utf8');
     await appendN(store, 1);

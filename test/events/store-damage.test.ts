@@ -41,27 +41,34 @@ function dir(): string {
 
 async function appendN(store: string, n: number): Promise<void> {
   for (let i = 0; i < n; i++) {
-    const r = await runCli(['events', 'append', 'order-1', 'Placed', '-d', `{"i":${i}}`, '--store', store, '-q']);
+    const r = await runCli([
+      'events',
+      'append',
+      'order-1',
+      'Placed',
+      '-d',
+      `{"i":${i}}`,
+      '--store',
+      store,
+      '-q',
+    ]);
     expect(r.code, r.stderr).toBe(0);
   }
 }
 
 describe('a read does not create a store', () => {
-  it.each([
-    ['read', '--all'],
-    ['read', 'order-1'],
-    ['stats'],
-    ['dead-letters'],
-    ['tail', '--count', '1'],
-  ])('events %s in a directory without a store: exit 2, "no event store", nothing created', async (...args) => {
-    const cwd = dir();
-    mkdirSync(cwd);
-    const r = await runCli(['events', ...args], { cwd, env: { COMMS_EVENTS: undefined } });
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/no event store at '\.comms-events'/);
-    expect(r.stderr).toMatch(/events append creates it/);
-    expect(readdirSync(cwd)).toEqual([]);
-  });
+  it.each([['read', '--all'], ['read', 'order-1'], ['stats'], ['dead-letters'], ['tail', '--count', '1']])(
+    'events %s in a directory without a store: exit 2, "no event store", nothing created',
+    async (...args) => {
+      const cwd = dir();
+      mkdirSync(cwd);
+      const r = await runCli(['events', ...args], { cwd, env: { COMMS_EVENTS: undefined } });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/no event store at '\.comms-events'/);
+      expect(r.stderr).toMatch(/events append creates it/);
+      expect(readdirSync(cwd)).toEqual([]);
+    },
+  );
 
   it('--json gets one error object with code COMMS_ERR_NO_STORE; an explicit --store is not created either', async () => {
     const store = join(dir(), 'nested', 'store');
@@ -103,7 +110,16 @@ describe('a torn last line', () => {
   it('append refuses to reuse a position a checkpoint has already passed (the log lost its last event)', async () => {
     const store = dir();
     await appendN(store, 3);
-    const d = await runCli(['events', 'dispatch', '--to', 'exec:true', '--checkpoint', 'billing', '--store', store]);
+    const d = await runCli([
+      'events',
+      'dispatch',
+      '--to',
+      'exec:true',
+      '--checkpoint',
+      'billing',
+      '--store',
+      store,
+    ]);
     expect(d.code, d.stderr).toBe(0);
     // Damage: the last event's line is cut in half (a torn tail where a whole event was).
     const log = join(store, 'events.jsonl');
@@ -124,18 +140,33 @@ describe('a torn last line', () => {
 });
 
 describe('checkpoint files', () => {
-  async function dispatchWith(content: string): Promise<{ code: number | null; stderr: string; file: string }> {
+  async function dispatchWith(
+    content: string,
+  ): Promise<{ code: number | null; stderr: string; file: string }> {
     const store = dir();
     await appendN(store, 2);
     mkdirSync(join(store, 'checkpoints'), { recursive: true });
     const file = join(store, 'checkpoints', 'c.json');
     writeFileSync(file, content);
-    const r = await runCli(['events', 'dispatch', '--to', 'exec:true', '--checkpoint', 'c', '--store', store]);
+    const r = await runCli([
+      'events',
+      'dispatch',
+      '--to',
+      'exec:true',
+      '--checkpoint',
+      'c',
+      '--store',
+      store,
+    ]);
     return { code: r.code, stderr: r.stderr, file };
   }
 
   it.each([
-    ['beyond the end', '{"name":"c","position":9}', /is at position 9, beyond the end of the log \(last position 2\)/],
+    [
+      'beyond the end',
+      '{"name":"c","position":9}',
+      /is at position 9, beyond the end of the log \(last position 2\)/,
+    ],
     ['negative', '{"name":"c","position":-1}', /position is -1, not a non-negative integer/],
     ['a string', '{"name":"c","position":"1"}', /position is "1", not a non-negative integer/],
     ['a fraction', '{"name":"c","position":1.5}', /position is 1\.5, not a non-negative integer/],
@@ -169,7 +200,16 @@ describe('a read-only store', () => {
   beforeAll(async () => {
     source = dir();
     await appendN(source, 3);
-    const d = await runCli(['events', 'dispatch', '--to', 'exec:false', '--checkpoint', 'c', '--store', source]);
+    const d = await runCli([
+      'events',
+      'dispatch',
+      '--to',
+      'exec:false',
+      '--checkpoint',
+      'c',
+      '--store',
+      source,
+    ]);
     expect(d.code).toBe(1); // three dead letters, to read back
     const target = dir();
     if (process.getuid?.() === 0) {
@@ -188,7 +228,8 @@ describe('a read-only store', () => {
       }
     } else {
       cpSync(source, target, { recursive: true });
-      for (const f of ['events.jsonl', 'checkpoints/c.json', 'dead-letters/c.json']) chmodSync(join(target, f), 0o444);
+      for (const f of ['events.jsonl', 'checkpoints/c.json', 'dead-letters/c.json'])
+        chmodSync(join(target, f), 0o444);
       for (const d of ['checkpoints', 'dead-letters', '.']) chmodSync(join(target, d), 0o555);
       ro = target;
       how = 'chmod a-w copy';
