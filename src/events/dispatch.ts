@@ -182,8 +182,7 @@ function stopReason(opts: DispatchOptions, result: Result): string | undefined {
  * handler that is down, not an event that timed out, so it must not be parked nor passed.
  */
 function unreachable(result: Result): boolean {
-  const error = result.error as { kind?: string; code?: string } | undefined;
-  return error?.kind === 'connect' || error?.code === 'COMMS_ERR_CONNECT_TIMEOUT';
+  return result.error?.kind === 'connect' || result.error?.code === 'COMMS_ERR_CONNECT_TIMEOUT';
 }
 
 function counters() {

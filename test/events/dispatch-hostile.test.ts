@@ -94,7 +94,7 @@ describe('a NATS server that accepts TCP and never sends INFO', () => {
       ],
       /dispatch: /,
     );
-    expect(r.code).toBe(4);
+    expect(r.code, r.stderr).toBe(4);
     expect(r.stderr).toMatch(/stopped: connect timed out after .* never completed the NATS handshake/);
     expect(r.stderr).toMatch(/0 dead-lettered.*position 0 \(checkpoint c\) · stopped: unreachable/);
     expect(r.stderr).not.toMatch(/dead-lettered:/);

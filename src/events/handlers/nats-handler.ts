@@ -80,7 +80,13 @@ class HandlerTransport implements Transport<NatsCall, NatsReply> {
     try {
       await this.#inner.connection(ctx);
     } catch (err) {
-      if (err instanceof CommsError && err.kind === 'timeout') {
+      // Whichever gives up first, the attempt's --timeout or the client's connect timeout (set to the
+      // same value), it is the same event: no NATS handshake in time.
+      const clientTimedOut =
+        err instanceof CommsError &&
+        (err.code === 'COMMS_ERR_CONNECT_TIMEOUT' ||
+          (err.cause as { name?: string } | undefined)?.name === 'TimeoutError');
+      if (err instanceof CommsError && (err.kind === 'timeout' || clientTimedOut)) {
         throw new TimeoutError(
           `connect timed out after ${formatMs(performance.now() - started)} (${call.target}: the server never completed the NATS handshake)`,
           {
