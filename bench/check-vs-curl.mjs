@@ -67,7 +67,7 @@ const variants = {
 };
 const times = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
 try {
-  for (const [name, [cmd, args]] of Object.entries(variants)) await wall(cmd, args); // warm-up
+  for (const [cmd, args] of Object.values(variants)) await wall(cmd, args); // warm-up
   for (let r = 0; r < ROUNDS; r++) {
     for (const [name, [cmd, args]] of Object.entries(variants)) times[name].push(await wall(cmd, args));
   }

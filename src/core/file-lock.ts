@@ -1,6 +1,7 @@
 import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TimeoutError, UsageError } from '../errors/comms-error.js';
+import { diskError } from './durable-file.js';
 
 /**
  * A cross-process exclusive lock held as a lock file created with O_EXCL, containing the owner's pid.
@@ -31,16 +32,36 @@ export async function withFileLock<T>(
   fn: () => Promise<T> | T,
   options: FileLockOptions = {},
 ): Promise<T> {
-  await acquire(lockPath, options);
+  const release = await acquireFileLock(lockPath, options);
   try {
     return await fn();
   } finally {
+    release();
+  }
+}
+
+/**
+ * Take the lock and keep it until the returned function is called (a hold as long as a run: an
+ * `events dispatch` holds its checkpoint this way). A process that dies holding it leaves a stale
+ * lock, broken by the next taker because its pid is gone.
+ */
+export async function acquireFileLock(lockPath: string, options: FileLockOptions = {}): Promise<() => void> {
+  await acquire(lockPath, options);
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
     try {
       unlinkSync(lockPath);
     } catch {
       // already gone: nothing to release
     }
-  }
+  };
+}
+
+/** The pid written in a lock file, when it holds one. */
+export function lockOwner(lockPath: string): number | undefined {
+  return ownerOf(lockPath);
 }
 
 function defaultBusy(lockPath: string, owner: number | undefined): Error {
@@ -76,9 +97,17 @@ function tryCreate(path: string): boolean {
   }
   try {
     writeSync(fd, `${process.pid}\n`);
-  } finally {
+  } catch (err) {
+    // A full disk: an empty lock file would look held (for EMPTY_STALE_MS) to everyone else.
     closeSync(fd);
+    try {
+      unlinkSync(path);
+    } catch {
+      // gone already
+    }
+    throw diskError(err, `lock file '${path}'`);
   }
+  closeSync(fd);
   return true;
 }
 

@@ -7,11 +7,7 @@ import type { DemoPart } from './context.js';
  */
 export const amqpDemo: DemoPart = async (ctx) => {
   if (!(await portAnswers(5672))) {
-    ctx.out.info(
-      ctx.out.c.yellow(
-        'skipped: no RabbitMQ answers on 127.0.0.1:5672 (start it: rabbitmq-server -detached)',
-      ),
-    );
+    ctx.skip('no RabbitMQ answers on 127.0.0.1:5672 (start it: rabbitmq-server -detached)');
     return;
   }
   const q = `comms-demo.${process.pid}`;

@@ -14,6 +14,11 @@ export interface DemoContext {
    * a user's command takes), with the demo's output flags (-q, -v, --no-color) appended.
    */
   command(argv: readonly string[]): Promise<number>;
+  /**
+   * This part cannot run here (no nats-server, no broker): shown as one line, and named in the
+   * verdict (so `demo -q`, which prints the verdict only, still says what was not shown).
+   */
+  skip(reason: string): void;
 }
 
 /** A demo part: starts its own embedded servers on random ports and stops them before returning. */

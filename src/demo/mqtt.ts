@@ -7,9 +7,7 @@ import type { DemoPart } from './context.js';
  */
 export const mqttDemo: DemoPart = async (ctx) => {
   if (!(await portAnswers(1883))) {
-    ctx.out.info(
-      ctx.out.c.yellow('skipped: no MQTT broker answers on 127.0.0.1:1883 (start it: mosquitto -d)'),
-    );
+    ctx.skip('no MQTT broker answers on 127.0.0.1:1883 (start it: mosquitto -d)');
     return;
   }
   const topic = `comms-demo/${process.pid}/status`;

@@ -10,8 +10,8 @@ export const natsDemo: DemoPart = async (ctx) => {
   const out = ctx.out;
   const bin = findNatsServer();
   if (!bin) {
-    out.err.write(
-      `  ${out.c.yellow('skipped')}: no nats-server binary found (set NATS_SERVER_BIN, or install nats-server); the NATS part needs one to start a private server\n`,
+    ctx.skip(
+      'no nats-server binary found (set NATS_SERVER_BIN, or install nats-server); the NATS part needs one to start a private server',
     );
     return;
   }
@@ -19,7 +19,7 @@ export const natsDemo: DemoPart = async (ctx) => {
   try {
     server = await startNatsServer({ bin, monitor: true });
   } catch (err) {
-    out.err.write(`  ${out.c.yellow('skipped')}: ${(err as Error).message}\n`);
+    ctx.skip((err as Error).message);
     return;
   }
   const s = ['-s', server.url];

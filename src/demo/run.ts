@@ -1,4 +1,5 @@
-import type { CommandContext } from '../command/context.js';
+import { Writable } from 'node:stream';
+import type { CommandContext, RunIo } from '../command/context.js';
 import { UsageError } from '../errors/comms-error.js';
 import { ExitCode } from '../errors/exit-codes.js';
 import { Output, type OutputOptions } from '../output/output.js';
@@ -19,9 +20,24 @@ function shellWord(arg: string): string {
   return /^[\w@%+=:,./{}-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`;
 }
 
+/** A stream that takes everything and keeps nothing: where a quiet demo's commands write. */
+function sink(): NodeJS.WriteStream {
+  return new Writable({
+    write(_chunk, _enc, cb) {
+      cb();
+    },
+  }) as unknown as NodeJS.WriteStream;
+}
+
+/**
+ * `comms-cli demo`. With `-q` it prints the verdict only: the commands it runs get `-q` and write to
+ * sinks (no bodies, no `error: ...` lines from steps that are meant to fail), and only a step that
+ * did not behave as shown is named; the exit code is the same as without `-q`.
+ */
 export async function runDemo(options: OutputOptions, cmd: CommandContext, only?: string): Promise<number> {
   const { signal } = cmd;
   const out = new Output(options, cmd.stdout, cmd.stderr);
+  const streams: RunIo = options.quiet ? { stdout: sink(), stderr: sink() } : {};
   // The demo's own output flags travel to every command it runs.
   const outputFlags = [
     ...(options.quiet ? ['-q'] : []),
@@ -35,13 +51,19 @@ export async function runDemo(options: OutputOptions, cmd: CommandContext, only?
   }
   let failed = 0;
   let steps = 0;
+  let current = '';
+  const skipped: string[] = [];
   const ctx: DemoContext = {
     out,
     signal,
     command(argv) {
       out.info(`  ${out.c.dim(`$ comms-cli ${argv.map(shellWord).join(' ')}`)}`);
       const extra = outputFlags.filter((f) => !argv.includes(f));
-      return cmd.run([...argv, ...extra]);
+      return cmd.run([...argv, ...extra], streams);
+    },
+    skip(reason) {
+      skipped.push(`${current}: ${reason}`);
+      out.info(`  ${out.c.yellow('skipped')}: ${reason}`);
     },
     async step(title, expectedExit, run) {
       steps += 1;
@@ -57,13 +79,15 @@ export async function runDemo(options: OutputOptions, cmd: CommandContext, only?
   };
   for (const part of PARTS) {
     if (!wanted.includes(part.name)) continue;
+    current = part.name;
     out.info(`\n${out.c.bold.underline(`${part.title}`)}`);
     const run = await part.load();
     await run(ctx);
     if (signal.aborted) return ExitCode.interrupted;
   }
+  const skips = skipped.length > 0 ? out.c.yellow(` (skipped ${skipped.join('; ')})`) : '';
   out.err.write(
-    `\n${failed === 0 ? out.c.green(`demo: all ${steps} steps behaved as shown`) : out.c.red(`demo: ${failed} of ${steps} steps did not behave as shown`)}\n`,
+    `${options.quiet ? '' : '\n'}${failed === 0 ? out.c.green(`demo: all ${steps} steps behaved as shown`) : out.c.red(`demo: ${failed} of ${steps} steps did not behave as shown`)}${skips}\n`,
   );
   return failed === 0 ? ExitCode.ok : ExitCode.failed;
 }

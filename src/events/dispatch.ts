@@ -171,9 +171,18 @@ function stopReason(opts: DispatchOptions, result: Result): string | undefined {
   const kind = result.error?.kind;
   if (kind === 'interrupted' || opts.signal.aborted) return 'interrupted';
   if (kind === 'breaker') return 'breaker';
-  if (kind === 'connect' && !opts.deadLetterUnreachable) return 'unreachable';
+  if (unreachable(result) && !opts.deadLetterUnreachable) return 'unreachable';
   if (opts.stopOnFailure) return 'failure';
   return undefined;
+}
+
+/**
+ * Nothing reached a handler: refused, DNS, TLS, no responders — or a connect that never completed in
+ * time (a NATS server that accepts TCP and never sends INFO, a TCP connect that hangs): that is a
+ * handler that is down, not an event that timed out, so it must not be parked nor passed.
+ */
+function unreachable(result: Result): boolean {
+  return result.error?.kind === 'connect' || result.error?.code === 'COMMS_ERR_CONNECT_TIMEOUT';
 }
 
 function counters() {

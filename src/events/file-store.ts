@@ -1,21 +1,21 @@
-import { randomUUID } from 'node:crypto';
 import {
   closeSync,
   fdatasyncSync,
   fstatSync,
-  fsyncSync,
   ftruncateSync,
   mkdirSync,
   openSync,
+  readdirSync,
+  readFileSync,
   readSync,
-  renameSync,
   statSync,
   writeSync,
 } from 'node:fs';
-import { open, readdir, readFile } from 'node:fs/promises';
+import { open, readdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type FileLockOptions, withFileLock } from '../core/file-lock.js';
+import { diskError, syncDir, writeFileDurably } from '../core/durable-file.js';
+import { acquireFileLock, type FileLockOptions, withFileLock } from '../core/file-lock.js';
 import { ResponseError, TimeoutError, UsageError } from '../errors/comms-error.js';
 import {
   type AppendResult,
@@ -78,6 +78,8 @@ export class FileEventStore implements EventStore {
   readonly #log: string;
   #offset = 0;
   #lastPosition = 0;
+  /** Whether this process has compared the log's end with the checkpoints (once, and after a torn tail). */
+  #checkpointsChecked = false;
   readonly #versions = new Map<string, number>();
   readonly #ids = new Map<string, IdEntry>();
 
@@ -87,32 +89,48 @@ export class FileEventStore implements EventStore {
     this.#log = join(dir, LOG);
   }
 
-  /** Open (creating when missing) the store directory. @throws UsageError when it is not usable. */
-  static open(path: string): FileEventStore {
+  /**
+   * Open the store directory. With `create` (commands that write: append, dispatch) a missing store is
+   * created and the log is probed for appending. Without it (read, tail, stats, dead-letters) nothing
+   * is created or opened for writing: a missing store is a UsageError (exit 2, code
+   * COMMS_ERR_NO_STORE), and a store on read-only media can be read.
+   * @throws UsageError when it is not usable.
+   */
+  static open(path: string, { create = true }: { create?: boolean } = {}): FileEventStore {
     const dir = resolve(path);
+    const log = join(dir, LOG);
+    if (!create) {
+      let st: ReturnType<typeof statSync> | undefined;
+      try {
+        st = statSync(dir);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw openError(path, err);
+      }
+      if (!st || (st.isDirectory() && !exists(log))) {
+        throw new UsageError(`no event store at '${path}'`, {
+          code: 'COMMS_ERR_NO_STORE',
+          hint: 'nothing was appended there yet (events append creates it); pass --store PATH or set COMMS_EVENTS',
+        });
+      }
+      try {
+        if (!st.isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
+        closeSync(openSync(log, 'r'));
+      } catch (err) {
+        throw openError(path, err);
+      }
+      return new FileEventStore(dir);
+    }
     try {
       ensureDir(dir);
       const st = statSync(dir);
       if (!st.isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
       // Probe: the log must be readable and appendable. A new log's directory entry is synced too,
       // or a power loss could forget the file holding acknowledged events.
-      const created = sizeOf(join(dir, LOG)) === 0;
-      closeSync(openSync(join(dir, LOG), 'a'));
+      const created = sizeOf(log) === 0;
+      closeSync(openSync(log, 'a'));
       if (created) syncDir(dir);
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      const why =
-        code === 'EACCES' || code === 'EPERM'
-          ? 'permission denied'
-          : code === 'ENOTDIR' || code === 'EEXIST'
-            ? 'not a directory'
-            : code === 'EROFS'
-              ? 'read-only file system'
-              : (err as Error).message;
-      throw new UsageError(`cannot open event store '${path}': ${why}`, {
-        cause: err,
-        hint: 'pass a writable directory with --store PATH (or COMMS_EVENTS)',
-      });
+      throw openError(path, err);
     }
     return new FileEventStore(dir);
   }
@@ -121,7 +139,13 @@ export class FileEventStore implements EventStore {
     return storeLock(join(this.#dir, LOCK), () => {
       const fd = openSync(this.#log, 'a+');
       try {
-        this.#refresh(fd, true);
+        const torn = this.#refresh(fd);
+        if (torn || !this.#checkpointsChecked) {
+          this.#refuseReusedPositions();
+          this.#checkpointsChecked = true;
+        }
+        // A torn tail is the remains of a writer that died mid-append (never acknowledged): cut it.
+        if (torn) ftruncateSync(fd, this.#offset);
         const seen = this.#ids.get(input.id);
         if (seen) return { event: sameAppend(input, this.#readAt(fd, seen)), duplicate: true };
         const current = this.#versions.get(input.aggregate) ?? 0;
@@ -138,8 +162,13 @@ export class FileEventStore implements EventStore {
           metadata: input.metadata,
         };
         const line = Buffer.from(`${JSON.stringify(event)}\n`, 'utf8');
-        writeAll(fd, line);
-        fdatasyncSync(fd);
+        try {
+          writeAll(fd, line);
+          fdatasyncSync(fd);
+        } catch (err) {
+          // Half a line may be on disk: a torn tail, cut by the next append. Nothing was acknowledged.
+          throw diskError(err, `event store '${this.#log}'`);
+        }
         this.#index(event, this.#offset, this.#offset + line.length);
         this.#offset += line.length;
         return { event, duplicate: false };
@@ -187,34 +216,77 @@ export class FileEventStore implements EventStore {
     const aggregates = new Set<string>();
     let events = 0;
     let lastPosition = 0;
-    for await (const event of this.#scan(0)) {
+    let end = 0;
+    const size = sizeOf(this.#log);
+    for await (const [event, lineEnd] of this.#scanWithOffsets(0)) {
       aggregates.add(event.aggregate);
       events += 1;
       lastPosition = event.position;
+      end = lineEnd;
     }
-    return { aggregates: aggregates.size, events, lastPosition };
+    // Bytes after the last complete event: a torn line (a writer died mid-append, or damage from
+    // outside). Readers skip it and the next append cuts it; stats says so.
+    const torn = end < size ? { tornTail: { offset: end, bytes: size - end, file: this.#log } } : {};
+    return { aggregates: aggregates.size, events, lastPosition, ...torn };
   }
 
+  /**
+   * A dispatcher's checkpoint. The file must hold a non-negative integer position no further than the
+   * log's last event: anything else is a UsageError (exit 2, COMMS_ERR_BAD_CHECKPOINT) naming the file,
+   * never silently another position.
+   */
   async getCheckpoint(name: string): Promise<number> {
+    const file = this.#checkpointFile(name);
+    const position = readCheckpointFile(file);
+    if (position === undefined || position === 0) return 0;
+    const fd = openSync(this.#log, 'r');
     try {
-      const parsed = JSON.parse(await readFile(join(this.#dir, 'checkpoints', `${name}.json`), 'utf8')) as {
-        position?: unknown;
-      };
-      return typeof parsed.position === 'number' ? parsed.position : 0;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
-      throw new UsageError(`cannot read checkpoint '${name}' in '${this.#dir}': ${(err as Error).message}`, {
-        cause: err,
-      });
+      this.#refresh(fd);
+    } finally {
+      closeSync(fd);
     }
+    if (position > this.#lastPosition)
+      throw new UsageError(
+        `checkpoint file '${file}' is at position ${position}, beyond the end of the log (last position ${this.#lastPosition})`,
+        {
+          code: 'COMMS_ERR_BAD_CHECKPOINT',
+          hint: 'the log lost events, or the checkpoint belongs to another store; restore the log, or delete the checkpoint to deliver from the start',
+        },
+      );
+    return position;
   }
 
   async setCheckpoint(name: string, position: number): Promise<void> {
-    writeFileDurably(
-      join(this.#dir, 'checkpoints'),
-      `${name}.json`,
+    const dir = join(this.#dir, 'checkpoints');
+    ensureDir(dir);
+    const file = this.#checkpointFile(name);
+    await writeFileDurably(
+      file,
       `${JSON.stringify({ name, position, time: new Date().toISOString() })}\n`,
+      `checkpoint '${file}'`,
     );
+  }
+
+  /**
+   * Hold the checkpoint for a whole dispatch run: a lock file `checkpoints/NAME.lock` with this pid.
+   * A second dispatcher with the same name gets a UsageError naming the holder's pid at once.
+   */
+  async holdCheckpoint(name: string): Promise<() => Promise<void>> {
+    const dir = join(this.#dir, 'checkpoints');
+    ensureDir(dir);
+    const lockPath = join(dir, `${name}.lock`);
+    const release = await acquireFileLock(lockPath, {
+      timeoutMs: 0,
+      busy: (path, owner) =>
+        new UsageError(
+          `checkpoint '${name}' is in use by ${owner ? `pid ${owner}` : 'another process'} (another events dispatch; lock '${path}')`,
+          {
+            code: 'COMMS_ERR_CHECKPOINT_BUSY',
+            hint: 'wait for that dispatcher to finish, or give this one another --checkpoint name',
+          },
+        ),
+    });
+    return async () => release();
   }
 
   async addDeadLetter(letter: DeadLetter): Promise<void> {
@@ -257,22 +329,21 @@ export class FileEventStore implements EventStore {
   }
 
   async #updateDeadLetters(group: string, change: (list: DeadLetter[]) => DeadLetter[]): Promise<void> {
-    await storeLock(join(this.#dir, `dead-letters-${group}.lock`), () => {
+    await storeLock(join(this.#dir, `dead-letters-${group}.lock`), async () => {
       const next = change(this.#readDeadLetters(group));
-      writeFileDurably(
-        join(this.#dir, 'dead-letters'),
-        `${group}.json`,
-        `${JSON.stringify(next, null, 1)}\n`,
-      );
+      const dir = join(this.#dir, 'dead-letters');
+      ensureDir(dir);
+      const file = join(dir, `${group}.json`);
+      await writeFileDurably(file, `${JSON.stringify(next, null, 1)}\n`, `dead-letter list '${file}'`);
     });
   }
 
   /**
-   * Bring the index up to date with what is on disk. Under the lock, a torn tail (bytes after the
-   * last newline, or a last line that does not parse) is the remains of a writer that died
-   * mid-append, and is truncated; such an event was never acknowledged.
+   * Bring the index up to date with what is on disk. Returns true when bytes follow the last complete
+   * event: a torn tail (bytes after the last newline, or a last line that does not parse). Under the
+   * lock it is the remains of a writer that died mid-append (never acknowledged) and the caller cuts it.
    */
-  #refresh(fd: number, locked: boolean): void {
+  #refresh(fd: number): boolean {
     const size = fstatSync(fd).size;
     if (size < this.#offset)
       throw new ResponseError(`event store '${this.#log}' shrank: it was modified outside comms-cli`);
@@ -303,7 +374,42 @@ export class FileEventStore implements EventStore {
       carry = chunk.subarray(lineStart);
       carryStart += lineStart;
     }
-    if (locked && size > this.#offset) ftruncateSync(fd, this.#offset);
+    return size > this.#offset;
+  }
+
+  #checkpointFile(name: string): string {
+    return join(this.#dir, 'checkpoints', `${name}.json`);
+  }
+
+  /**
+   * Before appending at position N+1, no checkpoint may already be past N: that would mean the log lost
+   * events a dispatcher has handled (truncated or damaged from outside), and the new events would get
+   * positions the dispatcher skips. Unreadable checkpoint files are left to the dispatch that uses them.
+   */
+  #refuseReusedPositions(): void {
+    const dir = join(this.#dir, 'checkpoints');
+    let names: string[];
+    try {
+      names = readdirSync(dir).filter((f) => f.endsWith('.json'));
+    } catch {
+      return;
+    }
+    for (const f of names) {
+      let position: number | undefined;
+      try {
+        position = readCheckpointFile(join(dir, f));
+      } catch {
+        continue;
+      }
+      if (position !== undefined && position > this.#lastPosition)
+        throw new ResponseError(
+          `event store '${this.#log}' ends at position ${this.#lastPosition}, but checkpoint '${join(dir, f)}' is already at ${position}: an append would reuse a position that dispatcher has passed`,
+          {
+            code: 'COMMS_ERR_STORE_DAMAGED',
+            hint: 'the log lost events (truncated or damaged from outside); restore it, or delete that checkpoint if its dispatcher should start over',
+          },
+        );
+    }
   }
 
   #index(event: StoredEvent, start: number, end: number): void {
@@ -406,21 +512,6 @@ function readAllSync(fd: number): Buffer {
   return buf.subarray(0, off);
 }
 
-/** Replace `dir/name` atomically and durably: temp file, fsync, rename, fsync the directory. */
-function writeFileDurably(dir: string, name: string, text: string): void {
-  ensureDir(dir);
-  const tmp = join(dir, `.${name}.${process.pid}.${randomUUID().slice(0, 8)}.tmp`);
-  const fd = openSync(tmp, 'w');
-  try {
-    writeAll(fd, Buffer.from(text, 'utf8'));
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, join(dir, name));
-  syncDir(dir);
-}
-
 /**
  * mkdir -p without `recursive: true`: Node 20's recursive mkdir spins forever on some paths whose
  * parent refuses new entries with ENOENT (e.g. under /proc); this gives up with the error instead.
@@ -438,11 +529,62 @@ function ensureDir(dir: string): void {
   }
 }
 
-function syncDir(dir: string): void {
-  const dfd = openSync(dir, 'r');
+function exists(path: string): boolean {
   try {
-    fsyncSync(dfd);
-  } finally {
-    closeSync(dfd);
+    statSync(path);
+    return true;
+  } catch {
+    return false;
   }
+}
+
+function openError(path: string, err: unknown): UsageError {
+  const code = (err as NodeJS.ErrnoException).code;
+  const why =
+    code === 'EACCES' || code === 'EPERM'
+      ? 'permission denied'
+      : code === 'ENOTDIR' || code === 'EEXIST'
+        ? 'not a directory'
+        : code === 'EROFS'
+          ? 'read-only file system'
+          : (err as Error).message;
+  return new UsageError(`cannot open event store '${path}': ${why}`, {
+    cause: err,
+    hint:
+      code === 'EROFS'
+        ? 'reading works on read-only media (read, tail, stats, dead-letters); append and dispatch need a writable directory'
+        : 'pass a writable directory with --store PATH (or COMMS_EVENTS)',
+  });
+}
+
+/**
+ * The position in a checkpoint file: undefined when there is none; a UsageError naming the file when
+ * it does not parse or its position is not a non-negative integer.
+ */
+function readCheckpointFile(file: string): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new UsageError(`cannot read checkpoint file '${file}': ${(err as Error).message}`, {
+      cause: err,
+      code: 'COMMS_ERR_BAD_CHECKPOINT',
+    });
+  }
+  let position: unknown;
+  try {
+    position = (JSON.parse(text) as { position?: unknown } | null)?.position;
+  } catch {
+    position = Symbol.for('unparsable');
+  }
+  if (typeof position === 'number' && Number.isSafeInteger(position) && position >= 0) return position;
+  const shown =
+    typeof position === 'symbol'
+      ? 'it is not JSON'
+      : `position is ${JSON.stringify(position) ?? 'missing'}, not a non-negative integer`;
+  throw new UsageError(`invalid checkpoint file '${file}': ${shown}`, {
+    code: 'COMMS_ERR_BAD_CHECKPOINT',
+    hint: 'fix the position in that file, or delete it to deliver from the start',
+  });
 }

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { type JetStreamClient, type JetStreamManager, jetstream, type StoredMsg } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
 import { nanos } from '@nats-io/transport-node';
@@ -31,6 +32,8 @@ export interface JetStreamStoreOptions {
   /** Credentials and TLS files (`--user`, `--creds`, `--tls-ca`...); the server is the spec. */
   connection?: NatsStoreValues;
   signal?: AbortSignal;
+  /** Create the stream when missing (commands that write); reads report a missing stream instead. */
+  create?: boolean;
 }
 
 /**
@@ -87,7 +90,7 @@ export class JetStreamEventStore implements EventStore {
     }
     try {
       const jsm = await manager(nc, where);
-      const prefix = await ensureEventStream(jsm, stream);
+      const prefix = await ensureEventStream(jsm, stream, options.create ?? true, where);
       return new JetStreamEventStore(nc, jsm, `${where} stream ${stream}`, stream, prefix);
     } catch (err) {
       await nc.close();
@@ -178,6 +181,7 @@ export class JetStreamEventStore implements EventStore {
     };
   }
 
+  /** The checkpoint: a non-negative integer no further than the stream's end, else exit 2 naming the key. */
   async getCheckpoint(name: string): Promise<number> {
     const kv = await this.#bucket('checkpoints');
     const entry = await kv.get(name).catch((err: unknown) => {
@@ -185,8 +189,69 @@ export class JetStreamEventStore implements EventStore {
     });
     const text = entry?.operation === 'PUT' ? entry.string() : undefined;
     if (text === undefined) return 0;
-    const n = Number(text);
-    return Number.isInteger(n) && n >= 0 ? n : 0;
+    const where = `checkpoint '${name}' in KV bucket ${this.#stream}_checkpoints`;
+    const n = /^\d+$/.test(text.trim()) ? Number(text.trim()) : Number.NaN;
+    if (!Number.isSafeInteger(n))
+      throw new UsageError(
+        `invalid ${where}: ${JSON.stringify(text.slice(0, 40))} is not a non-negative integer`,
+        {
+          code: 'COMMS_ERR_BAD_CHECKPOINT',
+          hint: `fix or delete it (nats kv del ${this.#stream}_checkpoints ${name})`,
+        },
+      );
+    if (n > 0) {
+      const last = (await this.#info()).state.last_seq;
+      if (n > last)
+        throw new UsageError(
+          `${where} is at position ${n}, beyond the end of the stream (last position ${last})`,
+          {
+            code: 'COMMS_ERR_BAD_CHECKPOINT',
+            hint: 'the stream lost messages, or the checkpoint belongs to another stream',
+          },
+        );
+    }
+    return n;
+  }
+
+  /**
+   * Hold the checkpoint for a dispatch run: key `NAME.lock` in the checkpoints bucket, created only when
+   * absent (the server decides, so it holds across hosts), holding `pid@host`. A holder on this host
+   * whose pid is gone (kill -9) is replaced; one on another host must be deleted by hand.
+   */
+  async holdCheckpoint(name: string): Promise<() => Promise<void>> {
+    const kv = await this.#bucket('checkpoints');
+    const key = `${name}.lock`;
+    const me = `${process.pid}@${hostname()}`;
+    for (let round = 0; ; round++) {
+      let failure: unknown;
+      try {
+        const revision = await kv.create(key, me);
+        return async () => {
+          await kv.delete(key, { previousSeq: revision }).catch(() => {});
+        };
+      } catch (err) {
+        failure = err;
+      }
+      const entry = await kv.get(key).catch(() => null);
+      const holder = entry?.operation === 'PUT' ? entry.string() : undefined;
+      if (holder === undefined) {
+        if (round < 3) continue; // released meanwhile: try again
+        throw jetstreamError(failure, this.location);
+      }
+      const [pid, host] = holder.split('@');
+      const stale = host === hostname() && pid !== undefined && !alive(Number(pid));
+      if (stale && entry) {
+        await kv.delete(key, { previousSeq: entry.revision }).catch(() => {});
+        continue;
+      }
+      throw new UsageError(
+        `checkpoint '${name}' is in use by pid ${pid ?? '?'}${host && host !== hostname() ? ` on ${host}` : ''} (another events dispatch; key ${key} in KV bucket ${this.#stream}_checkpoints)`,
+        {
+          code: 'COMMS_ERR_CHECKPOINT_BUSY',
+          hint: 'wait for that dispatcher to finish, or give this one another --checkpoint name',
+        },
+      );
+    }
   }
 
   async setCheckpoint(name: string, position: number): Promise<void> {
@@ -342,7 +407,12 @@ function storeConnectError(err: unknown, where: string): unknown {
 }
 
 /** Find or create the event stream; returns the subject prefix (`evt.<STREAM>`, or the existing stream's). */
-async function ensureEventStream(jsm: JetStreamManager, stream: string): Promise<string> {
+async function ensureEventStream(
+  jsm: JetStreamManager,
+  stream: string,
+  create: boolean,
+  where: string,
+): Promise<string> {
   try {
     const info = await jsm.streams.info(stream);
     const subjects = info.config.subjects ?? [];
@@ -360,6 +430,11 @@ async function ensureEventStream(jsm: JetStreamManager, stream: string): Promise
     if (err instanceof UsageError) throw err;
     if ((err as { name?: string }).name !== 'StreamNotFoundError') throw jetstreamError(err, stream);
   }
+  if (!create)
+    throw new UsageError(`no event store at ${where}: stream ${stream} does not exist`, {
+      code: 'COMMS_ERR_NO_STORE',
+      hint: 'nothing was appended there yet (events append creates it); name another stream with --stream',
+    });
   const prefix = `evt.${stream}`;
   try {
     await jsm.streams.add({
@@ -409,4 +484,14 @@ function isWrongLastSequence(err: unknown): boolean {
 function isNoMessage(err: unknown): boolean {
   const code = (err as { api_error?: { err_code?: number } }).api_error?.err_code;
   return code === 10037 || /no message found/i.test(errorText(err));
+}
+
+function alive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

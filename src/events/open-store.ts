@@ -32,19 +32,32 @@ export function isNatsStore(spec: string): boolean {
 }
 
 /**
+ * How a command uses the store: `write` (append, dispatch) creates it when missing; `read` (read,
+ * tail, stats, dead-letters) never creates anything and never asks for write access: a missing store
+ * is exit 2 (COMMS_ERR_NO_STORE), and a store on read-only media can be read.
+ */
+export type StoreAccess = 'read' | 'write';
+
+/**
  * Open the store a command names. The JetStream store is imported only when asked for, so the
  * embedded store never loads NATS code.
  */
-export async function openStore(values: StoreValues, signal?: AbortSignal): Promise<EventStore> {
+export async function openStore(
+  values: StoreValues,
+  signal?: AbortSignal,
+  access: StoreAccess = 'write',
+): Promise<EventStore> {
   const spec = storeSpec(values);
+  const create = access === 'write';
   if (isNatsStore(spec)) {
     const { JetStreamEventStore } = await import('./jetstream-store.js');
     return JetStreamEventStore.open(spec, {
       ...(values.stream ? { stream: values.stream } : {}),
       connection: natsValuesOf(values),
       ...(signal ? { signal } : {}),
+      create,
     });
   }
   const { FileEventStore } = await import('./file-store.js');
-  return FileEventStore.open(spec);
+  return FileEventStore.open(spec, { create });
 }

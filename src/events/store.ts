@@ -25,6 +25,11 @@ export interface StoreStats {
   events: number;
   /** Global position of the last event (0 when empty). */
   lastPosition: number;
+  /**
+   * Embedded store: bytes after the last complete event (a torn last line: a writer died mid-append,
+   * or the file was damaged from outside). Readers skip them; the next append cuts them.
+   */
+  tornTail?: { offset: number; bytes: number; file: string };
 }
 
 /** An event that failed its handler after all retries, kept until re-driven. */
@@ -64,6 +69,11 @@ export interface EventStore {
   getCheckpoint(name: string): Promise<number>;
   /** Durably store a dispatcher's position. */
   setCheckpoint(name: string, position: number): Promise<void>;
+  /**
+   * Hold a checkpoint exclusively for a whole dispatch run; resolves with the release. A checkpoint
+   * already held by another live dispatcher is a UsageError (COMMS_ERR_CHECKPOINT_BUSY) naming it.
+   */
+  holdCheckpoint(name: string): Promise<() => Promise<void>>;
   addDeadLetter(letter: DeadLetter): Promise<void>;
   /** Dead letters in position order; all groups when `group` is absent. */
   listDeadLetters(group?: string): Promise<DeadLetter[]>;

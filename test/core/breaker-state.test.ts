@@ -10,9 +10,11 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('breaker state file', () => {
   it('merges keys and survives a corrupt file as a usage error, not a silent reset', async () => {
     const file = join(dir, 'state.json');
-    await saveBreakerStates(file, { a: { x: 1 } });
-    await saveBreakerStates(file, { b: { y: 2 } });
-    expect(loadBreakerStates(file)).toEqual({ a: { x: 1 }, b: { y: 2 } });
+    const closed = { ownState: { value: 0 }, breakerState: 1 };
+    const open = { ownState: { value: 1, openedAt: 1, attemptNo: 1 }, breakerState: 3 };
+    await saveBreakerStates(file, { a: closed });
+    await saveBreakerStates(file, { b: open });
+    expect(loadBreakerStates(file)).toEqual({ a: closed, b: open });
     writeFileSync(file, '{not json');
     expect(() => loadBreakerStates(file)).toThrow(/not a breaker state file/);
     expect(readFileSync(file, 'utf8')).toBe('{not json');

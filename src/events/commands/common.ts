@@ -36,5 +36,17 @@ export function filterFrom(values: { type?: string[]; since?: string; aggregate?
 /** One event for people: `#17 order-42@v3 OrderPaid 2024-05-01T10:00:00.000Z {"total":12.5}`. */
 export function formatEvent(out: Output, e: StoredEvent): string {
   const c = out.cOut;
-  return `${c.dim(`#${e.position}`)} ${c.bold(`${e.aggregate}@v${e.version}`)} ${c.cyan(e.type)} ${c.dim(e.time)} ${JSON.stringify(e.data)}\n`;
+  return `${c.dim(`#${e.position}`)} ${c.bold(`${terminalSafe(e.aggregate)}@v${e.version}`)} ${c.cyan(terminalSafe(e.type))} ${c.dim(terminalSafe(String(e.time)))} ${terminalSafe(JSON.stringify(e.data) ?? 'null')}\n`;
+}
+
+/**
+ * Text from the store (ids, types, handler names, error messages: anything another writer or a peer
+ * chose) made safe for a terminal: control characters (C0, DEL, C1) become `\xNN` escapes,
+ * so an id cannot clear the screen or set the window title. For human lines only; --json is exact.
+ */
+export function terminalSafe(text: string): string {
+  return text.replace(
+    /[\u0000-\u001f\u007f-\u009f]/g,
+    (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
 }

@@ -3,7 +3,7 @@ import { ExitCode } from '../../errors/exit-codes.js';
 import { validateName } from '../event.js';
 import type { DeadLetterValues, NatsStoreValues } from '../flags.js';
 import { openStore } from '../open-store.js';
-import { outputOf } from './common.js';
+import { outputOf, terminalSafe } from './common.js';
 
 /** `events dead-letters`: one line (or NDJSON object) per parked event. */
 export async function runDeadLetters(
@@ -12,15 +12,16 @@ export async function runDeadLetters(
 ): Promise<number> {
   const out = outputOf(values, ctx);
   const group = values.checkpoint === undefined ? undefined : validateName(values.checkpoint, '--checkpoint');
-  const store = await openStore(values, ctx.signal);
+  const store = await openStore(values, ctx.signal, 'read');
   try {
     const letters = await store.listDeadLetters(group);
     for (const l of letters) {
       if (out.options.json) await out.json(l);
       else {
         const e = l.event;
+        const t = terminalSafe;
         await out.data(
-          `${out.cOut.dim(`#${e.position}`)} ${e.aggregate}@v${e.version} ${e.type} ${out.cOut.dim(`[${l.group}] id ${e.id} · ${l.runs} run(s) · ${l.handler}`)} ${out.cOut.red(`${l.error.kind}: ${l.error.message}`)}\n`,
+          `${out.cOut.dim(`#${e.position}`)} ${t(e.aggregate)}@v${e.version} ${t(e.type)} ${out.cOut.dim(`[${t(l.group)}] id ${t(e.id)} · ${l.runs} run(s) · ${t(l.handler)}`)} ${out.cOut.red(`${t(l.error.kind)}: ${t(l.error.message)}`)}\n`,
         );
       }
     }

@@ -8,7 +8,7 @@ import { validateAggregate, validateName } from '../event.js';
 import type { DispatchValues, NatsStoreValues } from '../flags.js';
 import { createHandler, parseHandler } from '../handlers/handler.js';
 import { isNatsStore, natsValuesOf, openStore, storeSpec } from '../open-store.js';
-import { filterFrom, outputOf } from './common.js';
+import { filterFrom, outputOf, terminalSafe } from './common.js';
 
 /** What `events dispatch` receives: its typed option values (--to is required) and the NATS values. */
 export type DispatchInput = DispatchValues & NatsStoreValues & { to: string };
@@ -24,6 +24,14 @@ export async function runDispatch(values: DispatchInput, ctx: CommandContext): P
   const from = values.from;
 
   const store = await openStore(values, ctx.signal);
+  // Two dispatchers with the same --checkpoint would both deliver everything: hold it for the run.
+  let release: (() => Promise<void>) | undefined;
+  try {
+    if (values.checkpoint !== undefined) release = await store.holdCheckpoint(group);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   // A nats: handler talks to -s, else NATS_URL, else the JetStream store's server.
   const where = storeSpec(values);
   const natsServer =
@@ -61,14 +69,15 @@ export async function runDispatch(values: DispatchInput, ctx: CommandContext): P
         return;
       }
       const e = d.event;
-      const what = `#${e.position} ${e.aggregate}@v${e.version} ${e.type}`;
+      const what = `#${e.position} ${terminalSafe(e.aggregate)}@v${e.version} ${terminalSafe(e.type)}`;
+      const why = terminalSafe(d.result.error?.message ?? '');
       if (d.outcome === 'handled')
         out.verbose(
           `${out.c.green('✓')} ${what} ${out.c.dim(`handled · ${d.result.attempts.length} attempt(s)`)}`,
         );
       else if (d.outcome === 'dead-lettered')
-        out.info(`${out.c.red('✗')} ${what} ${out.c.red('dead-lettered')}: ${d.result.error?.message ?? ''}`);
-      else out.info(`${out.c.red('■')} ${what} ${out.c.red('stopped')}: ${d.result.error?.message ?? ''}`);
+        out.info(`${out.c.red('✗')} ${what} ${out.c.red('dead-lettered')}: ${why}`);
+      else out.info(`${out.c.red('■')} ${what} ${out.c.red('stopped')}: ${why}`);
     };
     const options = {
       store,
@@ -94,6 +103,7 @@ export async function runDispatch(values: DispatchInput, ctx: CommandContext): P
   } finally {
     await pipeline.close();
     await handler?.close();
+    await release?.();
     await store.close();
   }
 }

@@ -23,7 +23,7 @@ export async function runRead(
   const from = values.from;
   const filter = filterFrom(values);
 
-  const store = await openStore(values, ctx.signal);
+  const store = await openStore(values, ctx.signal, 'read');
   let count = 0;
   try {
     const source: AsyncIterable<StoredEvent> =

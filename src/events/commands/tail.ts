@@ -13,7 +13,7 @@ export async function runTail(values: TailValues & NatsStoreValues, ctx: Command
   const from = values.from;
   const limit = values.count;
 
-  const store = await openStore(values, ctx.signal);
+  const store = await openStore(values, ctx.signal, 'read');
   const stop = new AbortController();
   const onAbort = () => stop.abort(ctx.signal.reason);
   ctx.signal.addEventListener('abort', onAbort, { once: true });

@@ -16,3 +16,9 @@ export interface EventHandler {
 export function eventPayload(event: StoredEvent): Buffer {
   return Buffer.from(JSON.stringify(event), 'utf8');
 }
+
+/**
+ * How much of a handler's reply a delivery keeps (HTTP body, NATS reply data, exec output) for its
+ * --json line. Only the status decides; a larger reply is cut here and flagged `truncated`.
+ */
+export const REPLY_KEEP_BYTES = 16 * 1024;

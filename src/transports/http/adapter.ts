@@ -59,6 +59,8 @@ export interface HttpTransportOptions {
  * stop right there, which is all we want from it.
  */
 let parserReady = false;
+/** The request path has been exercised once in this process (see HttpTransport.warmUp). */
+let requestPathWarm = false;
 function warmHttp1Parser(): void {
   if (parserReady) return;
   parserReady = true;
@@ -157,6 +159,9 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
    * contacted, and a failure here is ignored (it only means the first call pays the cost).
    */
   async warmUp(): Promise<void> {
+    // Once per process: a check file runs many HTTP steps in one process, and only the first pays.
+    if (requestPathWarm) return;
+    requestPathWarm = true;
     const { createServer } = await import('node:http');
     const server = createServer((_req, res) => res.end('ok'));
     const agent = new Agent({ pipelining: 1 });
