@@ -1,7 +1,7 @@
 /**
  * How a received message's payload appears in --json (`data` + `encoding`): JSON when it parses without
  * changing the payload, else text when it is UTF-8, else base64. Shared by every stream transport
- * (ws, sse; nats has the same rule in its own message.ts and can import this one).
+ * (nats, ws, sse, amqp, mqtt): one rule, one implementation.
  */
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 

@@ -1,3 +1,4 @@
+import { decodeData } from '../core/message-data.js';
 import type { Output } from './output.js';
 
 /**
@@ -8,48 +9,6 @@ import type { Output } from './output.js';
 
 /** Headers as the --json contract shows them: a name with one value is a string, several an array. */
 export type HeaderRecord = Record<string, string | string[]>;
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-/**
- * `data` as JSON when it parses without changing the payload, else text when it is UTF-8, else base64
- * (`encoding` says which). A scalar must round-trip exactly; in an object or array no number may lose
- * precision; whitespace around a container is allowed (files end in a newline).
- */
-export function decodeData(data: Uint8Array): { data: unknown; encoding: 'json' | 'text' | 'base64' } {
-  let text: string;
-  try {
-    text = utf8.decode(data);
-  } catch {
-    return { data: asBuffer(data).toString('base64'), encoding: 'base64' };
-  }
-  const trimmed = text.trim();
-  const container = /^[[{]/.test(trimmed);
-  if (trimmed !== '' && /^[[{"\d\-tfn]/.test(trimmed) && (container || trimmed === text)) {
-    try {
-      const parsed: unknown = JSON.parse(trimmed);
-      if (container ? numbersLossless(trimmed) : JSON.stringify(parsed) === text)
-        return { data: parsed, encoding: 'json' };
-    } catch {
-      // not JSON: text
-    }
-  }
-  return { data: text, encoding: 'text' };
-}
-
-const NUMBER_OR_STRING = /"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
-
-function numbersLossless(json: string): boolean {
-  for (const [token] of json.matchAll(NUMBER_OR_STRING)) {
-    if (token.startsWith('"')) continue;
-    const value = Number(token);
-    if (!Number.isFinite(value)) return false;
-    if (String(value) === token) continue;
-    const digits = (token.replace(/^-/, '').split(/[eE]/)[0] ?? '').replace('.', '').replace(/^0+/, '');
-    if (digits.replace(/0+$/, '').length > 15) return false;
-  }
-  return true;
-}
 
 /** Raw bytes of a message as a Buffer view (no copy). */
 export function asBuffer(data: Uint8Array): Buffer {

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { createInterface } from 'node:readline';
 import { callSettingsFrom } from '../../command/call-options.js';
 import type { CommandContext } from '../../command/context.js';
 import { runCallCommand } from '../../command/run-call-command.js';
-import { parseJsonArg, readPayload } from '../../core/input.js';
+import { parseJsonArg, readPayload, stdinLines } from '../../core/input.js';
 import type { Result } from '../../core/result.js';
 import { expandTemplate, hasTemplate } from '../../core/template.js';
 import { UsageError } from '../../errors/comms-error.js';
@@ -42,9 +41,9 @@ function metadataFrom(values: AppendInput): Record<string, string> {
  * NDJSON lines of stdin as they arrive (so `tail -f log | comms-cli events append ... --lines` appends
  * live); blank lines are skipped, and an invalid line stops the run with exit 2 (earlier lines stay).
  */
-async function* stdinLines(stdin: NodeJS.ReadableStream): AsyncIterable<unknown> {
+async function* ndjsonLines(stdin: NodeJS.ReadableStream, signal: AbortSignal): AsyncIterable<unknown> {
   let n = 0;
-  for await (const line of createInterface({ input: stdin, crlfDelay: Number.POSITIVE_INFINITY })) {
+  for await (const line of stdinLines(stdin, signal)) {
     n += 1;
     if (line.trim() !== '') yield parseJsonArg(line, `stdin line ${n}`);
   }
@@ -76,7 +75,7 @@ export async function runAppend(
         hint: "put {{seq}} in it, e.g. --id 'import-{{seq}}'",
       });
     }
-    payloads = stdinLines(ctx.stdin);
+    payloads = ndjsonLines(ctx.stdin, ctx.signal);
   } else {
     const text = (await readPayload(values.data, '-d', ctx.stdin)).toString('utf8');
     payloads = [parseJsonArg(text, '-d')];

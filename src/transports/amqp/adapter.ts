@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage, Message } from 'amqplib';
+import { decodeData } from '../../core/message-data.js';
 import { raceSignal } from '../../core/race-signal.js';
 import type { AttemptContext, Outcome, ResultFields, Transport, Verdict } from '../../core/transport.js';
 import { abortReasonToError } from '../../errors/classify.js';
 import { type CommsError, ConnectError, ResponseError, TimeoutError } from '../../errors/comms-error.js';
-import { decodeData } from '../../output/stream-message.js';
 import type { AmqpCall, AmqpReply, OutgoingAmqp, Returned } from './call.js';
 import { classify } from './classify.js';
 import { type AmqpEndpoint, closeAmqp, connectAmqp } from './connection.js';

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { MqttClient } from 'mqtt';
+import { decodeData } from '../../core/message-data.js';
 import { raceSignal } from '../../core/race-signal.js';
 import type { AttemptContext, Outcome, ResultFields, Transport, Verdict } from '../../core/transport.js';
 import { abortReasonToError } from '../../errors/classify.js';
 import { type CommsError, ConnectError, TimeoutError } from '../../errors/comms-error.js';
-import { decodeData } from '../../output/stream-message.js';
 import type { MqttCall, MqttReply, OutgoingMqtt } from './call.js';
 import { classify } from './classify.js';
 import { closeMqtt, connectMqtt, type MqttEndpoint } from './connection.js';

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { decodeData } from '../../core/message-data.js';
 import type { AttemptContext, Outcome, ResultFields, Transport, Verdict } from '../../core/transport.js';
 import { abortReasonToError } from '../../errors/classify.js';
 import {
@@ -16,7 +17,7 @@ import { closeNats, connectNats } from './connection.js';
 import { describeServers, type NatsConnectOptions } from './connection-options.js';
 import { JS_API_CODES, natsError } from './errors.js';
 import { toHeaders } from './headers.js';
-import { boundedHeaders, decodeData, headersToRecord } from './message.js';
+import { boundedHeaders, headersToRecord } from './message.js';
 
 export type { NatsCall, NatsReply, OutgoingMessage } from './call.js';
 

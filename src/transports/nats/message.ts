@@ -1,4 +1,5 @@
 import type { Msg, MsgHdrs } from '@nats-io/transport-node';
+import { decodeData } from '../../core/message-data.js';
 import type { Output } from '../../output/output.js';
 import { quoted, visible } from './subject.js';
 
@@ -19,56 +20,6 @@ export function headersToRecord(h: MsgHdrs | undefined): HeaderRecord | undefine
     any = true;
   }
   return any ? out : undefined;
-}
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-/**
- * `data` as JSON when it parses without changing the payload, else text when it is UTF-8, else base64
- * (`encoding` says which). "Without changing": a scalar must round-trip exactly (`42`, not ` 42 `,
- * `42\n` or `1.50`); in an object or array no number may lose precision (`12345678901234567890`
- * keeps the whole payload text), and whitespace around it is allowed (files end in a newline).
- */
-export function decodeData(data: Uint8Array): { data: unknown; encoding: 'json' | 'text' | 'base64' } {
-  let text: string;
-  try {
-    text = utf8.decode(data);
-  } catch {
-    return {
-      data: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64'),
-      encoding: 'base64',
-    };
-  }
-  const trimmed = text.trim();
-  const container = /^[[{]/.test(trimmed);
-  if (trimmed !== '' && /^[[{"\d\-tfn]/.test(trimmed) && (container || trimmed === text)) {
-    try {
-      const parsed: unknown = JSON.parse(trimmed);
-      // A scalar round-trips exactly (1.50 and "\u0041" stay text); containers keep every number's value.
-      if (container ? numbersLossless(trimmed) : JSON.stringify(parsed) === text)
-        return { data: parsed, encoding: 'json' };
-    } catch {
-      // not JSON: text
-    }
-  }
-  return { data: text, encoding: 'text' };
-}
-
-/** Strings, or numbers (the tokens of a JSON text that need checking). */
-const NUMBER_OR_STRING = /"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
-
-/** True when every number in a (valid) JSON text survives the trip through a double unchanged in value. */
-function numbersLossless(json: string): boolean {
-  for (const [token] of json.matchAll(NUMBER_OR_STRING)) {
-    if (token.startsWith('"')) continue;
-    const value = Number(token);
-    if (!Number.isFinite(value)) return false;
-    if (String(value) === token) continue;
-    // Up to 15 significant digits always round-trip through a double (1.50, 1e3, 0.000001).
-    const digits = (token.replace(/^-/, '').split(/[eE]/)[0] ?? '').replace('.', '').replace(/^0+/, '');
-    if (digits.replace(/0+$/, '').length > 15) return false;
-  }
-  return true;
 }
 
 /**

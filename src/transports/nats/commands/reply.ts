@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Msg, MsgHdrs } from '@nats-io/transport-node';
 import type { CommandContext } from '../../../command/context.js';
+import { runExec } from '../../../command/exec.js';
 import { outputFrom } from '../../../command/shared-options.js';
-import { formatMs } from '../../../core/duration.js';
 import { readPayload } from '../../../core/input.js';
 import { UsageError } from '../../../errors/comms-error.js';
 import { ExitCode } from '../../../errors/exit-codes.js';
@@ -197,83 +196,28 @@ interface ExecLimits {
 }
 
 /**
- * `--exec CMD`: the request payload on the command's stdin, its stdout is the reply. A failing
- * command answers with the micro-services error headers, so the requester exits 1 (not a timeout):
- * 500 when it exits non-zero, 504 when it outlives --exec-timeout (it is killed). On Ctrl-C the
- * command is killed and the request is not answered (undefined). The command runs in its own process
- * group so that killing it also kills what it started (`sh -c 'sleep 9; echo'`).
+ * `--exec CMD` through the shared runner (src/command/exec.ts): the request payload on the command's
+ * stdin, its stdout is the reply. A failing command answers with the micro-services error headers,
+ * so the requester exits 1 (not a timeout): 500 when it exits non-zero, 504 when it outlives
+ * --exec-timeout (it is killed). On Ctrl-C the request is not answered (undefined).
  */
-function execAnswer(command: string, m: Msg, limits: ExecLimits): Promise<Answer | undefined> {
-  return new Promise((resolve) => {
-    if (limits.signal.aborted) {
-      resolve(undefined);
-      return;
-    }
-    const child = spawn('/bin/sh', ['-c', command], {
-      stdio: ['pipe', 'pipe', 'inherit'],
-      detached: true,
-      env: {
-        ...process.env,
-        NATS_SUBJECT: m.subject,
-        NATS_SUBSCRIPTION: limits.subscription,
-        NATS_REPLY_SUBJECT: m.reply ?? '',
-      },
-    });
-    const chunks: Buffer[] = [];
-    let killedFor: 'timeout' | 'interrupt' | undefined;
-    let hardKill: NodeJS.Timeout | undefined;
-    const kill = (why: 'timeout' | 'interrupt') => {
-      if (killedFor || child.exitCode !== null || child.signalCode !== null) return;
-      killedFor = why;
-      const group = (sig: NodeJS.Signals) => {
-        try {
-          if (child.pid !== undefined) process.kill(-child.pid, sig);
-        } catch {
-          // already gone
-        }
-      };
-      group('SIGTERM');
-      hardKill = setTimeout(() => group('SIGKILL'), 1_000);
-      hardKill.unref();
-    };
-    const timer = setTimeout(() => kill('timeout'), limits.timeoutMs);
-    const onAbort = () => kill('interrupt');
-    limits.signal.addEventListener('abort', onAbort, { once: true });
-    child.stdout.on('data', (c: Buffer) => chunks.push(c));
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(m.data);
-    let settled = false;
-    const finish = (code: number | null, why?: string) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      if (hardKill && child.exitCode !== null) clearTimeout(hardKill);
-      limits.signal.removeEventListener('abort', onAbort);
-      if (killedFor === 'interrupt') {
-        resolve(undefined);
-        return;
-      }
-      const data = Buffer.concat(chunks);
-      if (code === 0 && !killedFor) {
-        resolve({ data });
-        return;
-      }
-      const timedOut = killedFor === 'timeout';
-      resolve({
-        data,
-        headers: toHeaders([
-          [SERVICE_ERROR_CODE_HEADER, timedOut ? '504' : '500'],
-          [
-            SERVICE_ERROR_HEADER,
-            why ??
-              (timedOut
-                ? `--exec command timed out after ${formatMs(limits.timeoutMs)} (killed)`
-                : `--exec command exited with ${code}`),
-          ],
-        ]),
-      });
-    };
-    child.on('error', (err) => finish(null, `--exec failed: ${err.message}`));
-    child.on('close', (code) => finish(code));
+async function execAnswer(command: string, m: Msg, limits: ExecLimits): Promise<Answer | undefined> {
+  const outcome = await runExec(command, m.data, {
+    timeoutMs: limits.timeoutMs,
+    signal: limits.signal,
+    env: {
+      NATS_SUBJECT: m.subject,
+      NATS_SUBSCRIPTION: limits.subscription,
+      NATS_REPLY_SUBJECT: m.reply ?? '',
+    },
   });
+  if (outcome === undefined) return undefined;
+  if (outcome.ok) return { data: outcome.data };
+  return {
+    data: outcome.data,
+    headers: toHeaders([
+      [SERVICE_ERROR_CODE_HEADER, outcome.timedOut ? '504' : '500'],
+      [SERVICE_ERROR_HEADER, outcome.why],
+    ]),
+  };
 }
