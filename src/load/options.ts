@@ -31,6 +31,10 @@ export const LOAD_OPTIONS = {
   }),
   minRps: number('--min-rps <n>', 'load mode gate: exit 1 below this throughput'),
   jsonAll: flag('--json-all', 'load mode: with --json, one line per call too'),
+  drainTimeout: duration(
+    '--drain-timeout <dur>',
+    'load mode: after --duration, wait at most this for calls in flight, then abort them (counted as not completed)',
+  ),
 };
 export type LoadValues = OptionValues<typeof LOAD_OPTIONS>;
 
@@ -79,6 +83,7 @@ export function planFrom(values: LoadValues): LoadPlan {
     warmupMs: values.warmup ?? 0,
     gates,
     jsonAll: values.jsonAll,
+    ...(values.drainTimeout !== undefined ? { drainTimeoutMs: values.drainTimeout } : {}),
   };
 }
 

@@ -24,4 +24,6 @@ export interface LoadPlan {
   gates: GateSpec[];
   /** One NDJSON line per measured call. */
   jsonAll: boolean;
+  /** After --duration ends: how long calls in flight may take before they are aborted (absent: no bound). */
+  drainTimeoutMs?: number;
 }

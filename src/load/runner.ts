@@ -1,5 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
+import { formatMs } from '../core/duration.js';
 import { applyChecks } from '../core/expect.js';
 import type { Result } from '../core/result.js';
 import type { CallBase } from '../core/transport.js';
@@ -27,6 +28,8 @@ export interface LoadSummary extends LoadTotals {
   rate?: number;
   warmupMs: number;
   gates: GateResult[];
+  /** After --duration: calls in flight then, the wait for them, and how many --drain-timeout aborted. */
+  drain?: Drain;
   error?: {
     kind: 'expectation' | 'interrupted' | NonNullable<Result['error']>['kind'];
     message: string;
@@ -40,6 +43,15 @@ interface Phase {
   requests?: number;
   durationMs?: number;
   stats: LoadStats;
+  /** Drain after --duration: calls in flight when it ended, how long they were waited for, how many were aborted. */
+  drain?: Drain;
+}
+
+/** What happened after --duration ended (see runPhase). */
+interface Drain {
+  inFlight: number;
+  waitedMs: number;
+  notCompleted: number;
 }
 
 /**
@@ -85,7 +97,14 @@ async function runLoadWith<C extends CallBase, R>(spec: LoadSpec<C, R>): Promise
   const what = `${sample.operation} ${output.options.showSecrets ? sample.target : redactUrl(sample.target)}`;
   output.info(output.c.dim(describePlan(plan, what)));
 
-  const ctx: RunContext<C, R> = { spec, plan, seq: 0, fatal: undefined, transportKind: undefined };
+  const ctx: RunContext<C, R> = {
+    spec,
+    plan,
+    seq: 0,
+    fatal: undefined,
+    transportKind: undefined,
+    inFlight: 0,
+  };
   if (plan.warmupMs > 0 && !signal.aborted) {
     await runPhase(ctx, { warmup: true, durationMs: plan.warmupMs, stats: new LoadStats() });
   }
@@ -101,6 +120,7 @@ async function runLoadWith<C extends CallBase, R>(spec: LoadSpec<C, R>): Promise
   }
   const elapsed = performance.now() - started;
   if (ctx.fatal !== undefined) throw ctx.fatal;
+  const drain = ctx.drain;
 
   const totals = stats.totals(elapsed);
   const gates = evaluateGates(plan.gates, totals);
@@ -155,10 +175,14 @@ async function runLoadWith<C extends CallBase, R>(spec: LoadSpec<C, R>): Promise
     warmupMs: plan.warmupMs,
     ...totals,
     gates,
+    ...(drain && drain.inFlight > 0 ? { drain } : {}),
     ...(error ? { error } : {}),
   };
   if (output.options.json || plan.jsonAll) await output.json(summary);
-  else reportSummary(output, totals, stats.bins(HISTOGRAM_BINS), gates, stats.firstErrors());
+  else {
+    reportSummary(output, totals, stats.bins(HISTOGRAM_BINS), gates, stats.firstErrors());
+    if (drain && drain.inFlight > 0) output.info(drainLine(drain, plan));
+  }
   if (missed.length > 0) for (const g of missed) output.error({ message: g.message });
   else if (error && exit !== ExitCode.interrupted) {
     output.error({
@@ -178,6 +202,20 @@ interface RunContext<C extends CallBase, R> {
   /** An error that must stop the run (a template failing in makeCall): rethrown after draining. */
   fatal: unknown;
   transportKind: Result['transport'] | undefined;
+  /** Calls of the measured phase in flight now (for the drain after --duration). */
+  inFlight: number;
+  /** Resolves when --drain-timeout ran out: calls still in flight are abandoned. */
+  abandon?: Promise<'abandoned'>;
+  drain?: Drain;
+}
+
+/** The summary's line about the wait after --duration. */
+function drainLine(drain: Drain, plan: LoadPlan): string {
+  const duration = plan.durationMs !== undefined ? `--duration ${formatMs(plan.durationMs)}` : 'the run';
+  const waited = `${duration} ended with ${drain.inFlight} call(s) in flight; waited ${formatMs(drain.waitedMs)} for them`;
+  if (drain.notCompleted > 0)
+    return `${waited}, then aborted ${drain.notCompleted} at --drain-timeout ${formatMs(plan.drainTimeoutMs ?? 0)} (not completed, not counted)`;
+  return plan.drainTimeoutMs === undefined ? `${waited} (bound the wait with --drain-timeout <dur>)` : waited;
 }
 
 /**
@@ -201,8 +239,17 @@ async function oneCall<C extends CallBase, R>(
   let result: Result;
   let reply: R | undefined;
   let bytes = 0;
+  ctx.inFlight += 1;
   try {
-    const outcome = await spec.pipeline.run(spec.transport, call);
+    const running = spec.pipeline.run(spec.transport, call);
+    // --drain-timeout: a call still running when it ran out is abandoned (the transport's close
+    // aborts it) and counted as not completed, never as a result.
+    const outcome = ctx.abandon ? await Promise.race([running, ctx.abandon]) : await running;
+    if (outcome === 'abandoned') {
+      running.catch(() => {});
+      if (ctx.drain) ctx.drain.notCompleted += 1;
+      return;
+    }
     result = outcome.result;
     reply = outcome.reply;
     if (spec.replyBytes && outcome.reply !== undefined) bytes = spec.replyBytes(outcome.reply);
@@ -218,6 +265,8 @@ async function oneCall<C extends CallBase, R>(
       error: e.toJSON(),
       attempts: [],
     };
+  } finally {
+    ctx.inFlight -= 1;
   }
   const latencyMs = performance.now() - startAt;
   if (spec.checks.length > 0) applyChecks(result, spec.checks, reply);
@@ -245,10 +294,30 @@ async function runPhase<C extends CallBase, R>(ctx: RunContext<C, R>, phase: Pha
       ? setTimeout(stop, phase.durationMs)
       : undefined;
   const progress = startProgress(ctx, phase, t0);
+  // When --duration ends, the calls still in flight are waited for (and said so in the summary);
+  // --drain-timeout bounds that wait.
+  let endedAt: number | undefined;
+  let drainTimer: NodeJS.Timeout | undefined;
+  const ended =
+    phase.durationMs !== undefined && !phase.warmup
+      ? setTimeout(() => {
+          endedAt = performance.now();
+          ctx.drain = { inFlight: ctx.inFlight, waitedMs: 0, notCompleted: 0 };
+          if (plan.drainTimeoutMs !== undefined) {
+            const limit = plan.drainTimeoutMs;
+            ctx.abandon = new Promise((resolve) => {
+              drainTimer = setTimeout(() => resolve('abandoned'), limit);
+            });
+          }
+        }, phase.durationMs)
+      : undefined;
   try {
     if (plan.rate !== undefined) await openLoop(ctx, phase, plan.rate, t0, state);
     else await closedLoop(ctx, phase, state);
   } finally {
+    if (ended) clearTimeout(ended);
+    if (drainTimer) clearTimeout(drainTimer);
+    if (ctx.drain && endedAt !== undefined) ctx.drain.waitedMs = Math.round(performance.now() - endedAt);
     if (deadline) clearTimeout(deadline);
     spec.signal.removeEventListener('abort', stop);
     progress?.stop();
