@@ -181,7 +181,9 @@ async function runLoadWith<C extends CallBase, R>(spec: LoadSpec<C, R>): Promise
   if (output.options.json || plan.jsonAll) await output.json(summary);
   else {
     reportSummary(output, totals, stats.bins(HISTOGRAM_BINS), gates, stats.firstErrors());
-    if (drain && drain.inFlight > 0) output.info(drainLine(drain, plan));
+    // Worth a line when the wait was noticeable (a slow endpoint), or calls were cut off.
+    if (drain && drain.inFlight > 0 && (drain.waitedMs >= 100 || drain.notCompleted > 0))
+      output.info(drainLine(drain, plan));
   }
   if (missed.length > 0) for (const g of missed) output.error({ message: g.message });
   else if (error && exit !== ExitCode.interrupted) {
@@ -298,19 +300,22 @@ async function runPhase<C extends CallBase, R>(ctx: RunContext<C, R>, phase: Pha
   // --drain-timeout bounds that wait.
   let endedAt: number | undefined;
   let drainTimer: NodeJS.Timeout | undefined;
-  const ended =
-    phase.durationMs !== undefined && !phase.warmup
-      ? setTimeout(() => {
-          endedAt = performance.now();
-          ctx.drain = { inFlight: ctx.inFlight, waitedMs: 0, notCompleted: 0 };
-          if (plan.drainTimeoutMs !== undefined) {
-            const limit = plan.drainTimeoutMs;
-            ctx.abandon = new Promise((resolve) => {
-              drainTimer = setTimeout(() => resolve('abandoned'), limit);
-            });
-          }
-        }, phase.durationMs)
-      : undefined;
+  const measuredEnd = phase.durationMs !== undefined && !phase.warmup;
+  // Every measured call races this (set before the first starts); it settles at --drain-timeout.
+  let abandonAll: ((value: 'abandoned') => void) | undefined;
+  if (measuredEnd && plan.drainTimeoutMs !== undefined)
+    ctx.abandon = new Promise((resolve) => {
+      abandonAll = resolve;
+    });
+  const ended = measuredEnd
+    ? setTimeout(() => {
+        endedAt = performance.now();
+        ctx.drain = { inFlight: ctx.inFlight, waitedMs: 0, notCompleted: 0 };
+        const release = abandonAll;
+        if (release && plan.drainTimeoutMs !== undefined)
+          drainTimer = setTimeout(() => release('abandoned'), plan.drainTimeoutMs);
+      }, phase.durationMs)
+    : undefined;
   try {
     if (plan.rate !== undefined) await openLoop(ctx, phase, plan.rate, t0, state);
     else await closedLoop(ctx, phase, state);

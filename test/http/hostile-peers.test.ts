@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { constants as h2, createSecureServer } from 'node:http2';
+import { createSecureServer, constants as h2 } from 'node:http2';
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -58,7 +58,15 @@ describe('HTTP/1.1 framing', () => {
       hits += 1;
       s.end('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
     });
-    const r = await runCli(['http', 'post', `http://127.0.0.1:${port}/`, '-d', 'x', '-H', 'Expect: 100-continue']);
+    const r = await runCli([
+      'http',
+      'post',
+      `http://127.0.0.1:${port}/`,
+      '-d',
+      'x',
+      '-H',
+      'Expect: 100-continue',
+    ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/Expect: 100-continue' is not supported/);
     expect(hits).toBe(0);
@@ -136,7 +144,14 @@ describe('HTTP/2 stream and session ends', () => {
     );
     open.push(server);
     const port = await listen(server);
-    const r = await runCli(['http', 'get', `https://localhost:${port}/`, '--http2', '--cacert', certs.caCert]);
+    const r = await runCli([
+      'http',
+      'get',
+      `https://localhost:${port}/`,
+      '--http2',
+      '--cacert',
+      certs.caCert,
+    ]);
     expect(r.stderr).toMatch(/HTTP\/2 200/);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('first;last');
@@ -153,7 +168,14 @@ describe('HTTP/2 stream and session ends', () => {
     );
     open.push(server);
     const port = await listen(server);
-    const r = await runCli(['http', 'get', `https://localhost:${port}/`, '--http2', '--cacert', certs.caCert]);
+    const r = await runCli([
+      'http',
+      'get',
+      `https://localhost:${port}/`,
+      '--http2',
+      '--cacert',
+      certs.caCert,
+    ]);
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/reset the HTTP\/2 stream/);
   });

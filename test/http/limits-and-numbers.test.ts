@@ -23,7 +23,9 @@ beforeAll(async () => {
     if (req.url === '/bomb') {
       res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' }).end(BOMB);
     } else if (req.url === '/deep') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(`${'['.repeat(5000)}${']'.repeat(5000)}`);
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(`${'['.repeat(5000)}${']'.repeat(5000)}`);
     } else if (req.url === '/bigint') {
       res.writeHead(200, { 'content-type': 'application/json' }).end(BIG_INT);
     } else if (req.url === '/500') {
@@ -43,7 +45,13 @@ describe('memory stays bounded', () => {
     const r = await runCli(['http', 'get', `${base}/bomb`, '--json', '--max-body', '8MB']);
     expect(r.code).toBe(6);
     const result = JSON.parse(r.stdout);
-    expect(result).toMatchObject({ transport: 'http', target: `${base}/bomb`, status: 200, exit: 6, ok: false });
+    expect(result).toMatchObject({
+      transport: 'http',
+      target: `${base}/bomb`,
+      status: 200,
+      exit: 6,
+      ok: false,
+    });
     expect(result.error.kind).toBe('local');
     expect(result.error.message).toMatch(/larger than --max-body 8 MiB \(decoded\)/);
     expect(result.body).toBeUndefined();
@@ -147,7 +155,17 @@ describe('--retries and HTTP 500', () => {
 
   it('--retry-on 500,408 retries it', async () => {
     hits500 = 0;
-    const r = await runCli(['http', 'get', `${base}/500`, '--retries', '2', '--backoff', '1ms', '--retry-on', '500,408']);
+    const r = await runCli([
+      'http',
+      'get',
+      `${base}/500`,
+      '--retries',
+      '2',
+      '--backoff',
+      '1ms',
+      '--retry-on',
+      '500,408',
+    ]);
     expect(r.code).toBe(1);
     expect(hits500).toBe(3);
   });
