@@ -20,21 +20,22 @@ const HEAD_END = Buffer.from('\r\n\r\n');
 const MAX_INTERIM_HEAD = 64 * 1024;
 
 /**
- * Skip interim (1xx, except 101) responses at the start of each HTTP/1.1 response, before undici's
- * parser sees them. undici reads the socket with `socket.read()`; every request it writes makes the
- * next bytes the start of a response, which is the only place an interim head can be.
+ * Skip interim (1xx, except 101) responses at the start of a connection's first HTTP/1.1 response,
+ * before undici's parser sees them. undici reads the socket with `socket.read()`; the wrapper stays
+ * only until the first bytes of a final response went through, then the socket's own `read` is back
+ * (measured: a wrapper left in place cost the first response a few ms of firstByte). A 1xx on a
+ * reused keep-alive connection is not covered (one-shot calls and -L on a new origin are).
  */
 export function skipInterimResponses(socket: Socket): void {
   const read = socket.read.bind(socket);
-  const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
-  let atHead = false;
   let held: Buffer | undefined;
-  (socket as { write: unknown }).write = (...args: unknown[]) => {
-    if ((socket as TLSSocket).alpnProtocol !== 'h2') atHead = true;
-    return write(...args);
+  const done = (buf: Buffer | null): Buffer | null => {
+    // Back to the prototype's read: nothing of ours stays on the hot path.
+    delete (socket as { read?: unknown }).read;
+    return buf;
   };
   (socket as { read: unknown }).read = (size?: number): unknown => {
-    if (!atHead || size !== undefined) return read(size);
+    if (size !== undefined) return read(size);
     for (;;) {
       const chunk = read() as Buffer | string | null;
       if (chunk === null) return null;
@@ -51,16 +52,10 @@ export function skipInterimResponses(socket: Socket): void {
           break;
         }
         const m = INTERIM.exec(start);
-        if (!m || m[1] === '01') {
-          atHead = false;
-          return buf;
-        }
+        if (!m || m[1] === '01') return done(buf);
         const end = buf.indexOf(HEAD_END);
         if (end < 0) {
-          if (buf.length > MAX_INTERIM_HEAD) {
-            atHead = false;
-            return buf;
-          }
+          if (buf.length > MAX_INTERIM_HEAD) return done(buf);
           held = buf;
           break;
         }
