@@ -27,6 +27,7 @@ import { IDEMPOTENT_METHODS, parseRetryAfter, REDIRECT_STATUSES, RETRYABLE_STATU
 import { exactJsonBody } from './json-body.js';
 import {
   explainTlsError,
+  holdEndWhileParserPaused,
   letGracefulGoawayFinish,
   observeTls,
   skipInterimResponses,
@@ -167,6 +168,7 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
         if (socket && typeof socket === 'object' && 'once' in socket) {
           watchSocket(socket as TLSSocket);
           skipInterimResponses(socket as TLSSocket);
+          holdEndWhileParserPaused(socket as TLSSocket);
           observeTls(socket as TLSSocket, this.#tlsSeen);
         }
       };

@@ -65,6 +65,37 @@ export function skipInterimResponses(socket: Socket): void {
   };
 }
 
+/**
+ * HTTP/1.1: a complete Content-Length body followed by the server's FIN (no `Connection: close`) is
+ * a success, however slowly the body is read. undici pauses its parser when the reader is slow; if
+ * the socket's 'end' arrives while it is paused right after the last body bytes (before it marked the
+ * message complete), undici reports "other side closed" and the whole body is lost (issue 17). So
+ * 'end' is held back until the parser has resumed (the reader caught up), then delivered as usual.
+ */
+export function holdEndWhileParserPaused(socket: Socket): void {
+  const emit = socket.emit.bind(socket) as (event: string | symbol, ...args: unknown[]) => boolean;
+  (socket as { emit: unknown }).emit = (event: string | symbol, ...args: unknown[]): boolean => {
+    if (event !== 'end') return emit(event, ...args);
+    const parser = parserOf(socket);
+    if (!parser?.paused) return emit(event, ...args);
+    const wait = () => {
+      if (socket.destroyed) return;
+      if (parserOf(socket)?.paused) setTimeout(wait, 5);
+      else emit(event, ...args);
+    };
+    setTimeout(wait, 5);
+    return true;
+  };
+}
+
+/** undici's HTTP/1 parser on a socket (its `kParser` symbol), if any. */
+function parserOf(socket: Socket): { paused?: boolean } | undefined {
+  const key = Object.getOwnPropertySymbols(socket).find((k) => k.description === 'parser');
+  return key
+    ? ((socket as unknown as Record<symbol, { paused?: boolean } | null>)[key] ?? undefined)
+    : undefined;
+}
+
 interface Http2SessionLike {
   request(...args: unknown[]): { once(event: 'close', fn: () => void): unknown };
   emit(event: string | symbol, ...args: unknown[]): boolean;
