@@ -1,5 +1,5 @@
 import { setFlagsFromString } from 'node:v8';
-import { CommanderError } from 'commander';
+import { type Command, CommanderError } from 'commander';
 import type { RunIo } from '../command/context.js';
 import { toCommsError } from '../errors/classify.js';
 import { type CommsError, InterruptedError, UsageError } from '../errors/comms-error.js';
@@ -90,6 +90,36 @@ async function execute(argv: readonly string[], io: RunIo = {}): Promise<number>
     run: execute,
     ...(io.ready ? { ready: io.ready } : {}),
   });
+  // Bare `comms-cli` prints its help on stdout and exits 0, as git does (help asked for, implicitly).
+  if (argv.length === 0) {
+    program.outputHelp();
+    return ExitCode.ok;
+  }
+  const unknown = unknownCommand(program, argv);
+  // A word that is no command at all is left to commander (it suggests the nearest name).
+  if (unknown && unknown.matches.length > 0) {
+    // `comms-cli sub`: not a top-level command, but the short alias of one that is (`subscribe`,
+    // itself `nats subscribe`): run (or show the help of) that command, never the top-level help.
+    const topLevel = new Set(
+      unknown.matches
+        .map((m) => m.command.name())
+        .filter((name) => program.commands.some((c) => c.name() === name)),
+    );
+    const [only] = topLevel;
+    if (topLevel.size === 1 && only !== undefined) return execute([only, ...argv.slice(1)]);
+    const asksHelp = argv.includes('--help') || argv.includes('-h');
+    if (asksHelp && unknown.matches.length === 1 && unknown.matches[0]) {
+      unknown.matches[0].command.outputHelp();
+      return ExitCode.ok;
+    }
+    const names = unknown.matches.map((m) => `'comms-cli ${m.path}'`);
+    const err = new UsageError(`unknown command '${unknown.word}'`, {
+      hint: `did you mean ${names.join(' or ')}?`,
+    });
+    errorOutput.error(err);
+    await jsonError(err);
+    return ExitCode.usage;
+  }
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return state.exit;
@@ -116,6 +146,26 @@ async function execute(argv: readonly string[], io: RunIo = {}): Promise<number>
     await jsonError(typed);
     return exitCodeForKind(typed.kind);
   }
+}
+
+/**
+ * The first word when it names no top-level command (nor an alias of one), with the nested commands
+ * it does name (`sub` -> `nats subscribe`, `mqtt subscribe`). Undefined when it is a command, or the
+ * line starts with an option.
+ */
+function unknownCommand(
+  program: Command,
+  argv: readonly string[],
+): { word: string; matches: Array<{ path: string; command: Command }> } | undefined {
+  const word = argv[0];
+  if (word === undefined || word.startsWith('-') || word === 'help') return undefined;
+  if (program.commands.some((c) => c.name() === word || c.aliases().includes(word))) return undefined;
+  const matches: Array<{ path: string; command: Command }> = [];
+  for (const parent of program.commands)
+    for (const sub of parent.commands)
+      if (sub.name() === word || sub.aliases().includes(word))
+        matches.push({ path: `${parent.name()} ${word}`, command: sub });
+  return { word, matches };
 }
 
 const code = await execute(process.argv.slice(2));

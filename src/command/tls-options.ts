@@ -1,3 +1,4 @@
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileArg } from '../core/input.js';
 import { UsageError } from '../errors/comms-error.js';
 import { flag, type OptionValues, path, text } from './option.js';
@@ -25,11 +26,45 @@ export interface TlsMaterial {
 export function tlsFrom(values: TlsValues): TlsMaterial {
   if (values.cert && !values.key) throw new UsageError('--cert needs --key (the client private key)');
   if (values.key && !values.cert) throw new UsageError('--key needs --cert (the client certificate)');
+  const ca = values.cacert ? readFileArg(values.cacert, '--cacert') : undefined;
+  const cert = values.cert ? readFileArg(values.cert, '--cert') : undefined;
+  const key = values.key ? readFileArg(values.key, '--key') : undefined;
+  if (ca && values.cacert) readCertificate(ca, `--cacert ${values.cacert}`);
+  if (cert && key && values.cert && values.key) checkPair(cert, key, values.cert, values.key);
   return {
-    ...(values.cacert ? { ca: readFileArg(values.cacert, '--cacert') } : {}),
-    ...(values.cert ? { cert: readFileArg(values.cert, '--cert') } : {}),
-    ...(values.key ? { key: readFileArg(values.key, '--key') } : {}),
+    ...(ca ? { ca } : {}),
+    ...(cert ? { cert } : {}),
+    ...(key ? { key } : {}),
     insecure: values.insecure,
     ...(values.servername ? { servername: values.servername } : {}),
   };
+}
+
+/** A PEM certificate, or exit 2 naming the flag: a key or any other file is not one. */
+function readCertificate(pem: Buffer, what: string): X509Certificate {
+  if (!pem.includes('-----BEGIN CERTIFICATE-----'))
+    throw new UsageError(`${what} is not a PEM certificate (no BEGIN CERTIFICATE block)`);
+  try {
+    return new X509Certificate(pem);
+  } catch (err) {
+    throw new UsageError(`${what} is not a valid certificate: ${(err as Error).message}`);
+  }
+}
+
+/** --cert and --key must be a pair: checked before anything is sent (exit 2 naming both). */
+function checkPair(certPem: Buffer, keyPem: Buffer, certFile: string, keyFile: string): void {
+  const cert = readCertificate(certPem, `--cert ${certFile}`);
+  let key: ReturnType<typeof createPrivateKey>;
+  try {
+    key = createPrivateKey(keyPem);
+  } catch (err) {
+    throw new UsageError(`--key ${keyFile} is not a private key (PEM): ${(err as Error).message}`);
+  }
+  if (!cert.checkPrivateKey(key))
+    throw new UsageError(
+      `--cert ${certFile} and --key ${keyFile} do not match: the key is not the certificate's`,
+      {
+        hint: 'pass the private key that belongs to the client certificate',
+      },
+    );
 }

@@ -89,12 +89,26 @@ export function errorCode(err: unknown): string | undefined {
   return undefined;
 }
 
+const TRUST_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+]);
+
 function tlsHint(code: string): string {
   if (code === 'ERR_TLS_CERT_ALTNAME_INVALID')
     return 'the certificate does not name this host; use --servername, or -k to skip verification';
   if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'EPROTO')
     return 'the peer may not speak TLS on this port (try http:// or plaintext)';
-  return 'pass the CA with --cacert FILE, or -k/--insecure to skip verification';
+  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID')
+    return "the certificate is outside its validity dates: renew it (or check this machine's clock)";
+  // Only a certificate nobody here trusts is helped by a CA; an alert or protocol failure is not.
+  if (TRUST_CODES.has(code)) return 'pass the CA with --cacert FILE, or -k/--insecure to skip verification';
+  return 'the TLS handshake failed: check the port, the protocol the server expects, and --cert/--key';
 }
 
 /** Why a signal was aborted, as a typed error: Ctrl-C, or a timeout we armed ourselves. */

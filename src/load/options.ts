@@ -79,6 +79,10 @@ export const LOAD_OPTIONS = {
     default: DEFAULT_WORKERS_PREFIX,
   }),
   allowPartial: flag('--allow-partial', 'a run that lost workers mid-run still exits by the rest (not 3)'),
+  drainTimeout: duration(
+    '--drain-timeout <dur>',
+    'load mode: after --duration, wait at most this for calls in flight, then abort them (counted as not completed)',
+  ),
 };
 export type LoadValues = OptionValues<typeof LOAD_OPTIONS>;
 
@@ -129,6 +133,7 @@ export function planFrom(values: LoadValues): LoadPlan {
     jsonAll: values.jsonAll,
     abortOnFail: values.abortOnFail,
     reports: values.report,
+    ...(values.drainTimeout !== undefined ? { drainTimeoutMs: values.drainTimeout } : {}),
     ...(values.workers !== undefined ? { distributed: distributedFrom(values, values.workers) } : {}),
   };
 }

@@ -30,6 +30,8 @@ export interface LoadPlan {
   reports: { kind: 'html'; target: string }[];
   /** Present: spread over workers (comms-cli worker) instead of running here. */
   distributed?: DistributedPlan;
+  /** After --duration ends: how long calls in flight may take before they are aborted (absent: no bound). */
+  drainTimeoutMs?: number;
 }
 
 /** `--workers N --workers-server URL ...`: how the coordinator finds and drives its workers. */

@@ -1,5 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
+import { formatMs } from '../core/duration.js';
 import { applyChecks } from '../core/expect.js';
 import type { Result } from '../core/result.js';
 import type { CallBase } from '../core/transport.js';
@@ -90,6 +91,7 @@ async function runLoadWith<C extends CallBase, R>(spec: LoadSpec<C, R>): Promise
     transportKind: undefined,
     halt: halt.signal,
     abortedBy: undefined,
+    inFlight: 0,
   };
   if (plan.warmupMs > 0 && !signal.aborted) {
     await runPhase(ctx, { warmup: true, durationMs: plan.warmupMs, stats: new LoadStats() });
@@ -122,6 +124,7 @@ async function runLoadWith<C extends CallBase, R>(spec: LoadSpec<C, R>): Promise
   const elapsed = performance.now() - started;
   const endedAt = Date.now();
   if (ctx.fatal !== undefined) throw ctx.fatal;
+  const drain = ctx.drain;
   const last = finishIntervals(intervals, endedAt);
   share?.onInterval?.(last.point, stats, last.replaced);
 
@@ -146,6 +149,7 @@ async function runLoadWith<C extends CallBase, R>(spec: LoadSpec<C, R>): Promise
     warmupMs: plan.warmupMs,
     ...totals,
     ...(notSent > 0 ? { notSent } : {}),
+    ...(drain && drain.inFlight > 0 ? { drain } : {}),
     gates: verdict.gates,
     ...(verdict.error ? { error: verdict.error } : {}),
     startedAt: new Date(startedAt).toISOString(),
@@ -159,6 +163,14 @@ async function runLoadWith<C extends CallBase, R>(spec: LoadSpec<C, R>): Promise
     histogram: stats.histogram,
     firstErrors: stats.firstErrors(),
   });
+  // Worth a line when the wait after --duration was noticeable (a slow endpoint), or calls were cut off.
+  if (
+    !output.options.json &&
+    drain &&
+    drain.inFlight > 0 &&
+    (drain.waitedMs >= 100 || drain.notCompleted > 0)
+  )
+    output.info(drainLine(drain, plan));
   if (notSent > 0)
     output.info(
       `${output.c.yellow('warning:')} ${notSent.toLocaleString('en-US')} call(s) due before the end of --duration could not start in time (--rate ${plan.rate} outpaced the client or -c ${plan.concurrency}): not sent`,
@@ -203,6 +215,27 @@ interface RunContext<C extends CallBase, R> {
   /** Aborted by --abort-on-fail: stops the measured phase like a deadline. */
   halt: AbortSignal;
   abortedBy: string | undefined;
+  /** Calls of the measured phase in flight now (for the drain after --duration). */
+  inFlight: number;
+  /** Resolves when --drain-timeout ran out: calls still in flight are abandoned. */
+  abandon?: Promise<'abandoned'>;
+  drain?: Drain;
+}
+
+/** What happened after --duration ended (see runPhase). */
+export interface Drain {
+  inFlight: number;
+  waitedMs: number;
+  notCompleted: number;
+}
+
+/** The summary's line about the wait after --duration. */
+function drainLine(drain: Drain, plan: LoadPlan): string {
+  const duration = plan.durationMs !== undefined ? `--duration ${formatMs(plan.durationMs)}` : 'the run';
+  const waited = `${duration} ended with ${drain.inFlight} call(s) in flight; waited ${formatMs(drain.waitedMs)} for them`;
+  if (drain.notCompleted > 0)
+    return `${waited}, then aborted ${drain.notCompleted} at --drain-timeout ${formatMs(plan.drainTimeoutMs ?? 0)} (not completed, not counted)`;
+  return plan.drainTimeoutMs === undefined ? `${waited} (bound the wait with --drain-timeout <dur>)` : waited;
 }
 
 /**
@@ -226,8 +259,17 @@ async function oneCall<C extends CallBase, R>(
   let result: Result;
   let reply: R | undefined;
   let bytes = 0;
+  ctx.inFlight += 1;
   try {
-    const outcome = await spec.pipeline.run(spec.transport, call);
+    const running = spec.pipeline.run(spec.transport, call);
+    // --drain-timeout: a call still running when it ran out is abandoned (the transport's close
+    // aborts it) and counted as not completed, never as a result.
+    const outcome = ctx.abandon ? await Promise.race([running, ctx.abandon]) : await running;
+    if (outcome === 'abandoned') {
+      running.catch(() => {});
+      if (ctx.drain) ctx.drain.notCompleted += 1;
+      return;
+    }
     result = outcome.result;
     reply = outcome.reply;
     if (spec.replyBytes && outcome.reply !== undefined) bytes = spec.replyBytes(outcome.reply);
@@ -243,6 +285,8 @@ async function oneCall<C extends CallBase, R>(
       error: e.toJSON(),
       attempts: [],
     };
+  } finally {
+    ctx.inFlight -= 1;
   }
   const latencyMs = performance.now() - startAt;
   if (spec.checks.length > 0) applyChecks(result, spec.checks, reply);
@@ -277,10 +321,33 @@ async function runPhase<C extends CallBase, R>(
       ? setTimeout(stop, phase.durationMs)
       : undefined;
   const progress = startProgress(ctx, phase, t0);
+  // When --duration ends, the calls still in flight are waited for (and said so in the summary);
+  // --drain-timeout bounds that wait.
+  let endedAt: number | undefined;
+  let drainTimer: NodeJS.Timeout | undefined;
+  const measuredEnd = phase.durationMs !== undefined && !phase.warmup;
+  // Every measured call races this (set before the first starts); it settles at --drain-timeout.
+  let abandonAll: ((value: 'abandoned') => void) | undefined;
+  if (measuredEnd && plan.drainTimeoutMs !== undefined)
+    ctx.abandon = new Promise((resolve) => {
+      abandonAll = resolve;
+    });
+  const ended = measuredEnd
+    ? setTimeout(() => {
+        endedAt = performance.now();
+        ctx.drain = { inFlight: ctx.inFlight, waitedMs: 0, notCompleted: 0 };
+        const release = abandonAll;
+        if (release && plan.drainTimeoutMs !== undefined)
+          drainTimer = setTimeout(() => release('abandoned'), plan.drainTimeoutMs);
+      }, phase.durationMs)
+    : undefined;
   try {
     if (plan.rate !== undefined) await openLoop(ctx, phase, plan.rate, t0, state);
     else await closedLoop(ctx, phase, state);
   } finally {
+    if (ended) clearTimeout(ended);
+    if (drainTimer) clearTimeout(drainTimer);
+    if (ctx.drain && endedAt !== undefined) ctx.drain.waitedMs = Math.round(performance.now() - endedAt);
     if (deadline) clearTimeout(deadline);
     if (ticker) clearInterval(ticker);
     spec.signal.removeEventListener('abort', stop);

@@ -40,6 +40,8 @@ export interface LoadSummary extends LoadTotals {
    * `requests`; present only when there were some.
    */
   notSent?: number;
+  /** After --duration: calls in flight then, the wait for them, and how many --drain-timeout aborted. */
+  drain?: { inFlight: number; waitedMs: number; notCompleted: number };
   gates: GateResult[];
   error?: {
     kind: 'expectation' | 'interrupted' | ErrorKindName;

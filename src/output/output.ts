@@ -1,7 +1,9 @@
 import type { ChalkInstance } from 'chalk';
 import { formatMs } from '../core/duration.js';
+import { stringifyExact } from '../core/exact-json.js';
 import type { CommsError } from '../errors/comms-error.js';
 import { colourFor } from './colour.js';
+import { escapeControl, escapeLine } from './escape.js';
 import { redactDeep } from './redact.js';
 
 export interface OutputOptions {
@@ -88,13 +90,13 @@ export class Output {
   /** Like `json`, but resolves once the line was handed to the OS (see `written`). */
   jsonWritten(value: unknown): Promise<void> {
     const safe = this.options.showSecrets ? value : redactDeep(value);
-    return this.written(`${JSON.stringify(safe)}\n`);
+    return this.written(`${stringifyExact(safe)}\n`);
   }
 
   /** One NDJSON line on stdout; secrets redacted unless --show-secrets. */
   async json(value: unknown): Promise<void> {
     const safe = this.options.showSecrets ? value : redactDeep(value);
-    await this.data(`${JSON.stringify(safe)}\n`);
+    await this.data(`${stringifyExact(safe)}\n`);
   }
 
   /** Redact a value for human display (headers in -v). */
@@ -117,7 +119,7 @@ export class Output {
   /** Progress a person watches: only when stderr is a TTY and not quiet. */
   progress(line: string): void {
     if (this.options.quiet || !this.stderrIsTTY) return;
-    this.err.write(`\r\x1b[2K${line}`);
+    this.err.write(`\r\x1b[2K${escapeLine(line, this.c.level > 0)}`);
   }
 
   clearProgress(): void {
@@ -131,8 +133,9 @@ export class Output {
     stack?: string,
   ): void {
     if (err.code === STDOUT_CLOSED) return;
-    this.#line(`${this.c.red('error:')} ${err.message}`);
-    if (err.hint) this.#line(`${this.c.dim('hint:')} ${err.hint}`);
+    // Messages quote peers (reason phrases, grpc-message, Location): escaped before colouring.
+    this.#line(`${this.c.red('error:')} ${escapeControl(err.message)}`);
+    if (err.hint) this.#line(`${this.c.dim('hint:')} ${escapeControl(err.hint)}`);
     if (this.options.debug && stack) this.#line(this.c.dim(stack));
   }
 
@@ -141,10 +144,19 @@ export class Output {
     this.#spinner = spinner;
   }
 
+  /** A line on stderr, always shown (the caller decides when: -i headers, say). Escaped like every line. */
+  line(text: string): void {
+    this.#line(text);
+  }
+
+  /**
+   * Every line for people goes through here: control characters and escape sequences that came from
+   * a peer are escaped (src/output/escape.ts); only comms-cli's own colour sequences are kept.
+   */
   #line(text: string): void {
     const spinner = this.#spinner;
     spinner?.clear();
-    this.err.write(`${text}\n`);
+    this.err.write(`${escapeLine(text, this.c.level > 0)}\n`);
     spinner?.render();
   }
 

@@ -35,6 +35,7 @@ import { ExitCode, exitCodeForKind } from '../../src/errors/exit-codes.js';
 import { LOAD_OPTIONS } from '../../src/load/options.js';
 import { httpPlanFrom } from '../../src/transports/http/commands/request.js';
 import { HTTP_OPTIONS } from '../../src/transports/http/flags.js';
+import { makeCerts } from '../kit/certs.js';
 
 /*
  * Argument parsing, in-process and without sending anything: the option builders of
@@ -450,13 +451,15 @@ describe('the shared tables outside commander', () => {
   describe('TLS', () => {
     const pem = join(dir, 'ca.pem');
     writeFileSync(pem, '-----BEGIN CERTIFICATE-----\nMA==\n-----END CERTIFICATE-----\n');
+    // The files are checked (a certificate, a matching key): real ones from the test CA.
+    const certs = makeCerts();
 
     it('reads the files named, and passes -k and --servername', () => {
       const material = tlsFrom(
         parseValues(TLS_OPTIONS, {
-          cacert: pem,
-          cert: pem,
-          key: pem,
+          cacert: certs.caCert,
+          cert: certs.clientCert,
+          key: certs.clientKey,
           insecure: true,
           servername: 'svc.local',
         }),

@@ -11,11 +11,28 @@ import connectH1 from 'undici/lib/dispatcher/client-h1.js';
 import { formatMs } from '../../core/duration.js';
 import { discardTemp, openTemp } from '../../core/safe-file.js';
 import type { AttemptContext, Outcome, ResultFields, Transport, Verdict } from '../../core/transport.js';
-import { errorCode } from '../../errors/classify.js';
-import { type CommsError, ExpectationError, ResponseError, TimeoutError } from '../../errors/comms-error.js';
+import { errorCode, toCommsError } from '../../errors/classify.js';
+import {
+  type CommsError,
+  ConnectError,
+  ExpectationError,
+  LocalError,
+  ResponseError,
+  TimeoutError,
+  UsageError,
+} from '../../errors/comms-error.js';
 import { redactUrl } from '../../output/redact.js';
 import type { HttpCall, HttpReply } from './call.js';
 import { IDEMPOTENT_METHODS, parseRetryAfter, REDIRECT_STATUSES, RETRYABLE_STATUSES } from './classify.js';
+import { exactJsonBody } from './json-body.js';
+import {
+  explainTlsError,
+  holdEndWhileParserPaused,
+  letGracefulGoawayFinish,
+  observeTls,
+  skipInterimResponses,
+  type TlsObservation,
+} from './peer-quirks.js';
 import { protocolOf, watchSocket, withRecorder } from './timing.js';
 
 /*
@@ -104,6 +121,9 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
   readonly #connectTimeoutMs: number;
   /** The temp file of the last attempt of each -o call, so a retry can remove the one before. */
   readonly #tempFiles = new WeakMap<HttpCall, string>();
+  /** What the last TLS handshake saw (the certificate's dates, a late alert), to explain a failure. */
+  readonly #tlsSeen: TlsObservation = {};
+  readonly #http2: boolean;
 
   constructor(options: HttpTransportOptions) {
     this.#request = apiRequest;
@@ -116,6 +136,8 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
       rejectUnauthorized: !options.tls.insecure,
     };
     warmHttp1Parser();
+    this.#http2 = options.http2;
+    if (options.http2) letGracefulGoawayFinish();
     // One secure context for every connection, built now (not inside the first handshake's timing).
     const secureContext = createSecureContext({
       ...(tls.ca ? { ca: tls.ca } : {}),
@@ -145,7 +167,12 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
       });
       const connect: BuildConnectorType.connector = (opts, callback) => {
         const socket = connector(opts, callback) as unknown;
-        if (socket && typeof socket === 'object' && 'once' in socket) watchSocket(socket as TLSSocket);
+        if (socket && typeof socket === 'object' && 'once' in socket) {
+          watchSocket(socket as TLSSocket);
+          skipInterimResponses(socket as TLSSocket);
+          holdEndWhileParserPaused(socket as TLSSocket);
+          observeTls(socket as TLSSocket, this.#tlsSeen);
+        }
       };
       this.#dispatcher = new Agent({ ...common, connect });
     }
@@ -190,10 +217,33 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
   }
 
   async attempt(call: HttpCall, ctx: AttemptContext): Promise<HttpReply> {
+    delete this.#tlsSeen.cert;
+    delete this.#tlsSeen.alert;
     try {
       return await this.#attempt(call, ctx);
     } catch (err) {
-      if (errorCode(err) === 'UND_ERR_CONNECT_TIMEOUT')
+      const code = errorCode(err);
+      if (call.url.protocol === 'https:') {
+        const tls = explainTlsError(err, call.target, this.#tlsSeen, {
+          ...(call.tlsInfo?.servername ? { servername: call.tlsInfo.servername } : {}),
+          clientCert: call.tlsInfo?.clientCert === true,
+          http2: this.#http2,
+        });
+        if (tls) throw tls;
+      }
+      // An HTTP/2 stream reset is the same event as an HTTP/1.1 connection dropped: the transfer did
+      // not complete (exit 3, as curl's 92 and 18/56 are both transfer failures).
+      if (code === 'ERR_HTTP2_STREAM_ERROR' || code === 'ERR_HTTP2_SESSION_ERROR')
+        throw new ConnectError(
+          `the server reset the HTTP/2 stream (${(err as Error).message}) (${call.target})`,
+          {
+            cause: err,
+            code: 'COMMS_ERR_CONNECT',
+          },
+        );
+      if (code === 'UND_ERR_NOT_SUPPORTED' && /expect/i.test((err as Error).message))
+        throw new UsageError("-H 'Expect: ...' is not supported: comms-cli sends the body with the request");
+      if (code === 'UND_ERR_CONNECT_TIMEOUT')
         throw new TimeoutError(
           `connect timed out after ${formatMs(this.#connectTimeoutMs)} (${call.target})`,
           {
@@ -253,6 +303,7 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
       const location = headerValue(res.headers.location);
       if (call.followRedirects && REDIRECT_STATUSES.has(res.statusCode) && location) {
         await res.body.dump();
+        const from = url;
         ({ url, method, body, headers, redirects } = this.#redirect(
           call,
           url,
@@ -263,6 +314,15 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
           res.statusCode,
           location,
         ));
+        call.onRedirect?.({
+          status: res.statusCode,
+          statusText: res.statusText ?? '',
+          httpVersion: protocolOf(ctx.timing) === 'h2' ? 'HTTP/2' : 'HTTP/1.1',
+          from: from.toString(),
+          location,
+          to: url.toString(),
+          method,
+        });
         continue;
       }
       const reply: HttpReply = {
@@ -303,7 +363,22 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
         hint: 'raise --max-redirs, or check for a redirect loop',
       });
     }
-    const next = new URL(location, url);
+    let next: URL;
+    try {
+      next = new URL(location, url);
+    } catch {
+      throw new ResponseError(
+        `redirect to an invalid URL: Location: ${location} (from ${redactUrl(url.toString())})`,
+        {
+          code: 'COMMS_ERR_REDIRECT',
+        },
+      );
+    }
+    if (next.protocol !== 'http:' && next.protocol !== 'https:')
+      throw new ResponseError(
+        `redirect to a ${next.protocol.replace(/:$/, '')}: URL refused: Location: ${location} (from ${redactUrl(url.toString())})`,
+        { code: 'COMMS_ERR_REDIRECT', hint: '-L follows http:// and https:// only' },
+      );
     if (statusCode === 303 || ((statusCode === 301 || statusCode === 302) && method === 'POST')) {
       method = 'GET';
       body = undefined;
@@ -383,13 +458,75 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
     }
     const encoding = headerValue(res.headers['content-encoding'])?.toLowerCase().trim();
     const decoder = call.decompress && call.method !== 'HEAD' ? decoderFor(encoding) : undefined;
+    // What is held in memory is capped (--max-body), counted after decoding: a 1 MB gzip bomb must
+    // not become 1 GB here. Streamed bodies (stdout, -o) flow with backpressure in constant memory.
+    const cap = call.bodyMode === 'buffer' && call.maxBody ? call.maxBody : 0;
+    let overCap: LocalError | undefined;
     const counter = new Transform({
       transform(chunk: Buffer, _enc, cb) {
         reply.bytes += chunk.length;
+        if (cap && reply.bytes > cap) {
+          overCap = new LocalError(
+            `the response body of ${call.target} is larger than --max-body ${formatBytes(cap)} (decoded): comms-cli holds it in memory for --json and --expect-body/--expect-json`,
+            {
+              code: 'COMMS_ERR_MAX_BODY',
+              hint: 'raise --max-body SIZE (0: no limit), or stream it: without --json to stdout, or -o FILE',
+            },
+          );
+          cb(overCap);
+          return;
+        }
         cb(null, chunk);
       },
     });
+    let decodeError: Error | undefined;
+    decoder?.once('error', (err: Error) => {
+      decodeError = err;
+    });
     const stages: Stage[] = decoder ? [source, decoder, counter] : [source, counter];
+    try {
+      await this.#pipeBody(call, res, reply, ctx, stages);
+    } catch (err) {
+      if (overCap && err === overCap) {
+        reply.localFailure = overCap;
+        delete reply.body;
+        return;
+      }
+      if (decodeError && err === decodeError)
+        throw new ResponseError(
+          `could not decode the ${encoding} body of ${call.target}: ${decodeError.message}`,
+          { cause: err, code: 'COMMS_ERR_DECODE', hint: 'add --no-decompress to get the raw bytes as sent' },
+        );
+      // comms-cli's own side failed (disk full writing -o): a local failure that keeps the status.
+      const local = toCommsError(err, call.target);
+      if (local.kind === 'local') {
+        reply.localFailure = local;
+        return;
+      }
+      throw err;
+    }
+    if (call.describeBody && reply.body && reply.body.length > 0) {
+      try {
+        reply.described = exactJsonBody(reply.body, headerValue(res.headers['content-type']));
+      } catch (err) {
+        reply.localFailure = new LocalError(
+          `comms-cli could not re-encode the body of ${call.target} for --json: ${(err as Error).message}`,
+          {
+            cause: err,
+            hint: 'the body is nested too deeply or too large for a JSON result: drop --json, or write it with -o FILE',
+          },
+        );
+      }
+    }
+  }
+
+  async #pipeBody(
+    call: HttpCall,
+    _res: Dispatcher.ResponseData,
+    reply: HttpReply,
+    ctx: AttemptContext,
+    stages: Stage[],
+  ): Promise<void> {
     if (call.bodyMode === 'file' && call.outputTarget) {
       const target = call.outputTarget;
       if (target.how === 'through') {
@@ -440,6 +577,17 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
 
   classify(outcome: Outcome<HttpReply>, call: HttpCall): Verdict {
     const retryAllowed = call.retryUnsafe || IDEMPOTENT_METHODS.has(call.method);
+    if (outcome.reply?.localFailure) {
+      // comms-cli's own limit, not the peer's fault: keep status and headers, exit 6, no retry.
+      const { reply } = outcome;
+      return {
+        ok: false,
+        retryable: false,
+        peerFault: false,
+        status: reply.status,
+        error: reply.localFailure,
+      };
+    }
     if (outcome.error) {
       const { error } = outcome;
       const transient = error.kind === 'connect' || error.kind === 'timeout';
@@ -451,6 +599,7 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
     const status = reply.status;
     const ok = call.expectStatus ? call.expectStatus.test(status) : status < 400;
     if (ok) return { ok: true, retryable: false, peerFault: false, status };
+    const retryStatus = RETRYABLE_STATUSES.has(status) || call.retryOn?.test(status) === true;
     const text = `HTTP ${status}${reply.statusText ? ` ${reply.statusText}` : ''}`;
     const error: CommsError = call.expectStatus
       ? new ExpectationError(
@@ -460,15 +609,19 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
           `${text} from ${call.method} ${reply.redirects > 0 ? redactUrl(reply.url) : call.target}`,
           {
             code: 'COMMS_ERR_HTTP_STATUS',
-            ...(RETRYABLE_STATUSES.has(status) && !retryAllowed
+            ...(retryStatus && !retryAllowed
               ? { hint: `${call.method} is not retried unless --retry-unsafe or --idempotency-key is given` }
-              : {}),
+              : !retryStatus && (call.retries ?? 0) > 0 && (status >= 500 || status === 408)
+                ? {
+                    hint: `${status} is not retried by default (only ${[...RETRYABLE_STATUSES].join(', ')} are): add --retry-on ${status} to retry it`,
+                  }
+                : {}),
           },
         );
     const retryAfterMs = parseRetryAfter(reply.headers['retry-after']);
     return {
       ok: false,
-      retryable: RETRYABLE_STATUSES.has(status) && retryAllowed,
+      retryable: retryStatus && retryAllowed,
       peerFault: status >= 500 || status === 429,
       status,
       error,
@@ -489,8 +642,7 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
       fields.url = reply.url;
     }
     if (call.bodyMode === 'file') fields.output = call.outputFile;
-    else if (call.describeBody && reply.body && reply.body.length > 0)
-      Object.assign(fields, bodyForJson(reply.body, headerValue(reply.headers['content-type'])));
+    else if (reply.described) Object.assign(fields, reply.described);
     return fields;
   }
 
@@ -498,23 +650,6 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
     // destroy, not close: a keep-alive pool must not hold the process open after the last call.
     await this.#dispatcher.destroy().catch(() => {});
   }
-}
-
-/** The body in --json: parsed JSON when it is JSON, text when it is UTF-8, else base64. */
-export function bodyForJson(
-  body: Buffer,
-  contentType: string | undefined,
-): { body: unknown; bodyEncoding?: 'base64' } {
-  const text = body.toString('utf8');
-  if (contentType && /[/+]json\b/i.test(contentType)) {
-    try {
-      return { body: JSON.parse(text) };
-    } catch {
-      // not valid JSON despite the header: fall through to text
-    }
-  }
-  if (Buffer.from(text, 'utf8').equals(body)) return { body: text };
-  return { body: body.toString('base64'), bodyEncoding: 'base64' };
 }
 
 export function headerValue(v: string | string[] | undefined): string | undefined {
@@ -525,4 +660,11 @@ function withoutHeaders(headers: Record<string, string>, names: string[]): Recor
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(headers)) if (!names.includes(k.toLowerCase())) out[k] = v;
   return out;
+}
+
+function formatBytes(n: number): string {
+  if (n >= 1024 * 1024 * 1024 && n % (1024 * 1024 * 1024) === 0) return `${n / 1024 / 1024 / 1024} GiB`;
+  if (n >= 1024 * 1024) return `${Math.round((n / 1024 / 1024) * 10) / 10} MiB`;
+  if (n >= 1024) return `${Math.round((n / 1024) * 10) / 10} KiB`;
+  return `${n} B`;
 }

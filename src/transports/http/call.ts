@@ -1,5 +1,6 @@
 import type { WriteTarget } from '../../core/safe-file.js';
 import type { CallBase } from '../../core/transport.js';
+import type { CommsError } from '../../errors/comms-error.js';
 import type { StatusMatcher } from './status-spec.js';
 
 export const HTTP_METHODS = ['get', 'post', 'put', 'patch', 'delete', 'head', 'options'] as const;
@@ -42,6 +43,27 @@ export interface HttpCall extends CallBase {
   readonly expectStatus?: StatusMatcher;
   /** Retries allowed for non-idempotent methods (--retry-unsafe, or an Idempotency-Key header). */
   readonly retryUnsafe: boolean;
+  /** --retries: how many retries were asked for (the hint for a status that is not retried needs it). */
+  readonly retries?: number;
+  /** --retry-on: statuses retried besides the default ones (429, 502, 503, 504). */
+  readonly retryOn?: StatusMatcher;
+  /** --max-body: most decoded bytes held in memory (--json, --expect-body/json); 0 = no cap. */
+  readonly maxBody?: number;
+  /** -v -L: each redirect hop as it is followed. */
+  readonly onRedirect?: (hop: RedirectHop) => void;
+  /** TLS settings a handshake error is explained with (--servername, whether --cert was given). */
+  readonly tlsInfo?: { servername?: string; clientCert: boolean };
+}
+
+/** One redirect followed by -L. */
+export interface RedirectHop {
+  status: number;
+  statusText: string;
+  httpVersion: string;
+  from: string;
+  location: string;
+  to: string;
+  method: string;
 }
 
 /** The final response of one attempt (after redirects). */
@@ -62,4 +84,11 @@ export interface HttpReply {
   /** The final URL after redirects. */
   url: string;
   redirects: number;
+  /** --json: the body as the result shows it, decoded once (exact numbers). */
+  described?: { body: unknown; bodyEncoding?: 'base64' };
+  /**
+   * comms-cli could not do its own part with this response (--max-body exceeded, a body too deep or
+   * too long to re-encode): the verdict is a local failure (exit 6) that keeps status and headers.
+   */
+  localFailure?: CommsError;
 }

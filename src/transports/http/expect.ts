@@ -1,4 +1,4 @@
-import { isDeepStrictEqual } from 'node:util';
+import { exactEqual, parseExact, stringifyExact } from '../../core/exact-json.js';
 import { type ResultCheck, textMatcher } from '../../core/expect.js';
 import { parseHeader } from '../../core/input.js';
 import { UsageError } from '../../errors/comms-error.js';
@@ -52,28 +52,31 @@ export function bodyChecks(flags: BodyCheckFlags): ResultCheck<HttpReply>[] {
     const regex = /^\/.*\/[dgimsuy]*$/s.test(wantText) ? textMatcher(wantText, '--expect-json') : undefined;
     let want: unknown = wantText;
     try {
-      want = JSON.parse(wantText);
+      want = parseExact(wantText);
     } catch {
       // not a JSON literal: compare as a string
     }
     checks.push((_r, reply) => {
       let doc: unknown;
       try {
-        doc = JSON.parse(reply?.body?.toString('utf8') ?? '');
+        // Numbers compare exactly: 9007199254740993 is not 9007199254740992 (core/exact-json.ts).
+        doc = parseExact(reply?.body?.toString('utf8') ?? '');
       } catch {
         return `expected JSON body for ${pathText}, got ${preview(reply?.body?.toString('utf8') ?? '')}`;
       }
       const got = getPath(doc, steps);
       if (!got.found) return `expected ${pathText} = ${wantText}, but ${pathText} is absent`;
       if (regex) {
-        const text = typeof got.value === 'string' ? got.value : JSON.stringify(got.value);
+        const text = typeof got.value === 'string' ? got.value : stringifyExact(got.value);
         return regex.test(text)
           ? undefined
-          : `expected ${pathText} matching ${wantText}, got ${JSON.stringify(got.value)}`;
+          : `expected ${pathText} matching ${wantText}, got ${stringifyExact(got.value)}`;
       }
-      const same =
-        deepEqual(got.value, want) || (typeof got.value !== 'object' && String(got.value) === wantText);
-      return same ? undefined : `expected ${pathText} = ${wantText}, got ${JSON.stringify(got.value)}`;
+      // A string (or true/false/null) also matches its text: `$.id=42` holds for "42". Numbers never
+      // match by text: they compare as exact decimals.
+      const textual = typeof got.value === 'string' || typeof got.value === 'boolean' || got.value === null;
+      const same = exactEqual(got.value, want) || (textual && String(got.value) === wantText);
+      return same ? undefined : `expected ${pathText} = ${wantText}, got ${stringifyExact(got.value)}`;
     });
   }
   return checks;
@@ -82,9 +85,4 @@ export function bodyChecks(flags: BodyCheckFlags): ResultCheck<HttpReply>[] {
 function preview(text: string): string {
   const one = text.replace(/\s+/g, ' ').trim();
   return JSON.stringify(one.length > 80 ? `${one.slice(0, 77)}...` : one);
-}
-
-/** Structural equality, independent of object key order. */
-function deepEqual(a: unknown, b: unknown): boolean {
-  return isDeepStrictEqual(a, b);
 }

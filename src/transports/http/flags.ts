@@ -2,6 +2,33 @@ import { CALL_OPTIONS } from '../../command/call-options.js';
 import { duration, flag, integer, list, type OptionValues, path, text } from '../../command/option.js';
 import { TLS_OPTIONS } from '../../command/tls-options.js';
 import { TRACE_OPTIONS } from '../../command/trace.js';
+import type { OptionEntry } from '../../core/options.js';
+import { UsageError } from '../../errors/comms-error.js';
+
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/** `100MB`, `512k`, `1GiB`, `2048` (bytes); K, M and G are powers of 1024, as curl's --max-filesize. */
+export function parseSize(raw: string, flag: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmg]?)(?:i?b)?\s*$/i.exec(raw);
+  const unit = SIZE_UNITS[(m?.[2] ?? '').toLowerCase()];
+  const n = m && unit !== undefined ? Math.floor(Number(m[1]) * unit) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new UsageError(`invalid ${flag} '${raw}': expected a size such as 100MB, 512k or 0 (no limit)`);
+  return n;
+}
+
+/** A size option (bytes). */
+function size(flags: string, help: string, defaultBytes: number, defaultText: string): OptionEntry<number> {
+  return {
+    flags,
+    help,
+    kind: 'text',
+    repeatable: false,
+    default: defaultBytes,
+    defaultText,
+    parse: parseSize,
+  };
+}
 
 /** `comms-cli http` options: declared once; --help, docs, check-file steps and the runner read them. */
 export const HTTP_OPTIONS = {
@@ -41,6 +68,16 @@ export const HTTP_OPTIONS = {
   ),
   expectTime: duration('--expect-time <dur>', 'expected total time at most this'),
   retryUnsafe: flag('--retry-unsafe', 'allow retries of POST/PATCH (non-idempotent) requests'),
+  retryOn: text(
+    '--retry-on <statuses>',
+    "also retry these statuses with --retries, e.g. '500,408' or 5xx (429, 502, 503, 504 always are)",
+  ),
+  maxBody: size(
+    '--max-body <size>',
+    'most body bytes (decoded) held in memory for --json and --expect-body/--expect-json; 0 = no limit (exit 6 beyond it)',
+    100 * 1024 * 1024,
+    '100MB',
+  ),
   idempotencyKey: text(
     '--idempotency-key <key|auto>',
     'send Idempotency-Key (auto: one UUID kept across retries); makes retries safe',

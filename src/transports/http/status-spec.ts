@@ -6,7 +6,7 @@ export interface StatusMatcher {
   readonly text: string;
 }
 
-export function parseStatusSpec(spec: string): StatusMatcher {
+export function parseStatusSpec(spec: string, flag = '--expect-status'): StatusMatcher {
   const ranges: Array<[number, number]> = [];
   for (const raw of spec.split(',')) {
     const part = raw.trim().toLowerCase();
@@ -20,13 +20,13 @@ export function parseStatusSpec(spec: string): StatusMatcher {
     } else if (/^\d{3}$/.test(part)) {
       ranges.push([Number(part), Number(part)]);
     } else {
-      throw new UsageError(`invalid --expect-status '${spec}'`, {
+      throw new UsageError(`invalid ${flag} '${spec}'`, {
         hint: "use e.g. 200, 2xx, '200,204' or 200-299",
       });
     }
   }
   if (ranges.some(([lo, hi]) => lo < 100 || hi > 599)) {
-    throw new UsageError(`invalid --expect-status '${spec}': statuses are 100-599`);
+    throw new UsageError(`invalid ${flag} '${spec}': statuses are 100-599`);
   }
   return { text: spec, test: (s) => ranges.some(([lo, hi]) => s >= lo && s <= hi) };
 }

@@ -6,6 +6,7 @@ import { runCallCommand } from '../../../command/run-call-command.js';
 import { tlsFrom } from '../../../command/tls-options.js';
 import { withTraceparent } from '../../../command/trace.js';
 import { formatMs } from '../../../core/duration.js';
+import { parseExact, stringifyExact } from '../../../core/exact-json.js';
 import { expectTime, type ResultCheck } from '../../../core/expect.js';
 import { fileErrorReason, parseHeader, parseJsonArg, readFileArg, readPayload } from '../../../core/input.js';
 import type { CallOutcome } from '../../../core/run-call.js';
@@ -13,11 +14,12 @@ import { commitTemp, discardTemp, resolveWriteTarget, type WriteTarget } from '.
 import { expandTemplate, hasTemplate } from '../../../core/template.js';
 import { UsageError } from '../../../errors/comms-error.js';
 import type { ExitCode } from '../../../errors/exit-codes.js';
+import { escapeInline } from '../../../output/escape.js';
 import { reportResult } from '../../../output/human.js';
 import type { Output } from '../../../output/output.js';
 import { redactHeaders, redactUrl } from '../../../output/redact.js';
 import { HttpTransport } from '../adapter.js';
-import type { BodyMode, BodySink, HttpCall, HttpMethod, HttpReply } from '../call.js';
+import type { BodyMode, BodySink, HttpCall, HttpMethod, HttpReply, RedirectHop } from '../call.js';
 import { bodyChecks } from '../expect.js';
 import type { HttpValues } from '../flags.js';
 import { parseStatusSpec } from '../status-spec.js';
@@ -76,6 +78,40 @@ function checkOutputPath(file: string, bodyChecks: boolean): WriteTarget {
   return target;
 }
 
+/** Headers comms-cli frames itself: overriding them would make the request lie about its body. */
+const FRAMING_HEADERS = new Set([
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'upgrade',
+  'te',
+]);
+
+/**
+ * A -H header that would corrupt the request is a usage error (exit 2) before anything is sent: CR,
+ * LF or NUL in it (header injection), or a framing header comms-cli sets from the body itself.
+ */
+function checkHeader(raw: string, name: string, value: string): void {
+  if (/[\r\n\0]/.test(raw))
+    throw new UsageError(`invalid -H ${JSON.stringify(raw)}: header values cannot contain CR, LF or NUL`, {
+      hint: 'send one header per -H; repeat -H for several',
+    });
+  const lower = name.toLowerCase();
+  if (lower === 'connection' && /^\s*(close|keep-alive)\s*$/i.test(value)) return;
+  if (FRAMING_HEADERS.has(lower))
+    throw new UsageError(`-H '${name}: ...' cannot be set: comms-cli frames the body itself`, {
+      hint: 'give the body with -d/--data or --json-data; its length is sent for you',
+    });
+  if (lower === 'expect')
+    throw new UsageError(
+      `-H '${name}: ${value}' is not supported: comms-cli sends the body with the request`,
+      {
+        hint: 'leave out the Expect header (curl sends it only for large uploads)',
+      },
+    );
+}
+
 /** argv -> HttpCall, validating everything before anything is sent (exit 2 on bad input). */
 async function buildCall(
   method: string,
@@ -94,6 +130,7 @@ async function buildCall(
   const has = (name: string) => Object.keys(headers).some((k) => k.toLowerCase() === name);
   for (const h of withTraceparent(flags.header, flags.traceparent)) {
     const [name, value] = parseHeader(h);
+    checkHeader(h, name, value);
     const existing = Object.keys(headers).find((k) => k.toLowerCase() === name.toLowerCase());
     // A repeated header is combined into one comma-separated field (RFC 9110 §5.3), as proxies do.
     if (existing !== undefined) headers[existing] = `${headers[existing]}, ${value}`;
@@ -138,6 +175,7 @@ async function buildCall(
   else if (!loadMode && !flags.json && !bodyChecksWanted && flags.retries === 0) bodyMode = 'stream';
   else if (loadMode && !bodyChecksWanted) bodyMode = 'discard';
   const httpMethod = method.toUpperCase() as HttpMethod;
+  const retryOn = flags.retryOn !== undefined ? parseStatusSpec(flags.retryOn, '--retry-on') : undefined;
   const call: HttpCall = {
     // The display target is redacted once, here, so messages, breaker keys and results never carry
     // a token from the URL (unless --show-secrets).
@@ -156,6 +194,13 @@ async function buildCall(
     decompress: flags.decompress,
     ...(flags.expectStatus !== undefined ? { expectStatus: parseStatusSpec(flags.expectStatus) } : {}),
     retryUnsafe: flags.retryUnsafe || has('idempotency-key'),
+    retries: flags.retries,
+    ...(retryOn ? { retryOn } : {}),
+    maxBody: flags.maxBody,
+    tlsInfo: {
+      ...(flags.servername ? { servername: flags.servername } : {}),
+      clientCert: flags.cert !== undefined,
+    },
   };
   return { call, idempotencyAuto };
 }
@@ -213,10 +258,15 @@ export async function runHttp(plan: HttpPlan, ctx: CommandContext): Promise<Exit
   const loadMode = plan.load !== undefined;
   const built = await buildCall(plan.method, plan.url, flags, ctx, loadMode);
   const { idempotencyAuto } = built;
-  const call: HttpCall =
+  const withSink: HttpCall =
     built.call.bodyMode === 'stream'
       ? { ...built.call, sink: stdoutSink(output, flags.include) }
       : built.call;
+  // -v -L: every hop a person would otherwise not see (status and Location), as curl -v shows it.
+  const call: HttpCall =
+    output.options.verbose && !output.options.quiet && !loadMode && withSink.followRedirects
+      ? { ...withSink, onRedirect: (hop) => printHop(output, hop) }
+      : withSink;
   if (call.outputFile !== undefined && loadMode)
     throw new UsageError('-o/--output cannot be used in load mode');
   const checks: ResultCheck<HttpReply>[] = bodyChecks(flags);
@@ -296,13 +346,29 @@ function printRequest(out: Output, call: HttpCall): void {
   if (call.body) out.verbose(out.c.cyan(`> (${call.body.length} bytes of body)`));
 }
 
-/** The response head on stderr (-i / -v), as curl -i shows it. */
+/**
+ * The response head on stderr (-i / -v), as curl -i shows it. Redaction is for -v and --json (the
+ * docs say so): -i alone shows the headers as sent, Set-Cookie included, as curl -i does. Peer text
+ * (reason phrase, header values) is escaped before it is coloured.
+ */
 function printResponseHead(out: Output, reply: HttpReply): void {
-  const headers = out.options.showSecrets ? reply.headers : redactHeaders(reply.headers);
-  out.err.write(`${out.c.magenta(`< ${reply.httpVersion} ${reply.status} ${reply.statusText}`)}\n`);
+  const redact = out.options.verbose && !out.options.showSecrets;
+  const headers = redact ? redactHeaders(reply.headers) : reply.headers;
+  out.line(
+    out.c.magenta(`< ${reply.httpVersion} ${reply.status} ${escapeInline(reply.statusText)}`.trimEnd()),
+  );
   for (const [k, v] of Object.entries(headers)) {
-    for (const one of Array.isArray(v) ? v : [v]) out.err.write(`${out.c.magenta(`< ${k}: ${one}`)}\n`);
+    for (const one of Array.isArray(v) ? v : [v])
+      out.line(out.c.magenta(`< ${escapeInline(k)}: ${escapeInline(String(one))}`));
   }
+}
+
+/** One redirect hop with -v -L: its status and Location, then the request that follows it. */
+function printHop(out: Output, hop: RedirectHop): void {
+  out.verbose(out.c.magenta(`< ${hop.httpVersion} ${hop.status} ${escapeInline(hop.statusText)}`.trimEnd()));
+  out.verbose(out.c.magenta(`< location: ${escapeInline(hop.location)}`));
+  const to = out.options.showSecrets ? hop.to : redactUrl(hop.to);
+  out.verbose(out.c.cyan(`> ${hop.method} ${to}`));
 }
 
 /**
@@ -339,7 +405,7 @@ async function renderHuman(out: Output, outcome: CallOutcome<HttpReply>, include
     if (out.stdoutIsTTY && /[/+]json\b/i.test(type)) {
       // Pretty and coloured for a person; raw bytes when piped (so jq and files get exactly what was sent).
       try {
-        await out.data(`${colourJson(out, JSON.parse(reply.body.toString('utf8')))}\n`);
+        await out.data(`${colourJson(out, parseExact(reply.body.toString('utf8')))}\n`);
       } catch {
         await out.data(reply.body);
       }
@@ -349,7 +415,7 @@ async function renderHuman(out: Output, outcome: CallOutcome<HttpReply>, include
     }
   }
   const status = reply
-    ? `${reply.httpVersion} ${reply.status} ${reply.statusText}`.trim()
+    ? `${reply.httpVersion} ${reply.status} ${escapeInline(reply.statusText)}`.trim()
     : (NO_REPLY[result.error?.kind ?? ''] ?? 'failed');
   const size = reply ? out.c.dim(` · ${formatBytes(reply.bytes)}`) : '';
   reportResult(out, result, status);
@@ -373,7 +439,7 @@ function formatBytes(n: number): string {
 
 function colourJson(out: Output, value: unknown): string {
   const c = out.cOut;
-  const text = JSON.stringify(value, null, 2);
+  const text = stringifyExact(value, 2);
   if (c.level === 0) return text;
   return text.replace(
     /("(?:\\.|[^"\\])*")(\s*:)?|\b(true|false|null)\b|(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)/g,

@@ -1,0 +1,57 @@
+import { createServer, type Server } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listen } from '../kit/listen.js';
+import { runCli } from '../kit/spawn-cli.js';
+
+/*
+ * --duration against an endpoint slower than the run: the summary says it waited for the calls in
+ * flight, and --drain-timeout bounds that wait (aborted calls are counted as not completed).
+ */
+let server: Server;
+let url: string;
+let slowMs = 3000;
+beforeAll(async () => {
+  server = createServer((_req, res) => {
+    const timer = setTimeout(() => res.end('slow'), slowMs);
+    res.on('close', () => clearTimeout(timer));
+  });
+  url = `http://127.0.0.1:${await listen(server)}/`;
+});
+afterAll(() => {
+  server.closeAllConnections();
+  server.close();
+});
+
+describe('load mode: the drain after --duration', () => {
+  it('waits for calls in flight and says so', async () => {
+    const r = await runCli(['http', 'get', url, '--duration', '1s', '-c', '2']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(
+      /--duration 1(\.00)?s ended with 2 call\(s\) in flight; waited \d.*for them \(bound the wait with --drain-timeout <dur>\)/,
+    );
+  });
+
+  it('--drain-timeout aborts them: not completed, not counted, and the run ends early', async () => {
+    slowMs = 15_000;
+    const started = Date.now();
+    const r = await runCli([
+      'http',
+      'get',
+      url,
+      '--duration',
+      '1s',
+      '-c',
+      '2',
+      '--drain-timeout',
+      '200ms',
+      '--json',
+    ]);
+    const elapsed = Date.now() - started;
+    const summary = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}');
+    expect(summary.drain).toMatchObject({ inFlight: 2, notCompleted: 2 });
+    expect(summary.requests).toBe(0);
+    expect(r.code).toBe(0);
+    // 1 s of run + 0.2 s of drain + start-up: far from the 15 s the server would take.
+    expect(elapsed).toBeLessThan(8000);
+  });
+});
