@@ -52,7 +52,10 @@ export async function runCallCommand<C extends CallBase, R>(spec: CallCommandSpe
       const { distributeLoad } = await import('../load/distribute.js');
       return await distributeLoad(spec.load, output, spec.signal);
     }
-    await spec.transport.warmUp?.();
+    if (spec.transport.warmUp) {
+      await spec.transport.warmUp();
+      await warmPipeline(spec.resilience, spec.signal);
+    }
     if (spec.load) {
       const { runLoad } = await import('../load/runner.js');
       return await runLoad({
@@ -83,5 +86,33 @@ export async function runCallCommand<C extends CallBase, R>(spec: CallCommandSpe
   } finally {
     await pipeline.close();
     await spec.transport.close();
+  }
+}
+
+let pipelineWarm = false;
+
+/**
+ * One pass through a throwaway CallPipeline (same policies, no breaker file, an instant transport)
+ * before the first measured call: the JIT of the retry / timeout / breaker path would otherwise run
+ * inside the first attempt's timing (measured: 1-3 ms before the socket even opened). Once per process.
+ */
+async function warmPipeline(resilience: ResilienceOptions, signal: AbortSignal): Promise<void> {
+  if (pipelineWarm) return;
+  pipelineWarm = true;
+  const { breakerStateFile: _file, ...inMemory } = resilience;
+  const pipeline = new CallPipeline(inMemory, signal);
+  const instant: Transport<CallBase, true> = {
+    kind: 'warm-up',
+    attempt: async () => true,
+    classify: () => ({ ok: true, retryable: false, peerFault: false }),
+    describe: () => ({}),
+    close: async () => {},
+  };
+  try {
+    await pipeline.run(instant, { target: 'warm-up', operation: 'warm-up' });
+  } catch {
+    // best effort
+  } finally {
+    await pipeline.close();
   }
 }
