@@ -41,8 +41,8 @@ export interface StepKind {
   readonly accepts: ReadonlySet<string>;
 }
 
-/** Commands that are not steps: the runner itself and the guided tour. */
-const NOT_STEPS = new Set(['check', 'demo', 'help']);
+/** Commands that are not steps: the runner itself, the guided tour, shell completion scripts. */
+const NOT_STEPS = new Set(['check', 'demo', 'help', 'completion']);
 /** Output flags: a step's output belongs to the runner (it always reads --json). */
 export const OUTPUT_FLAGS = new Set([
   'json',

@@ -88,7 +88,10 @@ type Json = Record<string, unknown>;
 const TEMPLATE_TEXT: Json = { type: 'string', pattern: '\\{\\{' };
 const DURATION: Json = {
   anyOf: [
-    { type: 'string', pattern: '^\\s*\\d+(\\.\\d+)?\\s*(ms|s|m|h)?\\s*$' },
+    {
+      type: 'string',
+      pattern: '^\\s*(\\d+(\\.\\d+)?\\s*(us|ms|s|m|h)?|(\\d+(\\.\\d+)?(us|ms|s|m|h))+)\\s*$',
+    },
     { type: 'number', minimum: 0 },
   ],
 };

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { register as registerCheck } from '../check/register.js';
 import type { CommandContext } from '../command/context.js';
+import { register as registerCompletion } from '../completion/register.js';
 import { packageVersion } from '../core/package-root.js';
 import { register as registerDemo } from '../demo/register.js';
 import { register as registerEvents } from '../events/register.js';
@@ -54,6 +55,7 @@ Exit codes: 0 ok, 1 failed/expectation, 2 usage, 3 unreachable, 4 timeout, 5 bre
   registerDemo(program, ctx);
   registerWorker(program, ctx);
   registerReport(program, ctx);
+  registerCompletion(program, ctx);
   // Subcommands inherit exitOverride so usage errors reach main.ts (exit 2, not commander's 1).
   const inherit = (cmd: Command) => {
     for (const sub of cmd.commands) {

@@ -11,6 +11,7 @@ const NATS_KEYS = [
   'tlsCert',
   'tlsKey',
   'name',
+  'context',
 ] as const;
 
 /** Just the NATS connection values of a command's store values (no server: that is --store or -s). */

@@ -26,6 +26,7 @@ const LAYERS: ReadonlyArray<{ name: string; folders: readonly string[] }> = [
       'src/check',
       'src/worker',
       'src/report',
+      'src/completion',
     ],
   },
   { name: 'command', folders: ['src/command'] },

@@ -14,7 +14,8 @@ export function outputOf(values: OutputValues, ctx: CommandContext): Output {
 /** `--since 2024-05-01T10:00:00Z` or `--since 10m` (that long ago), as ms since epoch. */
 export function parseSince(text: string | undefined, now = Date.now()): number | undefined {
   if (text === undefined) return undefined;
-  if (/^\d+(\.\d+)?\s*(us|ms|s|m|h)$/.test(text.trim())) return now - parseDuration(text, '--since');
+  if (/^(\d+(\.\d+)?\s*(us|ms|s|m|h))$|^(\d+(\.\d+)?(us|ms|s|m|h))+$/.test(text.trim()))
+    return now - parseDuration(text, '--since');
   const ms = Date.parse(text);
   if (Number.isNaN(ms)) {
     throw new UsageError(`invalid --since '${text}'`, {

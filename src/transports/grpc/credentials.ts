@@ -36,6 +36,10 @@ function wantsTls(values: GrpcTlsValues, target: GrpcTarget): boolean {
 export function grpcSecurityFrom(values: GrpcTlsValues, target: GrpcTarget): GrpcSecurity {
   const authority = values.authority ? { authority: values.authority } : {};
   if (!wantsTls(values, target)) return authority;
+  if (values.plaintext)
+    throw new UsageError(
+      '--plaintext conflicts with TLS (--tls, grpcs://, --cacert, --cert/--key, -k, --servername)',
+    );
   if (Boolean(values.cert) !== Boolean(values.key))
     throw new UsageError('mutual TLS needs both --cert FILE and --key FILE');
   const tls = tlsFrom(values);

@@ -39,6 +39,10 @@ export type GrpcSchemaValues = OptionValues<typeof GRPC_SCHEMA_OPTIONS>;
  */
 export const GRPC_TLS_OPTIONS = {
   tls: flag('--tls', 'use TLS (plaintext is the default; grpcs:// also turns it on)'),
+  plaintext: flag(
+    '--plaintext',
+    "no TLS: already the default without TLS options (grpcurl's -plaintext is accepted too)",
+  ),
   ...TLS_OPTIONS,
   cacert: { ...TLS_OPTIONS.cacert, help: 'trust this CA certificate (PEM); implies --tls' },
   authority: text('--authority <authority>', 'the :authority header (virtual host) to send'),
@@ -60,7 +64,7 @@ const GRPC_METADATA_OPTIONS = {
 export const GRPC_CALL_OPTIONS = {
   data: text(
     '-d, --data <json>',
-    'request JSON: text, @file or @- (stdin); streams take NDJSON or concatenated objects',
+    'request JSON: text, @file, @- or @ (stdin); streams take NDJSON or concatenated objects',
   ),
   emitDefaults: flag('--emit-defaults', 'print zero values in responses (proto3 JSON omits them)'),
   retryOn: statusCodes(

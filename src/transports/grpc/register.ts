@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Command } from 'commander';
 import type { CommandContext } from '../../command/context.js';
 import { addOptions, readOptions } from '../../command/option.js';
 import { GRPC_CALL_OPTIONS, GRPC_HEALTH_OPTIONS, GRPC_INSPECT_OPTIONS } from './flags.js';
@@ -9,8 +9,10 @@ import { GRPC_CALL_OPTIONS, GRPC_HEALTH_OPTIONS, GRPC_INSPECT_OPTIONS } from './
  * only when it runs, so other commands never load gRPC code.
  */
 export function register(program: Command, ctx: CommandContext): void {
-  const grpc = program
-    .command('grpc')
+  const grpc = new GrpcurlHabits('grpc');
+  grpc.copyInheritedSettings(program);
+  program.addCommand(grpc);
+  grpc
     .description('gRPC: call any method (unary and streaming), list/describe via reflection, health checks')
     .addHelpText(
       'after',
@@ -73,21 +75,45 @@ Examples:
       'print a service, method or message in .proto syntax (server reflection; --json for the descriptor)',
     )
     .argument('<target>', 'host:port, grpcs://host[:port] or unix:/path')
-    .argument('<symbol>', 'pkg.Service, pkg.Service.Method (or /Method) or pkg.Message')
+    .argument(
+      '[symbol]',
+      'pkg.Service, pkg.Service.Method (or /Method) or pkg.Message (default: every service)',
+    )
     .addHelpText(
       'after',
       `
 Examples:
+  $ comms-cli grpc describe 127.0.0.1:50051                      # every service
   $ comms-cli grpc describe 127.0.0.1:50051 inventory.Inventory
   $ comms-cli grpc describe 127.0.0.1:50051 inventory.Item
   $ comms-cli grpc describe 127.0.0.1:50051 inventory.Inventory/GetItem --json`,
     )
-    .action(async (target: string, symbol: string, _opts: unknown, self: Command) => {
+    .action(async (target: string, symbol: string | undefined, _opts: unknown, self: Command) => {
       const { grpcInspectPlanFrom, runGrpcDescribe } = await import('./commands/inspect.js');
       const plan = grpcInspectPlanFrom(target, readOptions(GRPC_INSPECT_OPTIONS, self.opts()));
       ctx.setExit(await runGrpcDescribe(plan, symbol, ctx));
     });
   addOptions(describe, GRPC_INSPECT_OPTIONS);
+
+  const template = grpc
+    .command('template')
+    .description("print a JSON skeleton of a method's request message (grpcurl's -msg-template), for -d")
+    .argument('<target>', 'host:port, grpcs://host[:port] or unix:/path')
+    .argument('<method>', 'pkg.Service/Method (or pkg.Service.Method), or a message pkg.Message')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ comms-cli grpc template 127.0.0.1:50051 inventory.Inventory/GetItem
+  $ comms-cli grpc template 127.0.0.1:50051 inventory.Inventory/GetItem > req.json   # edit, then:
+  $ comms-cli grpc call 127.0.0.1:50051 inventory.Inventory/GetItem -d @req.json`,
+    )
+    .action(async (target: string, method: string, _opts: unknown, self: Command) => {
+      const { grpcInspectPlanFrom, runGrpcTemplate } = await import('./commands/inspect.js');
+      const plan = grpcInspectPlanFrom(target, readOptions(GRPC_INSPECT_OPTIONS, self.opts()));
+      ctx.setExit(await runGrpcTemplate(plan, method, ctx));
+    });
+  addOptions(template, GRPC_INSPECT_OPTIONS);
 
   const health = grpc
     .command('health')
@@ -110,4 +136,26 @@ Examples:
       ctx.setExit(await runGrpcHealth(plan, ctx));
     });
   addOptions(health, GRPC_HEALTH_OPTIONS);
+}
+
+/**
+ * grpcurl spells its long flags with one dash (`-plaintext`, `-proto FILE`, `-import-path DIR`).
+ * commander reads `-plaintext` as a bundle of short flags, so before parsing, a one-dash word that
+ * names one of this command's long flags (`-plaintext` -> `--plaintext`) is read as that flag.
+ * Everything else (short flags, bundles, values) is left alone.
+ */
+class GrpcurlHabits extends Command {
+  override createCommand(name?: string): Command {
+    return new GrpcurlHabits(name);
+  }
+
+  override parseOptions(args: string[]): { operands: string[]; unknown: string[] } {
+    const longs = new Set(this.options.map((o) => o.long).filter((l): l is string => l !== undefined));
+    return super.parseOptions(
+      args.map((arg) => {
+        const m = /^-([a-z][a-z0-9-]+)(=.*)?$/.exec(arg);
+        return m && longs.has(`--${m[1]}`) ? `-${arg}` : arg;
+      }),
+    );
+  }
 }

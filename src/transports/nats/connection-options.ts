@@ -1,5 +1,6 @@
 import { type OptionValues, path, text } from '../../command/option.js';
 import { UsageError } from '../../errors/comms-error.js';
+import { loadNatsContext } from './context.js';
 
 export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
 
@@ -23,6 +24,10 @@ export const NATS_CONNECTION_OPTIONS = {
   tlsCert: path('--tls-cert <file>', 'client certificate (mutual TLS)'),
   tlsKey: path('--tls-key <file>', 'client private key (mutual TLS)', { secret: true }),
   name: text('--name <name>', 'connection name shown by the server', { default: 'comms-cli' }),
+  context: text(
+    '--context <name>',
+    'a nats CLI context (~/.config/nats/context/NAME.json; also NATS_CONTEXT, else the one `nats context select` chose); flags and env win',
+  ),
 };
 export type NatsConnectionValues = OptionValues<typeof NATS_CONNECTION_OPTIONS>;
 
@@ -57,8 +62,9 @@ export interface NatsConnectOptions {
 
 /**
  * The typed connection values (and the NATS_URL / NATS_USER / NATS_PASSWORD / NATS_TOKEN / NATS_CREDS /
- * NATS_NKEY environment) to connection options, checked (exit 2 on a bad URL or an incomplete pair).
- * Options win over the environment.
+ * NATS_NKEY environment, and the nats CLI context chosen by --context / NATS_CONTEXT / context.txt) to
+ * connection options, checked (exit 2 on a bad URL, an incomplete pair or a missing context).
+ * Options win over the environment, the environment over the context.
  */
 export function natsConnectOptionsFrom(
   values: NatsConnectionInput,
@@ -75,8 +81,16 @@ export function natsConnectOptionsFrom(
     flag?: string;
   } = {},
 ): NatsConnectOptions {
-  const serverText = values.server ?? env.NATS_URL ?? DEFAULT_NATS_URL;
-  const source = values.server !== undefined ? flag : env.NATS_URL !== undefined ? 'NATS_URL' : flag;
+  const context = loadNatsContext(values.context, env);
+  const serverText = values.server ?? env.NATS_URL ?? context?.url ?? DEFAULT_NATS_URL;
+  const source =
+    values.server !== undefined
+      ? flag
+      : env.NATS_URL !== undefined
+        ? 'NATS_URL'
+        : context?.url !== undefined
+          ? `url of NATS context '${context.name}'`
+          : flag;
   const servers = serverText
     .split(',')
     .map((s) => s.trim())
@@ -84,21 +98,29 @@ export function natsConnectOptionsFrom(
   if (servers.length === 0)
     throw new UsageError(`invalid ${source} '${redactServer(serverText)}': no server URL`);
   for (const s of servers) checkServerUrl(s, source);
-  const user = values.user ?? env.NATS_USER;
-  const password = values.password ?? env.NATS_PASSWORD;
-  const token = values.token ?? env.NATS_TOKEN;
-  const credsFile = values.creds ?? env.NATS_CREDS;
-  const nkeyFile = values.nkey ?? env.NATS_NKEY;
+  const user = values.user ?? env.NATS_USER ?? context?.user;
+  const password = values.password ?? env.NATS_PASSWORD ?? context?.password;
+  const token = values.token ?? env.NATS_TOKEN ?? context?.token;
+  const credsFile = values.creds ?? env.NATS_CREDS ?? context?.creds;
+  const nkeyFile = values.nkey ?? env.NATS_NKEY ?? context?.nkey;
   if (password !== undefined && user === undefined) throw new UsageError('--password needs --user');
   if ((values.tlsCert === undefined) !== (values.tlsKey === undefined)) {
     throw new UsageError('--tls-cert and --tls-key go together (mutual TLS needs both)');
   }
+  // The client certificate pair comes whole from the flags or whole from the context.
+  const pair =
+    values.tlsCert !== undefined
+      ? { cert: values.tlsCert, key: values.tlsKey }
+      : context?.cert !== undefined && context.key !== undefined
+        ? { cert: context.cert, key: context.key }
+        : undefined;
+  const tlsCa = values.tlsCa ?? context?.ca;
   const tls =
-    values.tlsCa || values.tlsCert
+    tlsCa || pair
       ? {
-          ...(values.tlsCa ? { caFile: values.tlsCa } : {}),
-          ...(values.tlsCert ? { certFile: values.tlsCert } : {}),
-          ...(values.tlsKey ? { keyFile: values.tlsKey } : {}),
+          ...(tlsCa ? { caFile: tlsCa } : {}),
+          ...(pair?.cert ? { certFile: pair.cert } : {}),
+          ...(pair?.key ? { keyFile: pair.key } : {}),
         }
       : undefined;
   return {

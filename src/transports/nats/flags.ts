@@ -82,6 +82,11 @@ export const REQUEST_OPTIONS = {
   dataRaw,
   header: header('request'),
   raw: flag('--raw', 'print the reply payload only (no trailing newline added)'),
+  replies: integer(
+    '--replies <n>',
+    'scatter-gather: wait for n replies (or --timeout), print each; exit 4 naming the count when fewer came',
+    { min: 1 },
+  ),
   ...TRACE_OPTIONS,
   ...CALL_OPTIONS,
   ...NATS_CONNECTION_OPTIONS,

@@ -65,7 +65,8 @@ export function grpcCallPlanFrom(
     service,
     retryOn,
     metadata,
-    data: values.data,
+    // grpcurl writes `-d @` for stdin.
+    data: values.data === '@' ? '@-' : values.data,
     emitDefaults: values.emitDefaults,
     channels: settings.load ? (values.connections ?? 1) : 1,
     schema: schemaPlanFrom(values),

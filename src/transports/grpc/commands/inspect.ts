@@ -11,6 +11,7 @@ import type { GrpcInspectValues } from '../flags.js';
 import { messageToJson } from '../json-codec.js';
 import { printProto, symbolKind } from '../proto-printer.js';
 import { methodKind, servicesOf } from '../schema.js';
+import { messageTemplate } from '../template.js';
 import {
   endpointFrom,
   type GrpcEndpoint,
@@ -134,39 +135,55 @@ function lookupBound(plan: GrpcInspectPlan, parent: AbortSignal): { signal: Abor
   };
 }
 
-/** `grpc describe <target> <symbol>`: .proto syntax, or with --json the descriptor in proto3 JSON. */
+/**
+ * The schema that defines `symbol`. Some reflection servers only index services and types: when the
+ * symbol is not found, ask for its parent (the service of a method).
+ */
+async function schemaForSymbol(
+  conn: Awaited<ReturnType<typeof openConnection>>,
+  plan: GrpcInspectPlan,
+  symbol: string,
+  metadata: ReturnType<Awaited<ReturnType<typeof openConnection>>['metadataFrom']>,
+  signal: AbortSignal,
+): Promise<Awaited<ReturnType<typeof loadSchema>>> {
+  try {
+    return await loadSchema(conn, plan.schema, symbol, metadata, plan.timeoutMs, signal);
+  } catch (err) {
+    const parent = symbol.slice(0, symbol.lastIndexOf('.'));
+    const notFound = err instanceof CommsError && err.kind === 'usage' && /not found/.test(err.message);
+    if (!notFound || !parent) throw err;
+    try {
+      return await loadSchema(conn, plan.schema, parent, metadata, plan.timeoutMs, signal);
+    } catch (parentErr) {
+      // The parent was only a guess: report the symbol the user asked for, not the parent.
+      if (
+        parentErr instanceof CommsError &&
+        parentErr.kind === 'usage' &&
+        /not found/.test(parentErr.message)
+      )
+        throw err;
+      throw parentErr;
+    }
+  }
+}
+
+/**
+ * `grpc describe <target> [symbol]`: .proto syntax, or with --json the descriptor in proto3 JSON.
+ * Without a symbol, every service the server (or the schema files) defines, as grpcurl does.
+ */
 export async function runGrpcDescribe(
   plan: GrpcInspectPlan,
-  symbolText: string,
+  symbolText: string | undefined,
   ctx: CommandContext,
 ): Promise<number> {
+  if (symbolText === undefined) return describeAll(plan, ctx);
   const output = new Output(plan.output, ctx.stdout, ctx.stderr);
   const symbol = describeSymbol(symbolText);
   const conn = await openConnection(plan.endpoint);
   const bound = lookupBound(plan, ctx.signal);
   try {
     const metadata = conn.metadataFrom(plan.metadata);
-    let schema: Awaited<ReturnType<typeof loadSchema>>;
-    try {
-      schema = await loadSchema(conn, plan.schema, symbol, metadata, plan.timeoutMs, bound.signal);
-    } catch (err) {
-      // Some servers only index services and types: ask for the parent of a method.
-      const parent = symbol.slice(0, symbol.lastIndexOf('.'));
-      const notFound = err instanceof CommsError && err.kind === 'usage' && /not found/.test(err.message);
-      if (!notFound || !parent) throw err;
-      try {
-        schema = await loadSchema(conn, plan.schema, parent, metadata, plan.timeoutMs, bound.signal);
-      } catch (parentErr) {
-        // The parent was only a guess: report the symbol the user asked for, not the parent.
-        if (
-          parentErr instanceof CommsError &&
-          parentErr.kind === 'usage' &&
-          /not found/.test(parentErr.message)
-        )
-          throw err;
-        throw parentErr;
-      }
-    }
+    const schema = await schemaForSymbol(conn, plan, symbol, metadata, bound.signal);
     const obj = schema.root.lookup(symbol);
     if (!obj)
       throw new UsageError(`symbol '${symbolText}' not found`, {
@@ -200,4 +217,74 @@ function descriptorJson(obj: protobuf.ReflectionObject): unknown {
   if (!type || !withDescriptor.toDescriptor) return obj.toJSON();
   type.root.resolveAll();
   return messageToJson(type, withDescriptor.toDescriptor('proto3'));
+}
+
+/** Every service, described one after another (blank line between them; one JSON line each with --json). */
+async function describeAll(plan: GrpcInspectPlan, ctx: CommandContext): Promise<number> {
+  const output = new Output(plan.output, ctx.stdout, ctx.stderr);
+  const conn = await openConnection(plan.endpoint);
+  const bound = lookupBound(plan, ctx.signal);
+  try {
+    const metadata = conn.metadataFrom(plan.metadata);
+    const schema = await loadSchema(conn, plan.schema, undefined, metadata, plan.timeoutMs, bound.signal);
+    const names = schema.reflection
+      ? await schema.reflection.listServices()
+      : servicesOf(schema.root).map((s) => s.fullName.slice(1));
+    let first = true;
+    for (const name of names) {
+      const root = schema.reflection ? await schema.reflection.schemaFor(name) : schema.root;
+      const svc = root.lookup(name);
+      if (!(svc instanceof protobuf.Service)) continue;
+      if (output.options.json)
+        await output.json({ symbol: name, kind: symbolKind(svc), descriptor: descriptorJson(svc) });
+      else {
+        await output.data(`${first ? '' : '\n'}${printProto(svc)}`);
+        first = false;
+      }
+    }
+    output.info(output.c.dim(`${names.length} service${names.length === 1 ? '' : 's'}`));
+    return ExitCode.ok;
+  } finally {
+    bound.dispose();
+    conn.close();
+  }
+}
+
+/**
+ * `grpc template <target> <method|message>`: a JSON skeleton of the method's request message (or of
+ * the message itself), to edit and pass to `grpc call -d`.
+ */
+export async function runGrpcTemplate(
+  plan: GrpcInspectPlan,
+  symbolText: string,
+  ctx: CommandContext,
+): Promise<number> {
+  const output = new Output(plan.output, ctx.stdout, ctx.stderr);
+  const symbol = describeSymbol(symbolText);
+  const conn = await openConnection(plan.endpoint);
+  const bound = lookupBound(plan, ctx.signal);
+  try {
+    const metadata = conn.metadataFrom(plan.metadata);
+    const schema = await schemaForSymbol(conn, plan, symbol, metadata, bound.signal);
+    const obj = schema.root.lookup(symbol);
+    let type: protobuf.Type | undefined;
+    if (obj instanceof protobuf.Method) {
+      obj.resolve();
+      type = obj.resolvedRequestType ?? undefined;
+    } else if (obj instanceof protobuf.Type) type = obj;
+    if (!type)
+      throw new UsageError(
+        obj
+          ? `'${symbolText}' is a ${symbolKind(obj)}: expected a method or a message`
+          : `symbol '${symbolText}' not found`,
+        { hint: 'list methods with `comms-cli grpc list <target> <service>`' },
+      );
+    const template = messageTemplate(type);
+    if (output.options.json) await output.json({ type: type.fullName.slice(1), template });
+    else await output.data(`${JSON.stringify(template, null, 2)}\n`);
+    return ExitCode.ok;
+  } finally {
+    bound.dispose();
+    conn.close();
+  }
 }

@@ -1,19 +1,24 @@
+import { performance } from 'node:perf_hooks';
+import { createInbox } from '@nats-io/transport-node';
 import { type CallSettings, callSettingsFrom } from '../../../command/call-options.js';
 import type { CommandContext } from '../../../command/context.js';
 import { runCallCommand } from '../../../command/run-call-command.js';
 import { withTraceparent } from '../../../command/trace.js';
+import { formatMs } from '../../../core/duration.js';
 import { readPayload } from '../../../core/input.js';
 import { expandTemplate, hasTemplate } from '../../../core/template.js';
-import { UsageError } from '../../../errors/comms-error.js';
+import { abortReasonToError } from '../../../errors/classify.js';
+import { ConnectError, TimeoutError, UsageError } from '../../../errors/comms-error.js';
 import type { ExitCode } from '../../../errors/exit-codes.js';
 import { reportResult } from '../../../output/human.js';
 import { Output } from '../../../output/output.js';
 import { NatsTransport } from '../adapter.js';
 import type { NatsCall, NatsReply, OutgoingMessage } from '../call.js';
+import { closeNats, connectNats } from '../connection.js';
 import { type NatsConnectOptions, natsConnectOptionsFrom } from '../connection-options.js';
 import type { RequestValues } from '../flags.js';
-import { parseHeaders } from '../headers.js';
-import { asBuffer, headersDroppedLine, headersToRecord } from '../message.js';
+import { parseHeaders, toHeaders } from '../headers.js';
+import { asBuffer, boundedHeaders, headersDroppedLine, headersToRecord, writeMessage } from '../message.js';
 import { validateSubject, visible } from '../subject.js';
 
 /** `nats request`, parsed and checked once: nothing below reads an option again. */
@@ -23,6 +28,8 @@ export interface RequestPlan extends CallSettings {
   payload: { spec: string; flag: string; raw?: boolean } | undefined;
   headers: Array<readonly [string, string]>;
   raw: boolean;
+  /** --replies N: scatter-gather, wait for N replies or the timeout (no retries, no load mode). */
+  replies: number | undefined;
   connect: NatsConnectOptions;
 }
 
@@ -37,6 +44,13 @@ export function requestPlanFrom(
   if (values.dataRaw !== undefined && (payloadArg !== undefined || values.data !== undefined))
     throw new UsageError('give the payload once: --data-raw, -d or the payload argument');
   const spec = values.dataRaw ?? values.data ?? payloadArg;
+  const settings = callSettingsFrom(values);
+  if (values.replies !== undefined) {
+    if (settings.load)
+      throw new UsageError('--replies does not combine with load mode (-n, --duration, --rate)');
+    if (settings.resilience.retries > 0)
+      throw new UsageError('--replies does not retry: the replies that came are the answer (drop --retries)');
+  }
   return {
     subject,
     payload:
@@ -47,7 +61,8 @@ export function requestPlanFrom(
           : { spec, flag: values.data !== undefined ? '-d' : 'payload' },
     headers: parseHeaders(withTraceparent(values.header, values.traceparent)),
     raw: values.raw,
-    ...callSettingsFrom(values),
+    replies: values.replies,
+    ...settings,
     connect: natsConnectOptionsFrom(values),
   };
 }
@@ -59,6 +74,7 @@ export function requestPlanFrom(
  */
 export async function runRequest(plan: RequestPlan, ctx: CommandContext): Promise<ExitCode> {
   const output = new Output(plan.output, ctx.stdout, ctx.stderr);
+  if (plan.replies !== undefined) return runScatterGather(plan, plan.replies, output, ctx);
   const { subject: subjectTemplate, headers, resilience } = plan;
   const payload =
     plan.payload === undefined
@@ -121,4 +137,79 @@ export async function runRequest(plan: RequestPlan, ctx: CommandContext): Promis
       }
     },
   });
+}
+
+/**
+ * `nats request --replies N`: one request, many answers (every member of a service, not a queue
+ * group). Publishes once with a private inbox as the reply subject and prints each reply as it comes,
+ * until N came (exit 0) or --timeout / --max-time passed (exit 4, naming how many came). No responders
+ * at all is exit 3, as for a single request.
+ */
+async function runScatterGather(
+  plan: RequestPlan,
+  wanted: number,
+  output: Output,
+  ctx: CommandContext,
+): Promise<ExitCode> {
+  const { subject, headers, resilience } = plan;
+  const payload =
+    plan.payload === undefined
+      ? Buffer.alloc(0)
+      : plan.payload.raw
+        ? Buffer.from(plan.payload.spec)
+        : await readPayload(plan.payload.spec, plan.payload.flag, ctx.stdin);
+  const limitMs = Math.min(resilience.timeoutMs, resilience.maxTimeMs ?? Number.POSITIVE_INFINITY);
+  const started = performance.now();
+  const nc = await connectNats(plan.connect, output);
+  let got = 0;
+  try {
+    const inbox = createInbox();
+    const sub = nc.subscribe(inbox, { max: wanted });
+    const stop = () => sub.unsubscribe();
+    const timer = setTimeout(stop, limitMs);
+    ctx.signal.addEventListener('abort', stop, { once: true });
+    try {
+      nc.publish(subject, payload, {
+        reply: inbox,
+        ...(headers.length ? { headers: toHeaders(headers) } : {}),
+      });
+      for await (const m of sub) {
+        // The server answers a request nobody listens to with a 503 status message.
+        if (got === 0 && m.headers?.hasError && m.headers.code === 503 && m.data.byteLength === 0)
+          throw new ConnectError(`no responders on '${visible(subject)}'`, {
+            code: 'COMMS_ERR_NATS_NO_RESPONDERS',
+            hint: 'nothing is subscribed to that subject; start a responder (comms-cli nats reply SUBJECT)',
+          });
+        got += 1;
+        const { headers: hdrs, dropped } = boundedHeaders(m);
+        await writeMessage(
+          output,
+          {
+            subject: m.subject,
+            headers: hdrs,
+            ...(dropped !== undefined ? { headersDropped: dropped } : {}),
+            data: m.data,
+          },
+          got,
+          { raw: plan.raw },
+        );
+      }
+    } finally {
+      clearTimeout(timer);
+      ctx.signal.removeEventListener('abort', stop);
+    }
+  } finally {
+    await closeNats(nc);
+  }
+  if (ctx.signal.aborted) throw abortReasonToError(ctx.signal.reason);
+  const ms = performance.now() - started;
+  if (got < wanted)
+    throw new TimeoutError(
+      `${got} of ${wanted} ${wanted === 1 ? 'reply' : 'replies'} on '${visible(subject)}' within ${formatMs(limitMs)}`,
+      { code: 'COMMS_ERR_NATS_TIMEOUT' },
+    );
+  output.info(
+    output.c.dim(`${got} ${got === 1 ? 'reply' : 'replies'} from ${visible(subject)} · ${formatMs(ms)}`),
+  );
+  return 0 as ExitCode;
 }
