@@ -29,7 +29,7 @@ export function tlsFrom(values: TlsValues): TlsMaterial {
   const ca = values.cacert ? readFileArg(values.cacert, '--cacert') : undefined;
   const cert = values.cert ? readFileArg(values.cert, '--cert') : undefined;
   const key = values.key ? readFileArg(values.key, '--key') : undefined;
-  if (ca && values.cacert) readCertificate(ca, `--cacert ${values.cacert}`);
+  if (ca && values.cacert) readCertificate(ca, `--cacert '${values.cacert}'`);
   if (cert && key && values.cert && values.key) checkPair(cert, key, values.cert, values.key);
   return {
     ...(ca ? { ca } : {}),
@@ -53,16 +53,16 @@ function readCertificate(pem: Buffer, what: string): X509Certificate {
 
 /** --cert and --key must be a pair: checked before anything is sent (exit 2 naming both). */
 function checkPair(certPem: Buffer, keyPem: Buffer, certFile: string, keyFile: string): void {
-  const cert = readCertificate(certPem, `--cert ${certFile}`);
+  const cert = readCertificate(certPem, `--cert '${certFile}'`);
   let key: ReturnType<typeof createPrivateKey>;
   try {
     key = createPrivateKey(keyPem);
   } catch (err) {
-    throw new UsageError(`--key ${keyFile} is not a private key (PEM): ${(err as Error).message}`);
+    throw new UsageError(`--key '${keyFile}' is not a PEM private key: ${(err as Error).message}`);
   }
   if (!cert.checkPrivateKey(key))
     throw new UsageError(
-      `--cert ${certFile} and --key ${keyFile} do not match: the key is not the certificate's`,
+      `--cert '${certFile}' and --key '${keyFile}' do not match: the key is not the certificate's`,
       {
         hint: 'pass the private key that belongs to the client certificate',
       },

@@ -115,7 +115,7 @@ describe('TLS errors with context', () => {
       certs.serverKey,
     ]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`--cert ${certs.clientCert} and --key ${certs.serverKey} do not match`);
+    expect(r.stderr).toContain(`--cert '${certs.clientCert}' and --key '${certs.serverKey}' do not match`);
   });
 
   it('a file that is not a certificate is refused as --cacert (exit 2)', async () => {

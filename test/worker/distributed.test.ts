@@ -154,8 +154,8 @@ describe('comms-cli worker pool over NATS', () => {
     const prefix = await pool();
     const cases: [string[], RegExp][] = [
       [
-        ['http', 'get', url, '-n', '30', '--cacert', '/etc/hostname'],
-        /refused the plan: reads or writes a local file \(--cacert\)/,
+        ['http', 'get', url, '-n', '30', '--breaker', '5', '--breaker-state', '/tmp/comms-worker-state.json'],
+        /refused the plan: reads or writes a local file \(--breaker-state\)/,
       ],
       [
         ['http', 'get', 'http://10.1.2.3:8080/', '-n', '30'],

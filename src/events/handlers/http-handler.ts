@@ -1,7 +1,8 @@
 import type { CallOutcome, CallPipeline } from '../../core/run-call.js';
 import type { AttemptContext, Outcome, ResultFields, Transport, Verdict } from '../../core/transport.js';
-import { HttpTransport } from '../../transports/http/adapter.js';
+import { HttpTransport, headerValue } from '../../transports/http/adapter.js';
 import type { BodySink, HttpCall, HttpReply } from '../../transports/http/call.js';
+import { exactJsonBody } from '../../transports/http/json-body.js';
 import { parseStatusSpec } from '../../transports/http/status-spec.js';
 import type { StoredEvent } from '../event.js';
 import { type EventHandler, eventPayload, REPLY_KEEP_BYTES } from './event-handler.js';
@@ -103,6 +104,9 @@ class CappedBodyTransport implements Transport<HttpCall, HttpReply> {
     }
     reply.body = Buffer.concat(chunks);
     reply.streamed = false;
+    // The delivery's --json line shows the kept head of the answer, as the HTTP command would.
+    if (reply.body.length > 0)
+      reply.described = exactJsonBody(reply.body, headerValue(reply.headers['content-type']));
     return reply;
   }
 
