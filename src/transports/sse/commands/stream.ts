@@ -4,9 +4,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createParser, type EventSourceMessage, type ParseError } from 'eventsource-parser';
 import { type CallSettings, callSettingsFrom } from '../../../command/call-options.js';
 import type { CommandContext } from '../../../command/context.js';
+import { requestHeaders } from '../../../command/request-headers.js';
 import { tlsFrom } from '../../../command/tls-options.js';
 import { formatMs } from '../../../core/duration.js';
-import { parseHeader } from '../../../core/input.js';
 import { decodeText } from '../../../core/message-data.js';
 import { type MessageMatcher, parseMessageMatcher } from '../../../core/message-match.js';
 import { type CallOutcome, CallPipeline } from '../../../core/run-call.js';
@@ -72,25 +72,7 @@ export function ssePlanFrom(urlText: string, values: SseValues): SsePlan {
 function buildCall(plan: SsePlan): SseCall {
   const { values } = plan;
   const url = new URL(plan.url);
-  const headers: Record<string, string> = {};
-  for (const h of values.header) {
-    const [name, value] = parseHeader(h);
-    const existing = Object.keys(headers).find((k) => k.toLowerCase() === name.toLowerCase());
-    if (existing !== undefined) headers[existing] = `${headers[existing]}, ${value}`;
-    else headers[name] = value;
-  }
-  const hasAuth = Object.keys(headers).some((k) => k.toLowerCase() === 'authorization');
-  if (values.user !== undefined) {
-    if (!values.user.includes(':')) throw new UsageError("invalid --user: expected 'user:password'");
-    if (!hasAuth) headers.Authorization = `Basic ${Buffer.from(values.user).toString('base64')}`;
-  } else if (url.username && !hasAuth) {
-    const cred = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
-    headers.Authorization = `Basic ${Buffer.from(cred).toString('base64')}`;
-  }
-  url.username = '';
-  url.password = '';
-  if (!Object.keys(headers).some((k) => k.toLowerCase() === 'user-agent'))
-    headers['User-Agent'] = 'comms-cli';
+  const headers = requestHeaders(values.header, values.user, url);
   return {
     target: values.showSecrets ? url.toString() : redactUrl(url.toString()),
     operation: 'GET',

@@ -2,11 +2,10 @@ import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { callSettingsFrom } from '../../../command/call-options.js';
-
 import type { CommandContext } from '../../../command/context.js';
+import { requestHeaders } from '../../../command/request-headers.js';
 import { tlsFrom } from '../../../command/tls-options.js';
 import { formatMs } from '../../../core/duration.js';
-import { parseHeader } from '../../../core/input.js';
 import { parseMessageMatcher } from '../../../core/message-match.js';
 import type { Result } from '../../../core/result.js';
 import { type CallOutcome, CallPipeline } from '../../../core/run-call.js';
@@ -98,25 +97,7 @@ export function wsPlanFrom(urlText: string, values: WsValues): WsPlan {
 function buildCall(plan: WsPlan): WsCall {
   const { values } = plan;
   const url = new URL(plan.url);
-  const headers: Record<string, string> = {};
-  for (const h of values.header) {
-    const [name, value] = parseHeader(h);
-    const existing = Object.keys(headers).find((k) => k.toLowerCase() === name.toLowerCase());
-    if (existing !== undefined) headers[existing] = `${headers[existing]}, ${value}`;
-    else headers[name] = value;
-  }
-  const hasAuth = Object.keys(headers).some((k) => k.toLowerCase() === 'authorization');
-  if (values.user !== undefined) {
-    if (!values.user.includes(':')) throw new UsageError("invalid --user: expected 'user:password'");
-    if (!hasAuth) headers.Authorization = `Basic ${Buffer.from(values.user).toString('base64')}`;
-  } else if (url.username && !hasAuth) {
-    const cred = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
-    headers.Authorization = `Basic ${Buffer.from(cred).toString('base64')}`;
-  }
-  url.username = '';
-  url.password = '';
-  if (!Object.keys(headers).some((k) => k.toLowerCase() === 'user-agent'))
-    headers['User-Agent'] = 'comms-cli';
+  const headers = requestHeaders(values.header, values.user, url);
   for (const p of values.subprotocol)
     if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(p)) throw new UsageError(`invalid --subprotocol '${p}'`);
   return {
