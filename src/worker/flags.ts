@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { addOptions, list, type OptionValues, readOptions, text } from '../command/option.js';
+import { addOptions, flag, list, type OptionValues, readOptions, text } from '../command/option.js';
 import { UsageError } from '../errors/comms-error.js';
 import { DEFAULT_WORKERS_PREFIX } from '../load/options.js';
 import {
@@ -36,14 +36,9 @@ export interface WorkerSettings {
 
 /** Attach the NATS connection flags (`-s/--server`, auth, TLS, `--name`) and the worker's own. */
 export function addWorkerOptions(cmd: Command): void {
-  for (const e of Object.values(NATS_CONNECTION_OPTIONS) as {
-    flags: string;
-    help?: string;
-    description?: string;
-  }[])
-    cmd.option(e.flags, e.help ?? e.description ?? '');
+  addOptions(cmd, NATS_CONNECTION_OPTIONS);
   addOptions(cmd, WORKER_OPTIONS);
-  cmd.option('-q, --quiet', 'print nothing but errors');
+  addOptions(cmd, { quiet: flag('-q, --quiet', 'print nothing but errors') });
 }
 
 export function workerSettingsFrom(opts: Record<string, unknown>): WorkerSettings {
@@ -57,7 +52,7 @@ export function workerSettingsFrom(opts: Record<string, unknown>): WorkerSetting
   if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(values.prefix))
     throw new UsageError(`invalid --prefix '${values.prefix}': NATS subject tokens (letters, digits, - _ .)`);
   return {
-    nats: opts as WorkerSettings['nats'],
+    nats: readOptions(NATS_CONNECTION_OPTIONS, opts),
     name: typeof opts.name === 'string' ? opts.name : undefined,
     tags,
     prefix: values.prefix,
