@@ -57,8 +57,8 @@ async function compare(url: string): Promise<{ curl: number[]; ours: number[] }>
  * 25% — enough to stay green on a loaded CI machine, and still far below the defect it guards (first
  * byte 10x curl's because first-use work landed inside the phases; 40 ms against 6 ms over HTTPS).
  */
-function close(ours: number, curl: number, label: string): void {
-  const slack = Math.max(10, curl * 0.25);
+function close(ours: number, curl: number, label: string, floorMs = 10): void {
+  const slack = Math.max(floorMs, curl * 0.25);
   expect(
     Math.abs(ours - curl),
     `${label}: comms-cli ${ours.toFixed(3)} ms vs curl ${curl.toFixed(3)} ms`,
@@ -86,8 +86,10 @@ describe('timing matches curl -w', async () => {
     async () => {
       const { curl, ours } = await compare(`${base}/now`);
       close(ours[1] ?? 0, curl[1] ?? 0, 'time_connect');
-      close(ours[2] ?? 0, curl[2] ?? 0, 'time_starttransfer');
-      close(ours[3] ?? 0, curl[3] ?? 0, 'time_total');
+      // On an instant server the rest is our own event loop and stream path (3-10 ms on a loaded CI
+      // box, see docs/http.md "Timing"): bounded, so a regression to the old 10x shows, not pinned.
+      close(ours[2] ?? 0, curl[2] ?? 0, 'time_starttransfer', 20);
+      close(ours[3] ?? 0, curl[3] ?? 0, 'time_total', 20);
     },
     60_000,
   );
