@@ -10,8 +10,6 @@ export interface ArgvSettings {
   dir: string;
   background: boolean;
   traceparent?: string;
-  /** A per-check breaker state file, used when the step sets `breaker` without `breaker-state`. */
-  breakerState?: string;
   /** The runner's own flags (--json, --show-secrets), placed before the positionals. */
   extra?: readonly string[];
 }
@@ -87,13 +85,6 @@ export function commandArgv(kind: StepKind, value: Loose, defaults: Defaults, s:
   }
   if (s.traceparent && kind.options.has('traceparent') && options.traceparent === undefined)
     argv.push('--traceparent', s.traceparent);
-  if (
-    s.breakerState &&
-    options.breaker !== undefined &&
-    options['breaker-state'] === undefined &&
-    kind.options.has('breaker-state')
-  )
-    argv.push('--breaker-state', s.breakerState);
   argv.push(...(s.extra ?? []));
   const positionals: string[] = [];
   for (const p of kind.positionals) {

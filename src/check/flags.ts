@@ -17,6 +17,10 @@ export const CHECK_OPTIONS = {
     '--report <format:path>',
     'write a report: junit, tap, json or html; - is stdout (repeatable)',
   ),
+  breakerState: path(
+    '--breaker-state <file>',
+    'keep the breakers of every step (with breaker: N) in this file, across checks and runs',
+  ),
   failFast: flag('--fail-fast', 'after the first failure, checks not yet started are skipped'),
   dryRun: flag('--dry-run', 'validate every file and send nothing'),
   list: flag('--list', 'print the checks that would run'),

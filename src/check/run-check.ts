@@ -1,8 +1,7 @@
 import { spawn } from 'node:child_process';
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { CommandContext } from '../command/context.js';
 import { newTraceId, newTraceparent } from '../command/trace.js';
+import { BreakerScope } from '../core/breaker-scope.js';
 import { formatMs } from '../core/duration.js';
 import { ExitCode } from '../errors/exit-codes.js';
 import { isSecretHeader, REDACTED, redactDeep, redactUrl } from '../output/redact.js';
@@ -32,7 +31,11 @@ export interface RunnerDeps {
   readonly cliVars: Readonly<Loose>;
   readonly varFileVars: Readonly<Loose>;
   readonly env: Readonly<Record<string, string | undefined>>;
-  readonly tmpDir: string;
+  /**
+   * The run's breakers (`comms-cli check --breaker-state FILE`: shared by every check, loaded and saved
+   * once by the run). Absent: each check has its own, in memory (contract: breaker state lives for one check).
+   */
+  readonly breakers?: BreakerScope;
   /** Called for every step event as it happens (NDJSON, -v lines). */
   readonly onStep: (e: StepEvent) => void;
 }
@@ -88,7 +91,8 @@ export class CheckRun {
   readonly #armed: StepDef[] = [];
   readonly #secrets: string[] = [];
   readonly #started = performance.now();
-  readonly #breakerFile: string;
+  /** Every step's CallPipeline takes its breakers from here, so a breaker opened by one step holds for the next. */
+  readonly #breakers: BreakerScope;
   #count = 0;
 
   constructor(
@@ -98,14 +102,13 @@ export class CheckRun {
     row: Loose | undefined,
     deps: RunnerDeps,
     interrupt: AbortSignal,
-    index: number,
   ) {
     this.#file = file;
     this.#check = check;
     this.#name = name;
     this.#deps = deps;
     this.#interrupt = interrupt;
-    this.#breakerFile = join(deps.tmpDir, `breaker-${index}.json`);
+    this.#breakers = deps.breakers ?? new BreakerScope();
     // Precedence: --var > --var-file > each row > check vars > file vars; vars are rendered once.
     const raw: Loose = { ...file.vars, ...check.vars, ...(row ?? {}), ...deps.varFileVars, ...deps.cliVars };
     for (const [k, v] of Object.entries(raw)) {
@@ -252,7 +255,6 @@ export class CheckRun {
       }
     }
     await this.#stopBackground();
-    await rm(this.#breakerFile, { force: true }).catch(() => undefined);
     if (exit === ExitCode.ok && finallyExit !== ExitCode.ok) {
       exit = finallyExit;
       failure = finallyFailure;
@@ -555,7 +557,6 @@ export class CheckRun {
         dir: step.dir,
         background: step.background,
         traceparent,
-        breakerState: this.#breakerFile,
         extra,
       });
       return { argv, kind };
@@ -606,7 +607,12 @@ export class CheckRun {
     );
     const out = new LineCollector();
     const err = new LineCollector();
-    const exit = await this.#deps.ctx.run(argv, { stdout: out.asStream(), stderr: err.asStream(), signal });
+    const exit = await this.#deps.ctx.run(argv, {
+      stdout: out.asStream(),
+      stderr: err.asStream(),
+      signal,
+      breakers: this.#breakers,
+    });
     out.flushPartial();
     const objects = out.objects;
     const last = objects.at(-1);
@@ -735,6 +741,7 @@ export class CheckRun {
       stderr: err.asStream(),
       signal: stop.signal,
       ready,
+      breakers: this.#breakers,
     });
     const bg: Background = {
       id,

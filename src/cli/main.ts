@@ -121,7 +121,12 @@ async function execute(argv: readonly string[], io: RunIo = {}): Promise<number>
     return ExitCode.usage;
   }
   try {
-    await program.parseAsync([...argv], { from: 'user' });
+    const parse = () => program.parseAsync([...argv], { from: 'user' });
+    if (io.breakers) {
+      // The caller's breakers (a check's) follow the command's async context into every pipeline it builds.
+      const { inBreakerScope } = await import('../core/breaker-scope.js');
+      await inBreakerScope(io.breakers, parse);
+    } else await parse();
     return state.exit;
   } catch (err) {
     if (err instanceof CommanderError) {

@@ -1,14 +1,21 @@
+import type { BreakerScope } from '../core/breaker-scope.js';
+
 /**
  * What a caller of `ctx.run` may replace for the command it runs: its streams (a check-file runner
  * collects a step's --json objects), its cancel signal (a step cut off by `within`), and a hook a
  * long-running command calls once it is ready (a subscription flushed), so a background step knows
- * when the next step may go.
+ * when the next step may go, and the breakers its calls share.
  */
 export interface RunIo {
   readonly stdout?: NodeJS.WriteStream;
   readonly stderr?: NodeJS.WriteStream;
   readonly signal?: AbortSignal;
   readonly ready?: () => void;
+  /**
+   * The circuit breakers the command's calls share with the caller's other commands (a check's
+   * steps): every CallPipeline the command builds takes its breakers from here (core/breaker-scope.ts).
+   */
+  readonly breakers?: BreakerScope;
 }
 
 /** What every command action receives from main: the Ctrl-C signal, the process streams, the exit setter. */

@@ -1,3 +1,4 @@
+import { outsideBreakerScope } from '../core/breaker-scope.js';
 import { applyChecks, type ResultCheck } from '../core/expect.js';
 import { type CallOutcome, CallPipeline, type ResilienceOptions } from '../core/run-call.js';
 import type { CallBase, Transport } from '../core/transport.js';
@@ -100,7 +101,8 @@ async function warmPipeline(resilience: ResilienceOptions, signal: AbortSignal):
   if (pipelineWarm) return;
   pipelineWarm = true;
   const { breakerStateFile: _file, ...inMemory } = resilience;
-  const pipeline = new CallPipeline(inMemory, signal);
+  // Outside a check's BreakerScope: the warm-up's breaker is its own and is never saved.
+  const pipeline = outsideBreakerScope(() => new CallPipeline(inMemory, signal));
   const instant: Transport<CallBase, true> = {
     kind: 'warm-up',
     attempt: async () => true,

@@ -6,6 +6,7 @@ import { exitCodeForKind } from '../errors/exit-codes.js';
 import { backoffDelay } from '../middleware/backoff.js';
 import { BreakerRegistry, type BreakerStateName } from '../middleware/breaker.js';
 import { DeadlineSignals, deadlineSignal } from '../middleware/timeout.js';
+import { currentBreakerScope } from './breaker-scope.js';
 import { formatMs } from './duration.js';
 import type { ResilienceOptions } from './resilience.js';
 import type { AttemptRecord, Result } from './result.js';
@@ -50,14 +51,28 @@ export class CallPipeline {
   readonly #events: PipelineEvents;
   readonly #breakers: BreakerRegistry | undefined;
   readonly #deadlines: DeadlineSignals;
+  /** Breakers borrowed from the current BreakerScope: watched while this pipeline lives, saved by the scope. */
+  readonly #shared: boolean;
+  readonly #unlisten: (() => void) | undefined;
 
   constructor(options: ResilienceOptions, rootSignal: AbortSignal, events: PipelineEvents = {}) {
     this.options = options;
     this.#root = rootSignal;
     this.#deadlines = new DeadlineSignals(rootSignal);
     this.#events = events;
+    const scope = options.breakerStateFile ? undefined : currentBreakerScope();
+    const wantsBreaker = options.breaker !== undefined && options.breaker > 0;
+    this.#shared = wantsBreaker && scope !== undefined;
+    if (this.#shared && scope && options.breaker) {
+      // A step of a check: the check's breakers, so failures of earlier steps count (see BreakerScope).
+      this.#breakers = scope.registry(options.breaker, options.breakerCooldownMs);
+      const onChange = events.onBreakerChange;
+      this.#unlisten = onChange ? this.#breakers.listen(onChange) : undefined;
+      return;
+    }
+    this.#unlisten = undefined;
     this.#breakers =
-      options.breaker && options.breaker > 0
+      wantsBreaker && options.breaker
         ? new BreakerRegistry(
             {
               threshold: options.breaker,
@@ -188,7 +203,8 @@ export class CallPipeline {
   /** Persist breaker state (--breaker-state). Call once when the run ends. */
   async close(): Promise<void> {
     this.#deadlines.dispose();
-    await this.#breakers?.persist();
+    this.#unlisten?.();
+    if (!this.#shared) await this.#breakers?.persist();
   }
 }
 

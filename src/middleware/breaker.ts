@@ -59,6 +59,8 @@ export class BreakerRegistry {
   /** Keys that saw a success in this run (a success resets the consecutive-failure count). */
   readonly #succeeded = new Set<string>();
   readonly #onChange: ((key: string, state: BreakerStateName) => void) | undefined;
+  /** Pipelines sharing this registry (a check's steps) each watch it while they run. */
+  readonly #listeners = new Set<(key: string, state: BreakerStateName) => void>();
 
   constructor(options: BreakerOptions, onChange?: (key: string, state: BreakerStateName) => void) {
     this.#options = options;
@@ -85,11 +87,20 @@ export class BreakerRegistry {
           initialState: this.#initial[key],
         },
       );
-      const onChange = this.#onChange;
-      if (onChange) policy.onStateChange((s) => onChange(key, STATE_NAMES[s as CircuitState]));
+      policy.onStateChange((s) => {
+        const name = STATE_NAMES[s as CircuitState];
+        this.#onChange?.(key, name);
+        for (const l of this.#listeners) l(key, name);
+      });
       this.#policies.set(key, policy);
     }
     return policy;
+  }
+
+  /** Watch state changes until the returned function is called. */
+  listen(fn: (key: string, state: BreakerStateName) => void): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
   }
 
   stateOf(key: string): BreakerStateName {

@@ -1,11 +1,12 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import type { CommandContext } from '../../command/context.js';
+import { BreakerScope } from '../../core/breaker-scope.js';
 import { formatMs } from '../../core/duration.js';
 import { ExitCode } from '../../errors/exit-codes.js';
+import { checkBreakerStateFile } from '../../middleware/breaker-state.js';
 import { colourFor } from '../../output/colour.js';
 import { stepCatalogue } from '../catalogue.js';
 import type { CheckEvent, CheckRunEvent, RunEvent, StepEvent } from '../events.js';
@@ -128,6 +129,13 @@ export async function runCheckCommand(
       usage.push(`--filter: ${(e as Error).message}`);
     }
   }
+  if (o.breakerState !== undefined) {
+    try {
+      checkBreakerStateFile(o.breakerState);
+    } catch (e) {
+      usage.push((e as Error).message);
+    }
+  }
   if (usage.length > 0) {
     for (const u of usage) err(`${c.red('error:')} ${u}`);
     return ExitCode.usage;
@@ -195,7 +203,8 @@ export async function runCheckCommand(
   }
 
   // ---- run ----
-  const tmp = await mkdtemp(join(tmpdir(), 'comms-check-'));
+  // --breaker-state: one set of breakers for the whole run, loaded on first use and saved once at the end.
+  const runBreakers = o.breakerState !== undefined ? new BreakerScope(o.breakerState) : undefined;
   const events: CheckRunEvent[] = [];
   const emit = (e: CheckRunEvent) => {
     events.push(e);
@@ -203,7 +212,6 @@ export async function runCheckCommand(
   };
   const results = new Map<Planned, CheckEvent>();
   let stopStarting = false;
-  let runIndex = 0;
   const runFile = async (ps: Planned[]) => {
     for (const p of ps) {
       const lines: string[] = [];
@@ -239,7 +247,7 @@ export async function runCheckCommand(
             cliVars: cli.vars,
             varFileVars,
             env: process.env,
-            tmpDir: tmp,
+            ...(runBreakers ? { breakers: runBreakers } : {}),
             onStep: (e) => {
               stepEvents.push(e);
               if (o.verbose && !o.quiet) {
@@ -252,7 +260,6 @@ export async function runCheckCommand(
             },
           },
           ctx.signal,
-          runIndex++,
         );
         if (p.check.if !== undefined) {
           let holds = true;
@@ -330,7 +337,11 @@ export async function runCheckCommand(
     }
   });
   await Promise.all(workers);
-  await rm(tmp, { recursive: true, force: true }).catch(() => undefined);
+  try {
+    await runBreakers?.persist();
+  } catch (e) {
+    err(`${c.red('error:')} --breaker-state ${o.breakerState}: ${(e as Error).message}`);
+  }
 
   // ---- verdict: the first failed check in file then check order ----
   const ordered = plans
