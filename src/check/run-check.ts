@@ -20,7 +20,15 @@ type Loose = Record<string, unknown>;
 
 const DEFAULT_WITHIN = 30_000;
 const DEFAULT_EVERY = 1_000;
-/** A background command that never says it is ready is taken as ready after this long. */
+/**
+ * Commands that call ctx.ready once they really listen: core NATS after the SUB is flushed, JetStream
+ * once the consumer exists, gRPC calls when the server's response headers arrive, `events tail` once
+ * the store is open and positioned. A background step of these goes on at that moment, never earlier.
+ */
+const SIGNALS_READY = new Set(['nats.subscribe', 'grpc.call', 'events.tail']);
+/** How long such a command may take to become ready before the step fails (exit 4). */
+const READY_TIMEOUT_MS = 30_000;
+/** Other commands cannot tell: taken as ready at their first object or after this long. */
 const READY_FALLBACK_MS = 500;
 const SECRET_NAME = /token|password|passwd|secret|key|credential|auth/i;
 
@@ -342,7 +350,7 @@ export class CheckRun {
     }
     try {
       if (step.action.type === 'await') o = await this.#await(step, step.action.id, signal);
-      else if (step.background) o = await this.#startBackground(step);
+      else if (step.background) o = await this.#startBackground(step, signal);
       else if (step.until !== undefined || step.every !== undefined || step.within !== undefined)
         o = await this.#poll(step, signal);
       else o = await this.#judged(step, signal);
@@ -714,7 +722,7 @@ export class CheckRun {
 
   // ---- background and await ----
 
-  async #startBackground(step: StepDef): Promise<Outcome> {
+  async #startBackground(step: StepDef, signal: AbortSignal): Promise<Outcome> {
     const id = step.id ?? `bg${this.#bg.size + 1}`;
     const { argv, kind } = this.#argvOf(step);
     const command = this.#display(
@@ -732,9 +740,13 @@ export class CheckRun {
       notify();
     });
     const err = new LineCollector();
+    let isReady = false;
     let ready!: () => void;
     const readyP = new Promise<void>((r) => {
-      ready = r;
+      ready = () => {
+        isReady = true;
+        r();
+      };
     });
     const done = this.#deps.ctx.run(argv, {
       stdout: out.asStream(),
@@ -762,16 +774,40 @@ export class CheckRun {
       notify();
     });
     this.#bg.set(id, bg);
-    let fallback: NodeJS.Timeout | undefined;
+    const signals = kind !== undefined && SIGNALS_READY.has(kind.path);
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
     await Promise.race([
       readyP,
       done,
       new Promise<void>((r) => {
-        fallback = setTimeout(r, READY_FALLBACK_MS);
-        waiters.add(() => r());
+        onAbort = () => r();
+        signal.addEventListener('abort', onAbort, { once: true });
+        timer = setTimeout(r, signals ? READY_TIMEOUT_MS : READY_FALLBACK_MS);
+        // Without a ready signal, the first object shows the command is live.
+        if (!signals) waiters.add(() => r());
       }),
     ]);
-    if (fallback) clearTimeout(fallback);
+    if (timer) clearTimeout(timer);
+    if (onAbort) signal.removeEventListener('abort', onAbort);
+    if (signal.aborted && !isReady && !bg.ended)
+      return { ok: false, exit: ExitCode.interrupted, result: null, responded: false, command };
+    if (signals && !isReady && !bg.ended)
+      return {
+        ok: false,
+        exit: ExitCode.timeout,
+        result: { ok: false, exit: ExitCode.timeout, items: kept },
+        responded: false,
+        command,
+        failure: {
+          message: `background command was not ready (listening) within ${formatMs(READY_TIMEOUT_MS)}`,
+          details: err.text
+            .trim()
+            .split('\n')
+            .slice(-2)
+            .filter((l) => l !== ''),
+        },
+      };
     if (bg.ended && bg.exit !== 0) {
       bg.reported = true;
       return {
@@ -786,7 +822,13 @@ export class CheckRun {
         },
       };
     }
-    return { ok: true, exit: 0, result: { background: true, ready: true }, responded: true, command };
+    return {
+      ok: true,
+      exit: 0,
+      result: { background: true, ready: isReady ? true : 'assumed' },
+      responded: true,
+      command,
+    };
   }
 
   async #await(step: StepDef, id: string, signal: AbortSignal): Promise<Outcome> {

@@ -21,6 +21,8 @@ export async function runTail(values: TailValues & NatsStoreValues, ctx: Command
   try {
     const start = from ?? (await store.stats()).lastPosition;
     out.info(out.c.dim(`following ${store.location} after position ${start} (Ctrl-C to stop)`));
+    // Open and positioned: every event appended from now on is after `start`, so it will be read.
+    ctx.ready?.();
     for await (const event of store.readAll({
       afterPosition: start,
       filter,

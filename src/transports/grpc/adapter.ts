@@ -82,6 +82,7 @@ export class GrpcTransport implements Transport<GrpcCall, GrpcReply> {
         if (call.onMessage) await call.onMessage(json, index);
         else messages.push(json);
       },
+      ...(call.onHeaders ? { onHeaders: call.onHeaders } : {}),
     });
     const details = raw.detailsBin ? await decodeStatusDetails(raw.detailsBin, this.#options.schema) : [];
     const retryAfterMs = retryDelayMs(details);

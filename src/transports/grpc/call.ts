@@ -17,6 +17,8 @@ export interface GrpcCall extends CallBase {
   readonly retryOn: ReadonlySet<number>;
   /** Streams: print each response as it arrives. Absent: responses are kept in the reply. */
   onMessage?(message: unknown, index: number): Promise<void>;
+  /** Response headers arrived (a check's background step is ready once the server answered). */
+  onHeaders?(): void;
 }
 
 /** The outcome of one attempt: the status, metadata, decoded details, and the responses not streamed out. */

@@ -48,6 +48,8 @@ export interface InvokeOptions {
   requests: AsyncIterable<Buffer> | Iterable<Buffer>;
   /** Called for each response message in order, before the next is read (backpressure). */
   onMessage(bytes: Buffer, index: number): Promise<void> | void;
+  /** The server answered with gRPC response headers: the call is live on its side. */
+  onHeaders?(): void;
   deadlineMs: number;
   signal: AbortSignal;
   timing?: TimingRecorder;
@@ -206,7 +208,7 @@ export class GrpcConnection {
               Status.UNKNOWN,
               'not a gRPC server',
             );
-          }
+          } else opts.onHeaders?.();
         },
         onReceiveMessage: (bytes: Buffer) => {
           frame();

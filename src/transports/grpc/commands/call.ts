@@ -197,6 +197,7 @@ export async function runGrpcCall(plan: GrpcCallPlan, ctx: CommandContext): Prom
       requests: makeRequests(seq),
       retryOn,
       ...(onMessage ? { onMessage } : {}),
+      ...(ctx.ready && !loadMode ? { onHeaders: ctx.ready } : {}),
     });
     if (pairs.length) printMetadata(output, '>', Object.fromEntries(pairs));
 

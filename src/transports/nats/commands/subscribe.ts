@@ -162,7 +162,14 @@ export async function runSubscribe(plan: SubscribePlan, ctx: CommandContext): Pr
 
   try {
     if (ctx.signal.aborted) stopper.stop('interrupted');
-    if (jetstream) await consumeJetStream(nc, subject, jetstream, { count, output, stopper, deliverOne });
+    if (jetstream)
+      await consumeJetStream(nc, subject, jetstream, {
+        count,
+        output,
+        stopper,
+        deliverOne,
+        ...(ctx.ready ? { ready: ctx.ready } : {}),
+      });
     else await consumeCore(nc, subject, plan.queue, count, stopper, deliverOne, output, slow, ctx.ready);
   } finally {
     if (timer) clearTimeout(timer);
@@ -326,6 +333,8 @@ interface JetStreamRun {
   output: Output;
   stopper: Stopper;
   deliverOne: (m: ReceivedMessage) => Promise<void>;
+  /** Called once the consumer exists on the server (a check's background step may go on). */
+  ready?: () => void;
 }
 
 /**
@@ -361,6 +370,8 @@ async function consumeJetStream(
   run.output.verbose(
     run.output.c.dim(`listening on '${subject}' (stream ${stream}${durable ? `, durable ${durable}` : ''})`),
   );
+  // The consumer now exists on the server (both paths created it): what is published from here is ours.
+  run.ready?.();
   const explicitAck = durable !== undefined && js.ack;
   let batch: ConsumerMessages | undefined;
   run.stopper.onStop(() => {
