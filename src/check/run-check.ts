@@ -72,6 +72,28 @@ interface Background {
 
 class StepFailed extends Error {}
 
+/*
+ * exec steps run in their own process group (a kill then reaches what they started). A second Ctrl-C
+ * exits the process at once (cli/main.ts), which would orphan them: end them on the way out.
+ */
+const execGroups = new Set<number>();
+let execExitHook = false;
+function trackExecGroup(pid: number): void {
+  if (!execExitHook) {
+    execExitHook = true;
+    process.once('exit', () => {
+      for (const g of execGroups) {
+        try {
+          process.kill(-g, 'SIGTERM');
+        } catch {
+          // already gone
+        }
+      }
+    });
+  }
+  execGroups.add(pid);
+}
+
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
@@ -673,6 +695,11 @@ export class CheckRun {
         },
         stdio: ['ignore', 'pipe', 'pipe'],
         detached: true,
+      });
+      const group = child.pid;
+      if (group !== undefined) trackExecGroup(group);
+      child.once('close', () => {
+        if (group !== undefined) execGroups.delete(group);
       });
       let stdout = '';
       let stderr = '';

@@ -203,6 +203,17 @@ export async function runCheckCommand(
   }
 
   // ---- run ----
+  // Ctrl-C / SIGTERM: the running step stops, armed compensations and finally still run (main.ts
+  // exits at once on a second signal). Say so, so a person knows why it has not stopped yet.
+  const onInterrupt = () => {
+    if (!o.quiet)
+      err(
+        c.yellow(
+          'interrupted: stopping the running step, then compensations and finally (Ctrl-C again to exit now)',
+        ),
+      );
+  };
+  ctx.signal.addEventListener('abort', onInterrupt, { once: true });
   // --breaker-state: one set of breakers for the whole run, loaded on first use and saved once at the end.
   const runBreakers = o.breakerState !== undefined ? new BreakerScope(o.breakerState) : undefined;
   const events: CheckRunEvent[] = [];
@@ -337,6 +348,7 @@ export async function runCheckCommand(
     }
   });
   await Promise.all(workers);
+  ctx.signal.removeEventListener('abort', onInterrupt);
   try {
     await runBreakers?.persist();
   } catch (e) {
