@@ -13,6 +13,7 @@ const PARTS: ReadonlyArray<{ name: string; title: string; load: () => Promise<De
   { name: 'events', title: 'Events', load: async () => (await import('./events.js')).eventsDemo },
   { name: 'amqp', title: 'AMQP (RabbitMQ)', load: async () => (await import('./amqp.js')).amqpDemo },
   { name: 'mqtt', title: 'MQTT', load: async () => (await import('./mqtt.js')).mqttDemo },
+  { name: 'check', title: 'Check files', load: async () => (await import('./check.js')).checkDemo },
 ];
 
 /** Quote an argument for display only when a shell would need it. */

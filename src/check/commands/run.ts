@@ -13,6 +13,7 @@ import type { CheckEvent, CheckRunEvent, RunEvent, StepEvent } from '../events.j
 import type { CheckValues } from '../flags.js';
 import { collectFiles, Loader } from '../load.js';
 import { type CheckDef, type FileDef, formatProblem, type Problem } from '../model.js';
+import { type Progress, startProgress } from '../progress.js';
 import { hasReport, type ReportEvent, type ReportFormat, writeReport } from '../reports/index.js';
 import { CheckRun, rowName } from '../run-check.js';
 import { jsonSchema } from '../schema.js';
@@ -91,7 +92,12 @@ export async function runCheckCommand(
 ): Promise<number> {
   const started = performance.now();
   const c = colourFor(ctx.stderr, o.color === false ? false : undefined);
-  const err = (line: string) => ctx.stderr.write(`${line}\n`);
+  // While checks run on a TTY, lines go above the progress line (see progress.ts).
+  let progress: Progress | undefined;
+  const err = (line: string) => {
+    if (progress) progress.write(`${line}\n`);
+    else ctx.stderr.write(`${line}\n`);
+  };
   const kinds = stepCatalogue(program);
   if (o.printSchema) {
     ctx.stdout.write(`${JSON.stringify(jsonSchema(kinds), null, 2)}\n`);
@@ -203,6 +209,11 @@ export async function runCheckCommand(
   }
 
   // ---- run ----
+  let finished = 0;
+  progress = await startProgress(ctx.stderr, !o.json && !o.quiet);
+  const showProgress = (what: string) =>
+    progress?.update(`${finished}/${total} check${total === 1 ? '' : 's'} · ${what}`);
+  showProgress('starting');
   // Ctrl-C / SIGTERM: the running step stops, armed compensations and finally still run (main.ts
   // exits at once on a second signal). Say so, so a person knows why it has not stopped yet.
   const onInterrupt = () => {
@@ -261,6 +272,7 @@ export async function runCheckCommand(
             ...(runBreakers ? { breakers: runBreakers } : {}),
             onStep: (e) => {
               stepEvents.push(e);
+              showProgress(`${p.file.name} › ${p.name} · ${e.ok ? '✓' : '✗'} ${e.step}`);
               if (o.verbose && !o.quiet) {
                 const mark = e.skipped ? c.dim('-') : e.ok ? c.green('✓') : c.red('✗');
                 const phase = e.phase === 'main' ? '' : c.yellow(` [${e.phase}]`);
@@ -335,7 +347,9 @@ export async function runCheckCommand(
           );
         out.push(`  ${c.dim(`trace id: ${event.traceId}`)}`);
       }
-      if (out.length > 0) ctx.stderr.write(`${out.join('\n')}\n`);
+      finished += 1;
+      showProgress(`${p.file.name} › ${p.name} done`);
+      if (out.length > 0) err(out.join('\n'));
     }
   };
   // Up to --jobs files at once.
@@ -348,6 +362,8 @@ export async function runCheckCommand(
     }
   });
   await Promise.all(workers);
+  progress.stop();
+  progress = undefined;
   ctx.signal.removeEventListener('abort', onInterrupt);
   try {
     await runBreakers?.persist();
