@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { parseValues } from '../../src/command/option.js';
 import { LOAD_OPTIONS, planFrom } from '../../src/load/options.js';
 import { isAllowed, parseAllowList } from '../../src/worker/allow.js';
-import { refusal } from '../../src/worker/security.js';
 import { inlineGrpcSchema } from '../../src/worker/inline-schema.js';
+import { refusal } from '../../src/worker/security.js';
 import { scale, splitPlan } from '../../src/worker/split.js';
 import { loggable } from '../../src/worker/worker.js';
 
