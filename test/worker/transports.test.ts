@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type NatsServer, startNatsServer } from '../kit/nats-server.js';
 import { type ServedProcess, serveGrpc } from '../kit/serve.js';
 import { type CliProcess, killSurvivors, runCli, startCli } from '../kit/spawn-cli.js';
+import { expectRunMetrics, pushgateway } from './pushgateway.js';
 
 /*
  * Every load command with --workers, end to end: a private nats-server as the pool's control plane,
@@ -21,7 +22,7 @@ interface Summary {
   requests: number;
   errors: number;
   exit: number;
-  latency: { min: number; p50: number; p90: number; p99: number; max: number };
+  latency: { min: number; mean: number; p50: number; p90: number; p99: number; max: number };
   workers: { name: string; requests: number; errors: number }[];
   histogram: { count: number };
 }
@@ -144,6 +145,43 @@ describe('--workers with every call command', () => {
     } finally {
       rep.kill('SIGINT');
       await rep.exited;
+    }
+  }, 90_000);
+
+  it('--report prometheus:URL on a distributed run: the coordinator pushes the merged histogram once', async () => {
+    const gw = await pushgateway();
+    const subject = unique('prom');
+    const rep = startCli(['nats', 'reply', subject, '-s', nats.url]);
+    try {
+      await rep.waitFor(/replying on/, 'stderr');
+      const run = await runCli(
+        [
+          'nats',
+          'request',
+          subject,
+          'x',
+          '-s',
+          nats.url,
+          '-n',
+          '60',
+          '-c',
+          '4',
+          '--report',
+          `prometheus:${gw.url}`,
+          ...pool(),
+        ],
+        { timeoutMs: 60_000 },
+      );
+      expect(run.code, run.stderr).toBe(0);
+      const s = summaryOf(run.stdout);
+      expectMerged(s, 60, [30, 30]);
+      expect(gw.pushes).toHaveLength(1);
+      expectRunMetrics(gw.pushes[0]?.body ?? '', s);
+      expect(gw.pushes[0]?.body).toMatch(/^comms_load_workers\{transport="nats",.*\} 2$/m);
+    } finally {
+      rep.kill('SIGINT');
+      await rep.exited;
+      gw.server.close();
     }
   }, 90_000);
 
