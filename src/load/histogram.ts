@@ -147,6 +147,24 @@ export class LatencyHistogram {
     return bins;
   }
 
+  /**
+   * For each bound (ms, ascending), how many recorded values are at or below it: Prometheus's
+   * cumulative `le` buckets. A value counts when its HDR bucket starts at or below the bound (HDR
+   * keeps 3 significant digits, so a value within 0.1% above a bound may count under it).
+   */
+  countAtOrBelow(boundsMs: readonly number[]): number[] {
+    const out = boundsMs.map(() => 0);
+    const hdr = this.#hdr;
+    for (let idx = 0; idx < hdr.countsArrayLength; idx++) {
+      const c = hdr.getCountAtIndex(idx);
+      if (c === 0) continue;
+      const us = hdr.valueFromIndex(idx);
+      for (let b = boundsMs.length - 1; b >= 0 && us <= (boundsMs[b] ?? 0) * 1000; b--)
+        out[b] = (out[b] ?? 0) + c;
+    }
+    return out;
+  }
+
   /** The histogram and exact moments, for --json summaries and merging (see EncodedLatency). */
   encode(): EncodedLatency {
     hdrCodec();

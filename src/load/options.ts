@@ -1,7 +1,9 @@
 import { formatMs } from '../core/duration.js';
 import { duration, flag, integer, list, number, type OptionValues, text } from '../core/options.js';
 import { UsageError } from '../errors/comms-error.js';
+import { redactUrl } from '../output/redact.js';
 import type { DistributedPlan, GateSpec, LoadPlan } from './plan.js';
+import { pushUrlFrom } from './prometheus.js';
 
 /** Default length of a run that names neither -n nor --duration (e.g. `--rate 100` alone), as autocannon. */
 export const DEFAULT_DURATION_MS = 10_000;
@@ -13,21 +15,16 @@ export const DEFAULT_OPEN_LOOP_CAP = 1000;
 /** Subject prefix of a worker pool (`<prefix>.discover`, ...). */
 export const DEFAULT_WORKERS_PREFIX = 'comms.load';
 
-/** A `--report` target: `html:FILE` (or `prometheus:URL`, not implemented: see docs/distributed-load.md). */
-export interface ReportTarget {
-  kind: 'html';
-  target: string;
-}
+/** A `--report` target: `html:FILE` (a self-contained page) or `prometheus:URL` (a Pushgateway push). */
+export type ReportTarget = { kind: 'html'; target: string } | { kind: 'prometheus'; target: string };
 
 function parseReport(raw: string, flag: string): ReportTarget {
   const at = raw.indexOf(':');
   const kind = at > 0 ? raw.slice(0, at) : '';
   const target = raw.slice(at + 1);
-  if (kind === 'prometheus')
-    throw new UsageError(`${flag} prometheus: is not supported yet`, {
-      hint: 'write --json and push it yourself; see docs/distributed-load.md',
-    });
-  if (kind !== 'html' || target === '') throw new UsageError(`invalid ${flag} '${raw}': expected html:FILE`);
+  if (kind === 'prometheus') return { kind, target: pushUrlFrom(target, flag) };
+  if (kind !== 'html' || target === '')
+    throw new UsageError(`invalid ${flag} '${redactUrl(raw)}': expected html:FILE or prometheus:URL`);
   return { kind, target };
 }
 
@@ -58,7 +55,7 @@ export const LOAD_OPTIONS = {
   ),
   report: list(
     '--report <kind:target>',
-    'load mode: also write html:FILE (a self-contained page) (repeatable)',
+    'load mode: also write html:FILE (a self-contained page) or push prometheus:URL (a Pushgateway) (repeatable)',
     {
       each: parseReport,
     },

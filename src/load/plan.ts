@@ -27,7 +27,7 @@ export interface LoadPlan {
   /** Stop at once when an upper-bound gate (p99, p50, error rate) already fails mid-run. */
   abortOnFail: boolean;
   /** --report targets written after the summary. */
-  reports: { kind: 'html'; target: string }[];
+  reports: { kind: 'html' | 'prometheus'; target: string }[];
   /** Present: spread over workers (comms-cli worker) instead of running here. */
   distributed?: DistributedPlan;
   /** After --duration ends: how long calls in flight may take before they are aborted (absent: no bound). */

@@ -426,7 +426,9 @@ function openLoop<C extends CallBase, R>(
     };
     const onDone = () => {
       inFlight -= 1;
-      if (!finishIfDone() && launched < dueNow()) tick();
+      // At the cap no timer is pending: this completion must schedule the next call, due or not
+      // (only restarting when one is overdue left a capped loop waiting forever).
+      if (!finishIfDone() && timer === undefined) tick();
     };
     const tick = () => {
       if (timer) clearTimeout(timer);

@@ -82,7 +82,9 @@ export async function coordinate(run: DistributedRun): Promise<ExitCode> {
       );
     }
     const chosen = free.slice(0, d.workers).sort((a, b) => a.name.localeCompare(b.name));
-    const shares = splitPlan(run.argv, plan, chosen.length);
+    const { inlineGrpcSchema } = await import('./inline-schema.js');
+    const { argv, protoset } = await inlineGrpcSchema(run.argv);
+    const shares = splitPlan(argv, plan, chosen.length);
     output.info(
       output.c.dim(
         describeSplit(
@@ -91,7 +93,7 @@ export async function coordinate(run: DistributedRun): Promise<ExitCode> {
         ),
       ),
     );
-    return await drive(nc, subj, chosen, shares, run);
+    return await drive(nc, subj, chosen, shares, run, protoset);
   } finally {
     await closeNats(nc);
   }
@@ -149,6 +151,7 @@ async function drive(
   chosen: readonly DiscoverReply[],
   shares: readonly Share[],
   run: DistributedRun,
+  protoset: string | undefined,
 ): Promise<ExitCode> {
   const { plan, output, signal } = run;
   const d = plan.distributed as DistributedPlan;
@@ -227,7 +230,12 @@ async function drive(
   await nc.flush();
   const replies = await Promise.all(
     [...members.values()].map(async (m) => {
-      const req: PlanRequest = { run: runId, argv: m.share.argv, startAt };
+      const req: PlanRequest = {
+        run: runId,
+        argv: m.share.argv,
+        startAt,
+        ...(protoset !== undefined ? { protoset } : {}),
+      };
       try {
         const msg = await nc.request(subj.plan(m.info.id), encode(req), { timeout: PLAN_TIMEOUT_MS });
         return { m, reply: decode<PlanReply>(msg.data) };

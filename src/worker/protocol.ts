@@ -32,7 +32,15 @@ export interface PlanRequest {
   argv: string[];
   /** Epoch ms: every worker starts at this instant. */
   startAt: number;
+  /**
+   * gRPC plans whose schema came from --proto/--protoset on the coordinator: that schema as a
+   * base64 FileDescriptorSet. The worker writes it to its private temp folder and adds --protoset.
+   */
+  protoset?: string;
 }
+
+/** The largest schema a plan may carry (decoded bytes); NATS's default max payload is 1 MB. */
+export const MAX_PROTOSET_BYTES = 768 * 1024;
 
 export type PlanReply = { ok: true } | { ok: false; reason: string };
 

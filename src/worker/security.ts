@@ -7,9 +7,32 @@ const CALL_COMMANDS: Record<string, readonly string[] | undefined> = {
   nats: ['request', 'publish', 'req', 'pub'],
   ws: undefined,
   sse: undefined,
-  amqp: ['publish', 'rpc'],
-  mqtt: ['publish'],
+  amqp: ['publish', 'request'],
+  mqtt: ['publish', 'request'],
 };
+/** Top-level aliases of call commands (`comms-cli publish` is `comms-cli nats publish`). */
+const ALIASES: Record<string, readonly string[]> = {
+  publish: ['nats', 'publish'],
+  request: ['nats', 'request'],
+};
+
+/**
+ * Commands whose target is a broker named by a flag; without that flag the command talks to the
+ * loopback default (the worker scrubs NATS_URL, AMQP_URL, MQTT_URL from its environment, so no
+ * other default applies), which must be allowed too.
+ */
+const BROKER_FLAGS: Record<string, readonly string[]> = {
+  nats: ['-s', '--server'],
+  amqp: ['--url'],
+  mqtt: ['--url'],
+};
+const DEFAULT_BROKER_HOST = '127.0.0.1';
+
+/** The command and subcommand of a plan, aliases resolved: `['nats', 'publish']`. */
+export function commandOf(argv: readonly string[]): [string | undefined, string | undefined] {
+  const alias = argv[0] !== undefined ? ALIASES[argv[0]] : undefined;
+  return alias ? [alias[0], alias[1]] : [argv[0], argv[1]];
+}
 
 /** Flags whose value is a local file the worker would read or write. */
 const FILE_FLAGS = new Set([
@@ -30,13 +53,15 @@ const FILE_FLAGS = new Set([
   '--nkey',
   '--breaker-state',
   '--report',
+  // A nats CLI context is a file under the worker's home (with credentials in it).
+  '--context',
 ]);
 /** Flags that run programs. */
 const EXEC_FLAGS = new Set(['--exec']);
 /** Flags only a coordinator takes: a plan carrying them would fan out again. */
 const COORDINATOR_FLAGS = new Set(['--workers', '--workers-server']);
 const LOAD_FLAGS = /^(-n|--requests|--duration|--rate)(=|$)|^-n\d/;
-const SERVER_FLAGS = new Set(['-s', '--server']);
+const SERVER_FLAGS = new Set(['-s', '--server', '--url']);
 
 const URL_RE = /^[a-z][a-z0-9+.-]*:\/\//i;
 const HOST_PORT_RE = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d+$/;
@@ -47,13 +72,26 @@ const HOST_PORT_RE = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d+$/;
  * never runs programs (--exec, exec://), and sends traffic only to hosts inside its --allow-targets.
  */
 export function refusal(argv: readonly string[], allow: AllowList): string | undefined {
-  const [command, sub] = argv;
+  const [command, sub] = commandOf(argv);
   if (command === undefined || !(command in CALL_COMMANDS))
     return `'${command ?? ''}' is not a call command (a worker runs http, grpc call, nats request/publish ... in load mode)`;
   const subs = CALL_COMMANDS[command];
   if (subs && !subs.includes(sub ?? ''))
     return `'${command} ${sub ?? ''}' is not a call command a worker runs`;
   if (!argv.some((a) => LOAD_FLAGS.test(a))) return 'not a load plan (no -n, --duration or --rate)';
+  const brokerFlags = BROKER_FLAGS[command];
+  if (brokerFlags && !argv.some((a) => brokerFlags.some((f) => a === f || a.startsWith(`${f}=`))))
+    if (!isAllowed(DEFAULT_BROKER_HOST, allow))
+      return `target '${DEFAULT_BROKER_HOST}' (the default broker: the plan names none) is outside this worker's --allow-targets (${allow.text.join(', ')})`;
+  // gRPC's target is the third word: always judged, with or without a port or scheme.
+  if (command === 'grpc') {
+    const target = argv[argv[0] === 'grpc' ? 2 : 1] ?? '';
+    if (/^unix:/i.test(target))
+      return `target '${target}' is a local socket: workers reach network targets only`;
+    const host = hostOf(target.replace(/^grpcs?:\/\//i, 'grpc://'));
+    if (host === '' || !isAllowed(host, allow))
+      return `target '${host || target}' is outside this worker's --allow-targets (${allow.text.join(', ')})`;
+  }
   for (let i = 0; i < argv.length; i++) {
     const token = argv[i] ?? '';
     const eq = token.startsWith('--') ? token.indexOf('=') : -1;

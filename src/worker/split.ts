@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { UsageError } from '../errors/comms-error.js';
 import type { LoadPlan } from '../load/plan.js';
+import { commandOf } from './security.js';
 
 /** One worker's share of a plan. */
 export interface Share {
@@ -61,12 +62,17 @@ export function scale(total: number, i: number, n: number): number {
  * duration and warm-up are the same for all. Coordinator-only flags (workers, gates, reports, --json)
  * are removed, and `@file` payloads are read here and inlined.
  */
-export function splitPlan(argv: readonly string[], plan: LoadPlan, n: number): Share[] {
+export function splitPlan(
+  argv: readonly string[],
+  plan: LoadPlan,
+  n: number,
+  env: NodeJS.ProcessEnv = process.env,
+): Share[] {
   if (plan.rate === undefined && plan.concurrency < n)
     throw new UsageError(`-c ${plan.concurrency} cannot be split over --workers ${n}: give -c >= ${n}`);
   if (plan.requests !== undefined && plan.requests < n)
     throw new UsageError(`-n ${plan.requests} cannot be split over --workers ${n}: give -n >= ${n}`);
-  const base = baseArgv(argv);
+  const base = [...baseArgv(argv), ...brokerFromEnv(argv, env)];
   return Array.from({ length: n }, (_, i) => {
     const requests = plan.requests !== undefined ? scale(plan.requests, i, n) : undefined;
     const concurrency = Math.max(1, scale(plan.concurrency, i, n));
@@ -82,7 +88,7 @@ export function splitPlan(argv: readonly string[], plan: LoadPlan, n: number): S
       ...(requests !== undefined ? { requests } : {}),
       concurrency,
       ...(rate !== undefined ? { rate } : {}),
-      argv: [...base, ...extra],
+      argv: [...perWorker(base, i), ...extra],
     };
   });
 }
@@ -114,6 +120,53 @@ function baseArgv(argv: readonly string[]): string[] {
     out.push(token);
   }
   return out;
+}
+
+/**
+ * Broker commands read their broker (and its credentials) from the environment when no flag names
+ * it: the coordinator's environment is what the user meant, and workers scrub theirs, so the values
+ * travel as flags. Files (NATS_CREDS, NATS_NKEY, contexts) do not travel: name the broker in flags.
+ */
+const BROKER_ENV: Record<string, readonly [flag: string, env: string][]> = {
+  nats: [
+    ['--server', 'NATS_URL'],
+    ['--user', 'NATS_USER'],
+    ['--password', 'NATS_PASSWORD'],
+    ['--token', 'NATS_TOKEN'],
+  ],
+  amqp: [['--url', 'AMQP_URL']],
+  mqtt: [
+    ['--url', 'MQTT_URL'],
+    ['--password', 'MQTT_PASSWORD'],
+  ],
+};
+const SHORT: Record<string, string> = { '--server': '-s' };
+
+function brokerFromEnv(argv: readonly string[], env: NodeJS.ProcessEnv): string[] {
+  const [command] = commandOf(argv);
+  const out: string[] = [];
+  for (const [flag, name] of BROKER_ENV[command ?? ''] ?? []) {
+    const value = env[name];
+    if (!value) continue;
+    const short = SHORT[flag];
+    if (argv.some((a) => a === flag || a.startsWith(`${flag}=`) || (short !== undefined && a === short)))
+      continue;
+    out.push(`${flag}=${value}`);
+  }
+  return out;
+}
+
+/**
+ * What differs between shares besides the figures: an MQTT `--client-id` gets `-w<i>` appended, as a
+ * broker disconnects the older of two sessions with one client id.
+ */
+function perWorker(base: readonly string[], i: number): string[] {
+  if (commandOf(base)[0] !== 'mqtt') return [...base];
+  return base.map((token, k) => {
+    if (token.startsWith('--client-id=')) return `${token}-w${i + 1}`;
+    if (base[k - 1] === '--client-id') return `${token}-w${i + 1}`;
+    return token;
+  });
 }
 
 function inline(value: string, flag: string): string {

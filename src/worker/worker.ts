@@ -1,10 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { CommandContext } from '../command/context.js';
 import { ExitCode } from '../errors/exit-codes.js';
 import { runAsShare } from '../load/share.js';
 import type { LoadSummary } from '../load/summary.js';
 import { DEFAULT_OUTPUT, Output } from '../output/output.js';
+import { isSecretHeader, isSecretValue, REDACTED, redactUrl } from '../output/redact.js';
 import { closeNats, connectNats, natsConnectOptionsFrom } from '../transports/nats/connection.js';
 import type { WorkerSettings } from './flags.js';
 import {
@@ -13,12 +16,62 @@ import {
   decode,
   encode,
   HEARTBEAT_MS,
+  MAX_PROTOSET_BYTES,
   type PlanReply,
   type PlanRequest,
   type Progress,
   subjects,
 } from './protocol.js';
-import { refusal } from './security.js';
+import { commandOf, refusal } from './security.js';
+
+/**
+ * What a call command would otherwise take from the worker's environment: the broker, its
+ * credentials (the pool's own NATS_CREDS among them) and the nats CLI's selected context. A plan
+ * names its broker in flags (the coordinator turns its own environment into flags).
+ */
+const SCRUBBED_ENV = [
+  'NATS_URL',
+  'NATS_USER',
+  'NATS_PASSWORD',
+  'NATS_TOKEN',
+  'NATS_CREDS',
+  'NATS_NKEY',
+  'NATS_CONTEXT',
+  'AMQP_URL',
+  'MQTT_URL',
+  'MQTT_PASSWORD',
+  'COMMS_WORKERS_URL',
+];
+/** Flags whose value is a secret, for the worker's log line. */
+const SECRET_FLAGS = new Set(['--password', '--token', '-u', '--user']);
+
+const HEADER_FLAGS = new Set(['-H', '--header']);
+
+/** One value for the log: URL credentials (also in comma lists) and secret headers redacted. */
+function redactValue(value: string, flag: string | undefined): string {
+  if (flag !== undefined && SECRET_FLAGS.has(flag)) return REDACTED;
+  if (flag !== undefined && HEADER_FLAGS.has(flag)) {
+    const colon = value.indexOf(':');
+    const name = colon > 0 ? value.slice(0, colon).trim() : value;
+    if (isSecretHeader(name) || isSecretValue(value.slice(colon + 1).trim())) return `${name}: ${REDACTED}`;
+  }
+  return value
+    .split(',')
+    .map((part) => redactUrl(part))
+    .join(',');
+}
+
+/** The plan's argv for the log (the worker's stderr): secrets and URL credentials redacted. */
+export function loggable(argv: readonly string[]): string {
+  return argv
+    .map((a, i) => {
+      const eq = a.startsWith('--') ? a.indexOf('=') : -1;
+      if (eq > 0) return `${a.slice(0, eq)}=${redactValue(a.slice(eq + 1), a.slice(0, eq))}`;
+      const prev = argv[i - 1];
+      return redactValue(a, prev?.startsWith('-') ? prev : undefined);
+    })
+    .join(' ');
+}
 
 /**
  * `comms-cli worker`: answer discovery, accept one plan at a time (after the security rules), run it
@@ -40,6 +93,11 @@ export async function runWorker(settings: WorkerSettings, ctx: CommandContext): 
     natsConnectOptionsFrom({ ...settings.nats, name }, { reconnect: 'forever' }),
     output,
   );
+  // The pool connection is made: from here on the environment's broker settings are not the plans'.
+  for (const k of SCRUBBED_ENV) delete process.env[k];
+  // A private folder: the nats CLI's context lookup finds nothing in it, and shipped schemas land here.
+  const home = mkdtempSync(join(tmpdir(), 'comms-worker-'));
+  process.env.XDG_CONFIG_HOME = join(home, 'config');
   let busy: string | undefined;
   let running: Promise<void> | undefined;
 
@@ -73,15 +131,29 @@ export async function runWorker(settings: WorkerSettings, ctx: CommandContext): 
         answer({ ok: false, reason: 'malformed plan' });
         return;
       }
-      const why = refusal(req.argv, settings.allow);
+      const why =
+        refusal(req.argv, settings.allow) ??
+        (req.protoset === undefined
+          ? undefined
+          : commandOf(req.argv)[0] !== 'grpc' || typeof req.protoset !== 'string'
+            ? 'a schema with a plan that is not grpc call'
+            : Buffer.byteLength(req.protoset, 'base64') > MAX_PROTOSET_BYTES
+              ? `schema larger than ${MAX_PROTOSET_BYTES} bytes`
+              : undefined);
       if (why) {
         output.info(output.c.yellow(`run ${req.run}: refused: ${why}`));
         answer({ ok: false, reason: why });
         return;
       }
+      if (req.protoset !== undefined) {
+        const file = join(home, `${req.run}.protoset`);
+        writeFileSync(file, Buffer.from(req.protoset, 'base64'), { mode: 0o600 });
+        const dash = req.argv.indexOf('--');
+        req.argv.splice(dash < 0 ? req.argv.length : dash, 0, '--protoset', file);
+      }
       busy = req.run;
       answer({ ok: true });
-      output.info(`run ${req.run}: ${req.argv.join(' ')}`);
+      output.info(`run ${req.run}: ${loggable(req.argv)}`);
       running = execute(req).finally(() => {
         busy = undefined;
         running = undefined;
@@ -121,6 +193,7 @@ export async function runWorker(settings: WorkerSettings, ctx: CommandContext): 
     } finally {
       clearInterval(heartbeat);
       stopSub.unsubscribe();
+      if (req.protoset !== undefined) rmSync(join(home, `${req.run}.protoset`), { force: true });
     }
     const done: Done = summary
       ? { id, name, exit, summary: { ...summary, series: [] } }
@@ -159,5 +232,6 @@ export async function runWorker(settings: WorkerSettings, ctx: CommandContext): 
   // A run in progress was interrupted by the same Ctrl-C: let it report before leaving.
   if (running) await running;
   await closeNats(nc);
+  rmSync(home, { recursive: true, force: true });
   return ExitCode.interrupted;
 }

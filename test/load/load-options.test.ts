@@ -18,15 +18,15 @@ describe('load options for workers, reports and --abort-on-fail', () => {
   });
   afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
-  it('--workers needs a pool server; --report takes html:FILE only (exit 2, nothing sent)', async () => {
+  it('--workers needs a pool server; --report takes html:FILE or prometheus:http(s)URL (exit 2, nothing sent)', async () => {
     const a = await runCli(['http', 'get', url, '-n', '10', '--workers', '2'], {
       env: { COMMS_WORKERS_URL: undefined },
     });
     expect(a.code).toBe(2);
     expect(a.stderr).toMatch(/--workers needs --workers-server/);
-    const b = await runCli(['http', 'get', url, '-n', '10', '--report', 'prometheus:http://127.0.0.1:9091']);
+    const b = await runCli(['http', 'get', url, '-n', '10', '--report', 'prometheus:udp://127.0.0.1:9091']);
     expect(b.code).toBe(2);
-    expect(b.stderr).toMatch(/prometheus: is not supported yet/);
+    expect(b.stderr).toMatch(/invalid --report prometheus:udp:\/\/127\.0\.0\.1:9091: expected an http/);
     const c = await runCli(['http', 'get', url, '-n', '10', '--report', 'pdf:x']);
     expect(c.code).toBe(2);
   });

@@ -2,8 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { parseValues } from '../../src/command/option.js';
 import { LOAD_OPTIONS, planFrom } from '../../src/load/options.js';
 import { isAllowed, parseAllowList } from '../../src/worker/allow.js';
+import { inlineGrpcSchema } from '../../src/worker/inline-schema.js';
 import { refusal } from '../../src/worker/security.js';
 import { scale, splitPlan } from '../../src/worker/split.js';
+import { loggable } from '../../src/worker/worker.js';
 
 const loopback = parseAllowList([]);
 
@@ -41,8 +43,45 @@ describe('worker plan rules', () => {
     ],
     [['http', 'get', 'http://127.0.0.1/', '-n', '5', '--workers', '2'], /does not coordinate/],
     [['http', 'get', 'http://127.0.0.1/', '-n', '5', '-L'], /follows redirects/],
+    [['nats', 'publish', 'x', '-n', '5', '--context', 'prod'], /local file \(--context\)/],
+    [['grpc', 'call', '10.0.0.1:50051', 'a.B/C', '-n', '5'], /'10\.0\.0\.1' is outside/],
+    [['grpc', 'call', 'grpcs://example.com', 'a.B/C', '-n', '5'], /'example\.com' is outside/],
+    [['grpc', 'call', 'example.com', 'a.B/C', '-n', '5'], /'example\.com' is outside/],
+    [['grpc', 'call', 'unix:/run/x.sock', 'a.B/C', '-n', '5'], /local socket/],
+    [['mqtt', 'request', 't', '--url', 'mqtt://10.0.0.1:1883', '-n', '5'], /'10\.0\.0\.1' is outside/],
+    [['request', 's', '--server=nats://10.0.0.1:4222', '-n', '5'], /'10\.0\.0\.1' is outside/],
+    [['mqtt', 'subscribe', 't', '-n', '5'], /not a call command/],
   ])('refuses %j', (argv, reason) => {
     expect(refusal(argv, loopback)).toMatch(reason);
+  });
+
+  it('takes the top-level aliases and the broker request commands; a broker plan without a URL needs loopback', () => {
+    expect(refusal(['publish', 'x', '-n', '5'], loopback)).toBeUndefined();
+    expect(refusal(['request', 'x', '-n', '5'], loopback)).toBeUndefined();
+    expect(refusal(['amqp', 'request', 'q', '-n', '5'], loopback)).toBeUndefined();
+    expect(refusal(['mqtt', 'request', 't', '-n', '5'], loopback)).toBeUndefined();
+    const lan = parseAllowList(['10.0.0.0/8']);
+    expect(refusal(['nats', 'publish', 'x', '-n', '5'], lan)).toMatch(
+      /the default broker: the plan names none/,
+    );
+    expect(refusal(['nats', 'publish', 'x', '-s', 'nats://10.1.1.1:4222', '-n', '5'], lan)).toBeUndefined();
+  });
+
+  it('logs plans with secrets redacted', () => {
+    const line = loggable([
+      'nats',
+      'request',
+      'x',
+      '--server=nats://u:hunter2@127.0.0.1:4222',
+      '--password',
+      'pw1',
+      '-H',
+      'Authorization: Bearer abc',
+      '--url',
+      'amqp://guest:pw2@127.0.0.1/',
+    ]);
+    for (const secret of ['hunter2', 'pw1', 'Bearer abc', 'pw2']) expect(line).not.toContain(secret);
+    expect(line).toContain('nats://u:');
   });
 
   it('--allow-targets takes CIDRs, names and *.domain patterns', () => {
@@ -114,5 +153,49 @@ describe('splitting a plan (k6 execution segments)', () => {
       '--rate',
       '100',
     ]);
+  });
+
+  it('broker commands: the coordinator env becomes flags (flags win); MQTT client ids differ per share', () => {
+    const plan = planFrom(parseValues(LOAD_OPTIONS, { requests: '10' }));
+    const env = { NATS_URL: 'nats://127.0.0.1:4222', NATS_TOKEN: 't0k', MQTT_URL: 'mqtt://127.0.0.1:1883' };
+    const [nats] = splitPlan(['publish', 'x', '-n', '10'], plan, 2, env);
+    expect(nats?.argv).toEqual([
+      'publish',
+      'x',
+      '--server=nats://127.0.0.1:4222',
+      '--token=t0k',
+      '-n',
+      '5',
+      '-c',
+      '5',
+    ]);
+    const [own] = splitPlan(['nats', 'publish', 'x', '-s', 'nats://h:1', '-n', '10'], plan, 2, env);
+    expect(own?.argv).not.toContain('--server=nats://127.0.0.1:4222');
+    const mqtt = splitPlan(['mqtt', 'publish', 't', '--client-id', 'me', '-n', '10'], plan, 2, env);
+    expect(mqtt.map((s) => s.argv.slice(0, 6))).toEqual([
+      ['mqtt', 'publish', 't', '--client-id', 'me-w1', '--url=mqtt://127.0.0.1:1883'],
+      ['mqtt', 'publish', 't', '--client-id', 'me-w2', '--url=mqtt://127.0.0.1:1883'],
+    ]);
+  });
+
+  it('gRPC schema flags are compiled on the coordinator into one FileDescriptorSet', async () => {
+    const proto = new URL('../../proto/inventory.proto', import.meta.url).pathname;
+    const out = await inlineGrpcSchema([
+      'grpc',
+      'call',
+      '127.0.0.1:1',
+      'inventory.Inventory/GetItem',
+      '--proto',
+      proto,
+      '-n',
+      '5',
+    ]);
+    expect(out.argv).toEqual(['grpc', 'call', '127.0.0.1:1', 'inventory.Inventory/GetItem', '-n', '5']);
+    expect(Buffer.from(out.protoset ?? '', 'base64').length).toBeGreaterThan(100);
+    const none = await inlineGrpcSchema(['http', 'get', 'http://127.0.0.1/', '--proto', 'x']);
+    expect(none.protoset).toBeUndefined();
+    await expect(
+      inlineGrpcSchema(['grpc', 'call', 'h:1', 'a.B/C', '--protoset', '/nonexistent']),
+    ).rejects.toThrow(/cannot read --protoset file/);
   });
 });
