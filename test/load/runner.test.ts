@@ -343,6 +343,17 @@ describe('runLoad: open loop (--rate)', () => {
     expect(closed.summary.latency.p90).toBeLessThan(open.summary.latency.p90);
   });
 
+  it('at the -c cap, a call finishing before the next is due still schedules it (no stall)', async () => {
+    // One in flight, every call 20 ms, one due each 50 ms: the loop is at its cap during each call
+    // and nothing is overdue when it ends. This used to wait forever after the first call.
+    const r = await load((s) => `/stall?seq=${s}&at=${s}&ms=20`, {
+      requests: '6',
+      rate: '20',
+      concurrency: '1',
+    });
+    expect(r.summary).toMatchObject({ requests: 6, successes: 6, mode: 'open' });
+  });
+
   it('with --duration, every call scheduled inside it is sent or counted as not sent', async () => {
     const r = await load(() => '/ok', { rate: '100', duration: '300ms' });
     // On a quiet machine all 30 start in time; on a loaded one the ones that could not start before
