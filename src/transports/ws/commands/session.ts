@@ -80,6 +80,8 @@ export function wsPlanFrom(urlText: string, values: WsValues): WsPlan {
   if (values.interval !== undefined && values.message.length === 0)
     throw new UsageError('--interval needs something to send: -m <text>');
   const settings = callSettingsFrom({ ...values, timeout: values.connectTimeout });
+  if (values.replyMatch !== undefined && !settings.load)
+    throw new UsageError('--reply-match is for load mode: add -n <count>, --duration <dur> or --rate <n>');
   return {
     url,
     values,
