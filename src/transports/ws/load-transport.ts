@@ -10,7 +10,7 @@ import type {
   Transport,
   Verdict,
 } from '../../core/transport.js';
-import { type CommsError, ConnectError, ResponseError } from '../../errors/comms-error.js';
+import { ConnectError, ResponseError } from '../../errors/comms-error.js';
 import type { ConnectionStats } from '../../load/connections.js';
 import { WsTransport } from './adapter.js';
 import type { WsCall } from './call.js';
@@ -84,7 +84,6 @@ class Link {
   readonly byId = new Map<string, Waiter>();
   /** We are closing or dropping this connection: its close is not the peer's doing. */
   ours = false;
-  error: CommsError | undefined;
 
   constructor(conn: WsConnection) {
     this.conn = conn;
@@ -183,13 +182,9 @@ export class WsLoadTransport implements Transport<WsMessageCall, WsMessageReply>
             reject(e);
           },
         };
-        link.conn.socket.send(call.payload, { binary: call.binary }, (err) => {
-          const w = link.waiting;
-          if (err && w) {
-            link.waiting = undefined;
-            w.reject(link.error ?? wsError(err, this.#call.target));
-          }
-        });
+        // No send callback: the link is open (checked just now), and a write that fails later
+        // ends the connection, whose close rejects every message waiting on it.
+        link.conn.socket.send(call.payload, { binary: call.binary });
       });
     } finally {
       this.#release(slot);
@@ -222,13 +217,9 @@ export class WsLoadTransport implements Transport<WsMessageCall, WsMessageReply>
             reject(e);
           },
         });
-        link.conn.socket.send(call.payload, { binary: call.binary }, (err) => {
-          const w = link.byId.get(id);
-          if (err && w) {
-            link.byId.delete(id);
-            w.reject(link.error ?? wsError(err, this.#call.target));
-          }
-        });
+        // No send callback: the link is open (checked just now), and a write that fails later
+        // ends the connection, whose close rejects every message waiting on it.
+        link.conn.socket.send(call.payload, { binary: call.binary });
       });
     } finally {
       slot.inFlight -= 1;
@@ -335,7 +326,7 @@ export class WsLoadTransport implements Transport<WsMessageCall, WsMessageReply>
         return;
       }
       case 'error':
-        link.error ??= wsError(e.error, this.#call.target);
+        // The close that follows says how the connection ended; that is what the messages report.
         return;
       case 'close': {
         if (slot.link === link) slot.link = undefined;
