@@ -333,6 +333,7 @@ describe('ws load mode', () => {
     [['-m', 'x', '-n', '5', '--listen'], /--listen is not available in ws load mode/],
     [['-m', 'x', '-n', '5', '--count', '3'], /--count is not available in ws load mode/],
     [['-m', 'x', '-n', '0'], /-n/],
+    [['-m', 'x', '-n', '5', '--connections', '4'], /in ws load mode -c is the number of connections/],
   ])('bad input %j: one-line error, exit 2, nothing sent', async (args, message) => {
     const r = await runCli(['ws', `${echo}/echo`, ...args]);
     expect(r.code).toBe(2);

@@ -52,6 +52,10 @@ function checkLoad(plan: WsPlan, outgoing: Outgoing[]): { replyPath?: PathStep[]
     if (v !== undefined && v !== false)
       throw new UsageError(`${flag} is not available in ws load mode (-n, --duration, --rate)`);
   }
+  if (values.connections !== undefined)
+    throw new UsageError(
+      '--connections sizes HTTP and gRPC pools: in ws load mode -c is the number of connections',
+    );
   if (outgoing.length === 0)
     throw new UsageError('ws load mode needs a message to send: -m <text>', {
       hint: "e.g. comms-cli ws ws://127.0.0.1:8080/echo -m 'n={{seq}}' -n 1000 -c 10",
