@@ -70,9 +70,18 @@ class ClosedError extends ResponseError {
   }
 }
 
+/** A message waiting for its reply: settled by the reply, the connection's close, or its signal. */
 interface Waiter {
   resolve(reply: WsMessageReply): void;
   reject(err: unknown): void;
+  signal: AbortSignal;
+  onAbort: () => void;
+}
+
+function settle(w: Waiter, reply: WsMessageReply | undefined, err?: unknown): void {
+  w.signal.removeEventListener('abort', w.onAbort);
+  if (reply) w.resolve(reply);
+  else w.reject(err);
 }
 
 /** One open connection and the messages waiting on it (a reconnection is a new Link). */
@@ -159,29 +168,22 @@ export class WsLoadTransport implements Transport<WsMessageCall, WsMessageReply>
   async #echo(call: WsMessageCall, ctx: AttemptContext): Promise<WsMessageReply> {
     const slot = this.#idle.pop() ?? (await this.#waitIdle(ctx.signal));
     try {
-      const link = await this.#linkOf(slot, ctx.signal);
+      const open = this.#linkOf(slot, ctx.signal);
+      const link = open instanceof Link ? open : await open;
       return await new Promise<WsMessageReply>((resolve, reject) => {
+        const { signal } = ctx;
         const onAbort = () => {
           link.waiting = undefined;
           // Its reply may still come: drop the connection so it cannot pair with the next message.
           this.#drop(slot, link);
-          reject(ctx.signal.reason);
+          reject(signal.reason);
         };
-        if (ctx.signal.aborted) {
+        if (signal.aborted) {
           onAbort();
           return;
         }
-        ctx.signal.addEventListener('abort', onAbort, { once: true });
-        link.waiting = {
-          resolve: (r) => {
-            ctx.signal.removeEventListener('abort', onAbort);
-            resolve(r);
-          },
-          reject: (e) => {
-            ctx.signal.removeEventListener('abort', onAbort);
-            reject(e);
-          },
-        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        link.waiting = { resolve, reject, signal, onAbort };
         // No send callback: the link is open (checked just now), and a write that fails later
         // ends the connection, whose close rejects every message waiting on it.
         link.conn.socket.send(call.payload, { binary: call.binary });
@@ -196,29 +198,20 @@ export class WsLoadTransport implements Transport<WsMessageCall, WsMessageReply>
     const id = call.id ?? '';
     slot.inFlight += 1;
     try {
-      const link = await this.#linkOf(slot, ctx.signal);
+      const open = this.#linkOf(slot, ctx.signal);
+      const link = open instanceof Link ? open : await open;
       return await new Promise<WsMessageReply>((resolve, reject) => {
+        const { signal } = ctx;
         const onAbort = () => {
           link.byId.delete(id);
-          reject(ctx.signal.reason);
+          reject(signal.reason);
         };
-        if (ctx.signal.aborted) {
+        if (signal.aborted) {
           onAbort();
           return;
         }
-        ctx.signal.addEventListener('abort', onAbort, { once: true });
-        link.byId.set(id, {
-          resolve: (r) => {
-            ctx.signal.removeEventListener('abort', onAbort);
-            resolve(r);
-          },
-          reject: (e) => {
-            ctx.signal.removeEventListener('abort', onAbort);
-            reject(e);
-          },
-        });
-        // No send callback: the link is open (checked just now), and a write that fails later
-        // ends the connection, whose close rejects every message waiting on it.
+        signal.addEventListener('abort', onAbort, { once: true });
+        link.byId.set(id, { resolve, reject, signal, onAbort });
         link.conn.socket.send(call.payload, { binary: call.binary });
       });
     } finally {
@@ -321,7 +314,7 @@ export class WsLoadTransport implements Transport<WsMessageCall, WsMessageReply>
           w = link.waiting;
           link.waiting = undefined;
         } else w = waiterById(link, e.data, e.binary, path);
-        if (w) w.resolve(reply);
+        if (w) settle(w, reply);
         else this.#opts.stats.unmatched += 1;
         return;
       }
@@ -334,8 +327,8 @@ export class WsLoadTransport implements Transport<WsMessageCall, WsMessageReply>
         const err = new ClosedError(e.code, e.reason, this.#call.target);
         const waiting = link.waiting;
         link.waiting = undefined;
-        waiting?.reject(err);
-        for (const w of link.byId.values()) w.reject(err);
+        if (waiting) settle(waiting, undefined, err);
+        for (const w of link.byId.values()) settle(w, undefined, err);
         link.byId.clear();
         return;
       }
