@@ -6,7 +6,10 @@ const { json: _json, showSecrets: _showSecrets, ...DEMO_OUTPUT_OPTIONS } = OUTPU
 
 /** `comms-cli demo` options. */
 export const DEMO_OPTIONS = {
-  only: text('--only <parts>', 'run only these parts (comma-separated: http,grpc,nats,events)'),
+  only: text(
+    '--only <parts>',
+    'run only these parts (comma-separated: http,ws,sse,grpc,nats,events,amqp,mqtt)',
+  ),
   ...DEMO_OUTPUT_OPTIONS,
 };
 export type DemoValues = OptionValues<typeof DEMO_OPTIONS>;

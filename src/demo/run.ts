@@ -9,6 +9,8 @@ import type { DemoContext, DemoPart } from './context.js';
 const PARTS: ReadonlyArray<{ name: string; title: string; load: () => Promise<DemoPart> }> = [
   { name: 'http', title: 'HTTP', load: async () => (await import('./http.js')).httpDemo },
   { name: 'grpc', title: 'gRPC', load: async () => (await import('./grpc.js')).grpcDemo },
+  { name: 'ws', title: 'WebSocket', load: async () => (await import('./ws.js')).wsDemo },
+  { name: 'sse', title: 'Server-Sent Events', load: async () => (await import('./sse.js')).sseDemo },
   { name: 'nats', title: 'NATS', load: async () => (await import('./nats.js')).natsDemo },
   { name: 'events', title: 'Events', load: async () => (await import('./events.js')).eventsDemo },
   { name: 'amqp', title: 'AMQP (RabbitMQ)', load: async () => (await import('./amqp.js')).amqpDemo },

@@ -1,4 +1,5 @@
 import type { Output } from '../output/output.js';
+import type { ConnectionsSummary } from './connections.js';
 import type { GateResult } from './gates.js';
 import type { LatencyBin } from './histogram.js';
 import type { LoadPlan } from './plan.js';
@@ -113,6 +114,24 @@ export function reportSummary(
   if (totals.requests > 0) lines.push(...histogramLines(out, bins));
   for (const g of gates) lines.push(g.ok ? `${c.green('✓')} ${g.message}` : `${c.red('✗')} ${g.message}`);
   for (const line of lines) out.info(line);
+}
+
+/** The connections block (ws load): handshakes apart from the message round trips, closes by code. */
+export function connectionLines(out: Output, c: ConnectionsSummary): string[] {
+  const failed = Object.values(c.failed).reduce((a, b) => a + b, 0);
+  const h = c.handshake;
+  const lines = [
+    `${out.c.dim('connects ')} ${n(c.size)} connection(s) · ${n(c.opened)} handshake(s) ok · ${failed > 0 ? out.c.red(`${n(failed)} failed (${counts(c.failed)})`) : '0 failed'}`,
+  ];
+  if (c.opened > 0)
+    lines.push(
+      `${out.c.dim('handshake')} min ${out.ms(h.min)} · p50 ${out.ms(h.p50)} · p90 ${out.ms(h.p90)} · p99 ${out.ms(h.p99)} · max ${out.ms(h.max)}`,
+    );
+  if (Object.keys(c.closes).length > 0)
+    lines.push(`${out.c.dim('closes   ')} ${out.c.yellow(counts(c.closes))} ${out.c.dim('(by the peer)')}`);
+  if (c.unmatched > 0)
+    lines.push(`${out.c.dim('unmatched')} ${n(c.unmatched)} message(s) with no request waiting`);
+  return lines;
 }
 
 /** The `workers` block of a distributed run's (or a merge's) summary: one line per worker. */

@@ -156,6 +156,7 @@ async function runLoadWith<C extends CallBase, R>(spec: LoadSpec<C, R>): Promise
     endedAt: new Date(endedAt).toISOString(),
     histogram: stats.histogram.encode(),
     series: intervals.points,
+    ...(spec.connections ? { connections: spec.connections() } : {}),
   };
   share?.onSummary(summary);
   await emitSummary(output, summary, {

@@ -1,10 +1,11 @@
 import type { Result } from '../core/result.js';
 import { ExitCode, exitCodeForKind, worstExitCode } from '../errors/exit-codes.js';
 import type { Output } from '../output/output.js';
+import type { ConnectionsSummary } from './connections.js';
 import { evaluateGates, type GateResult } from './gates.js';
 import { type EncodedLatency, LatencyHistogram } from './histogram.js';
 import type { GateSpec } from './plan.js';
-import { HISTOGRAM_BINS, reportSummary, workerLines } from './report.js';
+import { connectionLines, HISTOGRAM_BINS, reportSummary, workerLines } from './report.js';
 import type { SeriesPoint } from './series.js';
 import type { LoadTotals } from './stats.js';
 
@@ -58,6 +59,8 @@ export interface LoadSummary extends LoadTotals {
   series: SeriesPoint[];
   /** Distributed runs and merges: one line per worker (or run). */
   workers?: WorkerLine[];
+  /** Transports with long-lived connections (ws): handshakes and closes. */
+  connections?: ConnectionsSummary;
   /** True when a worker was lost mid-run: the figures leave out its share. */
   partial?: boolean;
   /** Names of the workers lost mid-run. */
@@ -154,6 +157,8 @@ export async function emitSummary(
   else {
     const h = opts.histogram ?? LatencyHistogram.decode(summary.histogram);
     reportSummary(output, summary, h.bins(HISTOGRAM_BINS), summary.gates, opts.firstErrors);
+    if (summary.connections)
+      for (const line of connectionLines(output, summary.connections)) output.info(line);
     if (summary.workers) for (const line of workerLines(output, summary.workers)) output.info(line);
   }
   if (summary.partial) {

@@ -2,6 +2,7 @@ import type { ResultCheck } from '../core/expect.js';
 import type { CallPipeline } from '../core/run-call.js';
 import type { CallBase, Transport } from '../core/transport.js';
 import type { Output } from '../output/output.js';
+import type { ConnectionsSummary } from './connections.js';
 import type { LoadPlan } from './plan.js';
 
 /** Everything load mode needs to turn one call into many through the same pipeline. */
@@ -18,4 +19,9 @@ export interface LoadSpec<C extends CallBase, R> {
   checks: readonly ResultCheck<R>[];
   /** Bytes of one reply, for bytes/s (optional). */
   replyBytes?(reply: R): number;
+  /**
+   * Transports holding long-lived connections (ws): their handshakes and closes, asked once at the
+   * end and added to the summary (message latency stays the call's round trip).
+   */
+  connections?(): ConnectionsSummary;
 }

@@ -9,6 +9,7 @@ import type { WsCall, WsHandshake } from './call.js';
 import { RETRYABLE_STATUSES } from './classify.js';
 import { WsConnection } from './connection.js';
 import { wsError } from './errors.js';
+import { openTunnel } from './proxy.js';
 
 /** The most of a refusal's body kept for the result (a 401 page, a JSON error). */
 const MAX_REFUSAL_BODY = 4096;
@@ -33,13 +34,8 @@ export class WsTransport implements Transport<WsCall, WsHandshake> {
         return;
       }
       let settled = false;
-      const createConnection = (opts: ConnectionOptions & { host?: string }): Socket => {
-        const start = performance.now();
-        let socket: Socket;
-        if (call.url.protocol === 'wss:') {
-          const servername = call.tls.servername ?? (isIP(opts.host ?? '') ? undefined : opts.host);
-          socket = tlsConnect({ ...opts, ...(servername ? { servername } : {}) });
-        } else socket = netConnect(opts as Parameters<typeof netConnect>[0]);
+      /** Socket timing from the socket's own events (to the proxy when there is one). */
+      const measure = (socket: Socket, start: number) => {
         let tcpStart = start;
         socket.once('lookup', () => {
           tcpStart = performance.now();
@@ -50,8 +46,40 @@ export class WsTransport implements Transport<WsCall, WsHandshake> {
           timing.set('connect', now - tcpStart);
           socket.once('secureConnect', () => timing.set('tls', performance.now() - now));
         });
+      };
+      const servernameOf = (host: string | undefined) =>
+        call.tls.servername ?? (isIP(host ?? '') ? undefined : host);
+      const direct = (opts: ConnectionOptions & { host?: string }): Socket => {
+        const start = performance.now();
+        let socket: Socket;
+        if (call.url.protocol === 'wss:') {
+          const servername = servernameOf(opts.host);
+          socket = tlsConnect({ ...opts, ...(servername ? { servername } : {}) });
+        } else socket = netConnect(opts as Parameters<typeof netConnect>[0]);
+        measure(socket, start);
         return socket;
       };
+      // Through a CONNECT proxy: `ws` hands the request a socket delivered later (callback form).
+      const proxy = call.proxy;
+      const tunnelled = proxy
+        ? (opts: ConnectionOptions & { host?: string }, done: (err: Error | null, s?: Socket) => void) => {
+            const start = performance.now();
+            const host = call.url.hostname.replace(/^\[|\]$/g, '');
+            const port = Number(call.url.port || (call.url.protocol === 'wss:' ? 443 : 80));
+            openTunnel({ proxy, host, port, signal: ctx.signal, onSocket: (s) => measure(s, start) }).then(
+              (raw) => {
+                if (call.url.protocol !== 'wss:') return done(null, raw);
+                const servername = servernameOf(host);
+                const secure = tlsConnect({ ...opts, socket: raw, ...(servername ? { servername } : {}) });
+                const tlsStart = performance.now();
+                secure.once('secureConnect', () => timing.set('tls', performance.now() - tlsStart));
+                done(null, secure);
+              },
+              (err: unknown) => done(err as Error),
+            );
+            return undefined;
+          }
+        : undefined;
       const socket = new WebSocket(call.url, [...call.protocols], {
         headers: { ...call.headers },
         ...(call.origin !== undefined ? { origin: call.origin } : {}),
@@ -59,7 +87,7 @@ export class WsTransport implements Transport<WsCall, WsHandshake> {
         ...(call.tls.cert ? { cert: call.tls.cert } : {}),
         ...(call.tls.key ? { key: call.tls.key } : {}),
         rejectUnauthorized: !call.tls.insecure,
-        createConnection: createConnection as never,
+        createConnection: (tunnelled ?? direct) as never,
         perMessageDeflate: false,
         // Frames larger than this are a protocol error (1009); 100 MiB is plenty for a tester.
         maxPayload: 100 * 1024 * 1024,

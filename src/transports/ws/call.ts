@@ -9,6 +9,8 @@ export interface WsCall extends CallBase {
   readonly protocols: readonly string[];
   readonly origin?: string;
   readonly tls: TlsMaterial;
+  /** HTTP(S)_PROXY from the environment (absent: direct, or NO_PROXY lists the host). */
+  readonly proxy?: URL;
 }
 
 /**

@@ -31,6 +31,7 @@ import type { WsValues } from '../flags.js';
 import { decodeBase64, type Outgoing, payloadOf, readMessages } from '../outgoing.js';
 import type { WsPlan } from '../plan.js';
 import { frameText, humanText, messageRecord, type ReceivedFrame } from '../print.js';
+import { proxyFor, showProxy } from '../proxy.js';
 
 /** How long a close handshake may take before the socket is dropped. */
 const CLOSE_WAIT_MS = 2_000;
@@ -80,6 +81,8 @@ export function wsPlanFrom(urlText: string, values: WsValues): WsPlan {
   if (values.interval !== undefined && values.message.length === 0)
     throw new UsageError('--interval needs something to send: -m <text>');
   const settings = callSettingsFrom({ ...values, timeout: values.connectTimeout });
+  if (values.replyMatch !== undefined && !settings.load)
+    throw new UsageError('--reply-match is for load mode: add -n <count>, --duration <dur> or --rate <n>');
   return {
     url,
     values,
@@ -98,6 +101,7 @@ function buildCall(plan: WsPlan): WsCall {
   const { values } = plan;
   const url = new URL(plan.url);
   const headers = requestHeaders(values.header, values.user, url);
+  const proxy = proxyFor(url);
   for (const p of values.subprotocol)
     if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(p)) throw new UsageError(`invalid --subprotocol '${p}'`);
   return {
@@ -109,6 +113,7 @@ function buildCall(plan: WsPlan): WsCall {
     protocols: values.subprotocol,
     ...(values.origin !== undefined ? { origin: values.origin } : {}),
     tls: tlsFrom(values),
+    ...(proxy ? { proxy } : {}),
   };
 }
 
@@ -138,6 +143,7 @@ export async function runWs(plan: WsPlan, ctx: CommandContext): Promise<ExitCode
   const call = buildCall(plan);
   const { values } = plan;
   const outgoing = await readMessages(values.message, values.binary, ctx.stdin);
+  if (call.proxy) output.verbose(output.c.dim(`via proxy ${showProxy(call.proxy)} (CONNECT)`));
   if (plan.load) {
     const { runWsLoad } = await import('./load.js');
     return runWsLoad(plan, call, outgoing, ctx, output);

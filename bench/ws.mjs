@@ -1,0 +1,248 @@
+#!/usr/bin/env node
+// WebSocket benchmarks (run by `npm run bench` after bench/run.mjs): comms-cli against a minimal `ws`
+// client (bench/ws-loop.mjs, the same client library) on one `comms-cli serve ws` process, alternating
+// runs, medians of the rounds, reported as ratios.
+//
+//   node bench/ws.mjs [--rounds 3] [--quick] [--no-write]
+//
+// 1. echo round trips, -c 50: `comms-cli ws URL/echo -m hello -n N -c 50` versus 50 connections each
+//    sending its next message when the last reply arrives. Both rates are over the messages only
+//    (connections opened before the clock starts, on both sides). Client CPU is user+sys of the
+//    client process, read with bash's `times`.
+// 2. /broadcast: messages/s received by `comms-cli ws URL/broadcast --count M` versus a minimal
+//    receiver printing each message, while one publisher sends M messages as fast as the socket
+//    drains. Timed from the publisher's start to the receiver's exit (receivers connected first).
+//
+// The section between the bench-ws markers of bench/RESULTS.md is replaced with the result.
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const CLI = join(ROOT, 'bin/comms-cli.js');
+const LOOP = join(ROOT, 'bench/ws-loop.mjs');
+const NODE = process.execPath;
+const argv = process.argv.slice(2);
+const QUICK = argv.includes('--quick');
+const i = argv.indexOf('--rounds');
+const ROUNDS = i >= 0 ? Number(argv[i + 1]) : QUICK ? 1 : 3;
+const ECHO_N = QUICK ? 5_000 : 50_000;
+const BROADCAST_N = QUICK ? 10_000 : 100_000;
+const CONC = 50;
+const log = (s) => process.stderr.write(`${s}\n`);
+
+/** Run to completion; wall time, and the child's user+sys CPU from bash `times`. */
+function run(cmd, args) {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn('bash', ['-c', '"$@"; rc=$?; times >&2; exit $rc', 'bench', cmd, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const m = /(\d+)m([\d.]+)s (\d+)m([\d.]+)s\s*$/.exec(stderr);
+      const cpuMs = m
+        ? (Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4])) * 1000
+        : Number.NaN;
+      resolve({ code, stdout, stderr, wallMs: performance.now() - t0, cpuMs });
+    });
+  });
+}
+
+/** Start a process; resolve once `re` shows on stdout or stderr. `done` resolves at its exit. */
+function start(cmd, args, re, { cpu = true } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = cpu
+      ? spawn('bash', ['-c', '"$@"; rc=$?; times >&2; exit $rc', 'bench', cmd, ...args], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        })
+      : spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    let ready = false;
+    const done = new Promise((r) =>
+      child.on('close', (code) => {
+        const m = /(\d+)m([\d.]+)s (\d+)m([\d.]+)s\s*$/.exec(err);
+        const cpuMs = m
+          ? (Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4])) * 1000
+          : Number.NaN;
+        r({ code, at: performance.now(), cpuMs, lines: out.split('\n').length - 1 });
+      }),
+    );
+    const check = () => {
+      if (!ready && re.test(out + err)) {
+        ready = true;
+        resolve({ child, line: (out.split('\n')[0] ?? '').trim(), done });
+      }
+    };
+    child.stdout.setEncoding('utf8').on('data', (d) => {
+      if (!ready) out += d;
+      else out += '\n'.repeat((d.match(/\n/g) ?? []).length);
+      check();
+    });
+    child.stderr.setEncoding('utf8').on('data', (d) => {
+      err += d;
+      check();
+    });
+    child.on('exit', (code) => {
+      if (!ready) reject(new Error(`${args.join(' ')} exited (${code}) before it was ready: ${err}`));
+    });
+  });
+}
+
+const median = (xs) => {
+  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  if (s.length === 0) return Number.NaN;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const fmt = (n, d = 0) =>
+  Number.isFinite(n)
+    ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d })
+    : '-';
+const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? a / b : Number.NaN);
+
+/** Every client once per round, the order rotated each round; medians per client. */
+async function alternate(clients) {
+  const results = Object.fromEntries(clients.map((c) => [c.name, []]));
+  for (let r = 0; r < ROUNDS; r++) {
+    for (let k = 0; k < clients.length; k++) {
+      const c = clients[(k + r) % clients.length];
+      const res = await c.run();
+      if (res) results[c.name].push(res);
+      log(
+        `  round ${r + 1}/${ROUNDS} ${c.name}: ${res ? `${fmt(res.rate)} msg/s, ${fmt(res.cpuUs, 1)} µs CPU/msg` : 'failed'}`,
+      );
+    }
+  }
+  return Object.fromEntries(
+    Object.entries(results).map(([name, rs]) => [
+      name,
+      { rate: median(rs.map((x) => x.rate)), cpuUs: median(rs.map((x) => x.cpuUs)), runs: rs.length },
+    ]),
+  );
+}
+
+const lastJson = (stdout) => JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}');
+
+async function benchEcho(url) {
+  log(`ws echo: ${fmt(ECHO_N)} round trips, ${CONC} connections`);
+  return alternate([
+    {
+      name: `comms-cli ws -n ${ECHO_N} -c ${CONC}`,
+      run: async () => {
+        const r = await run(NODE, [
+          CLI,
+          'ws',
+          `${url}/echo`,
+          '-m',
+          'hello',
+          '-n',
+          String(ECHO_N),
+          '-c',
+          String(CONC),
+          '--json',
+        ]);
+        if (r.code !== 0) return undefined;
+        const s = lastJson(r.stdout);
+        return { rate: s.rps, cpuUs: (r.cpuMs * 1000) / s.requests };
+      },
+    },
+    {
+      name: 'ws client loop (reference)',
+      run: async () => {
+        const r = await run(NODE, [LOOP, 'echo', `${url}/echo`, String(ECHO_N), String(CONC)]);
+        if (r.code !== 0) return undefined;
+        const s = lastJson(r.stdout);
+        return { rate: s.rps, cpuUs: (r.cpuMs * 1000) / s.requests };
+      },
+    },
+  ]);
+}
+
+async function benchBroadcast(url) {
+  log(`ws /broadcast: ${fmt(BROADCAST_N)} messages to one receiver`);
+  const receive = async (cmd, args) => {
+    const receiver = await start(cmd, args, /connected/);
+    const t0 = performance.now();
+    const pub = await run(NODE, [LOOP, 'publish', `${url}/broadcast`, String(BROADCAST_N - 1)]);
+    const end = await receiver.done;
+    if (pub.code !== 0 || end.code !== 0 || end.lines < BROADCAST_N) return undefined;
+    return { rate: BROADCAST_N / ((end.at - t0) / 1000), cpuUs: (end.cpuMs * 1000) / BROADCAST_N };
+  };
+  return alternate([
+    {
+      name: `comms-cli ws /broadcast --count ${BROADCAST_N}`,
+      run: () => receive(NODE, [CLI, 'ws', `${url}/broadcast`, '--count', String(BROADCAST_N)]),
+    },
+    {
+      name: 'ws receiver (reference)',
+      run: () => receive(NODE, [LOOP, 'receive', `${url}/broadcast`, String(BROADCAST_N)]),
+    },
+  ]);
+}
+
+const started = Date.now();
+const env = `Node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), load average at start ${loadavg()
+  .map((x) => x.toFixed(2))
+  .join(' ')}`;
+log(`comms-cli ws bench: ${env}; rounds=${ROUNDS}${QUICK ? ' (quick)' : ''}`);
+const server = await start(NODE, [CLI, 'serve', 'ws', '--port', '0'], /^ws:\/\//, { cpu: false });
+const url = server.line;
+let echo;
+let broadcast;
+try {
+  echo = await benchEcho(url);
+  broadcast = await benchBroadcast(url);
+} finally {
+  server.child.kill('SIGINT');
+  await server.done;
+}
+const [ce, re] = Object.values(echo);
+const [cb, rb] = Object.values(broadcast);
+const te = ratio(ce.rate, re.rate);
+const tb = ratio(cb.rate, rb.rate);
+const minutes = ((Date.now() - started) / 60_000).toFixed(1);
+const table = (res) => [
+  '| client | messages/s | client CPU per message |',
+  '| --- | --- | --- |',
+  ...Object.entries(res).map(([k, v]) => `| ${k} | ${fmt(v.rate)} | ${fmt(v.cpuUs, 1)} µs |`),
+];
+const report = [
+  `_Generated by \`node bench/ws.mjs\` on ${new Date().toISOString().slice(0, 10)}: ${env}; ${ROUNDS} round(s)${QUICK ? ', --quick' : ''}; took ${minutes} min._`,
+  '',
+  `#### Echo round trips against \`comms-cli serve ws\`, ${CONC} connections, ${fmt(ECHO_N)} messages (median of ${ROUNDS}, alternating)`,
+  '',
+  ...table(echo),
+  '',
+  `- throughput comms-cli / ws client loop: **${fmt(te, 2)}x** (target >= 0.9x: ${te >= 0.9 ? 'met' : '**missed**'})`,
+  `- CPU per message comms-cli / ws client loop: ${fmt(ratio(ce.cpuUs, re.cpuUs), 2)}x`,
+  '',
+  `#### Messages received from \`/broadcast\`, ${fmt(BROADCAST_N)} messages (median of ${ROUNDS}, alternating)`,
+  '',
+  ...table(broadcast),
+  '',
+  `- receive rate comms-cli / ws receiver: **${fmt(tb, 2)}x**; CPU per message ${fmt(ratio(cb.cpuUs, rb.cpuUs), 2)}x`,
+].join('\n');
+process.stdout.write(`${report}\n`);
+
+if (!argv.includes('--no-write')) {
+  const file = join(ROOT, 'bench/RESULTS.md');
+  const BEGIN = '<!-- bench-ws:begin (generated by bench/ws.mjs; edit outside the markers) -->';
+  const END = '<!-- bench-ws:end -->';
+  const current = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
+  const a = current.indexOf(BEGIN);
+  const b = current.indexOf(END);
+  const next =
+    a >= 0 && b > a
+      ? `${current.slice(0, a + BEGIN.length)}\n${report}\n${current.slice(b)}`
+      : `${current.trimEnd()}\n\n## WebSocket\n\n${BEGIN}\n${report}\n${END}\n`;
+  writeFileSync(file, next);
+  log('wrote bench/RESULTS.md');
+}
