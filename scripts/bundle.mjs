@@ -174,9 +174,10 @@ if (cacheFile && (!cachedData || script.cachedDataRejected)) {
       const tmp = \`\${cacheFile}.\${process.pid}.tmp\`;
       writeFileSync(tmp, Buffer.concat([header, data]));
       renameSync(tmp, cacheFile);
-      // Caches of other builds are dead weight.
+      // Caches of earlier builds at this same path are dead weight (another install keeps its own).
       for (const name of readdirSync(dir))
-        if (name.endsWith('.v8') && !name.startsWith(BUILD)) rmSync(join(dir, name), { force: true });
+        if (name.endsWith('.v8') && name.includes(\`-\${where.toString(16)}-\`) && !name.startsWith(BUILD))
+          rmSync(join(dir, name), { force: true });
     } catch {
       // a cache that cannot be written only costs the next run its compile time
     }
