@@ -1,4 +1,3 @@
-import { setFlagsFromString } from 'node:v8';
 import { type Command, CommanderError } from 'commander';
 import type { RunIo } from '../command/context.js';
 import { toCommsError } from '../errors/classify.js';
@@ -11,17 +10,6 @@ import { buildProgram } from './program.js';
  * Entry point: build the program, parse, run the chosen command, map any error to the contract's
  * exit code. This is the only place that sets process.exitCode.
  */
-// undici parses HTTP with llhttp compiled to WebAssembly. V8 compiles it with its baseline compiler and
-// then again with TurboFan in the background, and Node waits for that background job before exiting:
-// ~400-500 ms of idle wall time after a one-shot `comms-cli http get` (measured; see bench/RESULTS.md).
-// Load mode keeps the optimising tier, where parsing speed over many responses is worth it.
-// A `worker` runs load plans all its life: it keeps the optimising tier too.
-if (
-  process.argv[2] !== 'worker' &&
-  !process.argv.some((a) => /^(-n|--requests|--duration|--rate)(=|$)/.test(a) || /^-n\d/.test(a))
-) {
-  setFlagsFromString('--liftoff-only');
-}
 /** How long the process may linger after its verdict for sockets to finish closing. */
 const EXIT_GRACE_MS = 300;
 const interrupt = new AbortController();
@@ -79,17 +67,20 @@ async function execute(argv: readonly string[], io: RunIo = {}): Promise<number>
     if (!argv.includes('--json')) return;
     await errorOutput.json({ ok: false, exit: exitCodeForKind(err.kind), error: err.toJSON() });
   };
-  const program = buildProgram({
-    signal,
-    stdin: process.stdin,
-    stdout: io.stdout ?? process.stdout,
-    stderr: io.stderr ?? process.stderr,
-    setExit: (code: number) => {
-      state.exit = code;
+  const program = buildProgram(
+    {
+      signal,
+      stdin: process.stdin,
+      stdout: io.stdout ?? process.stdout,
+      stderr: io.stderr ?? process.stderr,
+      setExit: (code: number) => {
+        state.exit = code;
+      },
+      run: execute,
+      ...(io.ready ? { ready: io.ready } : {}),
     },
-    run: execute,
-    ...(io.ready ? { ready: io.ready } : {}),
-  });
+    argv[0],
+  );
   // Bare `comms-cli` prints its help on stdout and exits 0, as git does (help asked for, implicitly).
   if (argv.length === 0) {
     program.outputHelp();
@@ -173,13 +164,16 @@ function unknownCommand(
   return { word, matches };
 }
 
-const code = await execute(process.argv.slice(2));
-process.exitCode = stdoutClosed ? ExitCode.ok : code;
-// After the verdict the process ends promptly, whatever a peer left open: a socket stuck in a connect
-// or a TLS handshake, a NATS server that never sent INFO. Commands close what they own before they
-// return; this only catches what a library could not close. The timer is unref'd, so a process with
-// nothing left open exits at once without waiting for it.
-setTimeout(() => {
-  // biome-ignore lint/nursery/noProcessExit: the verdict is out; a peer's half-open socket must not hold the process
-  process.exit();
-}, EXIT_GRACE_MS).unref();
+// A promise chain rather than top-level await: the same module is also bundled as a CommonJS
+// script (loaded with a V8 code cache by dist/bundle/main.js, see scripts/bundle.mjs).
+void execute(process.argv.slice(2)).then((code) => {
+  process.exitCode = stdoutClosed ? ExitCode.ok : code;
+  // After the verdict the process ends promptly, whatever a peer left open: a socket stuck in a connect
+  // or a TLS handshake, a NATS server that never sent INFO. Commands close what they own before they
+  // return; this only catches what a library could not close. The timer is unref'd, so a process with
+  // nothing left open exits at once without waiting for it.
+  setTimeout(() => {
+    // biome-ignore lint/nursery/noProcessExit: the verdict is out; a peer's half-open socket must not hold the process
+    process.exit();
+  }, EXIT_GRACE_MS).unref();
+});

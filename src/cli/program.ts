@@ -16,12 +16,53 @@ import { register as registerSse } from '../transports/sse/register.js';
 import { register as registerWs } from '../transports/ws/register.js';
 import { register as registerWorker } from '../worker/register.js';
 
+type Register = (program: Command, ctx: CommandContext) => void;
+
+/** Every slice with the one top-level command it registers, in help order. */
+const SLICES: ReadonlyArray<readonly [string, Register]> = [
+  ['http', registerHttp],
+  ['grpc', registerGrpc],
+  ['nats', registerNats],
+  ['ws', registerWs],
+  ['sse', registerSse],
+  ['amqp', registerAmqp],
+  ['mqtt', registerMqtt],
+  ['events', registerEvents],
+  ['serve', registerServe],
+  ['check', registerCheck],
+  ['demo', registerDemo],
+  ['worker', registerWorker],
+  ['report', registerReport],
+  ['completion', registerCompletion],
+];
+
+/**
+ * Commands that never look at the rest of the tree: when the command line starts with one of them,
+ * only that slice is registered. Declaring every command's options costs more than anything else
+ * before a one-shot request (commander's Option objects, ~1000 of them; measured in bench/RESULTS.md).
+ * `check` (its step catalogue) and `completion` walk the whole tree; help and unknown words need it.
+ */
+const ONE_SLICE: ReadonlySet<string> = new Set([
+  'http',
+  'grpc',
+  'nats',
+  'ws',
+  'sse',
+  'amqp',
+  'mqtt',
+  'events',
+  'serve',
+  'demo',
+  'worker',
+  'report',
+]);
+
 /**
  * The command tree: one register() call per slice, nothing else. Register files only declare
  * arguments and options (cheap to load); each action imports its runner lazily, so
- * `comms-cli http ...` never loads gRPC or NATS code.
+ * `comms-cli http ...` never loads gRPC or NATS code. `first` is the command line's first word.
  */
-export function buildProgram(ctx: CommandContext): Command {
+export function buildProgram(ctx: CommandContext, first?: string): Command {
   const program = new Command('comms-cli')
     .description(
       'Test service-to-service communication: HTTP, gRPC, NATS and event logs, with retries, timeouts, a circuit breaker, timing and load.',
@@ -42,20 +83,9 @@ Examples:
 
 Exit codes: 0 ok, 1 failed/expectation, 2 usage, 3 unreachable, 4 timeout, 5 breaker open, 6 local failure, 130 interrupted.`,
     );
-  registerHttp(program, ctx);
-  registerGrpc(program, ctx);
-  registerNats(program, ctx);
-  registerWs(program, ctx);
-  registerSse(program, ctx);
-  registerAmqp(program, ctx);
-  registerMqtt(program, ctx);
-  registerEvents(program, ctx);
-  registerServe(program, ctx);
-  registerCheck(program, ctx);
-  registerDemo(program, ctx);
-  registerWorker(program, ctx);
-  registerReport(program, ctx);
-  registerCompletion(program, ctx);
+  const only =
+    first !== undefined ? SLICES.find(([name]) => name === first && ONE_SLICE.has(name)) : undefined;
+  for (const [, register] of only ? [only] : SLICES) register(program, ctx);
   // Subcommands inherit exitOverride so usage errors reach main.ts (exit 2, not commander's 1).
   const inherit = (cmd: Command) => {
     for (const sub of cmd.commands) {

@@ -54,7 +54,7 @@ export async function runCallCommand<C extends CallBase, R>(spec: CallCommandSpe
       return await distributeLoad(spec.load, output, spec.signal);
     }
     if (spec.transport.warmUp) {
-      await spec.transport.warmUp();
+      await spec.transport.warmUp(spec.call);
       await warmPipeline(spec.resilience, spec.signal);
     }
     if (spec.load) {

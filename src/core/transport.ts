@@ -63,8 +63,9 @@ export interface Transport<C extends CallBase, R> {
   /**
    * Optional: pay the client library's first-use costs (JIT of its request path, parser compilation)
    * before any clock starts, so the first measured call is not slower than the rest because of us.
-   * Must not contact the call's peer.
+   * Must not contact the call's peer. `call` is the call about to be made: a warm-up that runs the
+   * same kind of call (body handling, timing hooks) leaves nothing of that first use to the clock.
    */
-  warmUp?(): Promise<void>;
+  warmUp?(call: C): Promise<void>;
   close(): Promise<void>;
 }

@@ -12,7 +12,7 @@ type Int32Histogram = InstanceType<typeof Int32Histogram>;
 
 /**
  * HdrHistogram's V2 codec: requiring it adds `encodeIntoCompressedBase64` to every JsHistogram and
- * exports the raw decoder. Loaded on first use: only --json summaries and merges need it.
+ * exports the raw decoder. Loaded with the first histogram (load mode, merges), not at start-up.
  */
 interface HdrCodec {
   doDecode(data: Uint8Array, bitBucketSize: 32): Int32Histogram;
@@ -80,6 +80,9 @@ export class LatencyHistogram {
 
   constructor() {
     this.#hdr = new Int32Histogram(1, HIGHEST_US, 3);
+    // Every run's summary encodes its histogram: load the codec now, while a file descriptor is free.
+    // A run at its open-files limit (-c 400 under `ulimit -n 120`) could not open it at the end.
+    hdrCodec();
   }
 
   get count(): number {

@@ -10,6 +10,7 @@ import Agent from 'undici/lib/dispatcher/agent.js';
 import connectH1 from 'undici/lib/dispatcher/client-h1.js';
 import { formatMs } from '../../core/duration.js';
 import { discardTemp, openTemp } from '../../core/safe-file.js';
+import { TimingRecorder } from '../../core/timing.js';
 import type { AttemptContext, Outcome, ResultFields, Transport, Verdict } from '../../core/transport.js';
 import { errorCode, toCommsError } from '../../errors/classify.js';
 import {
@@ -22,7 +23,7 @@ import {
   UsageError,
 } from '../../errors/comms-error.js';
 import { redactUrl } from '../../output/redact.js';
-import type { HttpCall, HttpReply } from './call.js';
+import type { BodySink, HttpCall, HttpReply } from './call.js';
 import { IDEMPOTENT_METHODS, parseRetryAfter, REDIRECT_STATUSES, RETRYABLE_STATUSES } from './classify.js';
 import { exactJsonBody } from './json-body.js';
 import {
@@ -88,6 +89,13 @@ function warmHttp1Parser(): void {
   }
 }
 
+/** The warm-up's stand-in for the stdout sink: the same streaming path, nothing printed. */
+const NULL_SINK: BodySink = {
+  head: () => true,
+  chunk: async () => {},
+  end: async () => {},
+};
+
 const PROXY_ENV = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy'];
 
 /**
@@ -124,6 +132,8 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
   /** What the last TLS handshake saw (the certificate's dates, a late alert), to explain a failure. */
   readonly #tlsSeen: TlsObservation = {};
   readonly #http2: boolean;
+  /** The connector with our socket hooks (absent behind a proxy); the warm-up's Agent uses it too. */
+  #connect: BuildConnectorType.connector | undefined;
 
   constructor(options: HttpTransportOptions) {
     this.#request = apiRequest;
@@ -174,39 +184,74 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
           observeTls(socket as TLSSocket, this.#tlsSeen);
         }
       };
+      this.#connect = connect;
       this.#dispatcher = new Agent({ ...common, connect });
     }
   }
 
   /**
-   * One GET to an in-process loopback server through a throwaway Agent, over the same request and
-   * parsing code as the real call, before the clock starts. Measured (issue 10): the first request of
-   * a process spent 20-100 ms in undici's first-use work (JIT, parser set-up) that curl, being native,
-   * never pays; without this it landed in firstByte and in a load run's p99. The peer is never
-   * contacted, and a failure here is ignored (it only means the first call pays the cost).
+   * One GET to an in-process loopback server before the clock starts, through the same code as the
+   * call about to be made: this transport's dispatcher (its connector and socket hooks), the
+   * diagnostics-channel timing subscribers, and the same body handling (Transform, pipeline, the
+   * sink's Writable; a file or the terminal is never written). Measured (issue 10): the first request
+   * of a process spent 20-100 ms in undici's first-use work (JIT, parser set-up) that curl, being
+   * native, never pays; a warm-up over other code (a separate Agent, the body drained with for-await)
+   * still left 3-6 ms of first use between the response head and the end of the body. The peer is
+   * never contacted, and a failure here is ignored (it only means the first call pays the cost).
    */
-  async warmUp(): Promise<void> {
+  async warmUp(sample: HttpCall): Promise<void> {
     // Once per process: a check file runs many HTTP steps in one process, and only the first pays.
     if (requestPathWarm) return;
     requestPathWarm = true;
     const { createServer } = await import('node:http');
     const server = createServer((_req, res) => res.end('ok'));
-    const agent = new Agent({ pipelining: 1 });
+    // An Agent of its own (the same classes, the same connector), destroyed before the real call:
+    // the run's dispatcher would be left tearing down the warm-up's connection inside the measured
+    // call (measured: the first connect took 15-35 ms instead of ~1 ms). Behind a proxy the connector
+    // is the proxy's: the warm-up then goes over a bare socket, never to the proxy.
+    const agent = new Agent({ pipelining: 1, ...(this.#connect ? { connect: this.#connect } : {}) });
     try {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(0, '127.0.0.1', () => resolve());
       });
       const { port } = server.address() as { port: number };
-      const res = await this.#request.call(agent, {
-        origin: `http://127.0.0.1:${port}`,
-        path: '/',
+      const url = new URL(`http://127.0.0.1:${port}/`);
+      if (!this.#connect) {
+        const res = await this.#request.call(agent, {
+          origin: url.origin,
+          path: '/',
+          method: 'GET',
+          headers: { 'user-agent': 'comms-cli warm-up' },
+        });
+        await res.body.dump();
+        return;
+      }
+      const {
+        body: _body,
+        sink: _sink,
+        outputFile: _file,
+        outputTarget: _target,
+        onRedirect: _hop,
+        ...rest
+      } = sample;
+      const call: HttpCall = {
+        ...rest,
+        target: url.toString(),
+        url,
         method: 'GET',
         headers: { 'user-agent': 'comms-cli warm-up' },
-      });
-      for await (const _chunk of res.body as unknown as Readable) {
-        // drain
-      }
+        followRedirects: false,
+        // -o writes through a temp file: the warm-up keeps the body in memory instead.
+        bodyMode: sample.bodyMode === 'file' ? 'buffer' : sample.bodyMode,
+        ...(sample.bodyMode === 'stream' ? { sink: NULL_SINK } : {}),
+      };
+      const reply = await this.#attempt(
+        call,
+        { signal: AbortSignal.timeout(5_000), attempt: 1, timing: new TimingRecorder() },
+        agent,
+      );
+      this.describe(reply, call);
     } catch {
       // best effort
     } finally {
@@ -255,7 +300,11 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
     }
   }
 
-  async #attempt(call: HttpCall, ctx: AttemptContext): Promise<HttpReply> {
+  async #attempt(
+    call: HttpCall,
+    ctx: AttemptContext,
+    dispatcher: Dispatcher = this.#dispatcher,
+  ): Promise<HttpReply> {
     let url = call.url;
     let method: string = call.method;
     let body = call.body;
@@ -272,7 +321,7 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
       };
       if (call.bodyMode === 'discard') {
         // Load mode's hot path: no body stream, no per-request async iterator.
-        const res = await this.#dispatchDiscard(opts, ctx.signal);
+        const res = await this.#dispatchDiscard(dispatcher, opts, ctx.signal);
         const location = headerValue(res.headers.location);
         if (call.followRedirects && REDIRECT_STATUSES.has(res.statusCode) && location) {
           ({ url, method, body, headers, redirects } = this.#redirect(
@@ -298,8 +347,8 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
         };
       }
       const res = this.#measurePhases
-        ? await withRecorder(ctx.timing, () => this.#request.call(this.#dispatcher, opts))
-        : await this.#request.call(this.#dispatcher, opts);
+        ? await withRecorder(ctx.timing, () => this.#request.call(dispatcher, opts))
+        : await this.#request.call(dispatcher, opts);
       const location = headerValue(res.headers.location);
       if (call.followRedirects && REDIRECT_STATUSES.has(res.statusCode) && location) {
         await res.body.dump();
@@ -392,6 +441,7 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
 
   /** dispatch() with a minimal handler that counts and drops the body (load mode). */
   #dispatchDiscard(
+    dispatcher: Dispatcher,
     opts: Dispatcher.RequestOptions,
     signal: AbortSignal,
   ): Promise<{
@@ -419,7 +469,7 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
       };
       const { signal: _signal, ...dispatchOpts } = opts;
       try {
-        this.#dispatcher.dispatch(dispatchOpts as Dispatcher.DispatchOptions, {
+        dispatcher.dispatch(dispatchOpts as Dispatcher.DispatchOptions, {
           onRequestStart(c) {
             controller = c;
             if (signal.aborted) c.abort(signal.reason as Error);

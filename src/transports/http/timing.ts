@@ -13,6 +13,12 @@ import type { TimingRecorder } from '../../core/timing.js';
  * - `undici:client:sendHeaders` names the socket a request went out on: a new socket's phases are
  *   copied to that request's recorder (a reused keep-alive socket has none, and shows none).
  * - `undici:request:headers` is the first response byte (status line + headers parsed).
+ * - `undici:request:trailers` is the response complete (the parser reached the message's end): the
+ *   total, as curl's is the end of the transfer. Marked at the wire rather than when our own body
+ *   stages (Transform, pipeline, the stdout sink) have drained: that plumbing runs ~1-2 ms of
+ *   interpreted JavaScript after the last byte on a cold process, which curl, writing from its receive
+ *   callback, does not have (measured against curl -w; docs/http.md "Timing"). With -L the last hop's
+ *   end wins; an attempt that never completes is totalled by the pipeline when it ends.
  */
 interface SocketTimes {
   start: number;
@@ -64,6 +70,10 @@ function ensureSubscribed(): void {
     const { request } = msg as { request: object };
     const rec = requestRecorders.get(request);
     if (rec && rec.get('firstByte') === undefined) rec.markSinceStart('firstByte');
+  });
+  subscribe('undici:request:trailers', (msg) => {
+    const { request } = msg as { request: object };
+    requestRecorders.get(request)?.markSinceStart('total');
   });
 }
 
