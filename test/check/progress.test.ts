@@ -27,7 +27,7 @@ checks:
 `;
 
 function inTerminal(dir: string, args: string): { out: string; status: number | null } {
-  const env = { ...process.env, NO_COLOR: '1' };
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
   delete env.CI; // ora stays off under CI=true, as it should
   const r = spawnSync(
     'script',
