@@ -414,7 +414,7 @@ describe('ws:// handlers', () => {
       expect(r.code, r.stderr).toBe(0);
       const out = lines<Record<string, unknown>>(r.stdout);
       expect(out[0]).toMatchObject({ transport: 'ws', outcome: 'handled', status: 'answered' });
-      expect((out[0]?.data as { type: string }).type).toBe('Placed');
+      expect(out[0]).toMatchObject({ data: { type: 'Placed' } });
       expect(summaryOf(r.stdout)).toMatchObject({ handled: 3, position: 3 });
       expect(r.stdout + r.stderr).not.toContain('secret-pw');
     },
