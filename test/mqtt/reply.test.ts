@@ -86,9 +86,9 @@ describe.skipIf(!up)('mqtt reply (Mosquitto)', () => {
         t,
         'x',
         '--timeout',
-        '1500ms',
+        '3s',
         '--retries',
-        '2',
+        '3',
         '--backoff',
         '10ms',
         '--json',
@@ -96,7 +96,9 @@ describe.skipIf(!up)('mqtt reply (Mosquitto)', () => {
       expect(r.code, r.stderr).toBe(0);
       const [result] = lines<{ data: string; attempts: Array<{ ok: boolean }> }>(r.stdout);
       expect(result?.data).toBe('fixed');
-      expect(result?.attempts.map((a) => a.ok)).toEqual([false, true]);
+      // The first request is dropped; a loaded machine may time out another, so only the ends are fixed.
+      expect(result?.attempts[0]?.ok).toBe(false);
+      expect(result?.attempts.at(-1)?.ok).toBe(true);
       const load = await runCli(['mqtt', 'request', t, 'n{{seq}}', '-n', '20', '-c', '4', '--json']);
       expect(load.code, load.stderr).toBe(0);
       expect(lines(load.stdout).at(-1)).toMatchObject({ type: 'summary', requests: 20, errors: 0 });
