@@ -26,8 +26,8 @@ const opt = (name, dflt) => {
 const QUICK = argv.includes('--quick');
 const ROUNDS = Number(opt('rounds', QUICK ? '1' : '3'));
 const SCALE = QUICK ? 0.1 : 1;
-const PUB_N = Math.round(50_000 * SCALE);
-const REQ_N = Math.round(10_000 * SCALE);
+const PUB_N = Math.round(20_000 * SCALE);
+const REQ_N = Math.round(5_000 * SCALE);
 const CONC = 50;
 const AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672/';
 const MQTT_URL = 'mqtt://127.0.0.1:1883';

@@ -19,6 +19,7 @@ interface Unconfirmed {
   readonly exchange: string;
   readonly routingKey: string;
   returned?: Returned;
+  settled?: boolean;
 }
 
 interface PendingReply {
@@ -32,7 +33,13 @@ interface ChannelState {
   /** Rejects (typed) when the channel or its connection closes; never resolves. */
   readonly failed: Promise<never>;
   error: CommsError | undefined;
+  /**
+   * Publishes awaiting their confirm, in publish order, from `head` on. Confirms settle in order, so
+   * the head advances and the array is compacted now and then: amortised O(1) per message (removing
+   * each entry with splice made a 20,000-message batch quadratic).
+   */
   readonly unconfirmed: Unconfirmed[];
+  head: number;
   readonly replies: Map<string, PendingReply>;
   replyConsumer?: Promise<unknown>;
 }
@@ -112,7 +119,14 @@ export class AmqpTransport implements Transport<AmqpCall, AmqpReply> {
       fail = reject;
     });
     failed.catch(() => undefined);
-    const state: ChannelState = { ch, failed, error: undefined, unconfirmed: [], replies: new Map() };
+    const state: ChannelState = {
+      ch,
+      failed,
+      error: undefined,
+      unconfirmed: [],
+      head: 0,
+      replies: new Map(),
+    };
     const pendingState = this.#state;
     const down = (err: CommsError) => {
       if (!state.error) state.error = err;
@@ -160,10 +174,18 @@ export class AmqpTransport implements Transport<AmqpCall, AmqpReply> {
       );
       return;
     }
-    const entry = state.unconfirmed.find(
-      (u) => u.returned === undefined && u.exchange === info.exchange && u.routingKey === info.routingKey,
-    );
-    if (entry) entry.returned = info;
+    for (let i = state.head; i < state.unconfirmed.length; i++) {
+      const u = state.unconfirmed[i] as Unconfirmed;
+      if (
+        !u.settled &&
+        u.returned === undefined &&
+        u.exchange === info.exchange &&
+        u.routingKey === info.routingKey
+      ) {
+        u.returned = info;
+        break;
+      }
+    }
   }
 
   /** Publish one message; `done` settles with its confirm (at once without confirms). */
@@ -185,8 +207,7 @@ export class AmqpTransport implements Transport<AmqpCall, AmqpReply> {
         m.content,
         m.options,
         (err: unknown) => {
-          const i = state.unconfirmed.indexOf(entry);
-          if (i >= 0) state.unconfirmed.splice(i, 1);
+          settle(state, entry);
           // amqplib fails every outstanding confirm when the channel closes: that is the channel's
           // error (already recorded by its error event), not a nack.
           if (err && state.error) reject(state.error);
@@ -362,6 +383,20 @@ export class AmqpTransport implements Transport<AmqpCall, AmqpReply> {
       }
     }
     if (conn) await closeAmqp(await conn.catch(() => undefined));
+  }
+}
+
+/** Mark a publish confirmed (or failed) and move the head past the settled ones. */
+function settle(state: ChannelState, entry: Unconfirmed): void {
+  entry.settled = true;
+  const list = state.unconfirmed;
+  while (state.head < list.length && (list[state.head] as Unconfirmed).settled) state.head += 1;
+  if (state.head === list.length) {
+    list.length = 0;
+    state.head = 0;
+  } else if (state.head > 1024 && state.head * 2 > list.length) {
+    list.splice(0, state.head);
+    state.head = 0;
   }
 }
 
