@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import amqp, { type Channel, type ChannelModel } from 'amqplib';
 import mqtt, { type MqttClient } from 'mqtt';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { ndjson as lines } from '../kit/ndjson.js';
 import { refusedAddress, silentPeer } from '../kit/peers.js';
@@ -34,6 +34,8 @@ const mosquitto = await answers(1883);
 if (!rabbit) console.warn('RabbitMQ does not answer on 127.0.0.1:5672: amqp:// handler tests skipped');
 if (!mosquitto) console.warn('Mosquitto does not answer on 127.0.0.1:1883: mqtt:// handler tests skipped');
 
+// No afterEach(killSurvivors): it would also end the `serve ws` the ws tests share; the only
+// long-running processes are that server and the ones afterAll ends.
 let tmp: string;
 let seq = 0;
 beforeAll(() => {
@@ -43,7 +45,6 @@ afterAll(() => {
   killSurvivors();
   rmSync(tmp, { recursive: true, force: true });
 });
-afterEach(() => killSurvivors());
 
 function dir(): string {
   seq += 1;
