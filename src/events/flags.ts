@@ -110,7 +110,10 @@ export const STATS_OPTIONS = STORE_AND_OUTPUT;
 export type StatsValues = OptionValues<typeof STATS_OPTIONS>;
 
 export const DISPATCH_OPTIONS = {
-  to: text('--to <handler>', 'http(s)://URL (POST), nats:SUBJECT (request) or exec:CMD (event on stdin)'),
+  to: text(
+    '--to <handler>',
+    'http(s)://URL (POST), ws(s)://URL (message, answered), amqp(s)://…?queue=Q|exchange=X&routing-key=K (confirmed publish), mqtt(s)://host/TOPIC (QoS 1), nats:SUBJECT (request) or exec:CMD (event on stdin)',
+  ),
   checkpoint: text(
     '--checkpoint <name>',
     'resume after the position this dispatcher last handled, and store it as it goes',

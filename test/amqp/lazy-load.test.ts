@@ -35,3 +35,21 @@ it('`comms-cli http get` loads neither amqplib nor mqtt (lazy imports only)', as
   expect(loaded).toMatch(/dist\/bundle\/main\.js/);
   expect(loaded).not.toMatch(/amqplib|node_modules\/mqtt|mqtt-packet|['"/]mqtt['"\n]/);
 });
+
+it('`comms-cli events dispatch --to exec:…` loads none of amqplib, mqtt, ws (handlers load by scheme)', async () => {
+  const trace = join(tmp, 'dispatch-loads.txt');
+  writeFileSync(trace, '');
+  const store = join(tmp, 'store');
+  const append = await runCli(['events', 'append', 'a-1', 'E', '--store', store]);
+  expect(append.code).toBe(0);
+  const r = await runCli(['events', 'dispatch', '--to', 'exec:cat >/dev/null', '--store', store], {
+    env: {
+      NODE_OPTIONS: `--import=${new URL('../fixtures/trace-loads.mjs', import.meta.url).href}`,
+      COMMS_TRACE_FILE: trace,
+    },
+  });
+  expect(r.code, r.stderr).toBe(0);
+  const loaded = readFileSync(trace, 'utf8');
+  expect(loaded).toMatch(/dist\/bundle\/main\.js/);
+  expect(loaded).not.toMatch(/amqplib|node_modules\/mqtt|mqtt-packet|node_modules\/ws\//);
+});

@@ -1,14 +1,6 @@
 import { CALL_OPTIONS } from '../../command/call-options.js';
-import {
-  choice,
-  duration,
-  flag,
-  fraction,
-  integer,
-  list,
-  type OptionValues,
-  text,
-} from '../../command/option.js';
+import { choice, duration, flag, integer, list, type OptionValues, text } from '../../command/option.js';
+import { responderOptions } from '../../command/responder-options.js';
 import { OUTPUT_OPTIONS } from '../../command/shared-options.js';
 import { TLS_OPTIONS } from '../../command/tls-options.js';
 
@@ -103,31 +95,8 @@ export const REQUEST_OPTIONS = {
 export type RequestValues = OptionValues<typeof REQUEST_OPTIONS>;
 
 export const REPLY_OPTIONS = {
-  count: integer('--count <n>', 'exit 0 after answering n requests', { min: 1 }),
-  body: text('--body <text|@file>', 'reply with this body instead of echoing the request'),
-  exec: text(
-    '--exec <command>',
-    'run a shell command per request: the payload on its stdin, its stdout is the reply (env AMQP_QUEUE, AMQP_ROUTING_KEY, AMQP_CORRELATION_ID)',
-  ),
-  execTimeout: duration(
-    '--exec-timeout <dur>',
-    'kill an --exec command running longer than this (error 504)',
-    {
-      default: 30_000,
-    },
-  ),
-  header: list('-H, --header <header>', "reply header 'Name: value' (repeatable)", { mapSyntax: ': ' }),
-  delay: duration('--delay <dur>', 'wait this long before replying'),
-  failRate: fraction('--fail-rate <p>', 'drop this fraction of requests without replying (0.3 or 30%)'),
-  failFirst: integer(
-    '--fail-first <n>',
-    'drop the first n requests without replying (deterministic faults)',
-    {
-      default: 0,
-    },
-  ),
+  ...responderOptions('AMQP_QUEUE, AMQP_ROUTING_KEY, AMQP_CORRELATION_ID'),
   prefetch: integer('--prefetch <n>', 'requests handled at once', { default: 10, min: 1 }),
-  raw: flag('--raw', 'print request payloads only'),
   ...DECLARE_OPTIONS,
   ...AMQP_CONNECTION_OPTIONS,
   ...OUTPUT_OPTIONS,

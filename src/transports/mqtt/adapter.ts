@@ -41,7 +41,8 @@ export class MqttTransport implements Transport<MqttCall, MqttReply> {
     return this.#responseTopic;
   }
 
-  async #connection(ctx: AttemptContext): Promise<MqttClient> {
+  /** The client, connected on first use (also what an events handler watches for PUBACK reason codes). */
+  async connection(ctx: AttemptContext): Promise<MqttClient> {
     if (!this.#client) {
       const started = performance.now();
       const pending = connectMqtt(this.#endpoint).then((client) => {
@@ -79,7 +80,7 @@ export class MqttTransport implements Transport<MqttCall, MqttReply> {
   }
 
   async attempt(call: MqttCall, ctx: AttemptContext): Promise<MqttReply> {
-    const client = await this.#connection(ctx);
+    const client = await this.connection(ctx);
     if (call.op === 'request') return this.#request(client, call, ctx);
     let count = 0;
     let bytes = 0;

@@ -37,3 +37,7 @@ export type MqttReply =
       readonly headers: HeaderRecord | undefined;
       readonly data: Buffer;
     };
+
+/** The user properties of an MQTT reply that mark a responder's failure (as `mqtt reply --exec` sends them; the same names as AMQP's headers). */
+export const SERVICE_ERROR_CODE = 'x-service-error-code';
+export const SERVICE_ERROR = 'x-service-error';

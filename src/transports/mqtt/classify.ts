@@ -1,6 +1,6 @@
 import type { Verdict } from '../../core/transport.js';
-import { type CommsError, InterruptedError, TimeoutError } from '../../errors/comms-error.js';
-import type { MqttCall, MqttReply } from './call.js';
+import { type CommsError, InterruptedError, ResponseError, TimeoutError } from '../../errors/comms-error.js';
+import { type MqttCall, type MqttReply, SERVICE_ERROR, SERVICE_ERROR_CODE } from './call.js';
 
 /**
  * What MQTT retries: a request that timed out, and any call whose connection never came up (refused
@@ -12,7 +12,20 @@ export const NEVER_RETRIED: ReadonlySet<string> = new Set(['COMMS_ERR_MQTT_CONNA
 export function classify(outcome: { reply?: MqttReply; error?: CommsError }, call: MqttCall): Verdict {
   const r = outcome.reply;
   if (r) {
-    if (r.op === 'request') return { ok: true, retryable: false, peerFault: false, status: 'reply' };
+    if (r.op === 'request') {
+      const code = r.headers?.[SERVICE_ERROR_CODE];
+      if (code === undefined) return { ok: true, retryable: false, peerFault: false, status: 'reply' };
+      const why = r.headers?.[SERVICE_ERROR];
+      return {
+        ok: false,
+        retryable: false,
+        peerFault: false,
+        status: `service error ${String(code)}`,
+        error: new ResponseError(`service error ${String(code)}${why ? `: ${String(why)}` : ''}`, {
+          code: 'COMMS_ERR_MQTT_SERVICE',
+        }),
+      };
+    }
     if (r.stopped) {
       const message = `${r.stopped.message} after publishing ${r.count} message${r.count === 1 ? '' : 's'}`;
       const error =

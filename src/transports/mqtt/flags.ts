@@ -1,5 +1,6 @@
 import { CALL_OPTIONS } from '../../command/call-options.js';
 import { choice, duration, flag, integer, list, type OptionValues, text } from '../../command/option.js';
+import { responderOptions } from '../../command/responder-options.js';
 import { OUTPUT_OPTIONS } from '../../command/shared-options.js';
 import { TLS_OPTIONS } from '../../command/tls-options.js';
 import { UsageError } from '../../errors/comms-error.js';
@@ -80,3 +81,11 @@ export const REQUEST_OPTIONS = {
   ...CALL_OPTIONS,
 };
 export type RequestValues = OptionValues<typeof REQUEST_OPTIONS>;
+
+export const REPLY_OPTIONS = {
+  qos: qos('--qos <level>', 'quality of service of the subscription and of the replies'),
+  ...responderOptions('MQTT_TOPIC, MQTT_RESPONSE_TOPIC, MQTT_CORRELATION_DATA'),
+  ...MQTT_CONNECTION_OPTIONS,
+  ...OUTPUT_OPTIONS,
+};
+export type ReplyValues = OptionValues<typeof REPLY_OPTIONS>;

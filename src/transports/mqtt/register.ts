@@ -1,10 +1,16 @@
 import type { Command } from 'commander';
 import type { CommandContext } from '../../command/context.js';
 import { addOptions, readOptions } from '../../command/option.js';
-import { DEFAULT_MQTT_URL, PUBLISH_OPTIONS, REQUEST_OPTIONS, SUBSCRIBE_OPTIONS } from './flags.js';
+import {
+  DEFAULT_MQTT_URL,
+  PUBLISH_OPTIONS,
+  REPLY_OPTIONS,
+  REQUEST_OPTIONS,
+  SUBSCRIBE_OPTIONS,
+} from './flags.js';
 
 /**
- * `comms-cli mqtt publish|subscribe|request` (MQTT 5, or 3.1.1 with --mqtt-version): declarations only;
+ * `comms-cli mqtt publish|subscribe|request|reply` (MQTT 5, or 3.1.1 with --mqtt-version): declarations only;
  * mqtt.js and the runners load only when a command runs.
  */
 export function register(program: Command, ctx: CommandContext): void {
@@ -17,7 +23,7 @@ export function register(program: Command, ctx: CommandContext): void {
 Examples:
   $ comms-cli mqtt publish sensors/t1 '{"c":21.5}' --qos 1 --retain
   $ comms-cli mqtt subscribe 'sensors/#' --count 10 --json
-  $ comms-cli mqtt request svc/echo ping --qos 1 --timeout 2s
+  $ comms-cli mqtt reply svc/echo &   comms-cli mqtt request svc/echo ping --qos 1 --timeout 2s
 
 Connection: --url or MQTT_URL (default ${DEFAULT_MQTT_URL}); --username/--password (MQTT_PASSWORD).
 Exit codes: 0 ok, 1 failed, 2 usage, 3 unreachable/CONNACK refused, 4 timeout, 5 breaker open, 130 interrupted.`,
@@ -70,4 +76,24 @@ Examples:
       ctx.setExit(await runRequest(topic, payload, readOptions(REQUEST_OPTIONS, self.opts()), ctx));
     });
   addOptions(request, REQUEST_OPTIONS);
+
+  const reply = mqtt
+    .command('reply')
+    .description(
+      'answer MQTT 5 requests on a topic, for testing: echo, a fixed body, or a command; with injected faults',
+    )
+    .argument('<topic>', "the topic (or filter: '+', '#') requests arrive on")
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ comms-cli mqtt reply svc/echo --qos 1
+  $ comms-cli mqtt reply svc/time --exec 'date -u +%FT%TZ' --exec-timeout 2s
+  $ comms-cli mqtt reply svc/flaky --fail-rate 50% --delay 20ms`,
+    )
+    .action(async (topic: string, _o: unknown, self: Command) => {
+      const { runReply } = await import('./commands/reply.js');
+      ctx.setExit(await runReply(topic, readOptions(REPLY_OPTIONS, self.opts()), ctx));
+    });
+  addOptions(reply, REPLY_OPTIONS);
 }
