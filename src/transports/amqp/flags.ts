@@ -1,4 +1,5 @@
 import { CALL_OPTIONS } from '../../command/call-options.js';
+import { EXPECT_OPTIONS } from '../../command/expect-options.js';
 import {
   choice,
   duration,
@@ -98,6 +99,7 @@ export const REQUEST_OPTIONS = {
   ...MESSAGE_OPTIONS,
   raw: flag('--raw', 'print the reply payload only (no trailing newline added)'),
   ...AMQP_CONNECTION_OPTIONS,
+  ...EXPECT_OPTIONS,
   ...CALL_OPTIONS,
 };
 export type RequestValues = OptionValues<typeof REQUEST_OPTIONS>;

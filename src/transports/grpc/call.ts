@@ -17,6 +17,10 @@ export interface GrpcCall extends CallBase {
   readonly retryOn: ReadonlySet<number>;
   /** Streams: print each response as it arrives. Absent: responses are kept in the reply. */
   onMessage?(message: unknown, index: number): Promise<void>;
+  /** Keep streamed responses in the reply too (--expect-json / --expect-body judge them). */
+  readonly keepMessages?: boolean;
+  /** --expect-status: these statuses succeed, every other fails (exit 1). Absent: OK only. */
+  readonly expectStatus?: ReadonlySet<number>;
 }
 
 /** The outcome of one attempt: the status, metadata, decoded details, and the responses not streamed out. */

@@ -1,4 +1,5 @@
 import { CALL_OPTIONS } from '../../command/call-options.js';
+import { EXPECT_OPTIONS } from '../../command/expect-options.js';
 import { choice, duration, flag, integer, list, type OptionValues, text } from '../../command/option.js';
 import { OUTPUT_OPTIONS } from '../../command/shared-options.js';
 import { TLS_OPTIONS } from '../../command/tls-options.js';
@@ -77,6 +78,7 @@ export const REQUEST_OPTIONS = {
   ),
   raw: flag('--raw', 'print the reply payload only (no trailing newline added)'),
   ...MQTT_CONNECTION_OPTIONS,
+  ...EXPECT_OPTIONS,
   ...CALL_OPTIONS,
 };
 export type RequestValues = OptionValues<typeof REQUEST_OPTIONS>;

@@ -1,4 +1,5 @@
 import { CALL_OPTIONS } from '../../command/call-options.js';
+import { EXPECT_OPTIONS } from '../../command/expect-options.js';
 import { duration, flag, fraction, integer, list, type OptionValues, text } from '../../command/option.js';
 import { OUTPUT_OPTIONS } from '../../command/shared-options.js';
 import { TRACE_OPTIONS } from '../../command/trace.js';
@@ -87,6 +88,7 @@ export const REQUEST_OPTIONS = {
     'scatter-gather: wait for n replies (or --timeout), print each; exit 4 naming the count when fewer came',
     { min: 1 },
   ),
+  ...EXPECT_OPTIONS,
   ...TRACE_OPTIONS,
   ...CALL_OPTIONS,
   ...NATS_CONNECTION_OPTIONS,

@@ -1,0 +1,99 @@
+import { formatMs } from '../core/duration.js';
+import { expectTime, type ResultCheck } from '../core/expect.js';
+import { type ExpectWording, prepareExpectJson, type ReplyView, replyChecks } from '../core/expectation.js';
+import { type MessageMatcher, parseMessageMatcher } from '../core/message-match.js';
+import { isSecretHeader, isSecretValue, REDACTED } from '../output/redact.js';
+import { duration, integer, list, type OptionValues } from './option.js';
+
+/**
+ * The expectations every call command takes (http, grpc call, nats/amqp/mqtt request): one table,
+ * one implementation (core/expectation.ts). `--expect-status` is each transport's own (HTTP numbers
+ * and classes, gRPC status names), declared next to these in its flags.ts.
+ */
+export const EXPECT_OPTIONS = {
+  expectHeader: list(
+    '--expect-header <spec>',
+    "expected header/metadata 'Name: text' or 'Name: /regex/' (repeatable)",
+    { mapSyntax: ': ' },
+  ),
+  expectBody: list('--expect-body <spec>', 'expected body/payload substring or /regex/ (repeatable)'),
+  expectJson: list(
+    '--expect-json <path=value>',
+    "expected JSON value: '$.items[0].id=42', '$.name=/re/', '$.qty>0', '$.items.length>=2' (repeatable)",
+    { mapSyntax: '=' },
+  ),
+  expectTime: duration('--expect-time <dur>', 'expected total time at most this'),
+};
+export type ExpectValues = OptionValues<typeof EXPECT_OPTIONS>;
+
+/** The expectations of commands that receive a stream of messages (subscribe, consume). */
+export const EXPECT_STREAM_OPTIONS = {
+  expectCount: integer(
+    '--expect-count <n>',
+    'exactly n messages must arrive before the stream ends (--count, --timeout, Ctrl-C); exit 1 otherwise',
+    { min: 0 },
+  ),
+  expectMessage: list(
+    '--expect-message <spec>',
+    'a received message must match: text, /regex/, or path=value on JSON (repeatable)',
+  ),
+};
+export type ExpectStreamValues = OptionValues<typeof EXPECT_STREAM_OPTIONS>;
+
+/** Are any of the payload expectations given (the payload must then be kept whole)? */
+export function wantsPayload(values: ExpectValues): boolean {
+  return values.expectBody.length + values.expectJson.length > 0;
+}
+
+/**
+ * The ResultChecks of EXPECT_OPTIONS for a command, in the order HTTP always ran them: headers, body,
+ * JSON, then time. Bad specs are usage errors (exit 2) before anything is sent. Header values named
+ * in a failure are redacted when secret, unless --show-secrets.
+ */
+export async function expectChecks<R>(
+  values: ExpectValues & { showSecrets?: boolean },
+  view: (reply: R) => ReplyView,
+  payload: string,
+): Promise<ResultCheck<R>[]> {
+  await prepareExpectJson(values.expectJson);
+  const wording: ExpectWording = {
+    payload,
+    ...(values.showSecrets
+      ? {}
+      : { redact: (name: string, v: string) => (isSecretHeader(name) || isSecretValue(v) ? REDACTED : v) }),
+  };
+  const checks: ResultCheck<R>[] = replyChecks(values, view, wording);
+  if (values.expectTime !== undefined)
+    checks.push(expectTime(values.expectTime, formatMs(values.expectTime)));
+  return checks;
+}
+
+/** The stream expectations, parsed up front (exit 2 on a bad spec). */
+export interface StreamExpectations {
+  readonly count: number | undefined;
+  readonly messages: readonly MessageMatcher[];
+}
+
+export function streamExpectationsFrom(values: ExpectStreamValues): StreamExpectations {
+  return {
+    count: values.expectCount,
+    messages: values.expectMessage.map((s) => parseMessageMatcher(s, '--expect-message')),
+  };
+}
+
+/**
+ * Judge a finished stream: the failure (one line naming the expectation and what arrived), or
+ * undefined. `matched[i]` says whether some message matched `messages[i]`.
+ */
+export function judgeStream(
+  expect: StreamExpectations,
+  received: number,
+  matched: readonly boolean[],
+): string | undefined {
+  if (expect.count !== undefined && received !== expect.count)
+    return `expected ${expect.count} message${expect.count === 1 ? '' : 's'}, got ${received}`;
+  const missing = expect.messages.findIndex((_m, i) => !matched[i]);
+  if (missing >= 0)
+    return `expected a message matching ${expect.messages[missing]?.spec}, none of ${received} did`;
+  return undefined;
+}
