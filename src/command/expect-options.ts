@@ -82,6 +82,61 @@ export function streamExpectationsFrom(values: ExpectStreamValues): StreamExpect
 }
 
 /**
+ * The stream expectations of one subscription, judged as messages arrive:
+ * - `--expect-count N` with `--timeout`: the timeout is the end of a window, exactly N must arrive in
+ *   it (an N+1-th fails at once); without `--timeout` or `--count` it stops after N, as `--count N`.
+ * - `--expect-message SPEC`: some message must match each spec; without `--count`/`--expect-count` the
+ *   stream stops as soon as every spec has matched.
+ */
+export class StreamJudge {
+  readonly #expect: StreamExpectations;
+  readonly #matched: boolean[];
+  readonly #count: number | undefined;
+  readonly #timeoutMs: number | undefined;
+  #received = 0;
+
+  constructor(
+    expect: StreamExpectations,
+    limits: { count: number | undefined; timeoutMs: number | undefined },
+  ) {
+    this.#expect = expect;
+    this.#matched = expect.messages.map(() => false);
+    this.#count = limits.count;
+    this.#timeoutMs = limits.timeoutMs;
+  }
+
+  /** Any stream expectation given? */
+  get active(): boolean {
+    return this.#expect.count !== undefined || this.#expect.messages.length > 0;
+  }
+
+  /** --expect-count with --timeout: the timeout ends the window normally (no exit 4). */
+  get windowed(): boolean {
+    return this.#expect.count !== undefined && this.#timeoutMs !== undefined;
+  }
+
+  /** Record one message (its payload as text); true when the stream should stop now. */
+  seen(text: string): boolean {
+    this.#received += 1;
+    this.#expect.messages.forEach((m, i) => {
+      if (!this.#matched[i] && m.test(text)) this.#matched[i] = true;
+    });
+    const want = this.#expect.count;
+    if (want !== undefined) {
+      if (this.#received > want) return true;
+      if (this.#received === want && this.#timeoutMs === undefined && this.#count === undefined) return true;
+      return false;
+    }
+    return this.#expect.messages.length > 0 && this.#count === undefined && this.#matched.every(Boolean);
+  }
+
+  /** The failure (one line naming the expectation and what arrived), or undefined. */
+  failure(): string | undefined {
+    return judgeStream(this.#expect, this.#received, this.#matched);
+  }
+}
+
+/**
  * Judge a finished stream: the failure (one line naming the expectation and what arrived), or
  * undefined. `matched[i]` says whether some message matched `messages[i]`.
  */
@@ -91,7 +146,7 @@ export function judgeStream(
   matched: readonly boolean[],
 ): string | undefined {
   if (expect.count !== undefined && received !== expect.count)
-    return `expected ${expect.count} message${expect.count === 1 ? '' : 's'}, got ${received}`;
+    return `expected ${expect.count} message${expect.count === 1 ? '' : 's'}, got ${received}${received > expect.count ? ' (or more)' : ''}`;
   const missing = expect.messages.findIndex((_m, i) => !matched[i]);
   if (missing >= 0)
     return `expected a message matching ${expect.messages[missing]?.spec}, none of ${received} did`;

@@ -1,5 +1,5 @@
 import { CALL_OPTIONS } from '../../command/call-options.js';
-import { EXPECT_OPTIONS } from '../../command/expect-options.js';
+import { EXPECT_OPTIONS, EXPECT_STREAM_OPTIONS } from '../../command/expect-options.js';
 import { duration, flag, fraction, integer, list, type OptionValues, text } from '../../command/option.js';
 import { OUTPUT_OPTIONS } from '../../command/shared-options.js';
 import { TRACE_OPTIONS } from '../../command/trace.js';
@@ -73,6 +73,7 @@ export const SUBSCRIBE_OPTIONS = {
     'with --durable: redeliver an unacknowledged message after this long',
     { default: 30_000 },
   ),
+  ...EXPECT_STREAM_OPTIONS,
   ...OUTPUT_OPTIONS,
   ...NATS_CONNECTION_OPTIONS,
 };

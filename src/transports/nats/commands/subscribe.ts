@@ -3,8 +3,19 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { CommandContext } from '../../../command/context.js';
+import {
+  type StreamExpectations,
+  StreamJudge,
+  streamExpectationsFrom,
+} from '../../../command/expect-options.js';
 import { outputFrom } from '../../../command/shared-options.js';
-import { type CommsError, ResponseError, TimeoutError, UsageError } from '../../../errors/comms-error.js';
+import {
+  type CommsError,
+  ExpectationError,
+  ResponseError,
+  TimeoutError,
+  UsageError,
+} from '../../../errors/comms-error.js';
 import { ExitCode } from '../../../errors/exit-codes.js';
 import { Output, type OutputOptions } from '../../../output/output.js';
 import { closeNats, connectNats } from '../connection.js';
@@ -43,6 +54,8 @@ export interface SubscribePlan {
     | undefined;
   output: OutputOptions;
   connect: NatsConnectOptions;
+  /** --expect-count / --expect-message (command/expect-options.ts). */
+  expect: StreamExpectations;
 }
 
 export function subscribePlanFrom(subject: string, values: SubscribeValues): SubscribePlan {
@@ -84,6 +97,7 @@ export function subscribePlanFrom(subject: string, values: SubscribeValues): Sub
     timeoutMs: values.timeout,
     raw: values.raw,
     jetstream,
+    expect: streamExpectationsFrom(values),
     output: outputFrom(values),
     // The first connect is bounded too (a server that accepts and never sends INFO): by --timeout
     // when it is shorter than the usual connect timeout.
@@ -151,13 +165,15 @@ export async function runSubscribe(plan: SubscribePlan, ctx: CommandContext): Pr
   const timer = timeoutMs !== undefined ? setTimeout(() => stopper.stop('timeout'), timeoutMs) : undefined;
 
   let n = 0;
+  const judge = new StreamJudge(plan.expect, { count, timeoutMs });
   const slow: SlowConsumer = { dropped: 0 };
   const started = performance.now();
   const deliverOne = async (m: ReceivedMessage): Promise<void> => {
     n += 1;
     // JetStream: acked after this returns, so wait until stdout has really taken the message.
     await writeMessage(output, m, n, { raw, durable: jetstream !== undefined });
-    if (count !== undefined && n >= count) stopper.stop('count');
+    const judged = judge.active && judge.seen(Buffer.from(m.data).toString('utf8'));
+    if (judged || (count !== undefined && n >= count)) stopper.stop('count');
   };
 
   try {
@@ -186,6 +202,16 @@ export async function runSubscribe(plan: SubscribePlan, ctx: CommandContext): Pr
     if (stopper.reason !== 'interrupted') return ExitCode.failed;
   }
 
+  if (stopper.reason !== 'interrupted' && judge.active) {
+    // The stream ended (count, timeout, close): the expectations are judged on what arrived.
+    const timedOutEmpty = stopper.reason === 'timeout' && !judge.windowed && n < (count ?? 1);
+    const failure = timedOutEmpty ? undefined : judge.failure();
+    if (failure !== undefined) {
+      output.error(new ExpectationError(`${failure} on '${subject}'`));
+      return ExitCode.failed;
+    }
+    if (stopper.reason === 'timeout' && judge.windowed) return ExitCode.ok;
+  }
   switch (stopper.reason) {
     case 'interrupted':
       return ExitCode.interrupted;
