@@ -2,6 +2,7 @@ import { formatMs } from '../core/duration.js';
 import { expectTime, type ResultCheck } from '../core/expect.js';
 import { type ExpectWording, prepareExpectJson, type ReplyView, replyChecks } from '../core/expectation.js';
 import { type MessageMatcher, parseMessageMatcher } from '../core/message-match.js';
+import { ExpectationError } from '../errors/comms-error.js';
 import { isSecretHeader, isSecretValue, REDACTED } from '../output/redact.js';
 import { duration, integer, list, type OptionValues } from './option.js';
 
@@ -133,6 +134,19 @@ export class StreamJudge {
   /** The failure (one line naming the expectation and what arrived), or undefined. */
   failure(): string | undefined {
     return judgeStream(this.#expect, this.#received, this.#matched);
+  }
+
+  /**
+   * The verdict when the stream ended: 'ok' (exit 0 whatever the timeout says), an ExpectationError
+   * (exit 1), or undefined to let the command decide as without these options (Ctrl-C; a --timeout
+   * before the first message is still exit 4, as `subscribe --timeout` documents).
+   */
+  end(how: { interrupted: boolean; timedOut: boolean; where: string }): 'ok' | ExpectationError | undefined {
+    if (!this.active || how.interrupted) return undefined;
+    if (how.timedOut && !this.windowed && this.#received < (this.#count ?? 1)) return undefined;
+    const failure = this.failure();
+    if (failure !== undefined) return new ExpectationError(`${failure} on '${how.where}'`);
+    return how.timedOut && this.windowed ? 'ok' : undefined;
   }
 }
 

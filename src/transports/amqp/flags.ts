@@ -1,5 +1,5 @@
 import { CALL_OPTIONS } from '../../command/call-options.js';
-import { EXPECT_OPTIONS } from '../../command/expect-options.js';
+import { EXPECT_OPTIONS, EXPECT_STREAM_OPTIONS } from '../../command/expect-options.js';
 import {
   choice,
   duration,
@@ -91,6 +91,7 @@ export const CONSUME_OPTIONS = {
   raw: flag('--raw', 'print payloads only, one per line'),
   ...DECLARE_OPTIONS,
   ...AMQP_CONNECTION_OPTIONS,
+  ...EXPECT_STREAM_OPTIONS,
   ...OUTPUT_OPTIONS,
 };
 export type ConsumeValues = OptionValues<typeof CONSUME_OPTIONS>;

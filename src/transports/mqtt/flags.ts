@@ -1,5 +1,5 @@
 import { CALL_OPTIONS } from '../../command/call-options.js';
-import { EXPECT_OPTIONS } from '../../command/expect-options.js';
+import { EXPECT_OPTIONS, EXPECT_STREAM_OPTIONS } from '../../command/expect-options.js';
 import { choice, duration, flag, integer, list, type OptionValues, text } from '../../command/option.js';
 import { OUTPUT_OPTIONS } from '../../command/shared-options.js';
 import { TLS_OPTIONS } from '../../command/tls-options.js';
@@ -66,6 +66,7 @@ export const SUBSCRIBE_OPTIONS = {
   retained: flag('--no-retained', 'skip retained messages (only those published from now on)'),
   raw: flag('--raw', 'print payloads only, one per line'),
   ...MQTT_CONNECTION_OPTIONS,
+  ...EXPECT_STREAM_OPTIONS,
   ...OUTPUT_OPTIONS,
 };
 export type SubscribeValues = OptionValues<typeof SUBSCRIBE_OPTIONS>;

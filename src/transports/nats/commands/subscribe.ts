@@ -9,13 +9,7 @@ import {
   streamExpectationsFrom,
 } from '../../../command/expect-options.js';
 import { outputFrom } from '../../../command/shared-options.js';
-import {
-  type CommsError,
-  ExpectationError,
-  ResponseError,
-  TimeoutError,
-  UsageError,
-} from '../../../errors/comms-error.js';
+import { type CommsError, ResponseError, TimeoutError, UsageError } from '../../../errors/comms-error.js';
 import { ExitCode } from '../../../errors/exit-codes.js';
 import { Output, type OutputOptions } from '../../../output/output.js';
 import { closeNats, connectNats } from '../connection.js';
@@ -202,15 +196,16 @@ export async function runSubscribe(plan: SubscribePlan, ctx: CommandContext): Pr
     if (stopper.reason !== 'interrupted') return ExitCode.failed;
   }
 
-  if (stopper.reason !== 'interrupted' && judge.active) {
-    // The stream ended (count, timeout, close): the expectations are judged on what arrived.
-    const timedOutEmpty = stopper.reason === 'timeout' && !judge.windowed && n < (count ?? 1);
-    const failure = timedOutEmpty ? undefined : judge.failure();
-    if (failure !== undefined) {
-      output.error(new ExpectationError(`${failure} on '${subject}'`));
-      return ExitCode.failed;
-    }
-    if (stopper.reason === 'timeout' && judge.windowed) return ExitCode.ok;
+  // The stream ended (count, timeout, close): the expectations are judged on what arrived.
+  const verdict = judge.end({
+    interrupted: stopper.reason === 'interrupted',
+    timedOut: stopper.reason === 'timeout',
+    where: subject,
+  });
+  if (verdict === 'ok') return ExitCode.ok;
+  if (verdict) {
+    output.error(verdict);
+    return ExitCode.failed;
   }
   switch (stopper.reason) {
     case 'interrupted':
