@@ -58,8 +58,14 @@ export const SUBSCRIBE_OPTIONS = {
     'exit 4 unless the expected messages (--count, or at least one) arrive within this time',
   ),
   raw: flag('--raw', 'print payloads only, one per line'),
-  jetstream: flag('--jetstream', 'consume from a JetStream stream (needs --stream)'),
-  stream: text('--stream <name>', 'with --jetstream: the stream to read'),
+  jetstream: flag(
+    '--jetstream',
+    'consume from a JetStream stream (--stream, or the one storing the subject)',
+  ),
+  stream: text(
+    '--stream <name>',
+    'with --jetstream: the stream to read (default: the stream that stores the subject)',
+  ),
   durable: text(
     '--durable <name>',
     'with --jetstream: a durable consumer, created if needed; resumes where it left off',

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Consumer, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
+import type { Consumer, ConsumerMessages, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { CommandContext } from '../../../command/context.js';
 import {
@@ -9,7 +9,13 @@ import {
   streamExpectationsFrom,
 } from '../../../command/expect-options.js';
 import { outputFrom } from '../../../command/shared-options.js';
-import { type CommsError, ResponseError, TimeoutError, UsageError } from '../../../errors/comms-error.js';
+import {
+  type CommsError,
+  ConnectError,
+  ResponseError,
+  TimeoutError,
+  UsageError,
+} from '../../../errors/comms-error.js';
 import { ExitCode } from '../../../errors/exit-codes.js';
 import { Output, type OutputOptions } from '../../../output/output.js';
 import { closeNats, connectNats } from '../connection.js';
@@ -39,7 +45,8 @@ export interface SubscribePlan {
   /** Present: consume from a JetStream stream. */
   jetstream:
     | {
-        stream: string;
+        /** Absent: the stream that stores the subject ($JS.API.STREAM.NAMES with a subject filter). */
+        stream: string | undefined;
         durable: string | undefined;
         deliver: ReturnType<typeof deliverPolicy>;
         ackWaitMs: number;
@@ -56,11 +63,8 @@ export function subscribePlanFrom(subject: string, values: SubscribeValues): Sub
   validateSubject(subject, { wildcards: true });
   let jetstream: SubscribePlan['jetstream'];
   if (values.jetstream) {
-    if (!values.stream)
-      throw new UsageError('--jetstream needs --stream NAME (the stream to read)', {
-        hint: 'e.g. --jetstream --stream ORDERS',
-      });
-    validateStreamName(values.stream, '--stream');
+    // Without --stream, the stream that stores the subject is looked up when connected (as the nats CLI).
+    if (values.stream !== undefined) validateStreamName(values.stream, '--stream');
     if (values.durable) validateStreamName(values.durable, '--durable');
     if (values.queue)
       throw new UsageError(
@@ -360,8 +364,9 @@ async function consumeJetStream(
   js: NonNullable<SubscribePlan['jetstream']>,
   run: JetStreamRun,
 ): Promise<void> {
-  const { stream, durable, deliver, ackWaitMs } = js;
-  const jsm = await manager(nc, stream);
+  const { durable, deliver, ackWaitMs } = js;
+  const jsm = await manager(nc, js.stream ?? subject);
+  const stream = js.stream ?? (await streamOf(jsm, subject));
   const { jetstream } = await import('@nats-io/jetstream');
   const client = jetstream(nc);
   let consumer: Consumer;
@@ -441,4 +446,18 @@ function durationText(ms: number): string {
   if (ms > 0 && ms % 60_000 === 0) return `${ms / 60_000}m`;
   if (ms > 0 && ms % 1000 === 0) return `${ms / 1000}s`;
   return `${ms}ms`;
+}
+
+/** `subscribe --jetstream` without --stream: the one stream that stores the subject, or exit 3 saying so. */
+async function streamOf(jsm: JetStreamManager, subject: string): Promise<string> {
+  try {
+    return await jsm.streams.find(subject);
+  } catch (err) {
+    // The server answers the lookup: no stream, or (a wide wildcard) several.
+    throw new ConnectError(`no single JetStream stream stores '${subject}'`, {
+      cause: err,
+      code: 'COMMS_ERR_NATS_NO_STREAM',
+      hint: 'name it with --stream NAME (comms-cli nats publish SUBJECT --jetstream --stream NAME creates one)',
+    });
+  }
 }
