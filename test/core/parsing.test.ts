@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseDuration } from '../../src/core/duration.js';
 import { parseExact } from '../../src/core/exact-json.js';
-import { parseExpectJson } from '../../src/core/expectation.js';
+import { parseExpectJson, prepareExpectJson } from '../../src/core/expectation.js';
 import { judge } from '../../src/core/match.js';
 import { expandTemplate } from '../../src/core/template.js';
 import { redactDeep, redactUrl } from '../../src/output/redact.js';
@@ -68,6 +68,12 @@ describe("--expect-json specs (the check files' paths and matchers)", () => {
   it.each(['$.items[', 'no operator', '$.qty>many', '=1'])('rejects %j as a usage error', (spec) =>
     expect(() => parseExpectJson(spec)).toThrow(expect.objectContaining({ kind: 'usage' })),
   );
+  it('non-singular paths (wildcards, filters, descendants) load the JSONPath engine first', async () => {
+    const specs = ['$..id.length=2', '$.items[?@.id>42].id=[43]', '$.items[*].id=[42,43]'];
+    await prepareExpectJson(specs);
+    for (const spec of specs) expect(parseExpectJson(spec).judge(doc), spec).toBeUndefined();
+    expect(parseExpectJson('$.items[*].id=[1]').judge(doc)).toBe('expected $.items[*].id = [1], got [42,43]');
+  });
   it('check-file matchers compare exact numbers exactly and plain ones as before', () => {
     const big = parseExact('9007199254740993');
     expect(judge(big, { gt: parseExact('9007199254740992') })).toEqual([]);
