@@ -1,76 +1,10 @@
 import { query } from 'jsonpath-rfc9535';
+import { usePathEngine } from '../core/paths.js';
 
-/**
- * Paths of check files: RFC 9535 JSONPath (jsonpath-rfc9535), plus `-` in dot names
- * (`$.headers.content-type`). Keys under `headers`/`trailers` match case-insensitively. A singular
- * path (names and indexes only) yields its value; a path that can select several nodes yields a list.
+/*
+ * Paths of check files: the contract's paths (core/paths.ts), the same code `--expect-json` uses. The
+ * check runner always needs the JSONPath engine, so it hands it over when this module loads.
  */
-export interface PathResult {
-  readonly found: boolean;
-  readonly value?: unknown;
-}
+usePathEngine(query as Parameters<typeof usePathEngine>[0]);
 
-const SINGULAR_STEP =
-  /^(?:\.([A-Za-z_][\w-]*)|\[(-?\d+)\]|\[\s*'((?:[^'\\]|\\.)*)'\s*\]|\[\s*"((?:[^"\\]|\\.)*)"\s*\])/;
-
-/** The steps of a singular path, or undefined when the path is not singular (wildcards, filters...). */
-function singularSteps(path: string): Array<string | number> | undefined {
-  if (!path.startsWith('$')) return undefined;
-  let rest = path.slice(1);
-  const steps: Array<string | number> = [];
-  while (rest.length > 0) {
-    const m = SINGULAR_STEP.exec(rest);
-    if (!m) return undefined;
-    if (m[1] !== undefined) steps.push(m[1]);
-    else if (m[2] !== undefined) steps.push(Number(m[2]));
-    else steps.push((m[3] ?? m[4] ?? '').replace(/\\(.)/g, '$1'));
-    rest = rest.slice(m[0].length);
-  }
-  return steps;
-}
-
-/** Rewrite `.name-with-dash` into `['name-with-dash']` so the RFC 9535 parser takes it. */
-function toRfc(path: string): string {
-  return path.replace(/(\.\.|\.)([A-Za-z_][\w]*-[\w-]*)/g, (_m, dot: string, name: string) =>
-    dot === '..' ? `..['${name}']` : `['${name}']`,
-  );
-}
-
-/** Throws with a readable message when the path does not parse. */
-export function checkPath(path: string): void {
-  if (!path.startsWith('$')) throw new Error(`path '${path}' must start with $`);
-  if (singularSteps(path)) return;
-  try {
-    query({}, toRfc(path));
-  } catch (err) {
-    throw new Error(`invalid path '${path}': ${(err as Error).message}`);
-  }
-}
-
-export function evalPath(doc: unknown, path: string): PathResult {
-  const steps = singularSteps(path);
-  if (steps) {
-    let cur: unknown = doc;
-    let prev: string | number | undefined;
-    for (const step of steps) {
-      if (typeof step === 'number') {
-        if (!Array.isArray(cur)) return { found: false };
-        const i = step < 0 ? cur.length + step : step;
-        if (i < 0 || i >= cur.length) return { found: false };
-        cur = cur[i];
-      } else {
-        if (cur === null || typeof cur !== 'object' || Array.isArray(cur)) return { found: false };
-        const obj = cur as Record<string, unknown>;
-        let key: string | undefined = Object.hasOwn(obj, step) ? step : undefined;
-        if (key === undefined && (prev === 'headers' || prev === 'trailers' || prev === 'metadata'))
-          key = Object.keys(obj).find((k) => k.toLowerCase() === step.toLowerCase());
-        if (key === undefined) return { found: false };
-        cur = obj[key];
-      }
-      prev = step;
-    }
-    return { found: true, value: cur };
-  }
-  const values = query(doc as never, toRfc(path));
-  return values.length === 0 ? { found: false, value: [] } : { found: true, value: values };
-}
+export { checkPath, evalPath, type PathResult } from '../core/paths.js';

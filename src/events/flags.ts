@@ -1,5 +1,6 @@
 import { CALL_OPTIONS } from '../command/call-options.js';
 import {
+  duration,
   flag,
   integer,
   list,
@@ -102,6 +103,10 @@ export const TAIL_OPTIONS = {
     'start after this global position instead of at the end (0 = everything)',
   ),
   count: integer('--count <n>', 'stop after n events', { min: 1 }),
+  timeout: duration(
+    '--timeout <dur>',
+    'exit 4 unless the expected events (--count, or at least one) arrive within this time',
+  ),
   ...STORE_AND_OUTPUT,
 };
 export type TailValues = OptionValues<typeof TAIL_OPTIONS>;

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { parseDuration } from '../../src/core/duration.js';
+import { parseExact } from '../../src/core/exact-json.js';
+import { parseExpectJson, prepareExpectJson } from '../../src/core/expectation.js';
+import { judge } from '../../src/core/match.js';
 import { expandTemplate } from '../../src/core/template.js';
 import { redactDeep, redactUrl } from '../../src/output/redact.js';
-import { getPath, parseJsonPath } from '../../src/transports/http/json-path.js';
 import { parseStatusSpec } from '../../src/transports/http/status-spec.js';
 
 describe('durations', () => {
@@ -34,16 +36,51 @@ describe('--expect-status specs', () => {
   );
 });
 
-describe('JSON paths', () => {
-  const doc = { items: [{ id: 42 }, { id: 43, 'a b': true }], n: null };
+describe("--expect-json specs (the check files' paths and matchers)", () => {
+  const doc = parseExact(
+    '{"items":[{"id":42},{"id":43,"a b":true}],"n":null,"qty":3,"big":9007199254740993,"name":"widget"}',
+  );
   it.each([
-    ['$.items[0].id', 42],
-    ['items[1].id', 43],
-    ['$.items[-1]["a b"]', true],
-    ['$.n', null],
-  ])('%s', (path, want) => expect(getPath(doc, parseJsonPath(path))).toEqual({ found: true, value: want }));
-  it('reports missing steps', () => expect(getPath(doc, parseJsonPath('$.items[5].id')).found).toBe(false));
-  it('rejects malformed paths', () => expect(() => parseJsonPath('$.items[')).toThrow(/invalid JSON path/));
+    '$.items[0].id=42',
+    'items[1].id=43',
+    '$.items[-1]["a b"]=true',
+    '$.n=null',
+    '$.qty>0',
+    '$.qty>=3',
+    '$.qty<3.5',
+    '$.qty!=4',
+    '$.items.length>=2',
+    '$.items.length=2',
+    '$.name.length=6',
+    '$.name=/^wid/',
+    '$.big=9007199254740993',
+    '$.big>9007199254740992',
+    '$.missing!=1',
+  ])('%s holds', (spec) => expect(parseExpectJson(spec).judge(doc)).toBeUndefined());
+  it.each([
+    ['$.items[0].id=7', 'expected $.items[0].id = 7, got 42'],
+    ['$.qty>3', 'expected $.qty > 3, got 3'],
+    ['$.items.length>=3', 'expected $.items.length >= 3, got 2'],
+    ['$.big=9007199254740992', 'expected $.big = 9007199254740992, got 9007199254740993'],
+    ['$.big<=9007199254740992', 'expected $.big <= 9007199254740992, got 9007199254740993'],
+    ['$.items[5].id=1', 'expected $.items[5].id = 1, but $.items[5].id is absent'],
+  ])('%s fails: %s', (spec, message) => expect(parseExpectJson(spec).judge(doc)).toBe(message));
+  it.each(['$.items[', 'no operator', '$.qty>many', '=1'])('rejects %j as a usage error', (spec) =>
+    expect(() => parseExpectJson(spec)).toThrow(expect.objectContaining({ kind: 'usage' })),
+  );
+  it('non-singular paths (wildcards, filters, descendants) load the JSONPath engine first', async () => {
+    const specs = ['$..id.length=2', '$.items[?@.id>42].id=[43]', '$.items[*].id=[42,43]'];
+    await prepareExpectJson(specs);
+    for (const spec of specs) expect(parseExpectJson(spec).judge(doc), spec).toBeUndefined();
+    expect(parseExpectJson('$.items[*].id=[1]').judge(doc)).toBe('expected $.items[*].id = [1], got [42,43]');
+  });
+  it('check-file matchers compare exact numbers exactly and plain ones as before', () => {
+    const big = parseExact('9007199254740993');
+    expect(judge(big, { gt: parseExact('9007199254740992') })).toEqual([]);
+    expect(judge(big, parseExact('9007199254740992'))).not.toEqual([]);
+    expect(judge(3, { lt: 4, gte: 3 })).toEqual([]);
+    expect(judge('12', 12)).toEqual([]);
+  });
 });
 
 describe('redaction', () => {

@@ -252,7 +252,6 @@ describe('bad input exits 2 and sends nothing', () => {
     [['publish', 'orders.', 'x'], /trailing dot/],
     [['publish', 'orders.*', 'x'], /wildcards/],
     [['publish', 'orders.>', 'x'], /wildcards/],
-    [['subscribe', 'orders', '--jetstream'], /--jetstream needs --stream/],
     [
       ['publish', 'orders', '@/nonexistent/payload.json'],
       /cannot read payload file '\/nonexistent\/payload.json': no such file/,

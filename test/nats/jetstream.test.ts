@@ -436,3 +436,27 @@ describe('a fixed --msg-id on many JetStream messages', () => {
     }
   });
 });
+
+describe('JetStream subscribe without --stream (as the nats CLI)', () => {
+  it('finds the stream that stores the subject; no stream for it is exit 3 naming the subject', async () => {
+    const pub = await runCli(['publish', 'found.one', '{"n":1}', '--jetstream', '--stream', 'FOUND', ...s()]);
+    expect(pub.code, pub.stderr).toBe(0);
+    const sub = await runCli([
+      'subscribe',
+      'found.one',
+      '--jetstream',
+      '--count',
+      '1',
+      '--json',
+      '-v',
+      ...s(),
+    ]);
+    expect(sub.code, sub.stderr).toBe(0);
+    expect(sub.stderr).toMatch(/listening on 'found\.one' \(stream FOUND\)/);
+    expect(JSON.parse(sub.stdout.trim())).toMatchObject({ type: 'message', data: { n: 1 } });
+
+    const none = await runCli(['subscribe', 'nowhere.stored', '--jetstream', '--timeout', '2s', ...s()]);
+    expect(none.code).toBe(3);
+    expect(none.stderr.split('\n')[0]).toMatch(/no single JetStream stream stores 'nowhere\.stored'/);
+  });
+});

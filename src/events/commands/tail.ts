@@ -1,4 +1,6 @@
 import type { CommandContext } from '../../command/context.js';
+import { formatMs } from '../../core/duration.js';
+import { TimeoutError } from '../../errors/comms-error.js';
 import { ExitCode } from '../../errors/exit-codes.js';
 import { validateAggregate } from '../event.js';
 import type { NatsStoreValues, TailValues } from '../flags.js';
@@ -18,6 +20,15 @@ export async function runTail(values: TailValues & NatsStoreValues, ctx: Command
   const onAbort = () => stop.abort(ctx.signal.reason);
   ctx.signal.addEventListener('abort', onAbort, { once: true });
   let count = 0;
+  // --timeout, as `nats subscribe --timeout`: the whole wait, not per event; what came is judged then.
+  let timedOut = false;
+  const timer =
+    values.timeout !== undefined
+      ? setTimeout(() => {
+          timedOut = true;
+          stop.abort();
+        }, values.timeout)
+      : undefined;
   try {
     const start = from ?? (await store.stats()).lastPosition;
     out.info(out.c.dim(`following ${store.location} after position ${start} (Ctrl-C to stop)`));
@@ -35,10 +46,18 @@ export async function runTail(values: TailValues & NatsStoreValues, ctx: Command
       if (limit !== undefined && count >= limit) break;
     }
   } finally {
+    if (timer) clearTimeout(timer);
     ctx.signal.removeEventListener('abort', onAbort);
     stop.abort();
     await store.close();
   }
   out.info(out.c.dim(`${count} event${count === 1 ? '' : 's'}`));
-  return ctx.signal.aborted ? ExitCode.interrupted : ExitCode.ok;
+  if (ctx.signal.aborted) return ExitCode.interrupted;
+  const expected = limit ?? 1;
+  if (timedOut && count < expected)
+    throw new TimeoutError(
+      `timed out after ${formatMs(values.timeout ?? 0)}: ${count} of ${expected} expected event${expected === 1 ? '' : 's'}`,
+      { code: 'COMMS_ERR_EVENTS_TIMEOUT' },
+    );
+  return ExitCode.ok;
 }

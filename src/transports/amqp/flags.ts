@@ -1,4 +1,5 @@
 import { CALL_OPTIONS } from '../../command/call-options.js';
+import { EXPECT_OPTIONS, EXPECT_STREAM_OPTIONS } from '../../command/expect-options.js';
 import { choice, duration, flag, integer, list, type OptionValues, text } from '../../command/option.js';
 import { responderOptions } from '../../command/responder-options.js';
 import { OUTPUT_OPTIONS } from '../../command/shared-options.js';
@@ -82,6 +83,7 @@ export const CONSUME_OPTIONS = {
   raw: flag('--raw', 'print payloads only, one per line'),
   ...DECLARE_OPTIONS,
   ...AMQP_CONNECTION_OPTIONS,
+  ...EXPECT_STREAM_OPTIONS,
   ...OUTPUT_OPTIONS,
 };
 export type ConsumeValues = OptionValues<typeof CONSUME_OPTIONS>;
@@ -90,6 +92,7 @@ export const REQUEST_OPTIONS = {
   ...MESSAGE_OPTIONS,
   raw: flag('--raw', 'print the reply payload only (no trailing newline added)'),
   ...AMQP_CONNECTION_OPTIONS,
+  ...EXPECT_OPTIONS,
   ...CALL_OPTIONS,
 };
 export type RequestValues = OptionValues<typeof REQUEST_OPTIONS>;

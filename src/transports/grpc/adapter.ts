@@ -80,7 +80,7 @@ export class GrpcTransport implements Transport<GrpcCall, GrpcReply> {
       onMessage: async (bytes, index) => {
         const json = decodeResponse(responseType, bytes, emitDefaults, index);
         if (call.onMessage) await call.onMessage(json, index);
-        else messages.push(json);
+        if (!call.onMessage || call.keepMessages) messages.push(json);
       },
       ...(call.onHeaders ? { onHeaders: call.onHeaders } : {}),
     });

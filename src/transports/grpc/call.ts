@@ -19,6 +19,10 @@ export interface GrpcCall extends CallBase {
   onMessage?(message: unknown, index: number): Promise<void>;
   /** Response headers arrived (a check's background step is ready once the server answered). */
   onHeaders?(): void;
+  /** Keep streamed responses in the reply too (--expect-json / --expect-body judge them). */
+  readonly keepMessages?: boolean;
+  /** --expect-status: these statuses succeed, every other fails (exit 1). Absent: OK only. */
+  readonly expectStatus?: ReadonlySet<number>;
 }
 
 /** The outcome of one attempt: the status, metadata, decoded details, and the responses not streamed out. */

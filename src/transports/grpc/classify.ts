@@ -1,9 +1,9 @@
 import type { Outcome, Verdict } from '../../core/transport.js';
-import { ResponseError, TimeoutError } from '../../errors/comms-error.js';
+import { ExpectationError, ResponseError, TimeoutError } from '../../errors/comms-error.js';
 import type { GrpcCall, GrpcReply } from './call.js';
 import { type ConnectContext, connectErrorFrom, grpcStatusOfError } from './errors.js';
 import { escapeControls } from './escape.js';
-import { codeOf as code } from './status-codes.js';
+import { codeOf as code, statusName } from './status-codes.js';
 
 /** Retried by default (the contract); `--retry-on CODE,...` adds more. */
 export const DEFAULT_RETRY_ON: readonly number[] = [code('UNAVAILABLE')];
@@ -34,6 +34,7 @@ export function classifyGrpc(outcome: Outcome<GrpcReply>, call: GrpcCall, ctx: C
   }
   const reply = outcome.reply;
   const status = reply.status;
+  if (call.expectStatus) return judgeExpected(reply, call, call.expectStatus, ctx);
   if (reply.code === 0) return { ok: true, retryable: false, peerFault: false, status };
   // grpc-message is the peer's text: escaped for the terminal (the result's `message` keeps it exact).
   const text = reply.message ? `${status}: ${escapeControls(reply.message)}` : status;
@@ -67,5 +68,30 @@ export function classifyGrpc(outcome: Outcome<GrpcReply>, call: GrpcCall, ctx: C
   return {
     ...base,
     error: new ResponseError(text, { code: `COMMS_ERR_GRPC_${status}`, ...(hint ? { hint } : {}) }),
+  };
+}
+
+/**
+ * --expect-status: an expected status is a success whatever it is (NOT_FOUND for a test of a missing
+ * record); any other is an expectation failure (exit 1) naming both, unless the verdict without it is
+ * a timeout or a connection failure (exit 4, 3), which say more. Retries and the breaker see the
+ * status as they would without the flag, so an UNAVAILABLE that is not expected is still retried.
+ */
+function judgeExpected(
+  reply: GrpcReply,
+  call: GrpcCall,
+  expected: ReadonlySet<number>,
+  ctx: ConnectContext,
+): Verdict {
+  const status = reply.status;
+  if (expected.has(reply.code)) return { ok: true, retryable: false, peerFault: false, status };
+  const plain = classifyGrpc({ reply }, { ...call, expectStatus: undefined }, ctx);
+  if (plain.error && plain.error.kind !== 'response') return plain;
+  const want = [...expected].map(statusName).join(',');
+  const text = reply.message && reply.code !== 0 ? `${status}: ${escapeControls(reply.message)}` : status;
+  return {
+    ...plain,
+    ok: false,
+    error: new ExpectationError(`expected status ${want}, got ${text}`),
   };
 }

@@ -1,4 +1,5 @@
 import { CALL_OPTIONS } from '../../command/call-options.js';
+import { EXPECT_OPTIONS } from '../../command/expect-options.js';
 import {
   duration,
   flag,
@@ -11,7 +12,7 @@ import {
 import { OUTPUT_OPTIONS } from '../../command/shared-options.js';
 import { TLS_OPTIONS } from '../../command/tls-options.js';
 import { TRACE_OPTIONS } from '../../command/trace.js';
-import { parseStatusCodes } from './status-codes.js';
+import { parseExpectedStatuses, parseStatusCodes } from './status-codes.js';
 
 /**
  * The options of `comms-cli grpc call|list|describe|health`, declared once: --help, the docs, check-file
@@ -74,6 +75,15 @@ export const GRPC_CALL_OPTIONS = {
   ...GRPC_METADATA_OPTIONS,
   ...GRPC_SCHEMA_OPTIONS,
   ...GRPC_TLS_OPTIONS,
+  expectStatus: {
+    ...text(
+      '--expect-status <codes>',
+      "expected status: names or numbers, any case, e.g. NOT_FOUND or 'OK,NOT_FOUND' (exit 1 otherwise)",
+    ),
+    default: undefined,
+    parse: (raw: string, name: string) => parseExpectedStatuses(raw, name),
+  } as OptionEntry<ReadonlySet<number> | undefined>,
+  ...EXPECT_OPTIONS,
   ...TRACE_OPTIONS,
   ...CALL_OPTIONS,
 };

@@ -1,3 +1,4 @@
+import { didYouMean } from '../../core/did-you-mean.js';
 import { UsageError } from '../../errors/comms-error.js';
 
 /** gRPC status codes by number, as the contract prints them (`status` in --json). */
@@ -71,4 +72,30 @@ export function parseStatusCodes(raw: string, flag: string): number[] {
       }
       return code;
     });
+}
+
+/**
+ * `--expect-status 'OK,NOT_FOUND'`: names (any case, `-` for `_`) or numbers 0-16, comma-separated.
+ * Throws a UsageError naming the flag and the bad code, with the closest name.
+ */
+export function parseExpectedStatuses(raw: string, flag: string): ReadonlySet<number> {
+  const parts = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (parts.length === 0)
+    throw new UsageError(`invalid ${flag} '${raw}'`, { hint: 'give status names like OK or NOT_FOUND' });
+  const codes = new Set<number>();
+  for (const s of parts) {
+    const code = statusCodeOf(s);
+    if (code === undefined) {
+      const guess = didYouMean(s.toUpperCase().replace(/-/g, '_'), STATUS_NAMES);
+      throw new UsageError(
+        `invalid ${flag} '${s}': not a gRPC status${guess}`,
+        guess ? {} : { hint: 'use names such as OK, NOT_FOUND, UNAVAILABLE, or numbers 0-16' },
+      );
+    }
+    codes.add(code);
+  }
+  return codes;
 }

@@ -1,5 +1,6 @@
 import { CALL_OPTIONS } from '../../command/call-options.js';
-import { duration, flag, integer, list, type OptionValues, path, text } from '../../command/option.js';
+import { EXPECT_OPTIONS } from '../../command/expect-options.js';
+import { flag, integer, list, type OptionValues, path, text } from '../../command/option.js';
 import { TLS_OPTIONS } from '../../command/tls-options.js';
 import { TRACE_OPTIONS } from '../../command/trace.js';
 import type { OptionEntry } from '../../core/options.js';
@@ -51,22 +52,7 @@ export const HTTP_OPTIONS = {
     '--expect-status <spec>',
     "expected status: 200, 2xx, '200,204', 200-299 (exit 1 otherwise)",
   ),
-  expectHeader: list(
-    '--expect-header <spec>',
-    "expected header 'Name: text' or 'Name: /regex/' (repeatable)",
-    {
-      mapSyntax: ': ',
-    },
-  ),
-  expectBody: list('--expect-body <spec>', 'expected body substring or /regex/ (repeatable)'),
-  expectJson: list(
-    '--expect-json <path=value>',
-    "expected JSON value, e.g. '$.items[0].id=42' (repeatable)",
-    {
-      mapSyntax: '=',
-    },
-  ),
-  expectTime: duration('--expect-time <dur>', 'expected total time at most this'),
+  ...EXPECT_OPTIONS,
   retryUnsafe: flag('--retry-unsafe', 'allow retries of POST/PATCH (non-idempotent) requests'),
   retryOn: text(
     '--retry-on <statuses>',

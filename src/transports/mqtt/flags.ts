@@ -1,4 +1,5 @@
 import { CALL_OPTIONS } from '../../command/call-options.js';
+import { EXPECT_OPTIONS, EXPECT_STREAM_OPTIONS } from '../../command/expect-options.js';
 import { choice, duration, flag, integer, list, type OptionValues, text } from '../../command/option.js';
 import { responderOptions } from '../../command/responder-options.js';
 import { OUTPUT_OPTIONS } from '../../command/shared-options.js';
@@ -66,6 +67,7 @@ export const SUBSCRIBE_OPTIONS = {
   retained: flag('--no-retained', 'skip retained messages (only those published from now on)'),
   raw: flag('--raw', 'print payloads only, one per line'),
   ...MQTT_CONNECTION_OPTIONS,
+  ...EXPECT_STREAM_OPTIONS,
   ...OUTPUT_OPTIONS,
 };
 export type SubscribeValues = OptionValues<typeof SUBSCRIBE_OPTIONS>;
@@ -78,6 +80,7 @@ export const REQUEST_OPTIONS = {
   ),
   raw: flag('--raw', 'print the reply payload only (no trailing newline added)'),
   ...MQTT_CONNECTION_OPTIONS,
+  ...EXPECT_OPTIONS,
   ...CALL_OPTIONS,
 };
 export type RequestValues = OptionValues<typeof REQUEST_OPTIONS>;

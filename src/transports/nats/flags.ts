@@ -1,4 +1,5 @@
 import { CALL_OPTIONS } from '../../command/call-options.js';
+import { EXPECT_OPTIONS, EXPECT_STREAM_OPTIONS } from '../../command/expect-options.js';
 import { duration, flag, fraction, integer, list, type OptionValues, text } from '../../command/option.js';
 import { OUTPUT_OPTIONS } from '../../command/shared-options.js';
 import { TRACE_OPTIONS } from '../../command/trace.js';
@@ -57,8 +58,14 @@ export const SUBSCRIBE_OPTIONS = {
     'exit 4 unless the expected messages (--count, or at least one) arrive within this time',
   ),
   raw: flag('--raw', 'print payloads only, one per line'),
-  jetstream: flag('--jetstream', 'consume from a JetStream stream (needs --stream)'),
-  stream: text('--stream <name>', 'with --jetstream: the stream to read'),
+  jetstream: flag(
+    '--jetstream',
+    'consume from a JetStream stream (--stream, or the one storing the subject)',
+  ),
+  stream: text(
+    '--stream <name>',
+    'with --jetstream: the stream to read (default: the stream that stores the subject)',
+  ),
   durable: text(
     '--durable <name>',
     'with --jetstream: a durable consumer, created if needed; resumes where it left off',
@@ -72,6 +79,7 @@ export const SUBSCRIBE_OPTIONS = {
     'with --durable: redeliver an unacknowledged message after this long',
     { default: 30_000 },
   ),
+  ...EXPECT_STREAM_OPTIONS,
   ...OUTPUT_OPTIONS,
   ...NATS_CONNECTION_OPTIONS,
 };
@@ -87,6 +95,7 @@ export const REQUEST_OPTIONS = {
     'scatter-gather: wait for n replies (or --timeout), print each; exit 4 naming the count when fewer came',
     { min: 1 },
   ),
+  ...EXPECT_OPTIONS,
   ...TRACE_OPTIONS,
   ...CALL_OPTIONS,
   ...NATS_CONNECTION_OPTIONS,

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
-import { getPath, type PathStep } from '../../core/json-path.js';
+import { type PathStep, walkSteps } from '../../core/paths.js';
 import { TimingRecorder } from '../../core/timing.js';
 import type {
   AttemptContext,
@@ -50,7 +50,7 @@ function waiterById(link: Link, data: Buffer, binary: boolean, path: PathStep[])
   } catch {
     return undefined;
   }
-  const got = getPath(doc, path);
+  const got = walkSteps(doc, path);
   if (!got.found) return undefined;
   const key = replyKey(got.value);
   const w = link.byId.get(key);

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { CommandContext } from '../../../command/context.js';
+import { StreamJudge, streamExpectationsFrom } from '../../../command/expect-options.js';
 import { outputFrom } from '../../../command/shared-options.js';
 import { tlsFrom } from '../../../command/tls-options.js';
 import { formatMs } from '../../../core/duration.js';
@@ -66,6 +67,8 @@ export async function runConsume(
   });
   const count = values.count;
   const ack = values.ack;
+  // --expect-count / --expect-message: parsed now (exit 2 before connecting), judged as messages come.
+  const judge = new StreamJudge(streamExpectationsFrom(values), { count, timeoutMs: values.timeout });
 
   let stopReason: StopReason | undefined;
   let stopError: CommsError | undefined;
@@ -168,7 +171,8 @@ export async function runConsume(
         if (values.nack) ch.nack(msg, false, false);
         else ch.ack(msg);
       }
-      if (count !== undefined && n >= count) stop('count');
+      const judged = judge.active && judge.seen(msg.content.toString('utf8'));
+      if (judged || (count !== undefined && n >= count)) stop('count');
     }
   } catch (err) {
     // The reader went away (`| head -1`): not an error; what was not acked goes back to the queue.
@@ -187,6 +191,16 @@ export async function runConsume(
   const summary = `${n} message${n === 1 ? '' : 's'} in ${output.ms(seconds * 1000)}${n > 1 ? ` (${rate.toFixed(rate < 10 ? 1 : 0)} msgs/s)` : ''}`;
   if (!output.options.quiet) output.err.write(`${output.c.dim(`${queue}: ${summary}`)}\n`);
 
+  const verdict = judge.end({
+    interrupted: stopReason === 'interrupted',
+    timedOut: stopReason === 'timeout',
+    where: queue,
+  });
+  if (verdict === 'ok') return ExitCode.ok;
+  if (verdict) {
+    output.error(verdict);
+    return ExitCode.failed;
+  }
   switch (stopReason) {
     case 'interrupted':
       return ExitCode.interrupted;

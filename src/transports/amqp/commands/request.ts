@@ -1,7 +1,9 @@
 import { callSettingsFrom } from '../../../command/call-options.js';
 import type { CommandContext } from '../../../command/context.js';
+import { expectChecks } from '../../../command/expect-options.js';
 import { runCallCommand } from '../../../command/run-call-command.js';
 import { tlsFrom } from '../../../command/tls-options.js';
+import { payloadView } from '../../../core/expectation.js';
 import type { ExitCode } from '../../../errors/exit-codes.js';
 import { reportResult } from '../../../output/human.js';
 import { Output } from '../../../output/output.js';
@@ -46,6 +48,15 @@ export async function runRequest(
     output,
     load: settings.load,
     signal: ctx.signal,
+    // The reply's body; --expect-header sees its properties (content-type, ...) and headers.
+    checks: await expectChecks(
+      values,
+      (r: AmqpReply) =>
+        r.op === 'request'
+          ? payloadView(r.data, () => ({ ...r.properties, ...r.headers }))
+          : payloadView(undefined, () => undefined),
+      'reply',
+    ),
     replyBytes: (r) => (r.op === 'request' ? r.data.byteLength : 0),
     async renderHuman({ result, reply }) {
       if (reply?.op === 'request') {

@@ -3,8 +3,11 @@ import { access } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { type CallSettings, callSettingsFrom } from '../../../command/call-options.js';
 import type { CommandContext } from '../../../command/context.js';
+import { type ExpectValues, expectChecks, wantsPayload } from '../../../command/expect-options.js';
 import { runCallCommand } from '../../../command/run-call-command.js';
 import { withTraceparent } from '../../../command/trace.js';
+import { stringifyExact } from '../../../core/exact-json.js';
+import type { ReplyView } from '../../../core/expectation.js';
 import { parseJsonArg, readPayload } from '../../../core/input.js';
 import type { CallOutcome } from '../../../core/run-call.js';
 import { expandTemplate, hasTemplate } from '../../../core/template.js';
@@ -48,6 +51,9 @@ export interface GrpcCallPlan extends CallSettings {
   readonly retryOn: ReadonlySet<number>;
   /** Load mode's --connections K: K channels (one otherwise: gRPC multiplexes on one connection). */
   readonly channels: number;
+  readonly expectStatus: ReadonlySet<number> | undefined;
+  /** --expect-header/-body/-json/-time, judged by the shared implementation (command/expect-options.ts). */
+  readonly expect: ExpectValues & { showSecrets: boolean };
 }
 
 export function grpcCallPlanFrom(
@@ -71,6 +77,24 @@ export function grpcCallPlanFrom(
     channels: settings.load ? (values.connections ?? 1) : 1,
     schema: schemaPlanFrom(values),
     endpoint: endpointFrom(targetText, values),
+    expectStatus: values.expectStatus,
+    expect: values,
+  };
+}
+
+/**
+ * What a gRPC reply is to the shared expectations: `$` is the response message (unary, client
+ * streaming) or the list of response messages (server and bidi streaming); headers are the response
+ * metadata, headers and trailers together.
+ */
+function grpcView(streamsOut: boolean) {
+  return (reply: GrpcReply): ReplyView => {
+    const json = () => (streamsOut ? reply.messages : (reply.messages[0] ?? null));
+    return {
+      json,
+      text: () => stringifyExact(json()) ?? '',
+      headers: () => ({ ...reply.headers, ...reply.trailers }),
+    };
   };
 }
 
@@ -113,6 +137,10 @@ export async function runGrpcCall(plan: GrpcCallPlan, ctx: CommandContext): Prom
   const { method: methodText, metadata: pairs, retryOn } = plan;
   const loadMode = plan.load !== undefined;
   await checkInlineJson(plan.data);
+  // Expectations are parsed before anything is sent (exit 2 on a bad one); what `$` is depends on the
+  // method's kind, known once the schema is.
+  let streamed = false;
+  const checks = await expectChecks(plan.expect, (reply: GrpcReply) => grpcView(streamed)(reply), 'response');
   const conn = await openConnection(plan.endpoint, plan.channels);
   // One call: --max-time covers the schema lookup and the call together. Load mode: per call, as ever.
   const started = performance.now();
@@ -189,6 +217,8 @@ export async function runGrpcCall(plan: GrpcCallPlan, ctx: CommandContext): Prom
             else await output.data(`${JSON.stringify(message, null, 2)}\n`);
           }
       : undefined;
+    streamed = streamsOut;
+    const keepMessages = streamsOut && wantsPayload(plan.expect);
     const makeCall = (seq: number): GrpcCall => ({
       target: conn.target.display,
       operation: method.name,
@@ -198,6 +228,8 @@ export async function runGrpcCall(plan: GrpcCallPlan, ctx: CommandContext): Prom
       retryOn,
       ...(onMessage ? { onMessage } : {}),
       ...(ctx.ready && !loadMode ? { onHeaders: ctx.ready } : {}),
+      ...(keepMessages ? { keepMessages } : {}),
+      ...(plan.expectStatus ? { expectStatus: plan.expectStatus } : {}),
     });
     if (pairs.length) printMetadata(output, '>', Object.fromEntries(pairs));
 
@@ -216,6 +248,7 @@ export async function runGrpcCall(plan: GrpcCallPlan, ctx: CommandContext): Prom
       output,
       load: plan.load,
       signal: budget.signal,
+      checks,
       replyBytes: (reply) => reply.bytes,
       async renderHuman(outcome: CallOutcome<GrpcReply>) {
         const { result, reply } = outcome;

@@ -5,9 +5,8 @@ import type { CommandContext } from '../../../command/context.js';
 import { runCallCommand } from '../../../command/run-call-command.js';
 import { tlsFrom } from '../../../command/tls-options.js';
 import { withTraceparent } from '../../../command/trace.js';
-import { formatMs } from '../../../core/duration.js';
 import { parseExact, stringifyExact } from '../../../core/exact-json.js';
-import { expectTime, type ResultCheck } from '../../../core/expect.js';
+import type { ResultCheck } from '../../../core/expect.js';
 import { fileErrorReason, parseHeader, parseJsonArg, readFileArg, readPayload } from '../../../core/input.js';
 import type { CallOutcome } from '../../../core/run-call.js';
 import { commitTemp, discardTemp, resolveWriteTarget, type WriteTarget } from '../../../core/safe-file.js';
@@ -269,8 +268,7 @@ export async function runHttp(plan: HttpPlan, ctx: CommandContext): Promise<Exit
       : withSink;
   if (call.outputFile !== undefined && loadMode)
     throw new UsageError('-o/--output cannot be used in load mode');
-  const checks: ResultCheck<HttpReply>[] = bodyChecks(flags);
-  if (flags.expectTime !== undefined) checks.push(expectTime(flags.expectTime, formatMs(flags.expectTime)));
+  const checks: ResultCheck<HttpReply>[] = await bodyChecks(flags);
   if (call.url.protocol === 'http:' && flags.http2) {
     output.verbose('note: --http2 is negotiated over TLS (ALPN); a plain http:// URL uses HTTP/1.1');
   }

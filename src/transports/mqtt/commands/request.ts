@@ -1,7 +1,9 @@
 import { callSettingsFrom } from '../../../command/call-options.js';
 import type { CommandContext } from '../../../command/context.js';
+import { expectChecks } from '../../../command/expect-options.js';
 import { runCallCommand } from '../../../command/run-call-command.js';
 import { tlsFrom } from '../../../command/tls-options.js';
+import { payloadView } from '../../../core/expectation.js';
 import { UsageError } from '../../../errors/comms-error.js';
 import type { ExitCode } from '../../../errors/exit-codes.js';
 import { reportResult } from '../../../output/human.js';
@@ -49,6 +51,13 @@ export async function runRequest(
     output,
     load: settings.load,
     signal: ctx.signal,
+    // The reply's payload; --expect-header sees its MQTT 5 user properties.
+    checks: await expectChecks(
+      values,
+      (r: MqttReply) =>
+        r.op === 'request' ? payloadView(r.data, () => r.headers) : payloadView(undefined, () => undefined),
+      'reply',
+    ),
     replyBytes: (r) => (r.op === 'request' ? r.data.byteLength : 0),
     async renderHuman({ result, reply }) {
       if (reply?.op === 'request') {

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { MqttClient } from 'mqtt';
 import type { CommandContext } from '../../../command/context.js';
+import { StreamJudge, streamExpectationsFrom } from '../../../command/expect-options.js';
 import { outputFrom } from '../../../command/shared-options.js';
 import { tlsFrom } from '../../../command/tls-options.js';
 import { formatMs } from '../../../core/duration.js';
@@ -32,6 +33,8 @@ export async function runSubscribe(
   const qos = qosLevel(values.qos);
   const endpoint = mqttEndpoint(values, tlsFrom(values), 10_000);
   const count = values.count;
+  // --expect-count / --expect-message: parsed now (exit 2 before connecting), judged as messages come.
+  const judge = new StreamJudge(streamExpectationsFrom(values), { count, timeoutMs: values.timeout });
 
   let stopReason: StopReason | undefined;
   let stopError: CommsError | undefined;
@@ -67,7 +70,8 @@ export async function runSubscribe(
       }).then(
         () => {
           callback();
-          if (count !== undefined && n >= count) stop('count');
+          const judged = judge.active && judge.seen(Buffer.from(packet.payload).toString('utf8'));
+          if (judged || (count !== undefined && n >= count)) stop('count');
         },
         () => stop('interrupted'),
       );
@@ -97,6 +101,16 @@ export async function runSubscribe(
   const rate = seconds > 0 ? n / seconds : 0;
   const summary = `${n} message${n === 1 ? '' : 's'} in ${output.ms(seconds * 1000)}${n > 1 ? ` (${rate.toFixed(rate < 10 ? 1 : 0)} msgs/s)` : ''}${retainedSkipped ? `, ${retainedSkipped} retained skipped` : ''}`;
   if (!output.options.quiet) output.err.write(`${output.c.dim(`${filter}: ${summary}`)}\n`);
+  const verdict = judge.end({
+    interrupted: stopReason === 'interrupted',
+    timedOut: stopReason === 'timeout',
+    where: filter,
+  });
+  if (verdict === 'ok') return ExitCode.ok;
+  if (verdict) {
+    output.error(verdict);
+    return ExitCode.failed;
+  }
   switch (stopReason) {
     case 'interrupted':
       return ExitCode.interrupted;

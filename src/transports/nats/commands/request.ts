@@ -2,9 +2,11 @@ import { performance } from 'node:perf_hooks';
 import { createInbox } from '@nats-io/transport-node';
 import { type CallSettings, callSettingsFrom } from '../../../command/call-options.js';
 import type { CommandContext } from '../../../command/context.js';
+import { type ExpectValues, expectChecks } from '../../../command/expect-options.js';
 import { runCallCommand } from '../../../command/run-call-command.js';
 import { withTraceparent } from '../../../command/trace.js';
 import { formatMs } from '../../../core/duration.js';
+import { payloadView } from '../../../core/expectation.js';
 import { readPayload } from '../../../core/input.js';
 import { expandTemplate, hasTemplate } from '../../../core/template.js';
 import { abortReasonToError } from '../../../errors/classify.js';
@@ -31,6 +33,8 @@ export interface RequestPlan extends CallSettings {
   /** --replies N: scatter-gather, wait for N replies or the timeout (no retries, no load mode). */
   replies: number | undefined;
   connect: NatsConnectOptions;
+  /** --expect-header/-body/-json/-time over the reply (command/expect-options.ts). */
+  expect: ExpectValues & { showSecrets: boolean };
 }
 
 export function requestPlanFrom(
@@ -50,6 +54,8 @@ export function requestPlanFrom(
       throw new UsageError('--replies does not combine with load mode (-n, --duration, --rate)');
     if (settings.resilience.retries > 0)
       throw new UsageError('--replies does not retry: the replies that came are the answer (drop --retries)');
+    if (values.expectHeader.length + values.expectBody.length + values.expectJson.length > 0)
+      throw new UsageError('--expect-header/-body/-json judge one reply: they do not combine with --replies');
   }
   return {
     subject,
@@ -64,6 +70,7 @@ export function requestPlanFrom(
     replies: values.replies,
     ...settings,
     connect: natsConnectOptionsFrom(values),
+    expect: values,
   };
 }
 
@@ -114,6 +121,15 @@ export async function runRequest(plan: RequestPlan, ctx: CommandContext): Promis
     output,
     load: plan.load,
     signal: ctx.signal,
+    // The reply's data and headers (a reply whose headers were too big to decode has none).
+    checks: await expectChecks(
+      plan.expect,
+      (r: NatsReply) =>
+        r.op === 'request'
+          ? payloadView(r.data, () => headersToRecord(r.headers))
+          : payloadView(undefined, () => undefined),
+      'reply',
+    ),
     replyBytes: (r) => (r.op === 'request' ? r.data.byteLength : 0),
     async renderHuman({ result, reply }) {
       if (reply?.op === 'request') {

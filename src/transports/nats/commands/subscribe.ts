@@ -1,10 +1,21 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Consumer, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
+import type { Consumer, ConsumerMessages, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { CommandContext } from '../../../command/context.js';
+import {
+  type StreamExpectations,
+  StreamJudge,
+  streamExpectationsFrom,
+} from '../../../command/expect-options.js';
 import { outputFrom } from '../../../command/shared-options.js';
-import { type CommsError, ResponseError, TimeoutError, UsageError } from '../../../errors/comms-error.js';
+import {
+  type CommsError,
+  ConnectError,
+  ResponseError,
+  TimeoutError,
+  UsageError,
+} from '../../../errors/comms-error.js';
 import { ExitCode } from '../../../errors/exit-codes.js';
 import { Output, type OutputOptions } from '../../../output/output.js';
 import { closeNats, connectNats } from '../connection.js';
@@ -34,7 +45,8 @@ export interface SubscribePlan {
   /** Present: consume from a JetStream stream. */
   jetstream:
     | {
-        stream: string;
+        /** Absent: the stream that stores the subject ($JS.API.STREAM.NAMES with a subject filter). */
+        stream: string | undefined;
         durable: string | undefined;
         deliver: ReturnType<typeof deliverPolicy>;
         ackWaitMs: number;
@@ -43,17 +55,16 @@ export interface SubscribePlan {
     | undefined;
   output: OutputOptions;
   connect: NatsConnectOptions;
+  /** --expect-count / --expect-message (command/expect-options.ts). */
+  expect: StreamExpectations;
 }
 
 export function subscribePlanFrom(subject: string, values: SubscribeValues): SubscribePlan {
   validateSubject(subject, { wildcards: true });
   let jetstream: SubscribePlan['jetstream'];
   if (values.jetstream) {
-    if (!values.stream)
-      throw new UsageError('--jetstream needs --stream NAME (the stream to read)', {
-        hint: 'e.g. --jetstream --stream ORDERS',
-      });
-    validateStreamName(values.stream, '--stream');
+    // Without --stream, the stream that stores the subject is looked up when connected (as the nats CLI).
+    if (values.stream !== undefined) validateStreamName(values.stream, '--stream');
     if (values.durable) validateStreamName(values.durable, '--durable');
     if (values.queue)
       throw new UsageError(
@@ -84,6 +95,7 @@ export function subscribePlanFrom(subject: string, values: SubscribeValues): Sub
     timeoutMs: values.timeout,
     raw: values.raw,
     jetstream,
+    expect: streamExpectationsFrom(values),
     output: outputFrom(values),
     // The first connect is bounded too (a server that accepts and never sends INFO): by --timeout
     // when it is shorter than the usual connect timeout.
@@ -151,13 +163,15 @@ export async function runSubscribe(plan: SubscribePlan, ctx: CommandContext): Pr
   const timer = timeoutMs !== undefined ? setTimeout(() => stopper.stop('timeout'), timeoutMs) : undefined;
 
   let n = 0;
+  const judge = new StreamJudge(plan.expect, { count, timeoutMs });
   const slow: SlowConsumer = { dropped: 0 };
   const started = performance.now();
   const deliverOne = async (m: ReceivedMessage): Promise<void> => {
     n += 1;
     // JetStream: acked after this returns, so wait until stdout has really taken the message.
     await writeMessage(output, m, n, { raw, durable: jetstream !== undefined });
-    if (count !== undefined && n >= count) stopper.stop('count');
+    const judged = judge.active && judge.seen(Buffer.from(m.data).toString('utf8'));
+    if (judged || (count !== undefined && n >= count)) stopper.stop('count');
   };
 
   try {
@@ -193,6 +207,17 @@ export async function runSubscribe(plan: SubscribePlan, ctx: CommandContext): Pr
     if (stopper.reason !== 'interrupted') return ExitCode.failed;
   }
 
+  // The stream ended (count, timeout, close): the expectations are judged on what arrived.
+  const verdict = judge.end({
+    interrupted: stopper.reason === 'interrupted',
+    timedOut: stopper.reason === 'timeout',
+    where: subject,
+  });
+  if (verdict === 'ok') return ExitCode.ok;
+  if (verdict) {
+    output.error(verdict);
+    return ExitCode.failed;
+  }
   switch (stopper.reason) {
     case 'interrupted':
       return ExitCode.interrupted;
@@ -348,8 +373,9 @@ async function consumeJetStream(
   js: NonNullable<SubscribePlan['jetstream']>,
   run: JetStreamRun,
 ): Promise<void> {
-  const { stream, durable, deliver, ackWaitMs } = js;
-  const jsm = await manager(nc, stream);
+  const { durable, deliver, ackWaitMs } = js;
+  const jsm = await manager(nc, js.stream ?? subject);
+  const stream = js.stream ?? (await streamOf(jsm, subject));
   const { jetstream } = await import('@nats-io/jetstream');
   const client = jetstream(nc);
   let consumer: Consumer;
@@ -431,4 +457,18 @@ function durationText(ms: number): string {
   if (ms > 0 && ms % 60_000 === 0) return `${ms / 60_000}m`;
   if (ms > 0 && ms % 1000 === 0) return `${ms / 1000}s`;
   return `${ms}ms`;
+}
+
+/** `subscribe --jetstream` without --stream: the one stream that stores the subject, or exit 3 saying so. */
+async function streamOf(jsm: JetStreamManager, subject: string): Promise<string> {
+  try {
+    return await jsm.streams.find(subject);
+  } catch (err) {
+    // The server answers the lookup: no stream, or (a wide wildcard) several.
+    throw new ConnectError(`no single JetStream stream stores '${subject}'`, {
+      cause: err,
+      code: 'COMMS_ERR_NATS_NO_STREAM',
+      hint: 'name it with --stream NAME (comms-cli nats publish SUBJECT --jetstream --stream NAME creates one)',
+    });
+  }
 }

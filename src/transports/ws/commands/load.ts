@@ -1,6 +1,6 @@
 import type { CommandContext } from '../../../command/context.js';
 import type { ResultCheck } from '../../../core/expect.js';
-import { getPath, type PathStep, parseJsonPath } from '../../../core/json-path.js';
+import { type PathStep, singularSteps, walkSteps } from '../../../core/paths.js';
 import { CallPipeline, DEFAULT_RESILIENCE } from '../../../core/run-call.js';
 import { UsageError } from '../../../errors/comms-error.js';
 import type { ExitCode } from '../../../errors/exit-codes.js';
@@ -36,7 +36,7 @@ function idOf(payload: string | Buffer, steps: PathStep[], path: string): string
       hint: `send JSON carrying an id, e.g. -m '{"id":"{{seq}}","op":"ping"}'`,
     });
   }
-  const got = getPath(doc, steps);
+  const got = walkSteps(doc, steps);
   if (!got.found || got.value === null || typeof got.value === 'object')
     throw new UsageError(`--reply-match ${path}: the message has no string or number at that path`, {
       hint: `send JSON carrying an id, e.g. -m '{"id":"{{seq}}","op":"ping"}'`,
@@ -62,12 +62,10 @@ function checkLoad(plan: WsPlan, outgoing: Outgoing[]): { replyPath?: PathStep[]
     });
   if (values.replyMatch === undefined) return {};
   const path = values.replyMatch;
-  let steps: PathStep[];
-  try {
-    steps = parseJsonPath(path);
-  } catch {
+  // The same singular paths as --expect-json ($.id, $.meta["req id"]); a bare `id` means $.id.
+  const steps = singularSteps(path.startsWith('$') ? path : `$.${path}`);
+  if (steps === undefined)
     throw new UsageError(`invalid --reply-match '${path}': not a JSON path`, { hint: 'write e.g. $.id' });
-  }
   if (steps.length === 0) throw new UsageError(`invalid --reply-match '${path}': not a JSON path`);
   if (values.binary) throw new UsageError('--reply-match pairs JSON text messages: not with --binary');
   for (const m of outgoing)
