@@ -307,8 +307,9 @@ describe('ws load mode', () => {
     expect(r.code).toBe(4);
     const s = summaryOf(r.stdout);
     expect(s).toMatchObject({ requests: 2, errors: 2, errorKinds: { timeout: 2 }, statuses: { timeout: 2 } });
-    // The late reply can never pair with the next message: the timed-out connection was dropped.
-    expect(s.connections.opened).toBe(2);
+    // The late reply can never pair with the next message: the timed-out connection was dropped
+    // and the second message opened another (or, on a slow machine, timed out opening it).
+    expect(s.connections.opened + (s.connections.failed.timeout ?? 0)).toBe(2);
   });
 
   it('Ctrl-C prints the summary of what completed and exits 130', async () => {

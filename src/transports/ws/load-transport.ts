@@ -282,8 +282,8 @@ export class WsLoadTransport implements Transport<WsMessageCall, WsMessageReply>
       };
     } catch (err) {
       const e = wsError(err, this.#call.target, bounded);
-      // Ctrl-C is not a failed handshake.
-      if (!signal.aborted) stats.failure(e.kind);
+      // Ctrl-C is not a failed handshake; one cut off by the message's --timeout is (kind timeout).
+      if (e.kind !== 'interrupted') stats.failure(e.kind);
       throw e;
     }
     const verdict = this.#handshakes.classify(outcome, this.#call);
