@@ -5,6 +5,7 @@ import type { CommandContext } from '../../../command/context.js';
 import { runCallCommand } from '../../../command/run-call-command.js';
 import { tlsFrom } from '../../../command/tls-options.js';
 import { withTraceparent } from '../../../command/trace.js';
+import { parseUrl } from '../../../command/url.js';
 import { formatMs } from '../../../core/duration.js';
 import { parseExact, stringifyExact } from '../../../core/exact-json.js';
 import { expectTime, type ResultCheck } from '../../../core/expect.js';
@@ -19,29 +20,26 @@ import { reportResult } from '../../../output/human.js';
 import type { Output } from '../../../output/output.js';
 import { redactHeaders, redactUrl } from '../../../output/redact.js';
 import { HttpTransport } from '../adapter.js';
-import type { BodyMode, BodySink, HttpCall, HttpMethod, HttpReply, RedirectHop } from '../call.js';
+import {
+  type BodyMode,
+  type BodySink,
+  HTTP_METHODS,
+  type HttpCall,
+  type HttpReply,
+  type RedirectHop,
+} from '../call.js';
 import { bodyChecks } from '../expect.js';
 import type { HttpValues } from '../flags.js';
 import { parseStatusSpec } from '../status-spec.js';
 import { parseWriteOut, renderWriteOut, writeOutValues } from '../write-out.js';
 
-/** Parse and validate the URL: only http(s), with a host. */
+/** Parse and validate the URL: only http(s) (`localhost:8080/x` and `:8080/x` are http://), with a host. */
 export function parseHttpUrl(text: string): URL {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new UsageError(`invalid URL '${text}'`, {
-      hint: 'write a full URL such as http://127.0.0.1:8080/path',
-    });
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new UsageError(`unsupported URL scheme '${url.protocol}' in '${text}'`, {
-      hint: 'use http:// or https://',
-    });
-  }
-  if (!url.hostname) throw new UsageError(`invalid URL '${text}': no host`);
-  return url;
+  return parseUrl(text, {
+    schemes: ['http', 'https'],
+    defaultScheme: 'http',
+    example: 'http://127.0.0.1:8080/path',
+  });
 }
 
 /**
@@ -174,7 +172,7 @@ async function buildCall(
   // response that may be retried must not reach stdout, so it is kept until the verdict.
   else if (!loadMode && !flags.json && !bodyChecksWanted && flags.retries === 0) bodyMode = 'stream';
   else if (loadMode && !bodyChecksWanted) bodyMode = 'discard';
-  const httpMethod = method.toUpperCase() as HttpMethod;
+  const httpMethod = method;
   const retryOn = flags.retryOn !== undefined ? parseStatusSpec(flags.retryOn, '--retry-on') : undefined;
   const call: HttpCall = {
     // The display target is redacted once, here, so messages, breaker keys and results never carry
@@ -242,12 +240,64 @@ function callMaker(
 
 /** The HTTP command's plan: everything parsed and checked before anything is sent. */
 export interface HttpPlan extends CallSettings {
+  /** The method as sent (a positional method upper-cased, -X as given). */
   method: string;
   url: string;
   values: HttpValues;
 }
 
-export function httpPlanFrom(method: string, url: string, values: HttpValues): HttpPlan {
+const KNOWN_METHODS: ReadonlySet<string> = new Set(HTTP_METHODS);
+const normalise = (m: string) => (KNOWN_METHODS.has(m.toLowerCase()) ? m.toUpperCase() : m);
+
+/** RFC 9110 §9.1: a method is a token. */
+const METHOD_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+function checkMethod(method: string, from: string): string {
+  if (!METHOD_TOKEN.test(method))
+    throw new UsageError(
+      `invalid HTTP method ${from}'${method}': a method is a token (letters, digits, !#$%&'*+-.^_\`|~)`,
+      {
+        hint: 'e.g. get, post, PURGE, PROPFIND',
+      },
+    );
+  if (method.toUpperCase() === 'CONNECT')
+    throw new UsageError(`HTTP method ${from}'${method}' is not supported: CONNECT opens a tunnel`, {
+      hint: 'set HTTPS_PROXY/HTTP_PROXY to go through a proxy',
+    });
+  return method;
+}
+
+/**
+ * `http <method> <url>`, `http <url>` and `http -X METHOD <url>`: the first argument is the method
+ * unless it is the only one. A lone method word (`http get`) is a missing URL, not a host named `get`.
+ * Without a method: -X, else POST when a body is given (-d, --json-data), else GET, as curl.
+ */
+export function methodAndUrl(
+  first: string,
+  second: string | undefined,
+  values: Pick<HttpValues, 'request' | 'data' | 'jsonData'>,
+): { method: string; url: string } {
+  // The usual methods are upper-cased wherever they come from (as fetch normalises them: a `head`
+  // must be read as HEAD, without a body); any other token is sent exactly as given.
+  const x = values.request !== undefined ? normalise(checkMethod(values.request, '-X ')) : undefined;
+  if (second !== undefined) {
+    const positional = checkMethod(first, '').toUpperCase();
+    if (x !== undefined && x !== positional)
+      throw new UsageError(`the method is given twice: '${first}' and -X '${x}'`, {
+        hint: `use one: comms-cli http ${x} URL, or comms-cli http -X ${x} URL`,
+      });
+    return { method: x ?? positional, url: second };
+  }
+  if (/^[A-Za-z]+$/.test(first) && (KNOWN_METHODS.has(first.toLowerCase()) || first === first.toUpperCase()))
+    throw new UsageError("missing required argument 'url'", {
+      hint: `comms-cli http ${first} http://127.0.0.1:8080/path`,
+    });
+  const body = values.data !== undefined || values.jsonData !== undefined;
+  return { method: x ?? (body ? 'POST' : 'GET'), url: first };
+}
+
+export function httpPlanFrom(first: string, second: string | undefined, values: HttpValues): HttpPlan {
+  const { method, url } = methodAndUrl(first, second, values);
   return { method, url, values, ...callSettingsFrom(values) };
 }
 
