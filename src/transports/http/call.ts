@@ -1,3 +1,4 @@
+import type { FormData } from 'undici';
 import type { WriteTarget } from '../../core/safe-file.js';
 import type { CallBase } from '../../core/transport.js';
 import type { CommsError } from '../../errors/comms-error.js';
@@ -30,6 +31,10 @@ export interface HttpCall extends CallBase {
   readonly url: URL;
   readonly headers: Readonly<Record<string, string>>;
   readonly body?: Buffer;
+  /** -F/--form-string: a multipart body, encoded by undici as it is written (file parts stream from disk). */
+  readonly form?: FormData;
+  /** What -v shows of the form's parts. */
+  readonly formSummary?: readonly string[];
   readonly followRedirects: boolean;
   readonly maxRedirects: number;
   readonly bodyMode: BodyMode;

@@ -40,6 +40,19 @@ export const HTTP_OPTIONS = {
     '-X, --request <method>',
     'the request method, sent as given (PURGE, PROPFIND...); with -X the URL may be the only argument',
   ),
+  form: list(
+    '-F, --form <name=content>',
+    "multipart/form-data part: 'name=value', 'name=@file' (streamed upload; ;type= ;filename=), 'name=<file' (repeatable)",
+  ),
+  formString: list(
+    '--form-string <name=value>',
+    'multipart/form-data text part, taken literally (repeatable)',
+  ),
+  dataUrlencode: list(
+    '--data-urlencode <data>',
+    "URL-encoded body data: 'content', 'name=content', '@file', 'name@file'; joined with -d by & (repeatable)",
+  ),
+  get: flag('-G, --get', 'send -d/--data-urlencode data as the query string of a GET'),
   query: list('--query <name=value>', 'add a query parameter (repeatable)', { mapSyntax: '=' }),
   user: text('-u, --user <user:password>', 'basic authentication', { secret: true }),
   location: flag('-L, --location', 'follow redirects'),

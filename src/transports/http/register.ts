@@ -23,7 +23,8 @@ Examples:
   $ comms-cli http get http://127.0.0.1:8080/health --expect-status 2xx
   $ comms-cli http post https://api.local/orders --json-data @order.json --idempotency-key auto --retries 3
   $ comms-cli http get http://127.0.0.1:8080/echo -n 10000 -c 50 --expect-p99 50ms
-  $ comms-cli http -X PURGE localhost:8080/cache/item`,
+  $ comms-cli http -X PURGE localhost:8080/cache/item
+  $ comms-cli http :8080/upload -F name=report -F file=@report.pdf`,
     )
     .action(async (method: string, url: string | undefined, _opts: unknown, self: Command) => {
       const { httpPlanFrom, runHttp } = await import('./commands/request.js');

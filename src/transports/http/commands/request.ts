@@ -30,6 +30,7 @@ import {
 } from '../call.js';
 import { bodyChecks } from '../expect.js';
 import type { HttpValues } from '../flags.js';
+import { buildForm, parseFormSpec, urlencodeData } from '../form.js';
 import { parseStatusSpec } from '../status-spec.js';
 import { parseWriteOut, renderWriteOut, writeOutValues } from '../write-out.js';
 
@@ -143,18 +144,48 @@ async function buildCall(
   }
   url.username = '';
   url.password = '';
-  if (flags.data !== undefined && flags.jsonData !== undefined)
-    throw new UsageError('use either -d/--data or --json-data, not both');
+  const formWanted = flags.form.length + flags.formString.length > 0;
+  const urlencoded = flags.data !== undefined || flags.dataUrlencode.length > 0;
+  const kinds = [
+    urlencoded ? '-d/--data' : '',
+    flags.jsonData !== undefined ? '--json-data' : '',
+    formWanted ? '-F/--form' : '',
+  ].filter(Boolean);
+  if (kinds.length > 1) throw new UsageError(`use one kind of body: ${kinds.join(' or ')}, not both`);
+  if (flags.get && (formWanted || flags.jsonData !== undefined))
+    throw new UsageError(`-G/--get puts -d/--data-urlencode data in the query; it cannot send ${kinds[0]}`);
   let body: Buffer | undefined;
+  let form: Awaited<ReturnType<typeof buildForm>> | undefined;
   if (flags.jsonData !== undefined) {
     body = await readPayload(flags.jsonData, '--json-data', ctx.stdin);
     parseJsonArg(body.toString('utf8'), '--json-data');
     if (!has('content-type')) headers['Content-Type'] = 'application/json';
     if (!has('accept')) headers.Accept = 'application/json';
-  } else if (flags.data !== undefined) {
-    body = await readPayload(flags.data, '--data', ctx.stdin);
-    // curl's default for -d; set -H 'Content-Type: ...' for anything else.
-    if (!has('content-type')) headers['Content-Type'] = 'application/x-www-form-urlencoded';
+  } else if (urlencoded) {
+    // curl joins every -d and --data-urlencode with '&' (here: -d first, then each --data-urlencode).
+    const pieces: Buffer[] = [];
+    if (flags.data !== undefined) pieces.push(await readPayload(flags.data, '--data', ctx.stdin));
+    for (const spec of flags.dataUrlencode) pieces.push(Buffer.from(await urlencodeData(spec, ctx.stdin)));
+    const data = Buffer.concat(pieces.flatMap((p, i) => (i === 0 ? [p] : [Buffer.from('&'), p])));
+    if (flags.get) {
+      // -G: the data becomes the query string, appended to any already in the URL.
+      const text = data.toString('utf8');
+      if (text !== '') url.search = url.search.length > 1 ? `${url.search}&${text}` : `?${text}`;
+    } else {
+      body = data;
+      // curl's default for -d; set -H 'Content-Type: ...' for anything else.
+      if (!has('content-type')) headers['Content-Type'] = 'application/x-www-form-urlencoded';
+    }
+  } else if (formWanted) {
+    if (has('content-type'))
+      throw new UsageError('-F/--form sets Content-Type itself (multipart/form-data with its boundary)', {
+        hint: "leave out -H 'Content-Type: ...', or send a body of your own with -d",
+      });
+    const parts = [
+      ...flags.form.map((f) => parseFormSpec(f, false)),
+      ...flags.formString.map((f) => parseFormSpec(f, true)),
+    ];
+    form = await buildForm(parts, ctx.stdin);
   }
   if (flags.decompress && !has('accept-encoding')) headers['Accept-Encoding'] = 'gzip, deflate, br';
   if (!has('user-agent')) headers['User-Agent'] = 'comms-cli';
@@ -185,6 +216,7 @@ async function buildCall(
     url,
     headers,
     ...(body !== undefined ? { body } : {}),
+    ...(form ? { form: form.form, formSummary: form.summary.parts } : {}),
     followRedirects: flags.location,
     maxRedirects: flags.maxRedirs,
     bodyMode,
@@ -270,12 +302,13 @@ function checkMethod(method: string, from: string): string {
 /**
  * `http <method> <url>`, `http <url>` and `http -X METHOD <url>`: the first argument is the method
  * unless it is the only one. A lone method word (`http get`) is a missing URL, not a host named `get`.
- * Without a method: -X, else POST when a body is given (-d, --json-data), else GET, as curl.
+ * Without a method: -X, else POST when a body is given (-d, --data-urlencode, --json-data, -F) and
+ * no -G, else GET, as curl.
  */
 export function methodAndUrl(
   first: string,
   second: string | undefined,
-  values: Pick<HttpValues, 'request' | 'data' | 'jsonData'>,
+  values: Pick<HttpValues, 'request' | 'data' | 'jsonData' | 'dataUrlencode' | 'form' | 'formString' | 'get'>,
 ): { method: string; url: string } {
   // The usual methods are upper-cased wherever they come from (as fetch normalises them: a `head`
   // must be read as HEAD, without a body); any other token is sent exactly as given.
@@ -292,8 +325,11 @@ export function methodAndUrl(
     throw new UsageError("missing required argument 'url'", {
       hint: `comms-cli http ${first} http://127.0.0.1:8080/path`,
     });
-  const body = values.data !== undefined || values.jsonData !== undefined;
-  return { method: x ?? (body ? 'POST' : 'GET'), url: first };
+  const body =
+    values.data !== undefined ||
+    values.jsonData !== undefined ||
+    values.dataUrlencode.length + values.form.length + values.formString.length > 0;
+  return { method: x ?? (body && !values.get ? 'POST' : 'GET'), url: first };
 }
 
 export function httpPlanFrom(first: string, second: string | undefined, values: HttpValues): HttpPlan {
@@ -394,6 +430,7 @@ function printRequest(out: Output, call: HttpCall): void {
   );
   for (const [k, v] of Object.entries(safeHeaders)) out.verbose(out.c.cyan(`> ${k}: ${v}`));
   if (call.body) out.verbose(out.c.cyan(`> (${call.body.length} bytes of body)`));
+  for (const part of call.formSummary ?? []) out.verbose(out.c.cyan(`> (form part ${escapeInline(part)})`));
 }
 
 /**
