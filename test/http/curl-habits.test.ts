@@ -367,3 +367,41 @@ describe('-F multipart, --data-urlencode, -G', () => {
     expect(seen.length).toBe(before);
   });
 });
+
+describe('default Accept and User-Agent', () => {
+  const version = (
+    JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+  ).version;
+
+  it('sends Accept: */* and User-Agent: comms-cli/<version> by default, as curl sends its own', async () => {
+    expect((await runCli(['http', `${base}/defaults`])).code).toBe(0);
+    expect(last().headers.accept).toBe('*/*');
+    expect(last().headers['user-agent']).toBe(`comms-cli/${version}`);
+  });
+
+  it("-H replaces them; -H 'Name:' leaves a header out and -H 'Name;' sends it empty, as curl", async () => {
+    const r = await runCli([
+      'http',
+      `${base}/override`,
+      '-H',
+      'Accept: application/xml',
+      '-H',
+      'User-Agent:',
+      '-H',
+      'Accept-Encoding:',
+      '-H',
+      'X-Empty;',
+    ]);
+    expect(r.code).toBe(0);
+    const h = last().headers;
+    expect(h.accept).toBe('application/xml');
+    expect(h['user-agent']).toBeUndefined();
+    expect(h['accept-encoding']).toBeUndefined();
+    expect(h['x-empty']).toBe('');
+  });
+
+  it('--json-data still asks for JSON', async () => {
+    expect((await runCli(['http', `${base}/j`, '--json-data', '{}'])).code).toBe(0);
+    expect(last().headers.accept).toBe('application/json');
+  });
+});

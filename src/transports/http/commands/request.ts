@@ -10,6 +10,7 @@ import { formatMs } from '../../../core/duration.js';
 import { parseExact, stringifyExact } from '../../../core/exact-json.js';
 import { expectTime, type ResultCheck } from '../../../core/expect.js';
 import { fileErrorReason, parseHeader, parseJsonArg, readFileArg, readPayload } from '../../../core/input.js';
+import { packageVersion } from '../../../core/package-root.js';
 import type { CallOutcome } from '../../../core/run-call.js';
 import { commitTemp, discardTemp, resolveWriteTarget, type WriteTarget } from '../../../core/safe-file.js';
 import { expandTemplate, hasTemplate } from '../../../core/template.js';
@@ -111,6 +112,13 @@ function checkHeader(raw: string, name: string, value: string): void {
     );
 }
 
+let agentText: string | undefined;
+/** `comms-cli/<version>`, read once per process. */
+function userAgent(): string {
+  agentText ??= `comms-cli/${packageVersion()}`;
+  return agentText;
+}
+
 /** argv -> HttpCall, validating everything before anything is sent (exit 2 on bad input). */
 async function buildCall(
   method: string,
@@ -126,10 +134,19 @@ async function buildCall(
     url.searchParams.append(q.slice(0, i), q.slice(i + 1));
   }
   const headers: Record<string, string> = {};
-  const has = (name: string) => Object.keys(headers).some((k) => k.toLowerCase() === name);
+  // curl: `-H 'Name:'` (no value) leaves out a header comms-cli would send itself (User-Agent,
+  // Accept...); `-H 'Name;'` sends it with an empty value.
+  const removed = new Set<string>();
+  const has = (name: string) =>
+    removed.has(name) || Object.keys(headers).some((k) => k.toLowerCase() === name);
   for (const h of withTraceparent(flags.header, flags.traceparent)) {
-    const [name, value] = parseHeader(h);
+    const empty = /^\s*([!#$%&'*+\-.^_`|~0-9A-Za-z]+)\s*;\s*$/.exec(h);
+    const [name, value] = empty?.[1] ? [empty[1], ''] : parseHeader(h);
     checkHeader(h, name, value);
+    if (value === '' && !empty) {
+      removed.add(name.toLowerCase());
+      continue;
+    }
     const existing = Object.keys(headers).find((k) => k.toLowerCase() === name.toLowerCase());
     // A repeated header is combined into one comma-separated field (RFC 9110 §5.3), as proxies do.
     if (existing !== undefined) headers[existing] = `${headers[existing]}, ${value}`;
@@ -188,7 +205,9 @@ async function buildCall(
     form = await buildForm(parts, ctx.stdin);
   }
   if (flags.decompress && !has('accept-encoding')) headers['Accept-Encoding'] = 'gzip, deflate, br';
-  if (!has('user-agent')) headers['User-Agent'] = 'comms-cli';
+  // As curl: any type accepted, and a versioned User-Agent (`-H 'User-Agent: x'` replaces it).
+  if (!has('accept')) headers.Accept = '*/*';
+  if (!has('user-agent')) headers['User-Agent'] = userAgent();
   const idempotencyAuto = flags.idempotencyKey === 'auto';
   if (flags.idempotencyKey !== undefined && !has('idempotency-key')) {
     headers['Idempotency-Key'] = idempotencyAuto ? globalThis.crypto.randomUUID() : flags.idempotencyKey;
