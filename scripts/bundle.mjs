@@ -63,7 +63,8 @@ const plugin = {
       loader: 'js',
     }));
     // undici's fetch machinery is required lazily by its HTTP/1 and HTTP/2 clients (FormData bodies
-    // only, which comms-cli never sends): leave it out of the bundle, loaded from node_modules if ever.
+    // only, which comms-cli sends for -F, loading undici's FormData from node_modules): leave it out of
+    // the bundle, so both come from the same node_modules copy and only -F pays for loading them.
     b.onResolve({ filter: /\/web\// }, (args) => {
       const at = args.importer.lastIndexOf('/node_modules/undici/');
       if (at < 0) return undefined;

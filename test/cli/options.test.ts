@@ -250,7 +250,7 @@ const COMMANDS: CommandRow[] = [
     path: ['http'],
     argv: ['http', 'get', 'http://127.0.0.1:1/'],
     table: HTTP_OPTIONS,
-    plan: ([method, url], values) => httpPlanFrom(method ?? '', url ?? '', values as never),
+    plan: ([method, url], values) => httpPlanFrom(method ?? '', url, values as never),
   },
 ];
 
@@ -532,9 +532,11 @@ describe('http: the command line', () => {
     expect(r.error?.message).toMatch(message);
   });
 
-  it('a missing argument is a usage error from commander', async () => {
+  it('a missing argument is a usage error (the URL is optional to commander: `http -X PURGE URL`)', async () => {
     const r = await parseCommand({ ...row, argv: ['http', 'get'] }, []);
     expect(r.code).toBe(ExitCode.usage);
-    expect(r.error).toBeInstanceOf(CommanderError);
+    expect(r.error).toBeInstanceOf(UsageError);
+    expect(r.error?.message).toMatch(/missing required argument 'url'/);
+    expect((await parseCommand({ ...row, argv: ['http'] }, [])).error).toBeInstanceOf(CommanderError);
   });
 });

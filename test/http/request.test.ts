@@ -281,7 +281,7 @@ describe('http: bad input exits 2 and sends nothing', () => {
   it.each([
     [['http', 'get', 'not a url'], /invalid URL 'not a url'/],
     [['http', 'get', 'ftp://127.0.0.1/x'], /unsupported URL scheme 'ftp:'/],
-    [['http', 'fetch', 'http://127.0.0.1:1/'], /unknown HTTP method 'fetch'/],
+    [['http', 'fe(t)ch', 'http://127.0.0.1:1/'], /invalid HTTP method 'fe\(t\)ch'/],
     [
       ['http', 'post', 'http://127.0.0.1:1/', '-d', '@/nonexistent/file.json'],
       /cannot read --data file '\/nonexistent\/file.json': no such file/,

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { type Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createSecureContext, type TLSSocket } from 'node:tls';
-import type { buildConnector as BuildConnectorType, Dispatcher } from 'undici';
+import type { buildConnector as BuildConnectorType, Dispatcher, FormData } from 'undici';
 import apiRequest from 'undici/lib/api/api-request.js';
 import buildConnector from 'undici/lib/core/connect.js';
 import Agent from 'undici/lib/dispatcher/agent.js';
@@ -307,7 +307,7 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
   ): Promise<HttpReply> {
     let url = call.url;
     let method: string = call.method;
-    let body = call.body;
+    let body: Buffer | FormData | undefined = call.body ?? call.form;
     let headers: Record<string, string> = { ...call.headers };
     let redirects = 0;
     for (;;) {
@@ -393,7 +393,7 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
     call: HttpCall,
     url: URL,
     method: string,
-    body: Buffer | undefined,
+    body: Buffer | FormData | undefined,
     headers: Record<string, string>,
     redirects: number,
     statusCode: number,
@@ -401,7 +401,7 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
   ): {
     url: URL;
     method: string;
-    body: Buffer | undefined;
+    body: Buffer | FormData | undefined;
     headers: Record<string, string>;
     redirects: number;
   } {

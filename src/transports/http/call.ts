@@ -1,10 +1,13 @@
+import type { FormData } from 'undici';
 import type { WriteTarget } from '../../core/safe-file.js';
 import type { CallBase } from '../../core/transport.js';
 import type { CommsError } from '../../errors/comms-error.js';
 import type { StatusMatcher } from './status-spec.js';
 
-export const HTTP_METHODS = ['get', 'post', 'put', 'patch', 'delete', 'head', 'options'] as const;
-export type HttpMethod = Uppercase<(typeof HTTP_METHODS)[number]>;
+/** The methods a lone first argument is recognised as (`http get` is a missing URL); any token is sent. */
+export const HTTP_METHODS = ['get', 'post', 'put', 'patch', 'delete', 'head', 'options', 'trace'] as const;
+/** The request method as sent: one of the usual ones upper-cased, or any token given with -X. */
+export type HttpMethod = string;
 
 /**
  * Where the response body goes: kept in memory (--json, checks, retries), streamed to -o, streamed to
@@ -28,6 +31,10 @@ export interface HttpCall extends CallBase {
   readonly url: URL;
   readonly headers: Readonly<Record<string, string>>;
   readonly body?: Buffer;
+  /** -F/--form-string: a multipart body, encoded by undici as it is written (file parts stream from disk). */
+  readonly form?: FormData;
+  /** What -v shows of the form's parts. */
+  readonly formSummary?: readonly string[];
   readonly followRedirects: boolean;
   readonly maxRedirects: number;
   readonly bodyMode: BodyMode;

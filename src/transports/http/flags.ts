@@ -36,6 +36,24 @@ export const HTTP_OPTIONS = {
   header: list('-H, --header <header>', "request header 'Name: value' (repeatable)", { mapSyntax: ': ' }),
   data: text('-d, --data <data>', 'request body: text, @file, or @- for stdin'),
   jsonData: text('--json-data <json>', 'JSON request body (text, @file, @-); sets Content-Type and Accept'),
+  // ---- curl/HTTPie habits (docs/http.md#coming-from-curl) ----
+  request: text(
+    '-X, --request <method>',
+    'the request method, sent as given (PURGE, PROPFIND...); with -X the URL may be the only argument',
+  ),
+  form: list(
+    '-F, --form <name=content>',
+    "multipart/form-data part: 'name=value', 'name=@file' (streamed upload; ;type= ;filename=), 'name=<file' (repeatable)",
+  ),
+  formString: list(
+    '--form-string <name=value>',
+    'multipart/form-data text part, taken literally (repeatable)',
+  ),
+  dataUrlencode: list(
+    '--data-urlencode <data>',
+    "URL-encoded body data: 'content', 'name=content', '@file', 'name@file'; joined with -d by & (repeatable)",
+  ),
+  get: flag('-G, --get', 'send -d/--data-urlencode data as the query string of a GET'),
   query: list('--query <name=value>', 'add a query parameter (repeatable)', { mapSyntax: '=' }),
   user: text('-u, --user <user:password>', 'basic authentication', { secret: true }),
   location: flag('-L, --location', 'follow redirects'),

@@ -1,11 +1,7 @@
 import type { Command } from 'commander';
 import type { CommandContext } from '../../command/context.js';
 import { addOptions, readOptions } from '../../command/option.js';
-import { UsageError } from '../../errors/comms-error.js';
-import { HTTP_METHODS } from './call.js';
 import { HTTP_OPTIONS } from './flags.js';
-
-const METHODS: readonly string[] = HTTP_METHODS;
 
 /**
  * `comms-cli http <method> <url>`: declarations only. The option table is parsed into typed values
@@ -15,20 +11,22 @@ export function register(program: Command, ctx: CommandContext): void {
   const cmd = program
     .command('http')
     .description('send an HTTP request (undici): retries, timeouts, breaker, timing, expectations, load')
-    .argument('<method>', `one of ${METHODS.join('|')}`)
-    .argument('<url>', 'http:// or https:// URL')
+    .argument(
+      '<method>',
+      'get, post, put, patch, delete, head, options or any method token (PURGE); or the URL alone, with -X or GET (POST with a body)',
+    )
+    .argument('[url]', 'http:// or https:// URL; localhost:8080/x and :8080/x mean http://')
     .addHelpText(
       'after',
       `
 Examples:
   $ comms-cli http get http://127.0.0.1:8080/health --expect-status 2xx
   $ comms-cli http post https://api.local/orders --json-data @order.json --idempotency-key auto --retries 3
-  $ comms-cli http get http://127.0.0.1:8080/echo -n 10000 -c 50 --expect-p99 50ms`,
+  $ comms-cli http get http://127.0.0.1:8080/echo -n 10000 -c 50 --expect-p99 50ms
+  $ comms-cli http -X PURGE localhost:8080/cache/item
+  $ comms-cli http :8080/upload -F name=report -F file=@report.pdf`,
     )
-    .action(async (method: string, url: string, _opts: unknown, self: Command) => {
-      if (!METHODS.includes(method.toLowerCase())) {
-        throw new UsageError(`unknown HTTP method '${method}'`, { hint: `use one of ${METHODS.join(', ')}` });
-      }
+    .action(async (method: string, url: string | undefined, _opts: unknown, self: Command) => {
       const { httpPlanFrom, runHttp } = await import('./commands/request.js');
       const plan = httpPlanFrom(method, url, readOptions(HTTP_OPTIONS, self.opts()));
       ctx.setExit(await runHttp(plan, ctx));

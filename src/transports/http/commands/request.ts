@@ -5,9 +5,11 @@ import type { CommandContext } from '../../../command/context.js';
 import { runCallCommand } from '../../../command/run-call-command.js';
 import { tlsFrom } from '../../../command/tls-options.js';
 import { withTraceparent } from '../../../command/trace.js';
+import { parseUrl } from '../../../command/url.js';
 import { parseExact, stringifyExact } from '../../../core/exact-json.js';
 import type { ResultCheck } from '../../../core/expect.js';
 import { fileErrorReason, parseHeader, parseJsonArg, readFileArg, readPayload } from '../../../core/input.js';
+import { packageVersion } from '../../../core/package-root.js';
 import type { CallOutcome } from '../../../core/run-call.js';
 import { commitTemp, discardTemp, resolveWriteTarget, type WriteTarget } from '../../../core/safe-file.js';
 import { expandTemplate, hasTemplate } from '../../../core/template.js';
@@ -18,29 +20,27 @@ import { reportResult } from '../../../output/human.js';
 import type { Output } from '../../../output/output.js';
 import { redactHeaders, redactUrl } from '../../../output/redact.js';
 import { HttpTransport } from '../adapter.js';
-import type { BodyMode, BodySink, HttpCall, HttpMethod, HttpReply, RedirectHop } from '../call.js';
+import {
+  type BodyMode,
+  type BodySink,
+  HTTP_METHODS,
+  type HttpCall,
+  type HttpReply,
+  type RedirectHop,
+} from '../call.js';
 import { bodyChecks } from '../expect.js';
 import type { HttpValues } from '../flags.js';
+import { buildForm, parseFormSpec, urlencodeData } from '../form.js';
 import { parseStatusSpec } from '../status-spec.js';
 import { parseWriteOut, renderWriteOut, writeOutValues } from '../write-out.js';
 
-/** Parse and validate the URL: only http(s), with a host. */
+/** Parse and validate the URL: only http(s) (`localhost:8080/x` and `:8080/x` are http://), with a host. */
 export function parseHttpUrl(text: string): URL {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new UsageError(`invalid URL '${text}'`, {
-      hint: 'write a full URL such as http://127.0.0.1:8080/path',
-    });
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new UsageError(`unsupported URL scheme '${url.protocol}' in '${text}'`, {
-      hint: 'use http:// or https://',
-    });
-  }
-  if (!url.hostname) throw new UsageError(`invalid URL '${text}': no host`);
-  return url;
+  return parseUrl(text, {
+    schemes: ['http', 'https'],
+    defaultScheme: 'http',
+    example: 'http://127.0.0.1:8080/path',
+  });
 }
 
 /**
@@ -111,6 +111,13 @@ function checkHeader(raw: string, name: string, value: string): void {
     );
 }
 
+let agentText: string | undefined;
+/** `comms-cli/<version>`, read once per process. */
+function userAgent(): string {
+  agentText ??= `comms-cli/${packageVersion()}`;
+  return agentText;
+}
+
 /** argv -> HttpCall, validating everything before anything is sent (exit 2 on bad input). */
 async function buildCall(
   method: string,
@@ -126,10 +133,19 @@ async function buildCall(
     url.searchParams.append(q.slice(0, i), q.slice(i + 1));
   }
   const headers: Record<string, string> = {};
-  const has = (name: string) => Object.keys(headers).some((k) => k.toLowerCase() === name);
+  // curl: `-H 'Name:'` (no value) leaves out a header comms-cli would send itself (User-Agent,
+  // Accept...); `-H 'Name;'` sends it with an empty value.
+  const removed = new Set<string>();
+  const has = (name: string) =>
+    removed.has(name) || Object.keys(headers).some((k) => k.toLowerCase() === name);
   for (const h of withTraceparent(flags.header, flags.traceparent)) {
-    const [name, value] = parseHeader(h);
+    const empty = /^\s*([!#$%&'*+\-.^_`|~0-9A-Za-z]+)\s*;\s*$/.exec(h);
+    const [name, value] = empty?.[1] ? [empty[1], ''] : parseHeader(h);
     checkHeader(h, name, value);
+    if (value === '' && !empty) {
+      removed.add(name.toLowerCase());
+      continue;
+    }
     const existing = Object.keys(headers).find((k) => k.toLowerCase() === name.toLowerCase());
     // A repeated header is combined into one comma-separated field (RFC 9110 §5.3), as proxies do.
     if (existing !== undefined) headers[existing] = `${headers[existing]}, ${value}`;
@@ -144,21 +160,53 @@ async function buildCall(
   }
   url.username = '';
   url.password = '';
-  if (flags.data !== undefined && flags.jsonData !== undefined)
-    throw new UsageError('use either -d/--data or --json-data, not both');
+  const formWanted = flags.form.length + flags.formString.length > 0;
+  const urlencoded = flags.data !== undefined || flags.dataUrlencode.length > 0;
+  const kinds = [
+    urlencoded ? '-d/--data' : '',
+    flags.jsonData !== undefined ? '--json-data' : '',
+    formWanted ? '-F/--form' : '',
+  ].filter(Boolean);
+  if (kinds.length > 1) throw new UsageError(`use one kind of body: ${kinds.join(' or ')}, not both`);
+  if (flags.get && (formWanted || flags.jsonData !== undefined))
+    throw new UsageError(`-G/--get puts -d/--data-urlencode data in the query; it cannot send ${kinds[0]}`);
   let body: Buffer | undefined;
+  let form: Awaited<ReturnType<typeof buildForm>> | undefined;
   if (flags.jsonData !== undefined) {
     body = await readPayload(flags.jsonData, '--json-data', ctx.stdin);
     parseJsonArg(body.toString('utf8'), '--json-data');
     if (!has('content-type')) headers['Content-Type'] = 'application/json';
     if (!has('accept')) headers.Accept = 'application/json';
-  } else if (flags.data !== undefined) {
-    body = await readPayload(flags.data, '--data', ctx.stdin);
-    // curl's default for -d; set -H 'Content-Type: ...' for anything else.
-    if (!has('content-type')) headers['Content-Type'] = 'application/x-www-form-urlencoded';
+  } else if (urlencoded) {
+    // curl joins every -d and --data-urlencode with '&' (here: -d first, then each --data-urlencode).
+    const pieces: Buffer[] = [];
+    if (flags.data !== undefined) pieces.push(await readPayload(flags.data, '--data', ctx.stdin));
+    for (const spec of flags.dataUrlencode) pieces.push(Buffer.from(await urlencodeData(spec, ctx.stdin)));
+    const data = Buffer.concat(pieces.flatMap((p, i) => (i === 0 ? [p] : [Buffer.from('&'), p])));
+    if (flags.get) {
+      // -G: the data becomes the query string, appended to any already in the URL.
+      const text = data.toString('utf8');
+      if (text !== '') url.search = url.search.length > 1 ? `${url.search}&${text}` : `?${text}`;
+    } else {
+      body = data;
+      // curl's default for -d; set -H 'Content-Type: ...' for anything else.
+      if (!has('content-type')) headers['Content-Type'] = 'application/x-www-form-urlencoded';
+    }
+  } else if (formWanted) {
+    if (has('content-type'))
+      throw new UsageError('-F/--form sets Content-Type itself (multipart/form-data with its boundary)', {
+        hint: "leave out -H 'Content-Type: ...', or send a body of your own with -d",
+      });
+    const parts = [
+      ...flags.form.map((f) => parseFormSpec(f, false)),
+      ...flags.formString.map((f) => parseFormSpec(f, true)),
+    ];
+    form = await buildForm(parts, ctx.stdin);
   }
   if (flags.decompress && !has('accept-encoding')) headers['Accept-Encoding'] = 'gzip, deflate, br';
-  if (!has('user-agent')) headers['User-Agent'] = 'comms-cli';
+  // As curl: any type accepted, and a versioned User-Agent (`-H 'User-Agent: x'` replaces it).
+  if (!has('accept')) headers.Accept = '*/*';
+  if (!has('user-agent')) headers['User-Agent'] = userAgent();
   const idempotencyAuto = flags.idempotencyKey === 'auto';
   if (flags.idempotencyKey !== undefined && !has('idempotency-key')) {
     headers['Idempotency-Key'] = idempotencyAuto ? globalThis.crypto.randomUUID() : flags.idempotencyKey;
@@ -173,7 +221,7 @@ async function buildCall(
   // response that may be retried must not reach stdout, so it is kept until the verdict.
   else if (!loadMode && !flags.json && !bodyChecksWanted && flags.retries === 0) bodyMode = 'stream';
   else if (loadMode && !bodyChecksWanted) bodyMode = 'discard';
-  const httpMethod = method.toUpperCase() as HttpMethod;
+  const httpMethod = method;
   const retryOn = flags.retryOn !== undefined ? parseStatusSpec(flags.retryOn, '--retry-on') : undefined;
   const call: HttpCall = {
     // The display target is redacted once, here, so messages, breaker keys and results never carry
@@ -186,6 +234,7 @@ async function buildCall(
     url,
     headers,
     ...(body !== undefined ? { body } : {}),
+    ...(form ? { form: form.form, formSummary: form.summary.parts } : {}),
     followRedirects: flags.location,
     maxRedirects: flags.maxRedirs,
     bodyMode,
@@ -241,12 +290,68 @@ function callMaker(
 
 /** The HTTP command's plan: everything parsed and checked before anything is sent. */
 export interface HttpPlan extends CallSettings {
+  /** The method as sent (a positional method upper-cased, -X as given). */
   method: string;
   url: string;
   values: HttpValues;
 }
 
-export function httpPlanFrom(method: string, url: string, values: HttpValues): HttpPlan {
+const KNOWN_METHODS: ReadonlySet<string> = new Set(HTTP_METHODS);
+const normalise = (m: string) => (KNOWN_METHODS.has(m.toLowerCase()) ? m.toUpperCase() : m);
+
+/** RFC 9110 §9.1: a method is a token. */
+const METHOD_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+function checkMethod(method: string, from: string): string {
+  if (!METHOD_TOKEN.test(method))
+    throw new UsageError(
+      `invalid HTTP method ${from}'${method}': a method is a token (letters, digits, !#$%&'*+-.^_\`|~)`,
+      {
+        hint: 'e.g. get, post, PURGE, PROPFIND',
+      },
+    );
+  if (method.toUpperCase() === 'CONNECT')
+    throw new UsageError(`HTTP method ${from}'${method}' is not supported: CONNECT opens a tunnel`, {
+      hint: 'set HTTPS_PROXY/HTTP_PROXY to go through a proxy',
+    });
+  return method;
+}
+
+/**
+ * `http <method> <url>`, `http <url>` and `http -X METHOD <url>`: the first argument is the method
+ * unless it is the only one. A lone method word (`http get`) is a missing URL, not a host named `get`.
+ * Without a method: -X, else POST when a body is given (-d, --data-urlencode, --json-data, -F) and
+ * no -G, else GET, as curl.
+ */
+export function methodAndUrl(
+  first: string,
+  second: string | undefined,
+  values: Pick<HttpValues, 'request' | 'data' | 'jsonData' | 'dataUrlencode' | 'form' | 'formString' | 'get'>,
+): { method: string; url: string } {
+  // The usual methods are upper-cased wherever they come from (as fetch normalises them: a `head`
+  // must be read as HEAD, without a body); any other token is sent exactly as given.
+  const x = values.request !== undefined ? normalise(checkMethod(values.request, '-X ')) : undefined;
+  if (second !== undefined) {
+    const positional = checkMethod(first, '').toUpperCase();
+    if (x !== undefined && x !== positional)
+      throw new UsageError(`the method is given twice: '${first}' and -X '${x}'`, {
+        hint: `use one: comms-cli http ${x} URL, or comms-cli http -X ${x} URL`,
+      });
+    return { method: x ?? positional, url: second };
+  }
+  if (/^[A-Za-z]+$/.test(first) && (KNOWN_METHODS.has(first.toLowerCase()) || first === first.toUpperCase()))
+    throw new UsageError("missing required argument 'url'", {
+      hint: `comms-cli http ${first} http://127.0.0.1:8080/path`,
+    });
+  const body =
+    values.data !== undefined ||
+    values.jsonData !== undefined ||
+    values.dataUrlencode.length + values.form.length + values.formString.length > 0;
+  return { method: x ?? (body && !values.get ? 'POST' : 'GET'), url: first };
+}
+
+export function httpPlanFrom(first: string, second: string | undefined, values: HttpValues): HttpPlan {
+  const { method, url } = methodAndUrl(first, second, values);
   return { method, url, values, ...callSettingsFrom(values) };
 }
 
@@ -342,6 +447,7 @@ function printRequest(out: Output, call: HttpCall): void {
   );
   for (const [k, v] of Object.entries(safeHeaders)) out.verbose(out.c.cyan(`> ${k}: ${v}`));
   if (call.body) out.verbose(out.c.cyan(`> (${call.body.length} bytes of body)`));
+  for (const part of call.formSummary ?? []) out.verbose(out.c.cyan(`> (form part ${escapeInline(part)})`));
 }
 
 /**

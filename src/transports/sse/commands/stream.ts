@@ -6,6 +6,7 @@ import { type CallSettings, callSettingsFrom } from '../../../command/call-optio
 import type { CommandContext } from '../../../command/context.js';
 import { requestHeaders } from '../../../command/request-headers.js';
 import { tlsFrom } from '../../../command/tls-options.js';
+import { parseUrl } from '../../../command/url.js';
 import { formatMs } from '../../../core/duration.js';
 import { decodeText } from '../../../core/message-data.js';
 import { type MessageMatcher, parseMessageMatcher } from '../../../core/message-match.js';
@@ -36,21 +37,14 @@ export interface SsePlan extends CallSettings {
   expectations: MessageMatcher[];
 }
 
+/** Parse and validate the URL: only http(s) (`localhost:8080/sse` is http://), with a host. */
 export function parseSseUrl(text: string): URL {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new UsageError(`invalid URL '${text}'`, {
-      hint: 'write a full URL such as http://127.0.0.1:8080/sse',
-    });
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    throw new UsageError(`unsupported URL scheme '${url.protocol}' in '${text}'`, {
-      hint: 'an event stream is served over http:// or https://',
-    });
-  if (!url.hostname) throw new UsageError(`invalid URL '${text}': no host`);
-  return url;
+  return parseUrl(text, {
+    schemes: ['http', 'https'],
+    defaultScheme: 'http',
+    example: 'http://127.0.0.1:8080/sse',
+    schemeHint: 'an event stream is served over http:// or https://',
+  });
 }
 
 export function ssePlanFrom(urlText: string, values: SseValues): SsePlan {

@@ -5,6 +5,7 @@ import { callSettingsFrom } from '../../../command/call-options.js';
 import type { CommandContext } from '../../../command/context.js';
 import { requestHeaders } from '../../../command/request-headers.js';
 import { tlsFrom } from '../../../command/tls-options.js';
+import { parseUrl } from '../../../command/url.js';
 import { formatMs } from '../../../core/duration.js';
 import { parseMessageMatcher } from '../../../core/message-match.js';
 import type { Result } from '../../../core/result.js';
@@ -36,21 +37,13 @@ import { proxyFor, showProxy } from '../proxy.js';
 /** How long a close handshake may take before the socket is dropped. */
 const CLOSE_WAIT_MS = 2_000;
 
-/** Parse and validate the URL: only ws(s), with a host, no fragment. */
+/** Parse and validate the URL: only ws(s) (`localhost:8080/x` is ws://), with a host, no fragment. */
 export function parseWsUrl(text: string): URL {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new UsageError(`invalid URL '${text}'`, {
-      hint: 'write a full URL such as ws://127.0.0.1:8080/echo',
-    });
-  }
-  if (url.protocol !== 'ws:' && url.protocol !== 'wss:')
-    throw new UsageError(`unsupported URL scheme '${url.protocol}' in '${text}'`, {
-      hint: 'use ws:// or wss://',
-    });
-  if (!url.hostname) throw new UsageError(`invalid URL '${text}': no host`);
+  const url = parseUrl(text, {
+    schemes: ['ws', 'wss'],
+    defaultScheme: 'ws',
+    example: 'ws://127.0.0.1:8080/echo',
+  });
   if (url.hash) throw new UsageError(`invalid URL '${text}': a WebSocket URL has no #fragment`);
   return url;
 }
