@@ -14,7 +14,7 @@ import { register as registerMqtt } from '../transports/mqtt/register.js';
 import { register as registerNats } from '../transports/nats/register.js';
 import { register as registerSse } from '../transports/sse/register.js';
 import { register as registerWs } from '../transports/ws/register.js';
-import { register as registerWorker } from '../worker/register.js';
+import { provideCoordinator, register as registerWorker } from '../worker/register.js';
 
 type Register = (program: Command, ctx: CommandContext) => void;
 
@@ -86,6 +86,7 @@ Exit codes: 0 ok, 1 failed/expectation, 2 usage, 3 unreachable, 4 timeout, 5 bre
   const only =
     first !== undefined ? SLICES.find(([name]) => name === first && ONE_SLICE.has(name)) : undefined;
   for (const [, register] of only ? [only] : SLICES) register(program, ctx);
+  provideCoordinator(program);
   // Subcommands inherit exitOverride so usage errors reach main.ts (exit 2, not commander's 1).
   const inherit = (cmd: Command) => {
     for (const sub of cmd.commands) {

@@ -4,16 +4,20 @@ import { noteCommandLine, provideDistributor } from '../load/distribute.js';
 import { addWorkerOptions, workerSettingsFrom } from './flags.js';
 
 /**
- * `comms-cli worker`: a member of a load pool over NATS. Also provides load mode's coordinator
- * (`--workers N` on any call command) and tells it the command line being run, so the plan workers
- * receive is exactly what was typed.
+ * Load mode's coordinator (`--workers N` on any call command), and the command line being run, so the
+ * plan workers receive is exactly what was typed. Called for every program, also when only one slice
+ * is registered (`comms-cli http ... --workers 3` registers the http slice alone).
  */
-export function register(program: Command, ctx: CommandContext): void {
+export function provideCoordinator(program: Command): void {
   program.hook('preAction', () => noteCommandLine((program as unknown as { rawArgs: string[] }).rawArgs));
   provideDistributor(async (run) => {
     const { coordinate } = await import('./coordinator.js');
     return coordinate(run);
   });
+}
+
+/** `comms-cli worker`: a member of a load pool over NATS. */
+export function register(program: Command, ctx: CommandContext): void {
   const cmd = program
     .command('worker')
     .description('join a load pool over NATS: run shares of distributed load runs (--workers) until Ctrl-C')

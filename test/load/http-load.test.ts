@@ -12,6 +12,7 @@ import { killSurvivors, runCli, startCli } from '../kit/spawn-cli.js';
 interface Summary {
   type: string;
   requests: number;
+  notSent?: number;
   successes: number;
   errors: number;
   errorRate: number;
@@ -95,7 +96,10 @@ describe('load: honest numbers', () => {
       const s = summaryOf(load.stdout());
       const calls = ndjson(load.stdout()).filter((l) => l.type === 'call');
       expect(calls).toHaveLength(s.requests);
-      expect(s.requests).toBe(100);
+      // Every one of the 100 scheduled calls is sent, or (on a machine so loaded that the queue built
+      // during the stall had not drained by the end of --duration) counted as not sent: none vanish.
+      expect(s.requests + (s.notSent ?? 0)).toBe(100);
+      expect(s.requests).toBeGreaterThanOrEqual(90);
       // ~25 calls were due during the stall; none could finish before it ended. The first of them
       // (due at most 40 ms after the stall began) waited nearly the whole second, so the top 1% sits
       // near 1 s, while the median stays a plain round trip. The rate is modest on purpose: on a loaded

@@ -84,7 +84,10 @@ export function connectErrorFrom(details: string, target: string, ctx: ConnectCo
   }
   // grpc-js' own words for a connection that opened and then failed before HTTP/2 settings ("Failed
   // to connect", "Connection dropped"): typically a TLS server spoken to in plaintext.
-  const dropped = /Failed to connect|Connection dropped/i.test(why);
+  // A reset right after TLS set-up is the same thing seen a moment later (a loaded machine reads the
+  // reset before grpc-js reports the drop).
+  const dropped =
+    /Failed to connect|Connection dropped/i.test(why) || (ctx.tls === true && system === 'ECONNRESET');
   // With TLS 1.3 a server that refuses the client certificate does so after the client's side of the
   // handshake is done: the client sees only the connection closing before HTTP/2 starts.
   const hint =
