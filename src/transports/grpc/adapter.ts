@@ -36,18 +36,31 @@ export function decodeResponse(
     checkWire(type, bytes);
     return decodeToJson(type, bytes, { emitDefaults });
   } catch (err) {
-    const what = `response ${index + 1} is not a valid ${type.fullName.slice(1)}`;
-    throw withGrpcStatus(
-      new ResponseError(`${what}: ${(err as Error).message}`, {
-        code: 'COMMS_ERR_GRPC_BAD_MESSAGE',
-        hint: isWireError(err)
-          ? 'the server sent malformed protobuf'
-          : 'the schema may not match the server (try reflection, or the server’s own .proto)',
-        cause: err,
-      }),
-      'INTERNAL',
-    );
+    throw badMessage(type, index, err);
   }
+}
+
+/** A response checked for well-formed protobuf only (load mode's `skipDecode`). */
+export function checkResponse(type: ResolvedMethod['responseType'], bytes: Uint8Array, index: number): void {
+  try {
+    checkWire(type, bytes);
+  } catch (err) {
+    throw badMessage(type, index, err);
+  }
+}
+
+function badMessage(type: ResolvedMethod['responseType'], index: number, err: unknown): Error {
+  const what = `response ${index + 1} is not a valid ${type.fullName.slice(1)}`;
+  return withGrpcStatus(
+    new ResponseError(`${what}: ${(err as Error).message}`, {
+      code: 'COMMS_ERR_GRPC_BAD_MESSAGE',
+      hint: isWireError(err)
+        ? 'the server sent malformed protobuf'
+        : 'the schema may not match the server (try reflection, or the server’s own .proto)',
+      cause: err,
+    }),
+    'INTERNAL',
+  );
 }
 
 /**
@@ -77,11 +90,13 @@ export class GrpcTransport implements Transport<GrpcCall, GrpcReply> {
       deadlineMs: this.#options.deadlineMs,
       signal: ctx.signal,
       timing: ctx.timing,
-      onMessage: async (bytes, index) => {
-        const json = decodeResponse(responseType, bytes, emitDefaults, index);
-        if (call.onMessage) await call.onMessage(json, index);
-        if (!call.onMessage || call.keepMessages) messages.push(json);
-      },
+      onMessage: call.skipDecode
+        ? (bytes, index) => checkResponse(responseType, bytes, index)
+        : async (bytes, index) => {
+            const json = decodeResponse(responseType, bytes, emitDefaults, index);
+            if (call.onMessage) await call.onMessage(json, index);
+            if (!call.onMessage || call.keepMessages) messages.push(json);
+          },
       ...(call.onHeaders ? { onHeaders: call.onHeaders } : {}),
     });
     const details = raw.detailsBin ? await decodeStatusDetails(raw.detailsBin, this.#options.schema) : [];

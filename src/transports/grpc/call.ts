@@ -21,6 +21,12 @@ export interface GrpcCall extends CallBase {
   onHeaders?(): void;
   /** Keep streamed responses in the reply too (--expect-json / --expect-body judge them). */
   readonly keepMessages?: boolean;
+  /**
+   * Load mode when nothing reads the responses (no --expect-body/--expect-json, no --json-all): each
+   * is still checked to be well-formed protobuf (a broken peer stays an error) but never decoded to
+   * JSON, and `messages` stays empty.
+   */
+  readonly skipDecode?: boolean;
   /** --expect-status: these statuses succeed, every other fails (exit 1). Absent: OK only. */
   readonly expectStatus?: ReadonlySet<number>;
 }
