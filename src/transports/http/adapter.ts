@@ -25,6 +25,7 @@ import {
 import { redactUrl } from '../../output/redact.js';
 import type { BodySink, HttpCall, HttpReply } from './call.js';
 import { IDEMPOTENT_METHODS, parseRetryAfter, REDIRECT_STATUSES, RETRYABLE_STATUSES } from './classify.js';
+import { withJarCookies } from './cookies.js';
 import { exactJsonBody } from './json-body.js';
 import {
   explainTlsError,
@@ -233,6 +234,7 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
         outputFile: _file,
         outputTarget: _target,
         onRedirect: _hop,
+        cookies: _cookies,
         ...rest
       } = sample;
       const call: HttpCall = {
@@ -315,13 +317,14 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
         origin: url.origin,
         path: `${url.pathname}${url.search}`,
         method: method as Dispatcher.HttpMethod,
-        headers,
+        headers: withJarCookies(headers, call.cookies, url),
         ...(body !== undefined ? { body } : {}),
         signal: ctx.signal,
       };
       if (call.bodyMode === 'discard') {
         // Load mode's hot path: no body stream, no per-request async iterator.
         const res = await this.#dispatchDiscard(dispatcher, opts, ctx.signal);
+        call.cookies?.receive(url, res.headers['set-cookie']);
         const location = headerValue(res.headers.location);
         if (call.followRedirects && REDIRECT_STATUSES.has(res.statusCode) && location) {
           ({ url, method, body, headers, redirects } = this.#redirect(
@@ -349,6 +352,7 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
       const res = this.#measurePhases
         ? await withRecorder(ctx.timing, () => this.#request.call(dispatcher, opts))
         : await this.#request.call(dispatcher, opts);
+      call.cookies?.receive(url, res.headers['set-cookie']);
       const location = headerValue(res.headers.location);
       if (call.followRedirects && REDIRECT_STATUSES.has(res.statusCode) && location) {
         await res.body.dump();

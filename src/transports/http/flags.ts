@@ -55,6 +55,15 @@ export const HTTP_OPTIONS = {
   ),
   get: flag('-G, --get', 'send -d/--data-urlencode data as the query string of a GET'),
   query: list('--query <name=value>', 'add a query parameter (repeatable)', { mapSyntax: '=' }),
+  cookie: text(
+    '-b, --cookie <data|file>',
+    "send cookies: 'name=value; n2=v2' (an argument with '=') or a Netscape cookie file, which also starts the cookie engine",
+    { secret: true },
+  ),
+  cookieJar: path(
+    '--cookie-jar <file>',
+    "write every cookie to FILE (Netscape format, as curl's -c) after the call, even a failed one",
+  ),
   user: text('-u, --user <user:password>', 'basic authentication', { secret: true }),
   location: flag('-L, --location', 'follow redirects'),
   maxRedirs: integer('--max-redirs <n>', 'most redirects to follow with -L', { default: 10 }),

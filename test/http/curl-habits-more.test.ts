@@ -1,0 +1,266 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatNetscape, parseNetscape } from '../../src/transports/http/cookies.js';
+import { listen } from '../kit/listen.js';
+import { killSurvivors, runCli } from '../kit/spawn-cli.js';
+
+/** What the server saw of one request. */
+interface Seen {
+  url: string;
+  headers: IncomingMessage['headers'];
+}
+
+let server: Server;
+let port: number;
+let base: string;
+let tmp: string;
+const seen: Seen[] = [];
+const execFileAsync = promisify(execFile);
+
+function last(): Seen {
+  const s = seen.at(-1);
+  if (!s) throw new Error('the server saw no request');
+  return s;
+}
+
+/**
+ * A node:http peer: `/login` answers 302 to `/home` with cookies (one HttpOnly session cookie, one
+ * with Max-Age, one for /api only, one Secure); `/fail` answers 500 with a cookie; the rest 200 `ok`.
+ */
+function startServer(): Server {
+  return createServer((req, res) => {
+    seen.push({ url: req.url ?? '', headers: req.headers });
+    if (req.url === '/login') {
+      res.writeHead(302, {
+        location: '/home',
+        'set-cookie': [
+          'sid=s3cr3t-sid; Path=/; HttpOnly',
+          'pref=dark; Max-Age=3600',
+          'scoped=1; Path=/api',
+          'sec=1; Secure',
+        ],
+      });
+      res.end();
+      return;
+    }
+    if (req.url === '/fail') {
+      res.writeHead(500, { 'set-cookie': 'after=fail' }).end('no');
+      return;
+    }
+    if (req.url === '/offsite') {
+      res.writeHead(302, { location: `http://localhost:${port}/landed` }).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+  });
+}
+
+/** The real curl (installed on this machine); async, as the peer is in this process. */
+async function curl(args: string[]): Promise<string> {
+  const { stdout } = await execFileAsync('curl', ['-sS', '--max-time', '30', ...args], { encoding: 'utf8' });
+  return stdout;
+}
+
+/** name=value pairs of a Cookie header, sorted (the order of equal-length paths is not part of the contract). */
+function cookiesOf(s: Seen): string[] {
+  return String(s.headers.cookie ?? '')
+    .split(/;\s*/)
+    .filter(Boolean)
+    .sort();
+}
+
+beforeAll(async () => {
+  server = startServer();
+  port = await listen(server);
+  base = `http://127.0.0.1:${port}`;
+  tmp = mkdtempSync(join(tmpdir(), 'comms-curl-habits-more-'));
+});
+
+afterAll(async () => {
+  killSurvivors();
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('cookies: -b/--cookie and --cookie-jar', () => {
+  it('reads and writes the Netscape format (HttpOnly prefix, subdomain flag, session cookies)', () => {
+    const text = [
+      '# Netscape HTTP Cookie File',
+      '',
+      '.example.test\tTRUE\t/\tFALSE\t0\tdom\t1',
+      '#HttpOnly_host.test\tFALSE\t/p\tTRUE\t2000000000\tsid\tx y',
+      'short.test\tFALSE\t/\tFALSE\t0\tempty',
+      'broken line',
+    ].join('\n');
+    const cookies = parseNetscape(text);
+    expect(cookies).toEqual([
+      {
+        domain: 'example.test',
+        includeSubdomains: true,
+        path: '/',
+        secure: false,
+        expires: 0,
+        name: 'dom',
+        value: '1',
+        httpOnly: false,
+      },
+      {
+        domain: 'host.test',
+        includeSubdomains: false,
+        path: '/p',
+        secure: true,
+        expires: 2000000000,
+        name: 'sid',
+        value: 'x y',
+        httpOnly: true,
+      },
+      {
+        domain: 'short.test',
+        includeSubdomains: false,
+        path: '/',
+        secure: false,
+        expires: 0,
+        name: 'empty',
+        value: '',
+        httpOnly: false,
+      },
+    ]);
+    expect(parseNetscape(formatNetscape(cookies))).toEqual(cookies);
+    expect(formatNetscape(cookies)).toContain('#HttpOnly_host.test\tFALSE\t/p\tTRUE\t2000000000\tsid\tx y\n');
+    expect(formatNetscape(cookies)).toContain('.example.test\tTRUE\t/\tFALSE\t0\tdom\t1\n');
+  });
+
+  it('keeps Set-Cookie of a 302 for the next -L hop (path and Secure rules), and writes the jar curl reads', async () => {
+    const jar = join(tmp, 'ours.txt');
+    const r = await runCli(['http', 'get', `${base}/login`, '-L', '--cookie-jar', jar]);
+    expect(r.code).toBe(0);
+    // /home gets the cookies for /, not the /api one. The Secure one goes too: a loopback host
+    // (localhost, 127.0.0.1, ::1) counts as a secure context, as in curl 7.88 and browsers.
+    expect(last().url).toBe('/home');
+    expect(cookiesOf(last())).toEqual(['pref=dark', 'sec=1', 'sid=s3cr3t-sid']);
+    const written = readFileSync(jar, 'utf8');
+    expect(written).toMatch(/^# Netscape HTTP Cookie File\n/);
+    expect(written).toContain(`#HttpOnly_127.0.0.1\tFALSE\t/\tFALSE\t0\tsid\ts3cr3t-sid\n`);
+    expect(written).toMatch(/\n127\.0\.0\.1\tFALSE\t\/api\tFALSE\t0\tscoped\t1\n/);
+    expect(written).toMatch(/\n127\.0\.0\.1\tFALSE\t\/\tFALSE\t\d{10}\tpref\tdark\n/);
+    expect(written).toMatch(/\n127\.0\.0\.1\tFALSE\t\/\tTRUE\t0\tsec\t1\n/);
+    // The real curl reads our jar: it sends /api's cookie to /api only.
+    await curl(['-b', jar, `${base}/api/x`]);
+    expect(cookiesOf(last())).toEqual(['pref=dark', 'scoped=1', 'sec=1', 'sid=s3cr3t-sid']);
+    await curl(['-b', jar, `${base}/x`]);
+    expect(cookiesOf(last())).toEqual(['pref=dark', 'sec=1', 'sid=s3cr3t-sid']);
+  });
+
+  it('reads the jar the real curl wrote (-b FILE), with the same matching', async () => {
+    const jar = join(tmp, 'curls.txt');
+    await curl(['-L', '-c', jar, `${base}/login`]);
+    expect(readFileSync(jar, 'utf8')).toContain('generated by libcurl');
+    expect((await runCli(['http', 'get', `${base}/api/v1`, '-b', jar])).code).toBe(0);
+    expect(cookiesOf(last())).toEqual(['pref=dark', 'scoped=1', 'sec=1', 'sid=s3cr3t-sid']);
+    expect((await runCli(['http', 'get', `${base}/other`, '-b', jar])).code).toBe(0);
+    expect(cookiesOf(last())).toEqual(['pref=dark', 'sec=1', 'sid=s3cr3t-sid']);
+  });
+
+  it('drops expired cookies and other hosts’ cookies from a file', async () => {
+    const file = join(tmp, 'mixed.txt');
+    writeFileSync(
+      file,
+      formatNetscape([
+        {
+          domain: '127.0.0.1',
+          includeSubdomains: false,
+          path: '/',
+          secure: false,
+          expires: 0,
+          name: 'live',
+          value: '1',
+          httpOnly: false,
+        },
+        {
+          domain: '127.0.0.1',
+          includeSubdomains: false,
+          path: '/',
+          secure: false,
+          expires: 1000,
+          name: 'old',
+          value: '1',
+          httpOnly: false,
+        },
+        {
+          domain: 'elsewhere.test',
+          includeSubdomains: true,
+          path: '/',
+          secure: false,
+          expires: 0,
+          name: 'far',
+          value: '1',
+          httpOnly: false,
+        },
+      ]),
+    );
+    const jar = join(tmp, 'mixed-out.txt');
+    expect((await runCli(['http', 'get', `${base}/m`, '-b', file, '--cookie-jar', jar])).code).toBe(0);
+    expect(cookiesOf(last())).toEqual(['live=1']);
+    const back = parseNetscape(readFileSync(jar, 'utf8'))
+      .map((c) => c.name)
+      .sort();
+    expect(back).toEqual(['far', 'live']);
+  });
+
+  it("-b 'a=b; c=d' is a literal Cookie header, kept on the same origin only across -L", async () => {
+    expect((await runCli(['http', 'get', `${base}/lit`, '-b', 'a=b; c=d'])).code).toBe(0);
+    expect(last().headers.cookie).toBe('a=b; c=d');
+    expect((await runCli(['http', 'get', `${base}/offsite`, '-L', '-b', 'a=b'])).code).toBe(0);
+    expect(last().url).toBe('/landed');
+    expect(last().headers.cookie).toBeUndefined();
+  });
+
+  it('writes the jar after a failed call too (curl does), and -b jar --cookie-jar jar starts from nothing', async () => {
+    const jar = join(tmp, 'fresh.txt');
+    const r = await runCli(['http', 'get', `${base}/fail`, '-b', jar, '--cookie-jar', jar]);
+    expect(r.code).toBe(1);
+    expect(parseNetscape(readFileSync(jar, 'utf8')).map((c) => `${c.name}=${c.value}`)).toEqual([
+      'after=fail',
+    ]);
+    // Nobody listening: exit 3, and the jar still holds what was read.
+    const refused = await runCli(['http', 'get', 'http://127.0.0.1:1/', '-b', jar, '--cookie-jar', jar]);
+    expect(refused.code).toBe(3);
+    expect(parseNetscape(readFileSync(jar, 'utf8')).map((c) => c.name)).toEqual(['after']);
+  });
+
+  it('redacts cookie values in -v and --json', async () => {
+    const jar = join(tmp, 'redact.txt');
+    await runCli(['http', 'get', `${base}/login`, '--cookie-jar', jar]);
+    const r = await runCli(['http', 'get', `${base}/login`, '-b', jar, '-v', '--json']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/> Cookie: \[REDACTED\]/);
+    expect(r.stdout + r.stderr).not.toContain('s3cr3t-sid');
+    expect(last().headers.cookie).toContain('sid=s3cr3t-sid');
+    const lit = await runCli(['http', 'get', `${base}/lit`, '-b', 'token=s3cr3t-lit', '-v']);
+    expect(lit.stderr).not.toContain('s3cr3t-lit');
+  });
+
+  it.each([
+    [['-b', 'no-such-cookie-file'], /cannot read -b\/--cookie file 'no-such-cookie-file': no such file/],
+    [['-b', '.'], /cannot read -b\/--cookie file '\.': is a directory/],
+    [['-b', ''], /invalid -b\/--cookie ''/],
+    [['-b', 'a=b\r\nX-Evil: 1'], /cookie values cannot contain CR, LF or NUL/],
+    [
+      ['--cookie-jar', '/no/such/dir/jar.txt'],
+      /cannot write --cookie-jar file '\/no\/such\/dir\/jar.txt': no such directory/,
+    ],
+  ])('%j is exit 2, one line, nothing sent', async (args, message) => {
+    const before = seen.length;
+    const r = await runCli(['http', 'get', `${base}/never`, ...args]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('error:'))).toHaveLength(1);
+    expect(seen.length).toBe(before);
+  });
+});
