@@ -1,8 +1,10 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { TLSSocket } from 'node:tls';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatNetscape, parseNetscape } from '../../src/transports/http/cookies.js';
@@ -262,5 +264,156 @@ describe('cookies: -b/--cookie and --cookie-jar', () => {
     expect(r.stderr).toMatch(message);
     expect(r.stderr.split('\n').filter((l) => l.startsWith('error:'))).toHaveLength(1);
     expect(seen.length).toBe(before);
+  });
+});
+
+describe('--resolve and --connect-to', () => {
+  let tls: HttpsServer;
+  let tlsPort: number;
+  let caFile: string;
+  const tlsSeen: { host: string | undefined; sni: string | undefined; cookie: string | undefined }[] = [];
+
+  beforeAll(async () => {
+    // A certificate for made-up names only (example.test and its subdomains): reachable only when the
+    // TLS name stays the URL's while the socket goes to 127.0.0.1.
+    const key = join(tmp, 'example.key');
+    caFile = join(tmp, 'example.crt');
+    await execFileAsync('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      caFile,
+      '-days',
+      '2',
+      '-subj',
+      '/CN=example.test',
+      '-addext',
+      'subjectAltName=DNS:example.test,DNS:*.example.test',
+    ]);
+    tls = createHttpsServer({ key: readFileSync(key), cert: readFileSync(caFile) }, (req, res) => {
+      tlsSeen.push({
+        host: req.headers.host,
+        sni: (req.socket as TLSSocket).servername || undefined,
+        cookie: req.headers.cookie,
+      });
+      if (req.url === '/set')
+        res.setHeader('set-cookie', ['wide=1; Domain=example.test; Secure', 'narrow=1']);
+      res.end('tls ok');
+    });
+    tlsPort = await listen(tls);
+  });
+
+  afterAll(async () => {
+    tls.closeAllConnections();
+    await new Promise((resolve) => tls.close(resolve));
+  });
+
+  it('--resolve host:port:127.0.0.1 keeps the Host header and the TLS name (SNI, certificate check)', async () => {
+    const url = `https://example.test:${tlsPort}/r`;
+    const r = await runCli([
+      'http',
+      'get',
+      url,
+      '--resolve',
+      `example.test:${tlsPort}:127.0.0.1`,
+      '--cacert',
+      caFile,
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('tls ok');
+    expect(tlsSeen.at(-1)).toMatchObject({ host: `example.test:${tlsPort}`, sni: 'example.test' });
+    // The real curl agrees on the same command.
+    expect(await curl(['--resolve', `example.test:${tlsPort}:127.0.0.1`, '--cacert', caFile, url])).toBe(
+      'tls ok',
+    );
+    expect(tlsSeen.at(-1)).toMatchObject({ host: `example.test:${tlsPort}`, sni: 'example.test' });
+  });
+
+  it('--connect-to example.test:443:127.0.0.1:PORT reaches https://example.test/ on another port', async () => {
+    const r = await runCli([
+      'http',
+      'get',
+      'https://api.example.test/c',
+      '--connect-to',
+      `api.example.test:443:127.0.0.1:${tlsPort}`,
+      '--cacert',
+      caFile,
+    ]);
+    expect(r.code).toBe(0);
+    expect(tlsSeen.at(-1)).toMatchObject({ host: 'api.example.test', sni: 'api.example.test' });
+    // Empty fields: any host and port, the same host (resolved by --resolve after it, as curl).
+    const any = await runCli([
+      'http',
+      'get',
+      'https://b.example.test/c',
+      '--connect-to',
+      `::b.example.test:${tlsPort}`,
+      '--resolve',
+      `b.example.test:${tlsPort}:127.0.0.1`,
+      '--cacert',
+      caFile,
+    ]);
+    expect(any.code).toBe(0);
+    expect(tlsSeen.at(-1)).toMatchObject({ host: 'b.example.test', sni: 'b.example.test' });
+  });
+
+  it('a plain http:// URL: --connect-to ::127.0.0.1:PORT, Host stays the URL name', async () => {
+    const r = await runCli(['http', 'get', 'http://api.test/p', '--connect-to', `::127.0.0.1:${port}`]);
+    expect(r.code).toBe(0);
+    expect(last()).toMatchObject({ url: '/p' });
+    expect(last().headers.host).toBe('api.test');
+  });
+
+  it('cookie domain rules across names: a Domain=example.test cookie goes to b.example.test, a host-only one does not', async () => {
+    const jar = join(tmp, 'domains.txt');
+    const routes = ['a', 'b'].flatMap((h) => ['--resolve', `${h}.example.test:${tlsPort}:127.0.0.1`]);
+    const set = await runCli([
+      'http',
+      'get',
+      `https://a.example.test:${tlsPort}/set`,
+      ...routes,
+      '--cacert',
+      caFile,
+      '--cookie-jar',
+      jar,
+    ]);
+    expect(set.code).toBe(0);
+    expect(readFileSync(jar, 'utf8')).toContain('.example.test\tTRUE\t/\tTRUE\t0\twide\t1\n');
+    expect(readFileSync(jar, 'utf8')).toContain('a.example.test\tFALSE\t/\tFALSE\t0\tnarrow\t1\n');
+    const other = await runCli([
+      'http',
+      'get',
+      `https://b.example.test:${tlsPort}/get`,
+      ...routes,
+      '--cacert',
+      caFile,
+      '-b',
+      jar,
+    ]);
+    expect(other.code).toBe(0);
+    expect(tlsSeen.at(-1)?.cookie).toBe('wide=1');
+    // The real curl reads the same jar the same way.
+    await curl([...routes, '--cacert', caFile, '-b', jar, `https://b.example.test:${tlsPort}/get`]);
+    expect(tlsSeen.at(-1)?.cookie).toBe('wide=1');
+  });
+
+  it.each([
+    [['--resolve', 'example.test:80'], /invalid --resolve 'example.test:80': '' is not an IP address/],
+    [['--resolve', 'example.test:http:127.0.0.1'], /invalid --resolve .*'http' is not a port/],
+    [['--resolve', 'example.test:80:not-an-ip'], /'not-an-ip' is not an IP address/],
+    [['--connect-to', 'a:1:b'], /invalid --connect-to 'a:1:b': expected HOST1:PORT1:HOST2:PORT2/],
+    [['--connect-to', 'a:1:b:99999'], /'99999' is not a port/],
+  ])('%j is exit 2, one line', async (args, message) => {
+    const r = await runCli(['http', 'get', 'http://example.test/', ...args]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('error:'))).toHaveLength(1);
   });
 });

@@ -67,6 +67,8 @@ export interface HttpTransportOptions {
    * is a fixed 10 s, which would both outlast a short --timeout and cut off a long one.
    */
   connectTimeoutMs?: number;
+  /** --resolve / --connect-to: where a connection for a URL's host and port really goes (connect-to.ts). */
+  route?: (hostname: string, port: number) => { hostname: string; port: number } | undefined;
 }
 
 /**
@@ -176,8 +178,12 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
         // 0 disables undici's connect timer; the attempt's signal still bounds the call.
         timeout: this.#connectTimeoutMs,
       });
+      const route = options.route;
       const connect: BuildConnectorType.connector = (opts, callback) => {
-        const socket = connector(opts, callback) as unknown;
+        // Only the socket's address changes: `host` (Host header, SNI) stays the URL's.
+        const to = route?.(opts.hostname, Number(opts.port) || (opts.protocol === 'https:' ? 443 : 80));
+        const target = to ? { ...opts, hostname: to.hostname, port: String(to.port) } : opts;
+        const socket = connector(target, callback) as unknown;
         if (socket && typeof socket === 'object' && 'once' in socket) {
           watchSocket(socket as TLSSocket);
           skipInterimResponses(socket as TLSSocket);

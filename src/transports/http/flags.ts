@@ -5,6 +5,7 @@ import { TLS_OPTIONS } from '../../command/tls-options.js';
 import { TRACE_OPTIONS } from '../../command/trace.js';
 import type { OptionEntry } from '../../core/options.js';
 import { UsageError } from '../../errors/comms-error.js';
+import { parseConnectTo, parseResolve } from './connect-to.js';
 
 const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
 
@@ -73,6 +74,16 @@ export const HTTP_OPTIONS = {
   ),
   include: flag('-i, --include', 'show response headers (on stderr)'),
   decompress: flag('--no-decompress', 'do not decode gzip/deflate/br bodies'),
+  resolve: list(
+    '--resolve <host:port:addr>',
+    'connect to ADDR for HOST:PORT (Host header and TLS name unchanged), as curl (repeatable)',
+    { each: (raw) => parseResolve(raw) },
+  ),
+  connectTo: list(
+    '--connect-to <h1:p1:h2:p2>',
+    'connect to H2:P2 for requests to H1:P1 (empty: any / the same), as curl (repeatable)',
+    { each: (raw) => parseConnectTo(raw) },
+  ),
   http2: flag('--http2', 'allow HTTP/2 (negotiated with ALPN over https)'),
   ...TLS_OPTIONS,
   expectStatus: text(

@@ -34,6 +34,7 @@ import {
   type HttpReply,
   type RedirectHop,
 } from '../call.js';
+import { routeFor } from '../connect-to.js';
 import {
   CookieSession,
   formatNetscape,
@@ -180,6 +181,8 @@ async function writeCookieJar(file: string, session: CookieSession, out: Output)
     return false;
   }
 }
+
+const PROXY_VARS = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy'];
 
 let agentText: string | undefined;
 /** `comms-cli/<version>`, read once per process. */
@@ -449,12 +452,17 @@ export async function runHttp(plan: HttpPlan, ctx: CommandContext): Promise<Exit
   if (call.url.protocol === 'http:' && flags.http2) {
     output.verbose('note: --http2 is negotiated over TLS (ALPN); a plain http:// URL uses HTTP/1.1');
   }
+  if (flags.resolve.length + flags.connectTo.length > 0 && PROXY_VARS.some((k) => process.env[k]))
+    output.verbose('note: --resolve/--connect-to are not applied to requests sent through HTTP(S)_PROXY');
   const connections = flags.connections ?? flags.concurrency;
   const transport = new HttpTransport({
     tls: tlsFrom(flags),
     http2: flags.http2,
     ...(loadMode && connections ? { connections } : {}),
     measurePhases: !loadMode,
+    ...(flags.resolve.length + flags.connectTo.length > 0
+      ? { route: (host: string, port: number) => routeFor(flags.connectTo, flags.resolve, host, port) }
+      : {}),
     connectTimeoutMs:
       resilience.maxTimeMs !== undefined && resilience.timeoutMs === 0
         ? resilience.maxTimeMs
