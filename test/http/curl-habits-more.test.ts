@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createSecureServer } from 'node:http2';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +9,7 @@ import type { TLSSocket } from 'node:tls';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatNetscape, parseNetscape } from '../../src/transports/http/cookies.js';
+import { makeCerts } from '../kit/certs.js';
 import { listen } from '../kit/listen.js';
 import { killSurvivors, runCli } from '../kit/spawn-cli.js';
 
@@ -415,5 +417,55 @@ describe('--resolve and --connect-to', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
     expect(r.stderr.split('\n').filter((l) => l.startsWith('error:'))).toHaveLength(1);
+  });
+});
+
+describe('HTTP/2 over TLS by default (ALPN), --http1.1 to force 1.1', () => {
+  it('a server that offers h2 gets HTTP/2 without --http2; --http1.1 gets HTTP/1.1; timing phases stay sane', async () => {
+    const certs = makeCerts();
+    const h2 = createSecureServer(
+      { cert: certs.read(certs.serverCert), key: certs.read(certs.serverKey), allowHTTP1: true },
+      (req, res) => res.end(`v${req.httpVersion}`),
+    );
+    const h2Port = await listen(h2);
+    try {
+      const url = `https://localhost:${h2Port}/`;
+      const r = await runCli(['http', 'get', url, '--cacert', certs.caCert, '--json']);
+      expect(r.code).toBe(0);
+      const j = JSON.parse(r.stdout);
+      expect(j).toMatchObject({ httpVersion: 'HTTP/2', body: 'v2.0' });
+      // A new h2 connection measures its phases like an HTTP/1.1 one.
+      expect(j.timing.connect).toBeGreaterThanOrEqual(0);
+      expect(j.timing.tls).toBeGreaterThan(0);
+      expect(j.timing.firstByte).toBeGreaterThan(0);
+      expect(j.timing.total).toBeGreaterThanOrEqual(j.timing.firstByte);
+      const w = await runCli([
+        'http',
+        'get',
+        url,
+        '--cacert',
+        certs.caCert,
+        '-w',
+        '%{http_code} %{time_appconnect}\n',
+        '-o',
+        '/dev/null',
+      ]);
+      expect(w.code).toBe(0);
+      expect(w.stdout).toMatch(/^200 0\.\d+\n$/);
+      const one = await runCli(['http', 'get', url, '--cacert', certs.caCert, '--json', '--http1.1']);
+      expect(one.code).toBe(0);
+      expect(JSON.parse(one.stdout)).toMatchObject({ httpVersion: 'HTTP/1.1', body: 'v1.1' });
+      // The real curl negotiates the same by default.
+      expect(await curl(['--cacert', certs.caCert, url])).toBe('v2.0');
+    } finally {
+      h2.close();
+      rmSync(certs.dir, { recursive: true, force: true });
+    }
+  });
+
+  it('--http2 with --http1.1 is exit 2', async () => {
+    const r = await runCli(['http', 'get', 'https://localhost:1/', '--http2', '--http1.1']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--http2 and --http1.1 cannot both be given/);
   });
 });

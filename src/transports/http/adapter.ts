@@ -150,7 +150,6 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
     };
     warmHttp1Parser();
     this.#http2 = options.http2;
-    if (options.http2) letGracefulGoawayFinish();
     // One secure context for every connection, built now (not inside the first handshake's timing).
     const secureContext = createSecureContext({
       ...(tls.ca ? { ca: tls.ca } : {}),
@@ -183,7 +182,14 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
         // Only the socket's address changes: `host` (Host header, SNI) stays the URL's.
         const to = route?.(opts.hostname, Number(opts.port) || (opts.protocol === 'https:' ? 443 : 80));
         const target = to ? { ...opts, hostname: to.hostname, port: String(to.port) } : opts;
-        const socket = connector(target, callback) as unknown;
+        // node:http2 (and the GOAWAY fix over it) is loaded only once a server has chosen h2: most
+        // https servers answer http/1.1, and loading it costs 25-40 ms of start-up.
+        const onSocket: BuildConnectorType.Callback = (...args) => {
+          const sock = args[1] as (TLSSocket & { alpnProtocol?: string | false }) | null;
+          if (sock?.alpnProtocol === 'h2') letGracefulGoawayFinish();
+          callback(...args);
+        };
+        const socket = connector(target, options.http2 ? onSocket : callback) as unknown;
         if (socket && typeof socket === 'object' && 'once' in socket) {
           watchSocket(socket as TLSSocket);
           skipInterimResponses(socket as TLSSocket);

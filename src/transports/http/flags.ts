@@ -84,7 +84,11 @@ export const HTTP_OPTIONS = {
     'connect to H2:P2 for requests to H1:P1 (empty: any / the same), as curl (repeatable)',
     { each: (raw) => parseConnectTo(raw) },
   ),
-  http2: flag('--http2', 'allow HTTP/2 (negotiated with ALPN over https)'),
+  http2: flag(
+    '--http2',
+    'allow HTTP/2 over https (ALPN): the default for one call; needed in load mode, which uses HTTP/1.1 otherwise',
+  ),
+  'http1.1': flag('--http1.1', 'offer only HTTP/1.1 over https (no h2 in ALPN)'),
   ...TLS_OPTIONS,
   expectStatus: text(
     '--expect-status <spec>',

@@ -449,6 +449,10 @@ export async function runHttp(plan: HttpPlan, ctx: CommandContext): Promise<Exit
   if (call.outputFile !== undefined && loadMode)
     throw new UsageError('-o/--output cannot be used in load mode');
   const checks: ResultCheck<HttpReply>[] = await bodyChecks(flags);
+  if (flags.http2 && flags['http1.1']) throw new UsageError('--http2 and --http1.1 cannot both be given');
+  // As curl: h2 is offered over TLS by default. Load mode keeps HTTP/1.1 unless --http2 asks (its
+  // -c/--connections mean connections, and its figures stay comparable with earlier runs).
+  const http2 = flags.http2 || (!loadMode && !flags['http1.1']);
   if (call.url.protocol === 'http:' && flags.http2) {
     output.verbose('note: --http2 is negotiated over TLS (ALPN); a plain http:// URL uses HTTP/1.1');
   }
@@ -457,7 +461,7 @@ export async function runHttp(plan: HttpPlan, ctx: CommandContext): Promise<Exit
   const connections = flags.connections ?? flags.concurrency;
   const transport = new HttpTransport({
     tls: tlsFrom(flags),
-    http2: flags.http2,
+    http2,
     ...(loadMode && connections ? { connections } : {}),
     measurePhases: !loadMode,
     ...(flags.resolve.length + flags.connectTo.length > 0
