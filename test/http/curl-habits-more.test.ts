@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { createSecureServer } from 'node:http2';
@@ -467,5 +468,100 @@ describe('HTTP/2 over TLS by default (ALPN), --http1.1 to force 1.1', () => {
     const r = await runCli(['http', 'get', 'https://localhost:1/', '--http2', '--http1.1']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--http2 and --http1.1 cannot both be given/);
+  });
+});
+
+describe('--digest -u user:password (RFC 7616)', () => {
+  let digestServer: Server;
+  let digestBase: string;
+  const asked: { url: string; auth: string | undefined }[] = [];
+
+  /** A peer that challenges with the algorithm in the path (/md5, /sha256) and checks the answer itself. */
+  function verify(req: IncomingMessage, algorithm: string, nonce: string): boolean {
+    const auth = req.headers.authorization ?? '';
+    if (!auth.startsWith('Digest ')) return false;
+    const p: Record<string, string> = {};
+    for (const m of auth.slice(7).matchAll(/(\w+)=(?:"([^"]*)"|([^\s,]+))/g))
+      p[m[1] ?? ''] = m[2] ?? m[3] ?? '';
+    const h = (s: string) =>
+      createHash(algorithm === 'SHA-256' ? 'sha256' : 'md5')
+        .update(s)
+        .digest('hex');
+    const ha1 = h(`alice:test-realm:pa ss:word`);
+    const ha2 = h(`${req.method}:${req.url}`);
+    const expected = h(`${ha1}:${nonce}:${p.nc}:${p.cnonce}:auth:${ha2}`);
+    return (
+      p.username === 'alice' &&
+      p.realm === 'test-realm' &&
+      p.nonce === nonce &&
+      p.uri === req.url &&
+      p.qop === 'auth' &&
+      p.opaque === 'op4que' &&
+      p.algorithm === algorithm &&
+      p.response === expected
+    );
+  }
+
+  beforeAll(async () => {
+    digestServer = createServer((req, res) => {
+      asked.push({ url: req.url ?? '', auth: req.headers.authorization });
+      const algorithm = req.url?.startsWith('/sha256') ? 'SHA-256' : 'MD5';
+      const nonce = 'n0nce-fixed-for-the-test';
+      if (verify(req, algorithm, nonce)) {
+        res.end(`welcome ${algorithm}`);
+        return;
+      }
+      res
+        .writeHead(401, {
+          'www-authenticate': `Digest realm="test-realm", qop="auth", algorithm=${algorithm}, nonce="${nonce}", opaque="op4que"`,
+        })
+        .end('who are you');
+    });
+    digestBase = `http://127.0.0.1:${await listen(digestServer)}`;
+  });
+
+  afterAll(async () => {
+    digestServer.closeAllConnections();
+    await new Promise((resolve) => digestServer.close(resolve));
+  });
+
+  it.each([
+    ['md5', 'MD5'],
+    ['sha256', 'SHA-256'],
+  ])('answers a %s challenge once (the peer verifies it)', async (path, algorithm) => {
+    const before = asked.length;
+    const r = await runCli([
+      'http',
+      'get',
+      `${digestBase}/${path}/x?q=1`,
+      '--digest',
+      '-u',
+      'alice:pa ss:word',
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`welcome ${algorithm}`);
+    const mine = asked.slice(before);
+    expect(mine).toHaveLength(2);
+    expect(mine[0]?.auth).toBeUndefined();
+    expect(mine[1]?.auth).toMatch(/^Digest /);
+    // The same peer accepts the real curl's answer (a check of the peer itself).
+    expect(await curl(['--digest', '-u', 'alice:pa ss:word', `${digestBase}/${path}/y`])).toBe(
+      `welcome ${algorithm}`,
+    );
+  });
+
+  it('a wrong password: one answer, then the 401 stands (exit 1); the header is redacted in -v', async () => {
+    const before = asked.length;
+    const r = await runCli(['http', 'get', `${digestBase}/sha256/z`, '--digest', '-u', 'alice:wrong', '-v']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/HTTP 401/);
+    expect(asked.length - before).toBe(2);
+    expect(r.stderr).not.toContain('wrong');
+  });
+
+  it('--digest without -u is exit 2', async () => {
+    const r = await runCli(['http', 'get', `${digestBase}/md5`, '--digest']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--digest needs credentials/);
   });
 });

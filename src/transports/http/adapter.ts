@@ -26,6 +26,7 @@ import { redactUrl } from '../../output/redact.js';
 import type { BodySink, HttpCall, HttpReply } from './call.js';
 import { IDEMPOTENT_METHODS, parseRetryAfter, REDIRECT_STATUSES, RETRYABLE_STATUSES } from './classify.js';
 import { withJarCookies } from './cookies.js';
+import { digestAuthorization, parseDigestChallenge } from './digest.js';
 import { exactJsonBody } from './json-body.js';
 import {
   explainTlsError,
@@ -324,6 +325,8 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
     let body: Buffer | FormData | undefined = call.body ?? call.form;
     let headers: Record<string, string> = { ...call.headers };
     let redirects = 0;
+    /** --digest: the URL whose 401 challenge was answered (each is answered once). */
+    let digestAnswered: string | undefined;
     for (;;) {
       const opts: Dispatcher.RequestOptions = {
         origin: url.origin,
@@ -365,6 +368,23 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
         ? await withRecorder(ctx.timing, () => this.#request.call(dispatcher, opts))
         : await this.#request.call(dispatcher, opts);
       call.cookies?.receive(url, res.headers['set-cookie']);
+      if (call.digest && res.statusCode === 401 && digestAnswered !== url.href) {
+        const challenge = parseDigestChallenge(res.headers['www-authenticate']);
+        if (challenge) {
+          await res.body.dump();
+          digestAnswered = url.href;
+          headers = {
+            ...withoutHeaders(headers, ['authorization']),
+            Authorization: digestAuthorization(
+              challenge,
+              call.digest,
+              method,
+              `${url.pathname}${url.search}`,
+            ),
+          };
+          continue;
+        }
+      }
       const location = headerValue(res.headers.location);
       if (call.followRedirects && REDIRECT_STATUSES.has(res.statusCode) && location) {
         await res.body.dump();

@@ -66,6 +66,7 @@ export const HTTP_OPTIONS = {
     "write every cookie to FILE (Netscape format, as curl's -c) after the call, even a failed one",
   ),
   user: text('-u, --user <user:password>', 'basic authentication', { secret: true }),
+  digest: flag('--digest', 'HTTP Digest authentication with -u (RFC 7616: MD5, SHA-256; qop=auth)'),
   location: flag('-L, --location', 'follow redirects'),
   maxRedirs: integer('--max-redirs <n>', 'most redirects to follow with -L', { default: 10 }),
   output: path(

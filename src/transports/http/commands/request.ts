@@ -43,6 +43,7 @@ import {
   parseNetscape,
   withJarCookies,
 } from '../cookies.js';
+import type { DigestCredentials } from '../digest.js';
 import { bodyChecks } from '../expect.js';
 import type { HttpValues } from '../flags.js';
 import { buildForm, parseFormSpec, urlencodeData } from '../form.js';
@@ -224,13 +225,26 @@ async function buildCall(
     if (existing !== undefined) headers[existing] = `${headers[existing]}, ${value}`;
     else headers[name] = value;
   }
+  let digest: DigestCredentials | undefined;
   if (flags.user !== undefined) {
     if (!flags.user.includes(':')) throw new UsageError("invalid --user: expected 'user:password'");
-    if (!has('authorization')) headers.Authorization = `Basic ${Buffer.from(flags.user).toString('base64')}`;
+    if (flags.digest) {
+      const i = flags.user.indexOf(':');
+      digest = { user: flags.user.slice(0, i), password: flags.user.slice(i + 1) };
+    } else if (!has('authorization'))
+      headers.Authorization = `Basic ${Buffer.from(flags.user).toString('base64')}`;
   } else if (url.username) {
-    const cred = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
-    if (!has('authorization')) headers.Authorization = `Basic ${Buffer.from(cred).toString('base64')}`;
+    const user = decodeURIComponent(url.username);
+    const password = decodeURIComponent(url.password);
+    if (flags.digest) digest = { user, password };
+    else if (!has('authorization'))
+      headers.Authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
   }
+  if (flags.digest && !digest)
+    throw new UsageError('--digest needs credentials: -u user:password', {
+      hint: 'comms-cli http get URL --digest -u user:password',
+    });
+  if (digest && loadMode) throw new UsageError('--digest cannot be used in load mode');
   url.username = '';
   url.password = '';
   const cookies = await cookiesFrom(flags, headers, has);
@@ -320,6 +334,7 @@ async function buildCall(
     ...(retryOn ? { retryOn } : {}),
     maxBody: flags.maxBody,
     ...(cookies ? { cookies } : {}),
+    ...(digest ? { digest } : {}),
     tlsInfo: {
       ...(flags.servername ? { servername: flags.servername } : {}),
       clientCert: flags.cert !== undefined,
