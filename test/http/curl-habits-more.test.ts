@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatNetscape, parseNetscape } from '../../src/transports/http/cookies.js';
 import { makeCerts } from '../kit/certs.js';
 import { listen } from '../kit/listen.js';
-import { killSurvivors, runCli } from '../kit/spawn-cli.js';
+import { CLI, killSurvivors, runCli } from '../kit/spawn-cli.js';
 
 /** What the server saw of one request. */
 interface Seen {
@@ -563,5 +563,43 @@ describe('--digest -u user:password (RFC 7616)', () => {
     const r = await runCli(['http', 'get', `${digestBase}/md5`, '--digest']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--digest needs credentials/);
+  });
+});
+
+describe('-u user without a password', () => {
+  const basicOf = (s: Seen) =>
+    Buffer.from(String(s.headers.authorization ?? '').replace(/^Basic /, ''), 'base64').toString('utf8');
+
+  it('asks on a terminal (stderr prompt, nothing echoed) and sends what was typed', async () => {
+    // `script` gives the CLI a real pseudo-terminal; the password is typed once the prompt shows.
+    const cmd = `${process.execPath} ${CLI} http get ${base}/typed -u alice`;
+    const child = spawn('script', ['-qec', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let screen = '';
+    let typed = false;
+    child.stdout.on('data', (c: Buffer) => {
+      screen += c.toString('utf8');
+      if (!typed && screen.includes("Enter host password for user 'alice':")) {
+        typed = true;
+        child.stdin.write('se cret\r');
+      }
+    });
+    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+    expect(code).toBe(0);
+    expect(last().url).toBe('/typed');
+    expect(basicOf(last())).toBe('alice:se cret');
+    expect(screen).not.toContain('se cret');
+  });
+
+  it('without a terminal: exit 2 saying a password is needed, nothing sent', async () => {
+    const before = seen.length;
+    const r = await runCli(['http', 'get', `${base}/none`, '-u', 'alice']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/-u 'alice' has no password and there is no terminal to ask for one/);
+    expect(seen.length).toBe(before);
+  });
+
+  it("-u 'alice:' sends an empty password, as curl", async () => {
+    expect((await runCli(['http', 'get', `${base}/empty`, '-u', 'alice:'])).code).toBe(0);
+    expect(basicOf(last())).toBe('alice:');
   });
 });

@@ -192,6 +192,47 @@ function userAgent(): string {
   return agentText;
 }
 
+/**
+ * Ask for the password of `-u user` on the terminal, as curl does: the prompt on stderr, nothing
+ * echoed. Without a terminal (CI, a pipe) it is a usage error, not a hang.
+ */
+async function promptPassword(user: string, ctx: CommandContext): Promise<string> {
+  const stdin = ctx.stdin as NodeJS.ReadStream;
+  if (!stdin.isTTY || typeof stdin.setRawMode !== 'function')
+    throw new UsageError(`-u '${user}' has no password and there is no terminal to ask for one`, {
+      hint: `give it: -u '${user}:password' (-u '${user}:' sends an empty one)`,
+    });
+  ctx.stderr.write(`Enter host password for user '${user}':`);
+  stdin.setRawMode(true);
+  stdin.resume();
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      let typed = '';
+      const onData = (chunk: Buffer) => {
+        for (const ch of chunk.toString('utf8')) {
+          if (ch === '\r' || ch === '\n') {
+            stdin.off('data', onData);
+            resolve(typed);
+            return;
+          }
+          if (ch === '\u0003') {
+            stdin.off('data', onData);
+            reject(new UsageError('no password given (interrupted)'));
+            return;
+          }
+          if (ch === '\u007f' || ch === '\b') typed = typed.slice(0, -1);
+          else typed += ch;
+        }
+      };
+      stdin.on('data', onData);
+    });
+  } finally {
+    stdin.setRawMode(false);
+    stdin.pause();
+    ctx.stderr.write('\n');
+  }
+}
+
 /** argv -> HttpCall, validating everything before anything is sent (exit 2 on bad input). */
 async function buildCall(
   method: string,
@@ -226,8 +267,12 @@ async function buildCall(
     else headers[name] = value;
   }
   let digest: DigestCredentials | undefined;
+  if (flags.user !== undefined && !flags.user.includes(':')) {
+    // curl: `-u user` asks for the password on the terminal; `-u user:` sends an empty one.
+    const password = await promptPassword(flags.user, ctx);
+    flags = { ...flags, user: `${flags.user}:${password}` };
+  }
   if (flags.user !== undefined) {
-    if (!flags.user.includes(':')) throw new UsageError("invalid --user: expected 'user:password'");
     if (flags.digest) {
       const i = flags.user.indexOf(':');
       digest = { user: flags.user.slice(0, i), password: flags.user.slice(i + 1) };
