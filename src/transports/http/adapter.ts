@@ -25,6 +25,8 @@ import {
 import { redactUrl } from '../../output/redact.js';
 import type { BodySink, HttpCall, HttpReply } from './call.js';
 import { IDEMPOTENT_METHODS, parseRetryAfter, REDIRECT_STATUSES, RETRYABLE_STATUSES } from './classify.js';
+import { withJarCookies } from './cookies.js';
+import { digestAuthorization, parseDigestChallenge } from './digest.js';
 import { exactJsonBody } from './json-body.js';
 import {
   explainTlsError,
@@ -66,6 +68,8 @@ export interface HttpTransportOptions {
    * is a fixed 10 s, which would both outlast a short --timeout and cut off a long one.
    */
   connectTimeoutMs?: number;
+  /** --resolve / --connect-to: where a connection for a URL's host and port really goes (connect-to.ts). */
+  route?: (hostname: string, port: number) => { hostname: string; port: number } | undefined;
 }
 
 /**
@@ -147,7 +151,6 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
     };
     warmHttp1Parser();
     this.#http2 = options.http2;
-    if (options.http2) letGracefulGoawayFinish();
     // One secure context for every connection, built now (not inside the first handshake's timing).
     const secureContext = createSecureContext({
       ...(tls.ca ? { ca: tls.ca } : {}),
@@ -175,8 +178,19 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
         // 0 disables undici's connect timer; the attempt's signal still bounds the call.
         timeout: this.#connectTimeoutMs,
       });
+      const route = options.route;
       const connect: BuildConnectorType.connector = (opts, callback) => {
-        const socket = connector(opts, callback) as unknown;
+        // Only the socket's address changes: `host` (Host header, SNI) stays the URL's.
+        const to = route?.(opts.hostname, Number(opts.port) || (opts.protocol === 'https:' ? 443 : 80));
+        const target = to ? { ...opts, hostname: to.hostname, port: String(to.port) } : opts;
+        // node:http2 (and the GOAWAY fix over it) is loaded only once a server has chosen h2: most
+        // https servers answer http/1.1, and loading it costs 25-40 ms of start-up.
+        const onSocket: BuildConnectorType.Callback = (...args) => {
+          const sock = args[1] as (TLSSocket & { alpnProtocol?: string | false }) | null;
+          if (sock?.alpnProtocol === 'h2') letGracefulGoawayFinish();
+          callback(...args);
+        };
+        const socket = connector(target, options.http2 ? onSocket : callback) as unknown;
         if (socket && typeof socket === 'object' && 'once' in socket) {
           watchSocket(socket as TLSSocket);
           skipInterimResponses(socket as TLSSocket);
@@ -233,6 +247,7 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
         outputFile: _file,
         outputTarget: _target,
         onRedirect: _hop,
+        cookies: _cookies,
         ...rest
       } = sample;
       const call: HttpCall = {
@@ -310,18 +325,21 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
     let body: Buffer | FormData | undefined = call.body ?? call.form;
     let headers: Record<string, string> = { ...call.headers };
     let redirects = 0;
+    /** --digest: the URL whose 401 challenge was answered (each is answered once). */
+    let digestAnswered: string | undefined;
     for (;;) {
       const opts: Dispatcher.RequestOptions = {
         origin: url.origin,
         path: `${url.pathname}${url.search}`,
         method: method as Dispatcher.HttpMethod,
-        headers,
+        headers: withJarCookies(headers, call.cookies, url),
         ...(body !== undefined ? { body } : {}),
         signal: ctx.signal,
       };
       if (call.bodyMode === 'discard') {
         // Load mode's hot path: no body stream, no per-request async iterator.
         const res = await this.#dispatchDiscard(dispatcher, opts, ctx.signal);
+        call.cookies?.receive(url, res.headers['set-cookie']);
         const location = headerValue(res.headers.location);
         if (call.followRedirects && REDIRECT_STATUSES.has(res.statusCode) && location) {
           ({ url, method, body, headers, redirects } = this.#redirect(
@@ -349,6 +367,24 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
       const res = this.#measurePhases
         ? await withRecorder(ctx.timing, () => this.#request.call(dispatcher, opts))
         : await this.#request.call(dispatcher, opts);
+      call.cookies?.receive(url, res.headers['set-cookie']);
+      if (call.digest && res.statusCode === 401 && digestAnswered !== url.href) {
+        const challenge = parseDigestChallenge(res.headers['www-authenticate']);
+        if (challenge) {
+          await res.body.dump();
+          digestAnswered = url.href;
+          headers = {
+            ...withoutHeaders(headers, ['authorization']),
+            Authorization: digestAuthorization(
+              challenge,
+              call.digest,
+              method,
+              `${url.pathname}${url.search}`,
+            ),
+          };
+          continue;
+        }
+      }
       const location = headerValue(res.headers.location);
       if (call.followRedirects && REDIRECT_STATUSES.has(res.statusCode) && location) {
         await res.body.dump();

@@ -2,6 +2,8 @@ import type { FormData } from 'undici';
 import type { WriteTarget } from '../../core/safe-file.js';
 import type { CallBase } from '../../core/transport.js';
 import type { CommsError } from '../../errors/comms-error.js';
+import type { CookieSession } from './cookies.js';
+import type { DigestCredentials } from './digest.js';
 import type { StatusMatcher } from './status-spec.js';
 
 /** The methods a lone first argument is recognised as (`http get` is a missing URL); any token is sent. */
@@ -58,6 +60,10 @@ export interface HttpCall extends CallBase {
   readonly maxBody?: number;
   /** -v -L: each redirect hop as it is followed. */
   readonly onRedirect?: (hop: RedirectHop) => void;
+  /** -b FILE / --cookie-jar: the run's cookies, sent per request and updated by every Set-Cookie (each -L hop). */
+  readonly cookies?: CookieSession;
+  /** --digest: answer a 401's Digest challenge once with these credentials (instead of Basic). */
+  readonly digest?: DigestCredentials;
   /** TLS settings a handshake error is explained with (--servername, whether --cert was given). */
   readonly tlsInfo?: { servername?: string; clientCert: boolean };
 }

@@ -5,6 +5,7 @@ import { TLS_OPTIONS } from '../../command/tls-options.js';
 import { TRACE_OPTIONS } from '../../command/trace.js';
 import type { OptionEntry } from '../../core/options.js';
 import { UsageError } from '../../errors/comms-error.js';
+import { parseConnectTo, parseResolve } from './connect-to.js';
 
 const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
 
@@ -55,7 +56,17 @@ export const HTTP_OPTIONS = {
   ),
   get: flag('-G, --get', 'send -d/--data-urlencode data as the query string of a GET'),
   query: list('--query <name=value>', 'add a query parameter (repeatable)', { mapSyntax: '=' }),
+  cookie: text(
+    '-b, --cookie <data|file>',
+    "send cookies: 'name=value; n2=v2' (an argument with '=') or a Netscape cookie file, which also starts the cookie engine",
+    { secret: true },
+  ),
+  cookieJar: path(
+    '--cookie-jar <file>',
+    "write every cookie to FILE (Netscape format, as curl's -c) after the call, even a failed one",
+  ),
   user: text('-u, --user <user:password>', 'basic authentication', { secret: true }),
+  digest: flag('--digest', 'HTTP Digest authentication with -u (RFC 7616: MD5, SHA-256; qop=auth)'),
   location: flag('-L, --location', 'follow redirects'),
   maxRedirs: integer('--max-redirs <n>', 'most redirects to follow with -L', { default: 10 }),
   output: path(
@@ -64,7 +75,21 @@ export const HTTP_OPTIONS = {
   ),
   include: flag('-i, --include', 'show response headers (on stderr)'),
   decompress: flag('--no-decompress', 'do not decode gzip/deflate/br bodies'),
-  http2: flag('--http2', 'allow HTTP/2 (negotiated with ALPN over https)'),
+  resolve: list(
+    '--resolve <host:port:addr>',
+    'connect to ADDR for HOST:PORT (Host header and TLS name unchanged), as curl (repeatable)',
+    { each: (raw) => parseResolve(raw) },
+  ),
+  connectTo: list(
+    '--connect-to <h1:p1:h2:p2>',
+    'connect to H2:P2 for requests to H1:P1 (empty: any / the same), as curl (repeatable)',
+    { each: (raw) => parseConnectTo(raw) },
+  ),
+  http2: flag(
+    '--http2',
+    'allow HTTP/2 over https (ALPN): the default for one call; needed in load mode, which uses HTTP/1.1 otherwise',
+  ),
+  'http1.1': flag('--http1.1', 'offer only HTTP/1.1 over https (no h2 in ALPN)'),
   ...TLS_OPTIONS,
   expectStatus: text(
     '--expect-status <spec>',

@@ -1,5 +1,5 @@
-import { accessSync, constants, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { dirname, resolve as resolvePath } from 'node:path';
 import { type CallSettings, callSettingsFrom } from '../../../command/call-options.js';
 import type { CommandContext } from '../../../command/context.js';
 import { runCallCommand } from '../../../command/run-call-command.js';
@@ -11,10 +11,16 @@ import type { ResultCheck } from '../../../core/expect.js';
 import { fileErrorReason, parseHeader, parseJsonArg, readFileArg, readPayload } from '../../../core/input.js';
 import { packageVersion } from '../../../core/package-root.js';
 import type { CallOutcome } from '../../../core/run-call.js';
-import { commitTemp, discardTemp, resolveWriteTarget, type WriteTarget } from '../../../core/safe-file.js';
+import {
+  commitTemp,
+  discardTemp,
+  resolveWriteTarget,
+  type WriteTarget,
+  writeFileSafely,
+} from '../../../core/safe-file.js';
 import { expandTemplate, hasTemplate } from '../../../core/template.js';
 import { UsageError } from '../../../errors/comms-error.js';
-import type { ExitCode } from '../../../errors/exit-codes.js';
+import { ExitCode, worstExitCode } from '../../../errors/exit-codes.js';
 import { escapeInline } from '../../../output/escape.js';
 import { reportResult } from '../../../output/human.js';
 import type { Output } from '../../../output/output.js';
@@ -28,6 +34,16 @@ import {
   type HttpReply,
   type RedirectHop,
 } from '../call.js';
+import { routeFor } from '../connect-to.js';
+import {
+  CookieSession,
+  formatNetscape,
+  joinCookies,
+  type NetscapeCookie,
+  parseNetscape,
+  withJarCookies,
+} from '../cookies.js';
+import type { DigestCredentials } from '../digest.js';
 import { bodyChecks } from '../expect.js';
 import type { HttpValues } from '../flags.js';
 import { buildForm, parseFormSpec, urlencodeData } from '../form.js';
@@ -50,16 +66,21 @@ export function parseHttpUrl(text: string): URL {
  */
 function checkOutputPath(file: string, bodyChecks: boolean): WriteTarget {
   if (bodyChecks) throw new UsageError('-o/--output cannot be combined with --expect-body or --expect-json');
+  return checkWritable(file, '-o');
+}
+
+/** A file comms-cli will write (-o, --cookie-jar): its directory exists and is writable, or exit 2 now. */
+function checkWritable(file: string, flag: string): WriteTarget {
   let target: WriteTarget;
   try {
     target = resolveWriteTarget(file);
   } catch (err) {
-    throw new UsageError(`cannot write -o file '${file}': ${fileErrorReason(err)}`);
+    throw new UsageError(`cannot write ${flag} file '${file}': ${fileErrorReason(err)}`);
   }
   if (target.how === 'through') {
     try {
       if (statSync(target.path).isDirectory())
-        throw new UsageError(`cannot write -o file '${file}': is a directory`);
+        throw new UsageError(`cannot write ${flag} file '${file}': is a directory`);
     } catch (err) {
       if (err instanceof UsageError) throw err;
     }
@@ -72,7 +93,7 @@ function checkOutputPath(file: string, bodyChecks: boolean): WriteTarget {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such directory' : fileErrorReason(err);
-    throw new UsageError(`cannot write -o file '${file}': ${why}`);
+    throw new UsageError(`cannot write ${flag} file '${file}': ${why}`);
   }
   return target;
 }
@@ -111,11 +132,105 @@ function checkHeader(raw: string, name: string, value: string): void {
     );
 }
 
+/**
+ * -b/--cookie and --cookie-jar, as curl: an argument with '=' is a literal Cookie header (sent to the
+ * URL's origin, as a -H Cookie is; not stored), anything else a Netscape cookie file. A file or a
+ * --cookie-jar starts the cookie engine (a jar kept across -L hops and retries). A -b file that does not
+ * exist is an error, except when it is also the --cookie-jar (the first run of `-b jar -c jar`).
+ */
+async function cookiesFrom(
+  flags: HttpValues,
+  headers: Record<string, string>,
+  has: (name: string) => boolean,
+): Promise<CookieSession | undefined> {
+  let initial: NetscapeCookie[] = [];
+  const arg = flags.cookie;
+  if (arg?.includes('=')) {
+    if (/[\r\n\0]/.test(arg))
+      throw new UsageError('invalid -b/--cookie: cookie values cannot contain CR, LF or NUL');
+    if (!has('cookie')) headers.Cookie = arg;
+    else {
+      const name = Object.keys(headers).find((k) => k.toLowerCase() === 'cookie') ?? 'Cookie';
+      headers[name] = joinCookies(headers[name], arg);
+    }
+  } else if (arg !== undefined) {
+    if (arg === '') throw new UsageError("invalid -b/--cookie '': expected 'name=value' or a cookie file");
+    let text: string | undefined;
+    try {
+      text = readFileSync(arg, 'utf8');
+    } catch (err) {
+      const sameAsJar = flags.cookieJar !== undefined && resolvePath(flags.cookieJar) === resolvePath(arg);
+      if (!((err as NodeJS.ErrnoException).code === 'ENOENT' && sameAsJar))
+        throw new UsageError(`cannot read -b/--cookie file '${arg}': ${fileErrorReason(err)}`, {
+          hint: "a literal cookie has an '=': -b 'name=value'",
+        });
+    }
+    if (text !== undefined) initial = parseNetscape(text);
+  }
+  if (flags.cookieJar !== undefined) checkWritable(flags.cookieJar, '--cookie-jar');
+  if (flags.cookieJar === undefined && (arg === undefined || arg.includes('='))) return undefined;
+  return CookieSession.create(initial);
+}
+
+/** --cookie-jar: every cookie, written atomically after the call (also a failed one, as curl does). */
+async function writeCookieJar(file: string, session: CookieSession, out: Output): Promise<boolean> {
+  try {
+    await writeFileSafely(file, formatNetscape(await session.all()));
+    return true;
+  } catch (err) {
+    out.err.write(`error: could not write --cookie-jar file '${file}': ${fileErrorReason(err)}\n`);
+    return false;
+  }
+}
+
+const PROXY_VARS = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy'];
+
 let agentText: string | undefined;
 /** `comms-cli/<version>`, read once per process. */
 function userAgent(): string {
   agentText ??= `comms-cli/${packageVersion()}`;
   return agentText;
+}
+
+/**
+ * Ask for the password of `-u user` on the terminal, as curl does: the prompt on stderr, nothing
+ * echoed. Without a terminal (CI, a pipe) it is a usage error, not a hang.
+ */
+async function promptPassword(user: string, ctx: CommandContext): Promise<string> {
+  const stdin = ctx.stdin as NodeJS.ReadStream;
+  if (!stdin.isTTY || typeof stdin.setRawMode !== 'function')
+    throw new UsageError(`-u '${user}' has no password and there is no terminal to ask for one`, {
+      hint: `give it: -u '${user}:password' (-u '${user}:' sends an empty one)`,
+    });
+  ctx.stderr.write(`Enter host password for user '${user}':`);
+  stdin.setRawMode(true);
+  stdin.resume();
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      let typed = '';
+      const onData = (chunk: Buffer) => {
+        for (const ch of chunk.toString('utf8')) {
+          if (ch === '\r' || ch === '\n') {
+            stdin.off('data', onData);
+            resolve(typed);
+            return;
+          }
+          if (ch === '\u0003') {
+            stdin.off('data', onData);
+            reject(new UsageError('no password given (interrupted)'));
+            return;
+          }
+          if (ch === '\u007f' || ch === '\b') typed = typed.slice(0, -1);
+          else typed += ch;
+        }
+      };
+      stdin.on('data', onData);
+    });
+  } finally {
+    stdin.setRawMode(false);
+    stdin.pause();
+    ctx.stderr.write('\n');
+  }
 }
 
 /** argv -> HttpCall, validating everything before anything is sent (exit 2 on bad input). */
@@ -151,15 +266,33 @@ async function buildCall(
     if (existing !== undefined) headers[existing] = `${headers[existing]}, ${value}`;
     else headers[name] = value;
   }
-  if (flags.user !== undefined) {
-    if (!flags.user.includes(':')) throw new UsageError("invalid --user: expected 'user:password'");
-    if (!has('authorization')) headers.Authorization = `Basic ${Buffer.from(flags.user).toString('base64')}`;
-  } else if (url.username) {
-    const cred = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
-    if (!has('authorization')) headers.Authorization = `Basic ${Buffer.from(cred).toString('base64')}`;
+  let digest: DigestCredentials | undefined;
+  if (flags.user !== undefined && !flags.user.includes(':')) {
+    // curl: `-u user` asks for the password on the terminal; `-u user:` sends an empty one.
+    const password = await promptPassword(flags.user, ctx);
+    flags = { ...flags, user: `${flags.user}:${password}` };
   }
+  if (flags.user !== undefined) {
+    if (flags.digest) {
+      const i = flags.user.indexOf(':');
+      digest = { user: flags.user.slice(0, i), password: flags.user.slice(i + 1) };
+    } else if (!has('authorization'))
+      headers.Authorization = `Basic ${Buffer.from(flags.user).toString('base64')}`;
+  } else if (url.username) {
+    const user = decodeURIComponent(url.username);
+    const password = decodeURIComponent(url.password);
+    if (flags.digest) digest = { user, password };
+    else if (!has('authorization'))
+      headers.Authorization = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+  }
+  if (flags.digest && !digest)
+    throw new UsageError('--digest needs credentials: -u user:password', {
+      hint: 'comms-cli http get URL --digest -u user:password',
+    });
+  if (digest && loadMode) throw new UsageError('--digest cannot be used in load mode');
   url.username = '';
   url.password = '';
+  const cookies = await cookiesFrom(flags, headers, has);
   const formWanted = flags.form.length + flags.formString.length > 0;
   const urlencoded = flags.data !== undefined || flags.dataUrlencode.length > 0;
   const kinds = [
@@ -245,6 +378,8 @@ async function buildCall(
     retries: flags.retries,
     ...(retryOn ? { retryOn } : {}),
     maxBody: flags.maxBody,
+    ...(cookies ? { cookies } : {}),
+    ...(digest ? { digest } : {}),
     tlsInfo: {
       ...(flags.servername ? { servername: flags.servername } : {}),
       clientCert: flags.cert !== undefined,
@@ -374,15 +509,24 @@ export async function runHttp(plan: HttpPlan, ctx: CommandContext): Promise<Exit
   if (call.outputFile !== undefined && loadMode)
     throw new UsageError('-o/--output cannot be used in load mode');
   const checks: ResultCheck<HttpReply>[] = await bodyChecks(flags);
+  if (flags.http2 && flags['http1.1']) throw new UsageError('--http2 and --http1.1 cannot both be given');
+  // As curl: h2 is offered over TLS by default. Load mode keeps HTTP/1.1 unless --http2 asks (its
+  // -c/--connections mean connections, and its figures stay comparable with earlier runs).
+  const http2 = flags.http2 || (!loadMode && !flags['http1.1']);
   if (call.url.protocol === 'http:' && flags.http2) {
     output.verbose('note: --http2 is negotiated over TLS (ALPN); a plain http:// URL uses HTTP/1.1');
   }
+  if (flags.resolve.length + flags.connectTo.length > 0 && PROXY_VARS.some((k) => process.env[k]))
+    output.verbose('note: --resolve/--connect-to are not applied to requests sent through HTTP(S)_PROXY');
   const connections = flags.connections ?? flags.concurrency;
   const transport = new HttpTransport({
     tls: tlsFrom(flags),
-    http2: flags.http2,
+    http2,
     ...(loadMode && connections ? { connections } : {}),
     measurePhases: !loadMode,
+    ...(flags.resolve.length + flags.connectTo.length > 0
+      ? { route: (host: string, port: number) => routeFor(flags.connectTo, flags.resolve, host, port) }
+      : {}),
     connectTimeoutMs:
       resilience.maxTimeMs !== undefined && resilience.timeoutMs === 0
         ? resilience.maxTimeMs
@@ -401,7 +545,7 @@ export async function runHttp(plan: HttpPlan, ctx: CommandContext): Promise<Exit
             : flags.writeOut,
         );
   if (output.options.verbose && !output.options.quiet && !loadMode) printRequest(output, call);
-  return runCallCommand({
+  const exit = await runCallCommand({
     transport,
     call,
     ...(loadMode ? { makeCall: callMaker(call, idempotencyAuto, flags.showSecrets) } : {}),
@@ -425,6 +569,13 @@ export async function runHttp(plan: HttpPlan, ctx: CommandContext): Promise<Exit
         }
       : {}),
   });
+  if (
+    flags.cookieJar !== undefined &&
+    call.cookies &&
+    !(await writeCookieJar(flags.cookieJar, call.cookies, output))
+  )
+    return worstExitCode([exit, ExitCode.local]);
+  return exit;
 }
 
 /** -o: the temp file becomes the output only when the call succeeded; otherwise it is removed. */
@@ -439,7 +590,8 @@ async function commitOutputFile(call: HttpCall, outcome: CallOutcome<HttpReply>)
 }
 
 function printRequest(out: Output, call: HttpCall): void {
-  const safeHeaders = out.options.showSecrets ? call.headers : redactHeaders(call.headers);
+  const headers = withJarCookies({ ...call.headers }, call.cookies, call.url);
+  const safeHeaders = out.options.showSecrets ? headers : redactHeaders(headers);
   out.verbose(
     out.c.cyan(
       `> ${call.method} ${out.options.showSecrets ? call.url.toString() : redactUrl(call.url.toString())}`,
