@@ -42,6 +42,8 @@ interface ChannelState {
   head: number;
   readonly replies: Map<string, PendingReply>;
   replyConsumer?: Promise<unknown>;
+  /** The direct reply-to consumer is in place (requests after the first skip awaiting it). */
+  consuming: boolean;
 }
 
 export interface AmqpTransportOptions {
@@ -65,6 +67,8 @@ export class AmqpTransport implements Transport<AmqpCall, AmqpReply> {
   readonly #options: AmqpTransportOptions;
   #conn: Promise<ChannelModel> | undefined;
   #state: Promise<ChannelState> | undefined;
+  /** `#state` once it opened and while it is up: load mode's requests use it without awaiting. */
+  #ready: ChannelState | undefined;
   #setupDone = false;
 
   constructor(options: AmqpTransportOptions) {
@@ -126,10 +130,12 @@ export class AmqpTransport implements Transport<AmqpCall, AmqpReply> {
       unconfirmed: [],
       head: 0,
       replies: new Map(),
+      consuming: false,
     };
     const pendingState = this.#state;
     const down = (err: CommsError) => {
       if (!state.error) state.error = err;
+      if (this.#ready === state) this.#ready = undefined;
       if (this.#state === pendingState || this.#state === undefined) this.#state = undefined;
       for (const p of state.replies.values()) p.reject(state.error);
       state.replies.clear();
@@ -149,6 +155,7 @@ export class AmqpTransport implements Transport<AmqpCall, AmqpReply> {
       }
       this.#setupDone = true;
     }
+    if (!state.error) this.#ready = state;
     return state;
   }
 
@@ -188,38 +195,6 @@ export class AmqpTransport implements Transport<AmqpCall, AmqpReply> {
     }
   }
 
-  /** Publish one message; `done` settles with its confirm (at once without confirms). */
-  #publish(
-    state: ChannelState,
-    m: OutgoingAmqp,
-  ): { done: Promise<{ returned?: Returned; nacked: boolean }>; writable: boolean } {
-    if (!this.#options.confirm) {
-      const writable = state.ch.publish(m.exchange, m.routingKey, m.content, m.options);
-      return { done: Promise.resolve({ nacked: false }), writable };
-    }
-    const entry: Unconfirmed = { exchange: m.exchange, routingKey: m.routingKey };
-    state.unconfirmed.push(entry);
-    let writable = true;
-    const done = new Promise<{ returned?: Returned; nacked: boolean }>((resolve, reject) => {
-      writable = (state.ch as ConfirmChannel).publish(
-        m.exchange,
-        m.routingKey,
-        m.content,
-        m.options,
-        (err: unknown) => {
-          settle(state, entry);
-          // amqplib fails every outstanding confirm when the channel closes: that is the channel's
-          // error (already recorded by its error event), not a nack.
-          if (err && state.error) reject(state.error);
-          else if (err) resolve({ nacked: true });
-          else resolve(entry.returned ? { returned: entry.returned, nacked: false } : { nacked: false });
-        },
-      );
-    });
-    done.catch(() => undefined);
-    return { done, writable };
-  }
-
   /** Publish one message of a batch; its confirm (nothing without confirms) lands in `tally`. */
   #publishCounted(state: ChannelState, m: OutgoingAmqp, tally: ConfirmTally): boolean {
     if (!this.#options.confirm) return state.ch.publish(m.exchange, m.routingKey, m.content, m.options);
@@ -240,7 +215,16 @@ export class AmqpTransport implements Transport<AmqpCall, AmqpReply> {
     );
   }
 
-  async attempt(call: AmqpCall, ctx: AttemptContext): Promise<AmqpReply> {
+  attempt(call: AmqpCall, ctx: AttemptContext): Promise<AmqpReply> {
+    // Load mode's hot path: the channel and the reply consumer are up, so a request needs no await
+    // (and no signal race) before it is sent.
+    const ready = this.#ready;
+    if (call.op === 'request' && ready?.consuming && !ready.error && !ctx.signal.aborted)
+      return this.#request(ready, call, ctx);
+    return this.#attempt(call, ctx);
+  }
+
+  async #attempt(call: AmqpCall, ctx: AttemptContext): Promise<AmqpReply> {
     const state = await this.channel(ctx).catch((err: unknown) => {
       throw amqpError(err, this.#options.endpoint.display, ctx.signal);
     });
@@ -318,29 +302,41 @@ export class AmqpTransport implements Transport<AmqpCall, AmqpReply> {
       );
       state.replyConsumer.catch(() => undefined);
     }
-    await raceSignal(Promise.race([state.replyConsumer, state.failed]), ctx.signal);
+    if (!state.consuming) {
+      await raceSignal(Promise.race([state.replyConsumer, state.failed]), ctx.signal);
+      state.consuming = true;
+    }
     const m = call.message;
     const correlationId = m.options.correlationId ?? randomUUID();
-    const reply = new Promise<ConsumeMessage>((resolve, reject) => {
-      state.replies.set(correlationId, { resolve, reject });
-    });
+    const signal = ctx.signal;
+    // One pending entry per request, rejected by a channel failure (down() rejects every waiting
+    // reply), a nack, a return, or the attempt's signal: one promise and one abort listener, where a
+    // race of the reply, the channel and the signal cost three promises and a listener more.
+    let onAbort: (() => void) | undefined;
     try {
-      const { done } = this.#publish(state, {
-        ...m,
-        options: { ...m.options, correlationId, replyTo: DIRECT_REPLY_TO, mandatory: true },
+      if (state.error) throw state.error;
+      if (signal.aborted) throw abortReasonToError(signal.reason);
+      const reply = new Promise<ConsumeMessage>((resolve, reject) => {
+        state.replies.set(correlationId, { resolve, reject });
+        onAbort = () => reject(abortReasonToError(signal.reason));
+        signal.addEventListener('abort', onAbort, { once: true });
       });
-      void done.then(
-        (c) => {
-          if (!c.nacked) return;
+      const options = { ...m.options, correlationId, replyTo: DIRECT_REPLY_TO, mandatory: true };
+      if (this.#options.confirm) {
+        (state.ch as ConfirmChannel).publish(m.exchange, m.routingKey, m.content, options, (err: unknown) => {
+          // A failed channel fails every outstanding confirm: that is the channel's error, which
+          // reaches the reply through down(); anything else is the broker's nack.
+          if (!err || state.error) return;
           const waiting = state.replies.get(correlationId);
           state.replies.delete(correlationId);
           waiting?.reject(
             new ResponseError('the broker nacked the request', { code: 'COMMS_ERR_AMQP_NACK' }),
           );
-        },
-        () => undefined,
-      );
-      const msg = await raceSignal(Promise.race([reply, state.failed]), ctx.signal);
+        });
+      } else {
+        state.ch.publish(m.exchange, m.routingKey, m.content, options);
+      }
+      const msg = await reply;
       ctx.timing.set('firstByte', performance.now() - ctx.timing.start);
       return {
         op: 'request',
@@ -363,6 +359,7 @@ export class AmqpTransport implements Transport<AmqpCall, AmqpReply> {
       throw amqpError(err, call.target);
     } finally {
       state.replies.delete(correlationId);
+      if (onAbort) signal.removeEventListener('abort', onAbort);
     }
   }
 
@@ -394,6 +391,7 @@ export class AmqpTransport implements Transport<AmqpCall, AmqpReply> {
     const state = this.#state;
     const conn = this.#conn;
     this.#state = undefined;
+    this.#ready = undefined;
     this.#conn = undefined;
     if (state) {
       try {

@@ -29,6 +29,8 @@ export class MqttTransport implements Transport<MqttCall, MqttReply> {
   readonly #responseTopic: string;
   #client: Promise<MqttClient> | undefined;
   #subscribed: Promise<unknown> | undefined;
+  /** The connected client once the response topic is subscribed: load mode's requests use it without awaiting. */
+  #ready: MqttClient | undefined;
   readonly #replies = new Map<string, PendingReply>();
   #closedError: CommsError | undefined;
 
@@ -52,6 +54,7 @@ export class MqttTransport implements Transport<MqttCall, MqttReply> {
           });
           for (const p of this.#replies.values()) p.reject(this.#closedError);
           this.#replies.clear();
+          if (this.#ready === client) this.#ready = undefined;
           if (this.#client === pending) {
             this.#client = undefined;
             this.#subscribed = undefined;
@@ -79,7 +82,14 @@ export class MqttTransport implements Transport<MqttCall, MqttReply> {
     return raceSignal(this.#client, ctx.signal);
   }
 
-  async attempt(call: MqttCall, ctx: AttemptContext): Promise<MqttReply> {
+  attempt(call: MqttCall, ctx: AttemptContext): Promise<MqttReply> {
+    // Load mode's hot path: connected and subscribed, so a request needs no await before it is sent.
+    const ready = this.#ready;
+    if (call.op === 'request' && ready && !ctx.signal.aborted) return this.#request(ready, call, ctx);
+    return this.#attempt(call, ctx);
+  }
+
+  async #attempt(call: MqttCall, ctx: AttemptContext): Promise<MqttReply> {
     const client = await this.connection(ctx);
     if (call.op === 'request') return this.#request(client, call, ctx);
     let count = 0;
@@ -140,29 +150,46 @@ export class MqttTransport implements Transport<MqttCall, MqttReply> {
       });
     }
     const correlation = randomUUID();
-    const reply = new Promise<PublishPacket>((resolve, reject) => {
-      this.#replies.set(correlation, { resolve, reject });
-    });
-    reply.catch(() => undefined);
+    const signal = ctx.signal;
+    let onAbort: (() => void) | undefined;
     try {
-      await raceSignal(this.#subscribed, ctx.signal).catch((err: unknown) => {
-        throw mqttError(err, this.#responseTopic, 'subscribe', ctx.signal);
+      if (this.#ready !== client) {
+        const subscribed = this.#subscribed;
+        await raceSignal(subscribed, ctx.signal).catch((err: unknown) => {
+          throw mqttError(err, this.#responseTopic, 'subscribe', ctx.signal);
+        });
+        if (this.#client && this.#subscribed === subscribed) this.#ready = client;
+      }
+      if (signal.aborted) throw abortReasonToError(signal.reason);
+      // One pending entry per request, rejected by the connection closing (the close handler rejects
+      // every waiting reply), a failed publish, or the attempt's signal: one promise and one abort
+      // listener, where awaiting the subscription, the publish and the reply against the signal
+      // cost a listener and two or three promises each.
+      const reply = new Promise<PublishPacket>((resolve, reject) => {
+        this.#replies.set(correlation, { resolve, reject });
+        onAbort = () => reject(abortReasonToError(signal.reason));
+        signal.addEventListener('abort', onAbort, { once: true });
       });
       const m = call.message;
-      await raceSignal(
-        client.publishAsync(m.topic, m.payload, {
+      client.publish(
+        m.topic,
+        m.payload,
+        {
           ...m.options,
           properties: {
             ...m.options.properties,
             responseTopic: this.#responseTopic,
             correlationData: Buffer.from(correlation),
           },
-        }),
-        ctx.signal,
-      ).catch((err: unknown) => {
-        throw mqttError(err, m.topic, 'publish', ctx.signal);
-      });
-      const packet = await raceSignal(reply, ctx.signal);
+        },
+        (err) => {
+          if (!err) return;
+          const waiting = this.#replies.get(correlation);
+          this.#replies.delete(correlation);
+          waiting?.reject(mqttError(err, m.topic, 'publish', signal));
+        },
+      );
+      const packet = await reply;
       ctx.timing.set('firstByte', performance.now() - ctx.timing.start);
       const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
       return { op: 'request', topic: packet.topic, headers: headersOf(packet), data: payload };
@@ -183,6 +210,7 @@ export class MqttTransport implements Transport<MqttCall, MqttReply> {
       throw mqttError(err, call.target, 'publish');
     } finally {
       this.#replies.delete(correlation);
+      if (onAbort) signal.removeEventListener('abort', onAbort);
     }
   }
 
@@ -199,6 +227,7 @@ export class MqttTransport implements Transport<MqttCall, MqttReply> {
   async close(): Promise<void> {
     const pending = this.#client;
     this.#client = undefined;
+    this.#ready = undefined;
     if (!pending) return;
     await closeMqtt(await pending.catch(() => undefined));
   }

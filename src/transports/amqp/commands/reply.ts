@@ -8,7 +8,7 @@ import { parseHeader, readPayload } from '../../../core/input.js';
 import { UsageError } from '../../../errors/comms-error.js';
 import { ExitCode } from '../../../errors/exit-codes.js';
 import { Output } from '../../../output/output.js';
-import { writeStreamMessage } from '../../../output/stream-message.js';
+import { type StreamMessage, writeStreamMessage } from '../../../output/stream-message.js';
 import { SERVICE_ERROR, SERVICE_ERROR_CODE } from '../call.js';
 import { amqpEndpoint, checkShortString, closeAmqp, connectAmqp } from '../connection.js';
 import { amqpError } from '../errors.js';
@@ -88,6 +88,12 @@ export async function runReply(queue: string, values: ReplyValues, ctx: CommandC
     return { data: msg.content, ...(headers ? { headers } : {}) };
   };
 
+  // --raw prints only the payload: skip building the headers, properties and notes per request.
+  const printed = (msg: ConsumeMessage): StreamMessage =>
+    values.raw && !output.options.json
+      ? { where: 'queue', name: queue, data: msg.content }
+      : streamMessage(queue, msg);
+
   const handle = async (
     msg: ConsumeMessage,
     seq: number,
@@ -119,7 +125,7 @@ export async function runReply(queue: string, values: ReplyValues, ctx: CommandC
     });
     c.ack(msg);
     answered += 1;
-    output.verbose(output.c.dim(`#${seq}: replied ${a.data.byteLength} bytes`));
+    if (output.options.verbose) output.verbose(output.c.dim(`#${seq}: replied ${a.data.byteLength} bytes`));
   };
 
   try {
@@ -156,7 +162,7 @@ export async function runReply(queue: string, values: ReplyValues, ctx: CommandC
       n += 1;
       const seq = n;
       writes = writes.then(() =>
-        writeStreamMessage(output, 'amqp', streamMessage(queue, msg), seq, {
+        writeStreamMessage(output, 'amqp', printed(msg), seq, {
           raw: values.raw,
           durable: false,
         }).catch(() => undefined),

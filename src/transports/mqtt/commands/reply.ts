@@ -8,7 +8,7 @@ import { parseHeader, readPayload } from '../../../core/input.js';
 import { type CommsError, ConnectError, UsageError } from '../../../errors/comms-error.js';
 import { ExitCode } from '../../../errors/exit-codes.js';
 import { Output } from '../../../output/output.js';
-import { writeStreamMessage } from '../../../output/stream-message.js';
+import { type StreamMessage, writeStreamMessage } from '../../../output/stream-message.js';
 import { SERVICE_ERROR, SERVICE_ERROR_CODE } from '../call.js';
 import { closeMqtt, connectMqtt, mqttEndpoint } from '../connection.js';
 import { mqttError } from '../errors.js';
@@ -90,6 +90,16 @@ export async function runReply(topic: string, values: ReplyValues, ctx: CommandC
     return { data: payload, ...(headers ? { headers } : {}) };
   };
 
+  // --raw prints only the payload: skip building the headers, properties and notes per request.
+  const printed = (packet: PublishPacket): StreamMessage =>
+    values.raw && !output.options.json
+      ? {
+          where: 'topic',
+          name: packet.topic,
+          data: typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload,
+        }
+      : streamMessage(packet);
+
   const handle = async (
     c: MqttClient,
     packet: PublishPacket,
@@ -126,7 +136,7 @@ export async function runReply(topic: string, values: ReplyValues, ctx: CommandC
         throw mqttError(err, packet.properties?.responseTopic ?? '', 'publish');
       });
     answered += 1;
-    output.verbose(output.c.dim(`#${seq}: replied ${a.data.byteLength} bytes`));
+    if (output.options.verbose) output.verbose(output.c.dim(`#${seq}: replied ${a.data.byteLength} bytes`));
   };
 
   const onMessage: MqttClient['handleMessage'] = (packet, callback) => {
@@ -137,7 +147,7 @@ export async function runReply(topic: string, values: ReplyValues, ctx: CommandC
     n += 1;
     const seq = n;
     writes = writes.then(() =>
-      writeStreamMessage(output, 'mqtt', streamMessage(packet), seq, {
+      writeStreamMessage(output, 'mqtt', printed(packet), seq, {
         raw: values.raw,
         durable: false,
       }).catch(() => undefined),
