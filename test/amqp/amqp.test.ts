@@ -167,7 +167,9 @@ describe.skipIf(!up)('amqp (RabbitMQ)', () => {
     first.kill('SIGKILL');
     await first.exited;
     const seenFirst = first.stdout().split('\n').filter(Boolean);
-    const second = await runCli(['amqp', 'consume', q, '--json', '--timeout', '4s']);
+    // --timeout bounds the whole wait (exit 4 when nothing arrived in it): wide enough for a loaded
+    // machine's start-up and the broker noticing the dead consumer.
+    const second = await runCli(['amqp', 'consume', q, '--json', '--timeout', '10s'], { timeoutMs: 30_000 });
     expect(second.code).toBe(0);
     const again = lines(second.stdout);
     const all = new Set([...seenFirst, ...again.map((m) => String(m.data))]);
