@@ -66,7 +66,7 @@ const GRPC_METADATA_OPTIONS = {
 export const GRPC_CALL_OPTIONS = {
   data: text(
     '-d, --data <json>',
-    'request JSON: text, @file, @- or @ (stdin); streams take NDJSON or concatenated objects',
+    'request JSON (or prototext with --format text): inline, @file, @- or @ (stdin); streams take NDJSON',
   ),
   format: choice(
     '--format <fmt>',
