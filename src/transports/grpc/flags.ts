@@ -1,6 +1,7 @@
 import { CALL_OPTIONS } from '../../command/call-options.js';
 import { EXPECT_OPTIONS } from '../../command/expect-options.js';
 import {
+  choice,
   duration,
   flag,
   integer,
@@ -65,7 +66,13 @@ const GRPC_METADATA_OPTIONS = {
 export const GRPC_CALL_OPTIONS = {
   data: text(
     '-d, --data <json>',
-    'request JSON: text, @file, @- or @ (stdin); streams take NDJSON or concatenated objects',
+    'request JSON (or prototext with --format text): inline, @file, @- or @ (stdin); streams take NDJSON',
+  ),
+  format: choice(
+    '--format <fmt>',
+    "-d and printed responses: json or text (protobuf text format, as grpcurl's -format text)",
+    ['json', 'text'],
+    { default: 'json' },
   ),
   emitDefaults: flag('--emit-defaults', 'print zero values in responses (proto3 JSON omits them)'),
   retryOn: statusCodes(

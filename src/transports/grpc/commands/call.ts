@@ -24,6 +24,7 @@ import { encodeJson } from '../json-codec.js';
 import { parseJsonStream } from '../json-stream.js';
 import { type ResolvedMethod, resolveMethod, splitMethodName } from '../schema.js';
 import { formatDetail } from '../status-details.js';
+import { loadTextCodec, splitTextMessages, TEXT_SEPARATOR, type TextCodec } from '../text-format.js';
 import {
   endpointFrom,
   type GrpcEndpoint,
@@ -47,6 +48,8 @@ export interface GrpcCallPlan extends CallSettings {
   /** -d: text, @file or @- (absent: `{}`, or stdin for request streams). */
   readonly data: string | undefined;
   readonly emitDefaults: boolean;
+  /** --format: how -d is read and responses are printed (--json output stays JSON). */
+  readonly format: 'json' | 'text';
   /** UNAVAILABLE plus --retry-on. */
   readonly retryOn: ReadonlySet<number>;
   /** Load mode's --connections K: K channels (one otherwise: gRPC multiplexes on one connection). */
@@ -74,6 +77,7 @@ export function grpcCallPlanFrom(
     // grpcurl writes `-d @` for stdin.
     data: values.data === '@' ? '@-' : values.data,
     emitDefaults: values.emitDefaults,
+    format: values.format,
     channels: settings.load ? (values.connections ?? 1) : 1,
     schema: schemaPlanFrom(values),
     endpoint: endpointFrom(targetText, values),
@@ -136,7 +140,7 @@ export async function runGrpcCall(plan: GrpcCallPlan, ctx: CommandContext): Prom
   let { resilience } = plan;
   const { method: methodText, metadata: pairs, retryOn } = plan;
   const loadMode = plan.load !== undefined;
-  await checkInlineJson(plan.data);
+  if (plan.format === 'json') await checkInlineJson(plan.data);
   // Expectations are parsed before anything is sent (exit 2 on a bad one); what `$` is depends on the
   // method's kind, known once the schema is.
   let streamed = false;
@@ -181,6 +185,11 @@ export async function runGrpcCall(plan: GrpcCallPlan, ctx: CommandContext): Prom
         `schema: ${schema.source}${schema.reflection?.version ? ` (${schema.reflection.version})` : ''} in ${output.ms(performance.now() - schemaStart)} · ${method.name} is ${method.kind}`,
       ),
     );
+    // --format text: the second protobuf runtime is loaded only now, and only for this.
+    const textCodec =
+      plan.format === 'text'
+        ? await loadTextCodec(schema.root, method.requestType.fullName, method.responseType.fullName)
+        : undefined;
     const streamsIn = method.kind === 'client streaming' || method.kind === 'bidi streaming';
     const streamsOut = method.kind === 'server streaming' || method.kind === 'bidi streaming';
     if (streamsIn && loadMode)
@@ -197,24 +206,30 @@ export async function runGrpcCall(plan: GrpcCallPlan, ctx: CommandContext): Prom
     let makeRequests: (seq: number) => () => AsyncIterable<Buffer> | Iterable<Buffer>;
     if (streamsIn) {
       source = await streamSource(plan.data, ctx);
-      const once = encodeStream(method, source);
+      const once = textCodec ? await encodeTextStream(textCodec, source) : encodeStream(method, source);
       makeRequests = () => () => once;
     } else {
       const text =
         plan.data !== undefined ? (await readPayload(plan.data, '-d', ctx.stdin)).toString('utf8') : '{}';
-      const encode = (t: string) =>
-        encodeJson(method.requestType, parseJsonArg(t.trim() || '{}', '-d'), 'request');
+      const encode = textCodec
+        ? (t: string) => encodeOneText(textCodec, t)
+        : (t: string) => encodeJson(method.requestType, parseJsonArg(t.trim() || '{}', '-d'), 'request');
       const first = encode(text); // bad JSON or unknown fields: exit 2 before anything is sent
       const templated = loadMode && hasTemplate(text);
       makeRequests = (seq) => (templated ? () => [encode(expandTemplate(text, seq))] : () => [first]);
     }
 
+    // grpcurl's text output puts a record separator before every message after the first.
+    const printable = (message: unknown, index: number): string =>
+      textCodec
+        ? `${index > 0 ? TEXT_SEPARATOR : ''}${textCodec.formatResponse(encodeJson(method.responseType, message, 'response'))}\n`
+        : `${JSON.stringify(message, null, 2)}\n`;
     const onMessage = streamsOut
       ? loadMode
         ? async () => {}
         : async (message: unknown, index: number) => {
             if (output.options.json) await output.json({ type: 'message', seq: index + 1, data: message });
-            else await output.data(`${JSON.stringify(message, null, 2)}\n`);
+            else await output.data(printable(message, index));
           }
       : undefined;
     streamed = streamsOut;
@@ -260,7 +275,7 @@ export async function runGrpcCall(plan: GrpcCallPlan, ctx: CommandContext): Prom
           printMetadata(output, '<', reply.headers);
           printMetadata(output, '<', reply.trailers, 'trailer');
           if (!streamsOut && reply.messages[0] !== undefined)
-            await output.data(`${JSON.stringify(reply.messages[0], null, 2)}\n`);
+            await output.data(printable(reply.messages[0], 0));
           if (!result.ok)
             for (const d of reply.details) output.info(output.c.dim(`  detail: ${formatDetail(d)}`));
         }
@@ -278,6 +293,27 @@ export async function runGrpcCall(plan: GrpcCallPlan, ctx: CommandContext): Prom
     // must not wait for stdin to close.
     if (source && 'destroy' in source) (source as { destroy(): void }).destroy();
   }
+}
+
+/**
+ * --format text on a request stream: the whole input is read, then split on grpcurl's record
+ * separator; every message is parsed (exit 2 on a bad one) before anything is sent.
+ */
+async function encodeTextStream(codec: TextCodec, source: AsyncIterable<string | Buffer>): Promise<Buffer[]> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of source) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  const text = Buffer.concat(chunks).toString('utf8');
+  return splitTextMessages(text).map((t, i) => codec.encodeRequest(t, `request ${i + 1}`));
+}
+
+/** --format text, unary request: one message (empty text is the empty message). */
+function encodeOneText(codec: TextCodec, text: string): Buffer {
+  const messages = splitTextMessages(text);
+  if (messages.length > 1)
+    throw new UsageError(
+      `-d (--format text): a unary request takes one message, got ${messages.length} (separated by 0x1E)`,
+    );
+  return codec.encodeRequest(text, 'request');
 }
 
 /**
