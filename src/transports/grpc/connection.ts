@@ -1,4 +1,5 @@
 import type { Channel, Client, Metadata, MetadataValue, StatusObject } from '@grpc/grpc-js';
+import { formatMs } from '../../core/duration.js';
 import type { TimingRecorder } from '../../core/timing.js';
 import { abortReasonToError } from '../../errors/classify.js';
 import { ConnectError, ResponseError, TimeoutError, UsageError } from '../../errors/comms-error.js';
@@ -308,6 +309,15 @@ export class GrpcConnection {
                   : err,
               );
             }
+            // grpc-js' own deadline (set from --timeout) can fire a moment before our abort timer of
+            // the same length: before a connection it is the same connect timeout.
+            if (code === Status.DEADLINE_EXCEEDED && !connected && opts.deadlineMs > 0)
+              return reject(
+                new TimeoutError(
+                  `connect to ${this.target.display} timed out after ${formatMs(opts.deadlineMs)} (--timeout)`,
+                  { code: 'COMMS_ERR_CONNECT_TIMEOUT' },
+                ),
+              );
             const bin = raw.metadata?.get(STATUS_DETAILS_KEY)[0];
             resolve({
               code,

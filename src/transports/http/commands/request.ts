@@ -202,8 +202,9 @@ async function promptPassword(user: string, ctx: CommandContext): Promise<string
     throw new UsageError(`-u '${user}' has no password and there is no terminal to ask for one`, {
       hint: `give it: -u '${user}:password' (-u '${user}:' sends an empty one)`,
     });
-  ctx.stderr.write(`Enter host password for user '${user}':`);
+  // Echo goes off before the prompt shows: what is typed as soon as it appears is never echoed.
   stdin.setRawMode(true);
+  ctx.stderr.write(`Enter host password for user '${user}':`);
   stdin.resume();
   try {
     return await new Promise<string>((resolve, reject) => {
