@@ -3,9 +3,9 @@ import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { CommandContext } from '../../../command/context.js';
 import { StreamJudge, streamExpectationsFrom } from '../../../command/expect-options.js';
 import { outputFrom } from '../../../command/shared-options.js';
+import { streamExitCode, writeStreamSummary } from '../../../command/stream-end.js';
 import { tlsFrom } from '../../../command/tls-options.js';
-import { formatMs } from '../../../core/duration.js';
-import { type CommsError, ConnectError, TimeoutError, UsageError } from '../../../errors/comms-error.js';
+import { type CommsError, ConnectError, UsageError } from '../../../errors/comms-error.js';
 import { ExitCode } from '../../../errors/exit-codes.js';
 import { Output, STDOUT_CLOSED } from '../../../output/output.js';
 import { writeStreamMessage } from '../../../output/stream-message.js';
@@ -186,34 +186,18 @@ export async function runConsume(
     await closeAmqp(conn);
   }
 
-  const seconds = (performance.now() - started) / 1000;
-  const rate = seconds > 0 ? n / seconds : 0;
-  const summary = `${n} message${n === 1 ? '' : 's'} in ${output.ms(seconds * 1000)}${n > 1 ? ` (${rate.toFixed(rate < 10 ? 1 : 0)} msgs/s)` : ''}`;
-  if (!output.options.quiet) output.err.write(`${output.c.dim(`${queue}: ${summary}`)}\n`);
-
-  const verdict = judge.end({
-    interrupted: stopReason === 'interrupted',
-    timedOut: stopReason === 'timeout',
+  writeStreamSummary(output, queue, n, started);
+  const code = streamExitCode({
+    output,
+    judge,
     where: queue,
+    received: n,
+    count,
+    timeoutMs: values.timeout,
+    reason: stopReason,
   });
-  if (verdict === 'ok') return ExitCode.ok;
-  if (verdict) {
-    output.error(verdict);
-    return ExitCode.failed;
-  }
+  if (code !== undefined) return code;
   switch (stopReason) {
-    case 'interrupted':
-      return ExitCode.interrupted;
-    case 'timeout': {
-      const expected = count ?? 1;
-      if (n >= expected) return ExitCode.ok;
-      output.error(
-        new TimeoutError(
-          `timed out after ${formatMs(values.timeout ?? 0)}: ${n} of ${expected} expected message${expected === 1 ? '' : 's'} on '${queue}'`,
-        ),
-      );
-      return ExitCode.timeout;
-    }
     case 'closed':
     case 'cancelled':
       if (count !== undefined && n >= count) return ExitCode.ok;

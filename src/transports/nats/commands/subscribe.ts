@@ -9,13 +9,8 @@ import {
   streamExpectationsFrom,
 } from '../../../command/expect-options.js';
 import { outputFrom } from '../../../command/shared-options.js';
-import {
-  type CommsError,
-  ConnectError,
-  ResponseError,
-  TimeoutError,
-  UsageError,
-} from '../../../errors/comms-error.js';
+import { streamExitCode, writeStreamSummary } from '../../../command/stream-end.js';
+import { type CommsError, ConnectError, ResponseError, UsageError } from '../../../errors/comms-error.js';
 import { ExitCode } from '../../../errors/exit-codes.js';
 import { Output, type OutputOptions } from '../../../output/output.js';
 import { closeNats, connectNats } from '../connection.js';
@@ -192,10 +187,7 @@ export async function runSubscribe(plan: SubscribePlan, ctx: CommandContext): Pr
     await closeNats(nc);
   }
 
-  const seconds = (performance.now() - started) / 1000;
-  const rate = seconds > 0 ? n / seconds : 0;
-  const summary = `${n} message${n === 1 ? '' : 's'} in ${output.ms(seconds * 1000)}${n > 1 ? ` (${rate.toFixed(rate < 10 ? 1 : 0)} msgs/s)` : ''}`;
-  if (!output.options.quiet) output.err.write(`${output.c.dim(`${subject}: ${summary}`)}\n`);
+  writeStreamSummary(output, subject, n, started);
   if (slow.dropped > 0) {
     // Always said (even with -q) and always a failure: messages were lost.
     output.error(
@@ -208,29 +200,17 @@ export async function runSubscribe(plan: SubscribePlan, ctx: CommandContext): Pr
   }
 
   // The stream ended (count, timeout, close): the expectations are judged on what arrived.
-  const verdict = judge.end({
-    interrupted: stopper.reason === 'interrupted',
-    timedOut: stopper.reason === 'timeout',
+  const code = streamExitCode({
+    output,
+    judge,
     where: subject,
+    received: n,
+    count,
+    timeoutMs,
+    reason: stopper.reason,
   });
-  if (verdict === 'ok') return ExitCode.ok;
-  if (verdict) {
-    output.error(verdict);
-    return ExitCode.failed;
-  }
+  if (code !== undefined) return code;
   switch (stopper.reason) {
-    case 'interrupted':
-      return ExitCode.interrupted;
-    case 'timeout': {
-      const expected = count ?? 1;
-      if (n >= expected) return ExitCode.ok;
-      output.error(
-        new TimeoutError(
-          `timed out after ${durationText(timeoutMs ?? 0)}: ${n} of ${expected} expected message${expected === 1 ? '' : 's'} on '${subject}'`,
-        ),
-      );
-      return ExitCode.timeout;
-    }
     case 'closed':
       if (count !== undefined && n >= count) return ExitCode.ok;
       if (stopper.error) {
@@ -450,13 +430,6 @@ function fromJs(m: JsMsg): ReceivedMessage {
     redelivered: m.redelivered,
     deliveryCount: m.info.deliveryCount,
   };
-}
-
-/** A duration as the user would write it (5s, 300ms, 2m), for messages. */
-function durationText(ms: number): string {
-  if (ms > 0 && ms % 60_000 === 0) return `${ms / 60_000}m`;
-  if (ms > 0 && ms % 1000 === 0) return `${ms / 1000}s`;
-  return `${ms}ms`;
 }
 
 /** `subscribe --jetstream` without --stream: the one stream that stores the subject, or exit 3 saying so. */
