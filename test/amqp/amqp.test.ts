@@ -1,7 +1,8 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import net from 'node:net';
 import amqp, { type Channel, type ChannelModel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { brokerUp } from '../kit/brokers.js';
+import { ndjson as lines } from '../kit/ndjson.js';
 import { killSurvivors, runCli, startCli } from '../kit/spawn-cli.js';
 
 /**
@@ -12,25 +13,7 @@ const URL = 'amqp://guest:guest@127.0.0.1:5672/';
 const PREFIX = `cc-test-${process.pid}-${Date.now().toString(36)}`;
 const name = (what: string) => `${PREFIX}.${what}`;
 
-function brokerAnswers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host: '127.0.0.1', port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
-
-const up = await brokerAnswers(5672);
-if (!up) console.warn('RabbitMQ does not answer on 127.0.0.1:5672: AMQP tests skipped (.ci/run starts it)');
-
-const lines = (text: string) =>
-  text
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
+const up = await brokerUp('RabbitMQ');
 
 describe.skipIf(!up)('amqp (RabbitMQ)', () => {
   let conn: ChannelModel;

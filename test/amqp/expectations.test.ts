@@ -1,6 +1,6 @@
-import net from 'node:net';
 import amqp, { type Channel, type ChannelModel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { brokerUp } from '../kit/brokers.js';
 import { killSurvivors, runCli, startCli } from '../kit/spawn-cli.js';
 
 /*
@@ -12,14 +12,7 @@ const URL = 'amqp://guest:guest@127.0.0.1:5672/';
 const PREFIX = `cc-expect-${process.pid}-${Date.now().toString(36)}`;
 const name = (what: string) => `${PREFIX}.${what}`;
 
-const up = await new Promise<boolean>((resolve) => {
-  const s = net.connect({ host: '127.0.0.1', port: 5672 });
-  s.once('connect', () => {
-    s.destroy();
-    resolve(true);
-  });
-  s.once('error', () => resolve(false));
-});
+const up = await brokerUp('RabbitMQ');
 
 describe.skipIf(!up)('amqp expectations', () => {
   let conn: ChannelModel;

@@ -1,11 +1,12 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
+import type net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import amqp, { type Channel, type ChannelModel } from 'amqplib';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
+import { brokerUp } from '../kit/brokers.js';
 import { ndjson as lines } from '../kit/ndjson.js';
 import { refusedAddress, silentPeer } from '../kit/peers.js';
 import { type CliProcess, killSurvivors, runCli, startCli } from '../kit/spawn-cli.js';
@@ -19,20 +20,8 @@ import { type CliProcess, killSurvivors, runCli, startCli } from '../kit/spawn-c
 const SLOW = 90_000;
 const RUN = `cc-dispatch-${process.pid}-${Date.now().toString(36)}`;
 
-function answers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host: '127.0.0.1', port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
-const rabbit = await answers(5672);
-const mosquitto = await answers(1883);
-if (!rabbit) console.warn('RabbitMQ does not answer on 127.0.0.1:5672: amqp:// handler tests skipped');
-if (!mosquitto) console.warn('Mosquitto does not answer on 127.0.0.1:1883: mqtt:// handler tests skipped');
+const rabbit = await brokerUp('RabbitMQ');
+const mosquitto = await brokerUp('Mosquitto');
 
 // No afterEach(killSurvivors): it would also end the `serve ws` the ws tests share; the only
 // long-running processes are that server and the ones afterAll ends.

@@ -1,6 +1,6 @@
-import net from 'node:net';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { brokerUp } from '../kit/brokers.js';
 import { killSurvivors, runCli, startCli } from '../kit/spawn-cli.js';
 
 /*
@@ -11,14 +11,7 @@ import { killSurvivors, runCli, startCli } from '../kit/spawn-cli.js';
 const PREFIX = `cc-expect/${process.pid}-${Date.now().toString(36)}`;
 const topic = (what: string) => `${PREFIX}/${what}`;
 
-const up = await new Promise<boolean>((resolve) => {
-  const s = net.connect({ host: '127.0.0.1', port: 1883 });
-  s.once('connect', () => {
-    s.destroy();
-    resolve(true);
-  });
-  s.once('error', () => resolve(false));
-});
+const up = await brokerUp('Mosquitto');
 
 describe.skipIf(!up)('mqtt expectations', () => {
   let client: MqttClient;

@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { brokerAnswers, brokerUp } from '../kit/brokers.js';
+import { ndjson as lines } from '../kit/ndjson.js';
 import { killSurvivors, runCli, startCli } from '../kit/spawn-cli.js';
 
 /**
@@ -14,25 +16,7 @@ import { killSurvivors, runCli, startCli } from '../kit/spawn-cli.js';
 const PREFIX = `cc-test/${process.pid}-${Date.now().toString(36)}`;
 const topic = (what: string) => `${PREFIX}/${what}`;
 
-function answers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host: '127.0.0.1', port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
-
-const up = await answers(1883);
-if (!up) console.warn('Mosquitto does not answer on 127.0.0.1:1883: MQTT tests skipped (.ci/run starts it)');
-
-const lines = (text: string) =>
-  text
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
+const up = await brokerUp('Mosquitto');
 
 describe.skipIf(!up)('mqtt (Mosquitto)', () => {
   let client: MqttClient;
@@ -234,7 +218,8 @@ describe.skipIf(!up)('mqtt (Mosquitto)', () => {
       const conf = join(dir, 'mosquitto.conf');
       writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous false\npersistence false\n`);
       broker = spawn('mosquitto', ['-c', conf], { stdio: 'ignore' });
-      for (let i = 0; i < 100 && !(await answers(port)); i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 100 && !(await brokerAnswers(port)); i++)
+        await new Promise((r) => setTimeout(r, 100));
     });
 
     afterAll(() => {

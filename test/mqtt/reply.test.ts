@@ -1,6 +1,6 @@
 import { execFile, spawnSync } from 'node:child_process';
-import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { brokerUp } from '../kit/brokers.js';
 import { ndjson as lines } from '../kit/ndjson.js';
 import { killSurvivors, runCli, startCli } from '../kit/spawn-cli.js';
 
@@ -12,15 +12,7 @@ const PREFIX = `cc-test/${process.pid}-${Date.now().toString(36)}/rr`;
 const topic = (what: string) => `${PREFIX}/${what}`;
 const SLOW = 90_000;
 
-const up = await new Promise<boolean>((resolve) => {
-  const s = net.connect({ host: '127.0.0.1', port: 1883 });
-  s.once('connect', () => {
-    s.destroy();
-    resolve(true);
-  });
-  s.once('error', () => resolve(false));
-});
-if (!up) console.warn('Mosquitto does not answer on 127.0.0.1:1883: mqtt reply tests skipped');
+const up = await brokerUp('Mosquitto');
 
 afterEach(() => killSurvivors());
 
