@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { listen } from '../kit/listen.js';
-import { runCli } from '../kit/spawn-cli.js';
+import { killSurvivors, runCli, startCli } from '../kit/spawn-cli.js';
 
 /** -C/--continue-at against real node:http peers, side by side with the curl on this machine. */
 
@@ -277,5 +277,27 @@ describe('-C bad inputs: exit 2, one line, nothing sent', () => {
         .filter((l) => l.startsWith('error:')),
     ).toHaveLength(1);
     expect(ranges).toHaveLength(0);
+  });
+});
+
+describe('-C against `comms-cli serve http` (/bytes/:n honours Range)', () => {
+  it('resumes, then reports the file complete (416)', async () => {
+    const serve = startCli(['serve', 'http', '--port', '0']);
+    try {
+      const url = `${(await serve.waitFor(/^(http:\/\/\S+)\n/))[1] ?? ''}/bytes/100000`;
+      const file = join(tmp, 'serve.bin');
+      writeFileSync(file, Buffer.alloc(30000, 'x'));
+      const r = await runCli(['http', url, '-C', '-', '-o', file, '--json']);
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ status: 206, resumedFrom: 30000, bytes: 70000 });
+      expect(readFileSync(file).equals(Buffer.alloc(100000, 'x'))).toBe(true);
+      const again = await runCli(['http', url, '-C', '-', '-o', file]);
+      expect(again.code).toBe(0);
+      expect(again.stderr).toMatch(/416 Range Not Satisfiable \(already complete/);
+    } finally {
+      serve.kill('SIGINT');
+      await serve.exited;
+      killSurvivors();
+    }
   });
 });
