@@ -36,7 +36,7 @@ export const EXPECT_STREAM_OPTIONS = {
   ),
   expectMessage: list(
     '--expect-message <spec>',
-    'a received message must match: text, /regex/, or path=value on JSON (repeatable)',
+    "a received message must match: text, /regex/, or a JSON test such as '$.type=tick', '$.qty>0' (repeatable)",
   ),
 };
 export type ExpectStreamValues = OptionValues<typeof EXPECT_STREAM_OPTIONS>;

@@ -116,7 +116,7 @@ describe('sse: events', () => {
     expect(e.stdout.trim().split('\n')).toHaveLength(3); // stops once the expectation held
     const miss = await runCli(['sse', `${base}/sse?count=2&every=10ms`, '--expect-event', '$.n=9']);
     expect(miss.code).toBe(1);
-    expect(miss.stderr).toMatch(/no event matched --expect-event '\$\.n=9'/);
+    expect(miss.stderr).toMatch(/error: expected a message matching \$\.n=9, none of 2 did/);
     const u = await runCli(['sse', `${base}/sse?count=9&every=10ms`, '--until', '/"n":2/', '-q']);
     expect(u.code).toBe(0);
     expect(u.stdout.trim().split('\n')).toHaveLength(2);

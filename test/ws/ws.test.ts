@@ -228,7 +228,7 @@ describe('ws: expectations and ends', () => {
     ]);
     expect(miss.code).toBe(4);
     expect(miss.stderr).toMatch(
-      /error: idle for 300ms: no message matched --expect-message '\$\.type=ready'/,
+      /error: idle for 300ms: expected a message matching \$\.type=ready, none of 1 did/,
     );
   });
 

@@ -36,7 +36,7 @@ const HELP = {
     '/delay/:dur': 'answer after a delay (250ms, 2s)',
     '/flaky/:n?key=K':
       'fail with 503 + Retry-After the first n calls per key, then 200 (?retry_after=SECONDS, default 1)',
-    '/bytes/:n': 'stream n bytes',
+    '/bytes/:n': 'stream n bytes (honours Range: bytes=S- and S-E)',
     '/drop': 'close the socket mid-response',
     '/redirect/:n': 'redirect n times, then to /echo',
     '/gzip': 'a gzip-encoded JSON body',
@@ -160,9 +160,30 @@ async function handle(
     case 'bytes': {
       const n = Number(arg);
       if (!Number.isInteger(n) || n < 0) return sendJson(res, 400, { error: `bad byte count '${arg}'` });
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(n) });
-      const chunk = Buffer.alloc(64 * 1024, 'x');
+      // A single `Range: bytes=S-` or `bytes=S-E` is honoured (206, or 416 past the end), so
+      // `http -C -` has a peer to resume against; other range forms get the whole body.
+      const range = /^bytes=(\d+)-(\d*)$/.exec(String(req.headers.range ?? '').trim());
       let left = n;
+      if (range) {
+        const start = Number(range[1]);
+        const end = range[2] ? Math.min(Number(range[2]), n - 1) : n - 1;
+        if (start >= n || end < start) {
+          res.writeHead(416, { 'content-range': `bytes */${n}` }).end();
+          return;
+        }
+        left = end - start + 1;
+        res.writeHead(206, {
+          'content-type': 'application/octet-stream',
+          'content-length': String(left),
+          'content-range': `bytes ${start}-${end}/${n}`,
+        });
+      } else
+        res.writeHead(200, {
+          'content-type': 'application/octet-stream',
+          'content-length': String(n),
+          'accept-ranges': 'bytes',
+        });
+      const chunk = Buffer.alloc(64 * 1024, 'x');
       while (left > 0) {
         const part = left >= chunk.length ? chunk : chunk.subarray(0, left);
         left -= part.length;

@@ -1,4 +1,5 @@
 import { createWriteStream } from 'node:fs';
+import { open as openFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { type Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -324,6 +325,9 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
     let method: string = call.method;
     let body: Buffer | FormData | undefined = call.body ?? call.form;
     let headers: Record<string, string> = { ...call.headers };
+    // -C: asked per attempt, so a retry after a transfer cut midway resumes after what it appended.
+    const rangeFrom = call.resume ? await resumeOffset(call) : 0;
+    if (rangeFrom > 0) headers.Range = `bytes=${rangeFrom}-`;
     let redirects = 0;
     /** --digest: the URL whose 401 challenge was answered (each is answered once). */
     let digestAnswered: string | undefined;
@@ -419,6 +423,10 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
         url: url.toString(),
         redirects,
       };
+      if (call.resume) {
+        reply.rangeFrom = rangeFrom;
+        if (rangeFrom > 0 && !(await checkRangeReply(call, res, reply, rangeFrom))) return reply;
+      }
       await this.#readBody(call, res, reply, ctx);
       return reply;
     }
@@ -613,6 +621,23 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
     ctx: AttemptContext,
     stages: Stage[],
   ): Promise<void> {
+    if (call.bodyMode === 'file' && call.outputTarget && call.resume?.append) {
+      // -C with -o: only the body that continues the file is appended (a 206 to the Range, or a 2xx
+      // when no Range was sent); an error page is read and dropped. Why append rather than a copy:
+      // see ResumePlan in commands/request.ts.
+      const continues = reply.status === 206 || (reply.rangeFrom === 0 && reply.status < 300);
+      if (!continues) {
+        await pipeline([...stages, dropAll()], { signal: ctx.signal });
+        return;
+      }
+      const handle = await openFile(call.outputTarget.path, 'a');
+      try {
+        await pipeline([...stages, handle.createWriteStream()], { signal: ctx.signal });
+      } finally {
+        await handle.close().catch(() => {});
+      }
+      return;
+    }
     if (call.bodyMode === 'file' && call.outputTarget) {
       const target = call.outputTarget;
       if (target.how === 'through') {
@@ -674,6 +699,10 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
         error: reply.localFailure,
       };
     }
+    if (outcome.reply?.rangeDone) {
+      // -C on a complete file: curl exits 0 on the 416 (or a 200 exactly the offset long).
+      return { ok: true, retryable: false, peerFault: false, status: outcome.reply.status };
+    }
     if (outcome.error) {
       const { error } = outcome;
       const transient = error.kind === 'connect' || error.kind === 'timeout';
@@ -727,6 +756,8 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
       fields.redirects = reply.redirects;
       fields.url = reply.url;
     }
+    if (call.resume) fields.resumedFrom = call.resume.offset;
+    if (reply.rangeDone) fields.alreadyComplete = true;
     if (call.bodyMode === 'file') fields.output = call.outputFile;
     else if (reply.described) Object.assign(fields, reply.described);
     return fields;
@@ -736,6 +767,71 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
     // destroy, not close: a keep-alive pool must not hold the process open after the last call.
     await this.#dispatcher.destroy().catch(() => {});
   }
+}
+
+/**
+ * -C: the first byte this attempt asks for. With -o it is the offset plus whatever earlier attempts
+ * of this call appended (the file's growth), so a retry continues rather than starting over.
+ */
+async function resumeOffset(call: HttpCall): Promise<number> {
+  const resume = call.resume;
+  if (!resume) return 0;
+  if (!resume.append || !call.outputTarget) return resume.offset;
+  const size = await stat(call.outputTarget.path).then(
+    (st) => st.size,
+    () => 0,
+  );
+  return resume.offset + Math.max(0, size - (resume.fileSize ?? 0));
+}
+
+/**
+ * -C: is this reply the continuation asked for? As curl: a 206 whose Content-Range starts at the
+ * offset is (true: read the body); a 416, or a 200 whose length is exactly the offset, means the file
+ * is already complete (false: body dropped, the call succeeds); a 2xx that is not such a 206 means the
+ * server ignored or misread the Range (curl's exit 33, "doesn't seem to support byte ranges"), which
+ * is a failed call here (exit 1) with nothing written. Other statuses are judged as usual.
+ */
+async function checkRangeReply(
+  call: HttpCall,
+  res: Dispatcher.ResponseData,
+  reply: HttpReply,
+  from: number,
+): Promise<boolean> {
+  const length = headerValue(reply.headers['content-length']);
+  const complete =
+    reply.status === 416 || (reply.status === 200 && length !== undefined && Number(length) === from);
+  if (complete) {
+    await res.body.dump().catch(() => {});
+    reply.rangeDone = true;
+    return false;
+  }
+  if (reply.status < 200 || reply.status >= 300) return true;
+  const range = headerValue(reply.headers['content-range']);
+  const start = range === undefined ? undefined : /^\s*bytes\s+(\d+)-\d+\/(?:\d+|\*)\s*$/i.exec(range)?.[1];
+  if (reply.status === 206 && start !== undefined && Number(start) === from) return true;
+  await res.body.dump().catch(() => {});
+  const answered =
+    reply.status === 206
+      ? `206 with Content-Range: ${range === undefined ? '(none)' : JSON.stringify(range)}`
+      : `${reply.status} with the whole body`;
+  throw new ResponseError(
+    `the server does not seem to support byte ranges: asked for Range: bytes=${from}-, it answered ${answered}; cannot resume (${call.target})`,
+    {
+      code: 'COMMS_ERR_RANGE',
+      hint: call.resume?.append
+        ? 'the -o file is left as it was; download it again without -C'
+        : 'download it again without -C',
+    },
+  );
+}
+
+/** A sink that reads a body to the end and keeps nothing. */
+function dropAll(): Writable {
+  return new Writable({
+    write(_chunk, _enc, cb) {
+      cb();
+    },
+  });
 }
 
 export function headerValue(v: string | string[] | undefined): string | undefined {

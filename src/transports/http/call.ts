@@ -64,8 +64,22 @@ export interface HttpCall extends CallBase {
   readonly cookies?: CookieSession;
   /** --digest: answer a 401's Digest challenge once with these credentials (instead of Basic). */
   readonly digest?: DigestCredentials;
+  /** -C/--continue-at: ask for the body from an offset on (Range), appending it to -o. */
+  readonly resume?: ResumePlan;
   /** TLS settings a handshake error is explained with (--servername, whether --cert was given). */
   readonly tlsInfo?: { servername?: string; clientCert: boolean };
+}
+
+/**
+ * -C/--continue-at. `offset` is the first byte asked for (0: no Range header, as curl). With -o
+ * (`append`), each attempt appends to the file and asks from the offset plus what earlier attempts
+ * appended; `fileSize` is the file's size before the call (absent: it did not exist), restored when
+ * the call fails.
+ */
+export interface ResumePlan {
+  readonly offset: number;
+  readonly append: boolean;
+  readonly fileSize?: number;
 }
 
 /** One redirect followed by -L. */
@@ -94,6 +108,13 @@ export interface HttpReply {
   streamed?: boolean;
   /** With bodyMode 'file': the temp file holding the body, renamed into place only when the call succeeds. */
   tempFile?: string;
+  /**
+   * -C: the server had nothing more to send (a 416 to the Range, or a 200 exactly as long as the
+   * offset), which curl treats as a finished download: the body was dropped, the call succeeded.
+   */
+  rangeDone?: boolean;
+  /** -C: the offset this attempt asked for (Range: bytes=N-); 0 when no Range was sent. */
+  rangeFrom?: number;
   /** The final URL after redirects. */
   url: string;
   redirects: number;

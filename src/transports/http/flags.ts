@@ -32,6 +32,24 @@ function size(flags: string, help: string, defaultBytes: number, defaultText: st
   };
 }
 
+/** -C/--continue-at: `-` (the -o file's size) or a byte offset, as curl's -C. */
+export type ContinueAt = number | 'end-of-file';
+
+export function parseContinueAt(raw: string, flag: string): ContinueAt {
+  if (raw === '-') return 'end-of-file';
+  const n = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isSafeInteger(n))
+    throw new UsageError(
+      `invalid ${flag} '${raw}': expected '-' (resume from the size of the -o file) or a byte offset such as 1024`,
+    );
+  return n;
+}
+
+/** The -C entry: absent, '-' or an offset. */
+function offsetOrDash(flags: string, help: string): OptionEntry<ContinueAt | undefined> {
+  return { flags, help, kind: 'text', repeatable: false, default: undefined, parse: parseContinueAt };
+}
+
 /** `comms-cli http` options: declared once; --help, docs, check-file steps and the runner read them. */
 export const HTTP_OPTIONS = {
   header: list('-H, --header <header>', "request header 'Name: value' (repeatable)", { mapSyntax: ': ' }),
@@ -72,6 +90,10 @@ export const HTTP_OPTIONS = {
   output: path(
     '-o, --output <file>',
     'write the body to a file (streamed; only kept when the call succeeds)',
+  ),
+  continueAt: offsetOrDash(
+    '-C, --continue-at <offset|->',
+    "resume a download: '-' from the size of the -o file, or N bytes in; sends Range: bytes=N- and appends the 206 body to -o",
   ),
   include: flag('-i, --include', 'show response headers (on stderr)'),
   decompress: flag('--no-decompress', 'do not decode gzip/deflate/br bodies'),

@@ -1,4 +1,5 @@
 import { CALL_OPTIONS } from '../../command/call-options.js';
+import { EXPECT_STREAM_OPTIONS } from '../../command/expect-options.js';
 import { duration, flag, integer, list, type OptionValues, text } from '../../command/option.js';
 import { TLS_OPTIONS } from '../../command/tls-options.js';
 
@@ -14,9 +15,12 @@ export const SSE_OPTIONS = {
   count: integer('--count <n>', 'stop after n events (after the --event filter)', { min: 1 }),
   event: list('--event <name>', "only events of this type ('message' is the unnamed type; repeatable)"),
   until: text('--until <spec>', 'stop after the first event whose data matches text, /regex/ or path=value'),
+  // --expect-count / --expect-message: the stream expectations every stream command shares;
+  // --expect-event is SSE's own name for --expect-message, kept.
+  ...EXPECT_STREAM_OPTIONS,
   expectEvent: list(
     '--expect-event <spec>',
-    'an event must arrive whose data matches text, /regex/ or path=value on JSON (repeatable)',
+    "an event's data must match (the same as --expect-message): text, /regex/, or path=value on JSON (repeatable)",
   ),
   reconnect: flag('--reconnect', 'reconnect when the stream ends (honours retry:, sends Last-Event-ID)'),
   connectTimeout: duration('--connect-timeout <dur>', 'timeout of one request up to its response headers', {

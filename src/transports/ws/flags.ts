@@ -1,4 +1,5 @@
 import { CALL_OPTIONS } from '../../command/call-options.js';
+import { EXPECT_STREAM_OPTIONS } from '../../command/expect-options.js';
 import { duration, flag, integer, list, type OptionValues, text } from '../../command/option.js';
 import { TLS_OPTIONS } from '../../command/tls-options.js';
 
@@ -29,10 +30,8 @@ export const WS_OPTIONS = {
     'keep receiving after the replies to what was sent (until close, --count, Ctrl-C)',
   ),
   ping: flag('--ping', 'send a ping after connecting and report the pong round trip'),
-  expectMessage: list(
-    '--expect-message <spec>',
-    'a received message must match: text, /regex/, or path=value on JSON (repeatable)',
-  ),
+  // --expect-count / --expect-message: the stream expectations every stream command shares.
+  ...EXPECT_STREAM_OPTIONS,
   expectClose: text('--expect-close <code>', 'the server must close with this code (e.g. 1000, 1011, 4000)'),
   closeCode: integer('--close-code <code>', 'close code we send when we close', { default: 1000 }),
   closeReason: text('--close-reason <text>', 'close reason we send (at most 123 bytes)'),

@@ -1,4 +1,5 @@
 import type { CallSettings } from '../../command/call-options.js';
+import type { StreamExpectations } from '../../command/expect-options.js';
 import type { MessageMatcher } from '../../core/message-match.js';
 import type { WsValues } from './flags.js';
 
@@ -8,7 +9,8 @@ export interface WsPlan extends CallSettings {
   values: WsValues;
   idleMs: number | undefined;
   until: MessageMatcher | undefined;
-  expectations: MessageMatcher[];
+  /** --expect-count / --expect-message (the shared stream expectations). */
+  expect: StreamExpectations;
   expectClose: number[] | undefined;
   closeReason: string;
 }

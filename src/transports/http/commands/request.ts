@@ -1,4 +1,5 @@
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { truncate, unlink } from 'node:fs/promises';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { type CallSettings, callSettingsFrom } from '../../../command/call-options.js';
 import type { CommandContext } from '../../../command/context.js';
@@ -19,7 +20,7 @@ import {
   writeFileSafely,
 } from '../../../core/safe-file.js';
 import { expandTemplate, hasTemplate } from '../../../core/template.js';
-import { UsageError } from '../../../errors/comms-error.js';
+import { LocalError, UsageError } from '../../../errors/comms-error.js';
 import { ExitCode, worstExitCode } from '../../../errors/exit-codes.js';
 import { escapeInline } from '../../../output/escape.js';
 import { reportResult } from '../../../output/human.js';
@@ -33,6 +34,7 @@ import {
   type HttpCall,
   type HttpReply,
   type RedirectHop,
+  type ResumePlan,
 } from '../call.js';
 import { routeFor } from '../connect-to.js';
 import {
@@ -96,6 +98,46 @@ function checkWritable(file: string, flag: string): WriteTarget {
     throw new UsageError(`cannot write ${flag} file '${file}': ${why}`);
   }
   return target;
+}
+
+/**
+ * -C/--continue-at, as curl: `-` is the -o file's size (0 when it does not exist or there is no -o:
+ * then no Range is sent), N asks for bytes from N on. With -o the body is appended to the file.
+ *
+ * Why append (and cut back on failure) rather than copy the file to a temp and rename: resuming is for
+ * large files, and a copy would rewrite every byte already there. Appending never touches those bytes;
+ * a call that fails (a cut transfer, a bad Content-Range, Ctrl-C) truncates the file back to its size
+ * before the call (or removes it if it did not exist), so a failure leaves it exactly as it was, as
+ * -o's rule is. A process killed outright (SIGKILL) can leave only a longer run of the body's own
+ * bytes (they are appended only once the 206's Content-Range matched), which the next `-C -` resumes.
+ */
+function resumePlan(
+  flags: HttpValues,
+  method: string,
+  target: WriteTarget | undefined,
+  has: (name: string) => boolean,
+  loadMode: boolean,
+): ResumePlan | undefined {
+  const at = flags.continueAt;
+  if (at === undefined) return undefined;
+  if (loadMode) throw new UsageError('-C/--continue-at cannot be used in load mode');
+  if (method !== 'GET')
+    throw new UsageError(`-C/--continue-at resumes downloads: it needs GET, not ${method}`);
+  if (has('range'))
+    throw new UsageError("-C/--continue-at sends its own Range header: leave out -H 'Range: ...'");
+  if (target?.how === 'through')
+    throw new UsageError(`-C/--continue-at appends to a regular file; -o '${flags.output}' is not one`);
+  let fileSize: number | undefined;
+  if (target) {
+    try {
+      fileSize = statSync(target.path).size;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+        throw new UsageError(`cannot read -o file '${flags.output}': ${fileErrorReason(err)}`);
+    }
+  }
+  const offset = at === 'end-of-file' ? (fileSize ?? 0) : at;
+  return { offset, append: target !== undefined, ...(fileSize !== undefined ? { fileSize } : {}) };
 }
 
 /** Headers comms-cli frames itself: overriding them would make the request lie about its body. */
@@ -337,7 +379,10 @@ async function buildCall(
     ];
     form = await buildForm(parts, ctx.stdin);
   }
-  if (flags.decompress && !has('accept-encoding')) headers['Accept-Encoding'] = 'gzip, deflate, br';
+  // -C: a range of an encoded body cannot be decoded on its own, so (as curl, which asks for no
+  // encoding unless --compressed) none is asked for, and the bytes are stored as sent.
+  if (flags.decompress && flags.continueAt === undefined && !has('accept-encoding'))
+    headers['Accept-Encoding'] = 'gzip, deflate, br';
   // As curl: any type accepted, and a versioned User-Agent (`-H 'User-Agent: x'` replaces it).
   if (!has('accept')) headers.Accept = '*/*';
   if (!has('user-agent')) headers['User-Agent'] = userAgent();
@@ -349,6 +394,7 @@ async function buildCall(
   // curl: `-o -` is stdout.
   const outputFile = flags.output === '-' ? undefined : flags.output;
   const outputTarget = outputFile !== undefined ? checkOutputPath(outputFile, bodyChecksWanted) : undefined;
+  const resume = resumePlan(flags, method, outputTarget, has, loadMode);
   let bodyMode: BodyMode = 'buffer';
   if (outputTarget) bodyMode = 'file';
   // One call whose body nothing needs whole goes to stdout as it arrives. With retries the body of a
@@ -373,7 +419,8 @@ async function buildCall(
     maxRedirects: flags.maxRedirs,
     bodyMode,
     ...(outputFile !== undefined && outputTarget ? { outputFile, outputTarget } : {}),
-    decompress: flags.decompress,
+    decompress: flags.decompress && !resume,
+    ...(resume ? { resume } : {}),
     ...(flags.expectStatus !== undefined ? { expectStatus: parseStatusSpec(flags.expectStatus) } : {}),
     retryUnsafe: flags.retryUnsafe || has('idempotency-key'),
     retries: flags.retries,
@@ -579,8 +626,27 @@ export async function runHttp(plan: HttpPlan, ctx: CommandContext): Promise<Exit
   return exit;
 }
 
-/** -o: the temp file becomes the output only when the call succeeded; otherwise it is removed. */
+/**
+ * -o: the temp file becomes the output only when the call succeeded; otherwise it is removed. With -C
+ * the body was appended to the file itself: a failed call cuts it back to its size before the call.
+ */
 async function commitOutputFile(call: HttpCall, outcome: CallOutcome<HttpReply>): Promise<void> {
+  if (call.resume?.append && call.outputTarget) {
+    if (outcome.result.ok) return;
+    delete outcome.result.output;
+    const { path: file } = call.outputTarget;
+    const size = call.resume.fileSize;
+    try {
+      if (size === undefined) await unlink(file);
+      else await truncate(file, size);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw new LocalError(
+        `could not restore -o file '${call.outputFile}' to its ${size ?? 0} bytes before the call: ${fileErrorReason(err)}`,
+      );
+    }
+    return;
+  }
   const temp = outcome.reply?.tempFile;
   if (!temp || !call.outputTarget) return;
   if (outcome.result.ok) await commitTemp(temp, call.outputTarget);
@@ -599,6 +665,8 @@ function printRequest(out: Output, call: HttpCall): void {
     ),
   );
   for (const [k, v] of Object.entries(safeHeaders)) out.verbose(out.c.cyan(`> ${k}: ${v}`));
+  // -C: the first attempt's Range (a retry asks from where the file has grown to).
+  if (call.resume && call.resume.offset > 0) out.verbose(out.c.cyan(`> Range: bytes=${call.resume.offset}-`));
   if (call.body) out.verbose(out.c.cyan(`> (${call.body.length} bytes of body)`));
   for (const part of call.formSummary ?? []) out.verbose(out.c.cyan(`> (form part ${escapeInline(part)})`));
 }
@@ -672,7 +740,8 @@ async function renderHuman(out: Output, outcome: CallOutcome<HttpReply>, include
     }
   }
   const status = reply
-    ? `${reply.httpVersion} ${reply.status} ${escapeInline(reply.statusText)}`.trim()
+    ? `${reply.httpVersion} ${reply.status} ${escapeInline(reply.statusText)}`.trim() +
+      (reply.rangeDone ? ' (already complete: nothing to resume)' : '')
     : (NO_REPLY[result.error?.kind ?? ''] ?? 'failed');
   const size = reply ? out.c.dim(` · ${formatBytes(reply.bytes)}`) : '';
   reportResult(out, result, status);

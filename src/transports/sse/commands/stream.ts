@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createParser, type EventSourceMessage, type ParseError } from 'eventsource-parser';
 import { type CallSettings, callSettingsFrom } from '../../../command/call-options.js';
 import type { CommandContext } from '../../../command/context.js';
+import { type StreamExpectations, StreamJudge } from '../../../command/expect-options.js';
 import { requestHeaders } from '../../../command/request-headers.js';
 import { tlsFrom } from '../../../command/tls-options.js';
 import { parseUrl } from '../../../command/url.js';
@@ -34,7 +35,8 @@ export interface SsePlan extends CallSettings {
   values: SseValues;
   idleMs: number | undefined;
   until: MessageMatcher | undefined;
-  expectations: MessageMatcher[];
+  /** --expect-count, --expect-message and --expect-event (the shared stream expectations). */
+  expect: StreamExpectations;
 }
 
 /** Parse and validate the URL: only http(s) (`localhost:8080/sse` is http://), with a host. */
@@ -58,7 +60,13 @@ export function ssePlanFrom(urlText: string, values: SseValues): SsePlan {
     values,
     idleMs: values.timeout,
     until: values.until !== undefined ? parseMessageMatcher(values.until, '--until') : undefined,
-    expectations: values.expectEvent.map((s) => parseMessageMatcher(s, '--expect-event')),
+    expect: {
+      count: values.expectCount,
+      messages: [
+        ...values.expectMessage.map((s) => parseMessageMatcher(s, '--expect-message')),
+        ...values.expectEvent.map((s) => parseMessageMatcher(s, '--expect-event')),
+      ],
+    },
     ...callSettingsFrom({ ...values, timeout: values.connectTimeout }),
   };
 }
@@ -118,7 +126,10 @@ class EventStream {
   #retryMs: number | undefined;
   #firstEventAt: number | undefined;
   #untilMatched = false;
-  readonly #matched: boolean[];
+  /** --expect-count / --expect-message / --expect-event, judged as events arrive. */
+  readonly #expect: StreamJudge;
+  /** The judge said the stream should stop (every expectation held, N events, or one too many). */
+  #judgeStop = false;
   #warnings = 0;
   #writing: Promise<void> = Promise.resolve();
 
@@ -128,7 +139,7 @@ class EventStream {
     this.#ctx = ctx;
     this.#out = out;
     this.#lastEventId = call.lastEventId;
-    this.#matched = plan.expectations.map(() => false);
+    this.#expect = new StreamJudge(plan.expect, { count: plan.values.count, timeoutMs: plan.idleMs });
   }
 
   async run(pipeline: CallPipeline, transport: SseTransport): Promise<ExitCode> {
@@ -199,11 +210,10 @@ class EventStream {
   }
 
   #satisfied(): boolean {
-    const { values, until, expectations } = this.#plan;
+    const { values, until } = this.#plan;
     if (until && this.#untilMatched) return true;
+    if (this.#judgeStop) return true;
     if (values.count !== undefined) return this.#n >= values.count;
-    if (until) return false;
-    if (expectations.length > 0) return this.#matched.every(Boolean);
     return false;
   }
 
@@ -287,9 +297,7 @@ class EventStream {
     if (plan.values.event.length > 0 && !plan.values.event.includes(type)) return;
     this.#n += 1;
     this.#firstEventAt ??= performance.now() - this.#started;
-    plan.expectations.forEach((m, i) => {
-      if (!this.#matched[i] && m.test(e.data)) this.#matched[i] = true;
-    });
+    if (this.#expect.active && this.#expect.seen(e.data)) this.#judgeStop = true;
     if (plan.until?.test(e.data)) this.#untilMatched = true;
     const n = this.#n;
     const { data, encoding } = decodeText(e.data);
@@ -376,15 +384,22 @@ class EventStream {
     if (plan.until && !this.#untilMatched) return `no event matched --until '${plan.until.spec}'`;
     if (plan.values.count !== undefined && this.#n < plan.values.count)
       return `${this.#n} of ${plan.values.count} expected event${plan.values.count === 1 ? '' : 's'}`;
-    const unmatched = plan.expectations.findIndex((_m, i) => !this.#matched[i]);
-    if (unmatched >= 0) return `no event matched --expect-event '${plan.expectations[unmatched]?.spec}'`;
-    return undefined;
+    return this.#expect.failure();
   }
 
   #judge(end: StreamEnd | undefined): CommsError | undefined {
     if (!end) return undefined;
     const plan = this.#plan;
     if (end.reason === 'interrupted') return abortReasonToError(this.#ctx.signal.reason);
+    // --expect-count with --timeout: the idle timeout closes the window; exactly N is success.
+    if (end.reason === 'timeout' && this.#expect.windowed) {
+      const expected = this.#expect.failure();
+      return expected ? new ExpectationError(`${expected} (${this.#call.target})`) : undefined;
+    }
+    // The judge stopped the stream on one event too many: that is the failure, whatever else waited.
+    const expected = this.#expect.failure();
+    if (this.#judgeStop && expected && end.reason === 'done')
+      return new ExpectationError(`${expected} (${this.#call.target})`);
     const waiting = this.#waitingFor();
     if (end.reason === 'maxtime')
       return new TimeoutError(
@@ -398,13 +413,15 @@ class EventStream {
     }
     if (end.error) return end.error;
     if (!waiting) return undefined;
+    // What is missing is an expectation (not --count/--until): the failed expectation is the error.
+    if (waiting === expected) return new ExpectationError(`${waiting} (${this.#call.target})`);
     if (end.reason === 'no-content')
       return new ResponseError(`the server answered 204 (no more events), but ${waiting}`);
     if (end.reason === 'ended')
       return new ResponseError(`the event stream ended, but ${waiting} (${this.#call.target})`, {
         hint: 'use --reconnect to resume after the last event id',
       });
-    return new ExpectationError(waiting);
+    return new ExpectationError(`${waiting} (${this.#call.target})`);
   }
 }
 

@@ -126,7 +126,7 @@ export async function runWsLoad(
       ...(replyPath ? { id: idOf(payload, replyPath, values.replyMatch ?? '') } : {}),
     };
   };
-  const checks: ResultCheck<WsMessageReply>[] = plan.expectations.map(
+  const checks: ResultCheck<WsMessageReply>[] = plan.expect.messages.map(
     (m) => (_result, reply) =>
       reply && !m.test(frameText(reply))
         ? `the reply does not match --expect-message '${m.spec}'`

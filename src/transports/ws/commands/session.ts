@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { callSettingsFrom } from '../../../command/call-options.js';
 import type { CommandContext } from '../../../command/context.js';
+import { StreamJudge, streamExpectationsFrom } from '../../../command/expect-options.js';
 import { requestHeaders } from '../../../command/request-headers.js';
 import { tlsFrom } from '../../../command/tls-options.js';
 import { parseUrl } from '../../../command/url.js';
@@ -74,6 +75,13 @@ export function wsPlanFrom(urlText: string, values: WsValues): WsPlan {
   if (values.interval !== undefined && values.message.length === 0)
     throw new UsageError('--interval needs something to send: -m <text>');
   const settings = callSettingsFrom({ ...values, timeout: values.connectTimeout });
+  if (values.expectCount !== undefined && settings.load)
+    throw new UsageError(
+      '--expect-count counts the messages of one session; it has no meaning in load mode',
+      {
+        hint: 'in load mode --expect-message checks every reply',
+      },
+    );
   if (values.replyMatch !== undefined && !settings.load)
     throw new UsageError('--reply-match is for load mode: add -n <count>, --duration <dur> or --rate <n>');
   return {
@@ -81,7 +89,7 @@ export function wsPlanFrom(urlText: string, values: WsValues): WsPlan {
     values,
     idleMs: values.timeout,
     until: values.until !== undefined ? parseMessageMatcher(values.until, '--until') : undefined,
-    expectations: values.expectMessage.map((s) => parseMessageMatcher(s, '--expect-message')),
+    expect: streamExpectationsFrom(values),
     expectClose:
       values.expectClose !== undefined ? parseCloseCodes(values.expectClose, '--expect-close') : undefined,
     closeReason,
@@ -126,7 +134,8 @@ interface State {
   sendsDone: boolean;
   pingMs?: number;
   untilMatched: boolean;
-  matched: boolean[];
+  /** The shared stream judge (--expect-count, --expect-message) said the stream should stop. */
+  judgeStop: boolean;
   /** The first frame's arrival (ms since the first attempt started), for timing. */
   firstMessageAt?: number;
 }
@@ -169,6 +178,8 @@ class Session {
   readonly #ctx: CommandContext;
   readonly #out: Output;
   readonly #state: State;
+  /** --expect-count / --expect-message, judged as messages arrive; the idle --timeout ends a --expect-count window. */
+  readonly #expect: StreamJudge;
   readonly #started = performance.now();
   /** stdout writes in arrival order (with backpressure), awaited before the run ends. */
   #writing: Promise<void> = Promise.resolve();
@@ -184,8 +195,9 @@ class Session {
       sent: 0,
       sendsDone: outgoing.length === 0 && !plan.values.lines,
       untilMatched: false,
-      matched: plan.expectations.map(() => false),
+      judgeStop: false,
     };
+    this.#expect = new StreamJudge(plan.expect, { count: plan.values.count, timeoutMs: plan.idleMs });
   }
 
   get #sending(): boolean {
@@ -257,13 +269,15 @@ class Session {
 
   /** All that was asked for has happened (so a drop needs no reconnect and we may close). */
   #satisfied(): boolean {
-    const { values, until, expectations } = this.#plan;
+    const { values, until } = this.#plan;
     const s = this.#state;
     if (until && s.untilMatched) return true;
+    // The judge stops at once on a message too many; when every expectation held, once sends are done.
+    if (s.judgeStop && (s.sendsDone || this.#expect.failure() !== undefined)) return true;
     if (values.count !== undefined)
       return s.received >= values.count && (values.interval === undefined || s.sendsDone);
     if (until) return false;
-    if (expectations.length > 0) return s.sendsDone && s.matched.every(Boolean);
+    if (this.#expect.active) return false;
     if (values.listen) return false;
     if (this.#sending) return s.sendsDone && s.received >= s.sent && (!values.ping || s.pingMs !== undefined);
     if (values.ping) return s.pingMs !== undefined;
@@ -335,9 +349,7 @@ class Session {
               received: new Date(),
             };
             const text = frameText(frame);
-            plan.expectations.forEach((m, i) => {
-              if (!state.matched[i] && m.test(text)) state.matched[i] = true;
-            });
+            if (this.#expect.active && this.#expect.seen(text)) state.judgeStop = true;
             if (plan.until?.test(text)) state.untilMatched = true;
             this.#write(() =>
               out.options.json
@@ -511,6 +523,10 @@ class Session {
     if (!end) return undefined;
     if (end.reason === 'interrupted') return abortReasonToError(this.#ctx.signal.reason);
     if (end.error) return end.error;
+    const expected = this.#expect.failure();
+    // --expect-count with --timeout: the idle timeout closes the window; exactly N is success.
+    if (end.reason === 'timeout' && this.#expect.windowed)
+      return expected ? new ExpectationError(`${expected} (${this.#call.target})`) : undefined;
     const waiting = this.#waitingFor();
     if (end.reason === 'maxtime')
       return new TimeoutError(
@@ -549,19 +565,15 @@ class Session {
             hint: 'expect it with --expect-close <code> if it is what should happen',
           },
         );
+      if (expected) return new ExpectationError(`${expected} (${this.#call.target})`);
       if (waiting)
         return new ResponseError(
           `the server closed the connection (${closeName(close.code)}) but ${waiting} (${this.#call.target})`,
           { code: 'COMMS_ERR_WS_CLOSED' },
         );
     }
-    if (end.reason === 'done' || end.reason === 'closed') {
-      const unmatched = plan.expectations.findIndex((_m, i) => !state.matched[i]);
-      if (unmatched >= 0)
-        return new ExpectationError(
-          `expected a message matching '${plan.expectations[unmatched]?.spec}', none of ${state.received} did`,
-        );
-    }
+    if ((end.reason === 'done' || end.reason === 'closed') && expected)
+      return new ExpectationError(`${expected} (${this.#call.target})`);
     return undefined;
   }
 
@@ -573,15 +585,15 @@ class Session {
     if (plan.until && !s.untilMatched) return `no message matched --until '${plan.until.spec}'`;
     if (values.count !== undefined && s.received < values.count)
       return `${s.received} of ${values.count} expected message${values.count === 1 ? '' : 's'}`;
-    const unmatched = plan.expectations.findIndex((_m, i) => !s.matched[i]);
-    if (unmatched >= 0) return `no message matched --expect-message '${plan.expectations[unmatched]?.spec}'`;
+    const expected = this.#expect.failure();
+    if (expected) return expected;
     if (values.ping && s.pingMs === undefined) return 'no pong to the ping';
     if (
       this.#sending &&
       !values.listen &&
       values.count === undefined &&
       !plan.until &&
-      plan.expectations.length === 0 &&
+      !this.#expect.active &&
       s.received < s.sent
     )
       return `${s.received} repl${s.received === 1 ? 'y' : 'ies'} to ${s.sent} message${s.sent === 1 ? '' : 's'} sent`;
