@@ -1,5 +1,5 @@
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
-import { truncate, unlink } from 'node:fs/promises';
+import { stat, unlink } from 'node:fs/promises';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { type CallSettings, callSettingsFrom } from '../../../command/call-options.js';
 import type { CommandContext } from '../../../command/context.js';
@@ -104,12 +104,11 @@ function checkWritable(file: string, flag: string): WriteTarget {
  * -C/--continue-at, as curl: `-` is the -o file's size (0 when it does not exist or there is no -o:
  * then no Range is sent), N asks for bytes from N on. With -o the body is appended to the file.
  *
- * Why append (and cut back on failure) rather than copy the file to a temp and rename: resuming is for
- * large files, and a copy would rewrite every byte already there. Appending never touches those bytes;
- * a call that fails (a cut transfer, a bad Content-Range, Ctrl-C) truncates the file back to its size
- * before the call (or removes it if it did not exist), so a failure leaves it exactly as it was, as
- * -o's rule is. A process killed outright (SIGKILL) can leave only a longer run of the body's own
- * bytes (they are appended only once the 206's Content-Range matched), which the next `-C -` resumes.
+ * Why append rather than copy the file to a temp and rename: resuming is for large files, and a copy
+ * would rewrite every byte already there. Appending never touches those bytes, and only a body that
+ * continues the file is appended (a 206 whose Content-Range starts at the offset), so whatever ends
+ * the call (a cut transfer, Ctrl-C, SIGKILL) the file is still the server's first N bytes, which the
+ * next `-C -` continues (see commitOutputFile).
  */
 function resumePlan(
   flags: HttpValues,
@@ -603,7 +602,7 @@ export async function runHttp(plan: HttpPlan, ctx: CommandContext): Promise<Exit
     signal: ctx.signal,
     checks,
     replyBytes: (reply) => reply.bytes,
-    finalize: (outcome) => commitOutputFile(call, outcome),
+    finalize: (outcome) => commitOutputFile(call, outcome, output),
     renderHuman: (outcome) => renderHuman(output, outcome, flags.include),
     ...(writeOut
       ? {
@@ -628,23 +627,36 @@ export async function runHttp(plan: HttpPlan, ctx: CommandContext): Promise<Exit
 
 /**
  * -o: the temp file becomes the output only when the call succeeded; otherwise it is removed. With -C
- * the body was appended to the file itself: a failed call cuts it back to its size before the call.
+ * the body was appended to the file itself, and a failed call keeps what it appended, as curl does:
+ * those bytes were written only after the 206's Content-Range matched the file's size, so the file
+ * is still the server's first N bytes, and the next `-C -` continues from there (resuming a large
+ * download over a flaky link is what -C is for). A file the call created and left empty is removed.
  */
-async function commitOutputFile(call: HttpCall, outcome: CallOutcome<HttpReply>): Promise<void> {
+async function commitOutputFile(
+  call: HttpCall,
+  outcome: CallOutcome<HttpReply>,
+  output: Output,
+): Promise<void> {
   if (call.resume?.append && call.outputTarget) {
     if (outcome.result.ok) return;
     delete outcome.result.output;
     const { path: file } = call.outputTarget;
-    const size = call.resume.fileSize;
+    const before = call.resume.fileSize;
+    let size: number;
     try {
-      if (size === undefined) await unlink(file);
-      else await truncate(file, size);
+      size = (await stat(file)).size;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw new LocalError(
-        `could not restore -o file '${call.outputFile}' to its ${size ?? 0} bytes before the call: ${fileErrorReason(err)}`,
-      );
+      throw new LocalError(`could not read -o file '${call.outputFile}': ${fileErrorReason(err)}`);
     }
+    const kept = size - (before ?? 0);
+    if (kept > 0) {
+      output.info(
+        `kept the ${kept.toLocaleString('en-US')} bytes received in '${call.outputFile}' (now ${size.toLocaleString('en-US')}): run again with -C - to continue`,
+      );
+      return;
+    }
+    if (before === undefined) await unlink(file).catch(() => undefined);
     return;
   }
   const temp = outcome.reply?.tempFile;
