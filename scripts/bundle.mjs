@@ -1,5 +1,5 @@
 // Bundles the built CLI (dist/cli/main.js) into one CommonJS script, dist/bundle/cli.cjs, that
-// dist/bundle/main.js (generated below) compiles with a V8 code cache. Why: start-up. A one-shot
+// dist/bundle/main.cjs (generated below) compiles with a V8 code cache. Why: start-up. A one-shot
 // `comms-cli http get` otherwise resolves, reads and compiles ~40 ES module chunks (or ~100 modules
 // unbundled) through Node's ESM loader on every run, and Node 20 has no compile cache of its own
 // (bench/RESULTS.md has the profiles and numbers). Lazy boundaries stay lazy: esbuild keeps every
@@ -10,28 +10,60 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { constants as http2Constants } from 'node:http2';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+const requireHere = createRequire(import.meta.url);
 const out = join(root, 'dist/bundle');
 const BUNDLED = new Set(['commander', 'chalk', 'undici']);
-/** The parameters the bundle's wrapper function receives from main.js. */
+/** The parameters the bundle's wrapper function receives from main.cjs. */
 const PARAMS = ['exports', 'require', 'module', '__filename', '__dirname', '__importMetaUrl', '__import'];
 
 /**
- * Built-ins that bundled libraries require at load time but use only on paths comms-cli never takes
- * first (or never): loaded on first use instead. commander requires node:child_process for
- * executable subcommands (none here); undici's HTTP/2 client requires node:http2 (~25-40 ms to load,
- * measured) only to read protocol constants until an h2 session is opened. The constants are copied
- * in at build time from this same Node's node:http2.
+ * A stand-in module that requires the real built-in on first use: an object with a getter per export.
+ * esbuild copies an imported CommonJS module's keys when an ES module imports it (`__toESM`), so the
+ * keys are listed here, taken at build time from this same Node (as the HTTP/2 constants below are),
+ * and the getters load the module only when a value is read.
  */
+const lazyBuiltin = (name) => {
+  const real = requireHere(name);
+  const keys = Object.getOwnPropertyNames(real).filter((k) => k !== 'default' && k !== '__esModule');
+  const hidden = keys.filter((k) => !Object.getOwnPropertyDescriptor(real, k)?.enumerable);
+  return `let real;
+const load = () => (real ??= require(${JSON.stringify(name)}));
+const hidden = new Set(${JSON.stringify(hidden)});
+for (const k of ${JSON.stringify(keys)})
+  Object.defineProperty(module.exports, k, { enumerable: !hidden.has(k), get: () => load()[k] });`;
+};
+
+/**
+ * Built-ins required at load time but used only on some paths: loaded on first use instead. Loading
+ * one costs a one-shot run 10-40 ms on these machines (node:tls + node:crypto ~37 ms, node:zlib ~15,
+ * node:fs/promises ~17, node:assert ~14; medians of 7 fresh processes), and a plain
+ * `comms-cli http get http://...` needs none of them.
+ * - Our own modules import these at the top (TLS option checks, histograms, input files, locks, the
+ *   password prompt), for paths a one-shot GET never takes.
+ * - commander requires node:child_process for executable subcommands (none here).
+ * - undici's HTTP/2 client requires node:http2 (~25-40 ms) only to read protocol constants until an
+ *   h2 session is opened. The constants are copied in at build time from this same Node's node:http2.
+ * - undici calls `assert(value)` as a function only (checked below), on paths that must not fail.
+ */
+const OUR_CODE = new RegExp(`^${join(root, 'dist/').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`);
 const DEFERRED_BUILTINS = [
+  ...['crypto', 'tls', 'zlib', 'fs/promises', 'readline', 'child_process', 'timers/promises', 'module'].map(
+    (n) => ({
+      importer: OUR_CODE,
+      name: `node:${n}`,
+      contents: lazyBuiltin(`node:${n}`),
+    }),
+  ),
   {
     importer: /\/node_modules\/commander\//,
     name: 'node:child_process',
-    contents: `module.exports = new Proxy({}, { get: (_, k) => require('node:child_process')[k] });`,
+    contents: lazyBuiltin('node:child_process'),
   },
   {
     importer: /\/node_modules\/undici\/lib\/dispatcher\/client-h2\.js$/,
@@ -41,25 +73,60 @@ const DEFERRED_BUILTINS = [
   connect: (...args) => require('node:http2').connect(...args),
 };`,
   },
+  {
+    importer: /\/node_modules\/undici\//,
+    name: 'node:assert',
+    contents: `module.exports = function assert(value, message) {
+  if (!value) require('node:assert').ok(value, message);
+};`,
+  },
 ];
 
 const plugin = {
   name: 'comms-cli-bundle',
   setup(b) {
-    // Dynamic imports of packages and built-ins (ora, gRPC, node:http2, ...) are left to Node's own
-    // ESM loader through `__import`, a function main.js passes in: a vm.Script has no module loader
-    // of its own. Relative imports (our lazy boundaries) are inlined by esbuild as usual.
+    // Dynamic imports of packages (ora, gRPC, ...) are left to Node's own ESM loader through
+    // `__import`, a function main.cjs passes in: a vm.Script has no module loader of its own, and some
+    // of those packages are ES modules. Built-ins (`node:...`) become a `require` (our code reads
+    // only their named exports): starting the ESM loader for a built-in costs a one-shot run 40-60 ms.
+    // Relative imports (our lazy boundaries) are inlined by esbuild as usual.
     b.onLoad({ filter: /\/dist\/.*\.js$/ }, async (args) => {
-      const text = await readFile(args.path, 'utf8');
-      return { contents: text.replace(/\bimport\((['"])(?![./])/g, '__import($1'), loader: 'js' };
+      const text = (await readFile(args.path, 'utf8'))
+        .replace(/\bimport\((['"])(node:[\w/]+)\1\)/g, 'Promise.resolve().then(() => require($1$2$1))')
+        .replace(/\bimport\((['"])(?![./])/g, '__import($1')
+        // The bundle's own `require` (main.cjs's, from the same directory) is what createRequire would
+        // build; node:module itself loads Node's ESM loader and source-map support (~5 ms).
+        .replace(/\bcreateRequire\(import\.meta\.url\)/g, 'require');
+      return { contents: text, loader: 'js' };
     });
-    for (const d of DEFERRED_BUILTINS) {
+    DEFERRED_BUILTINS.forEach((d, i) => {
       b.onResolve({ filter: new RegExp(`^(node:)?${d.name.slice(5)}$`) }, (args) =>
-        d.importer.test(args.importer) ? { path: d.name, namespace: 'deferred-builtin' } : undefined,
+        d.importer.test(args.importer) ? { path: String(i), namespace: 'deferred-builtin' } : undefined,
       );
-    }
+    });
     b.onLoad({ filter: /.*/, namespace: 'deferred-builtin' }, (args) => ({
-      contents: DEFERRED_BUILTINS.find((d) => d.name === args.path)?.contents,
+      contents: DEFERRED_BUILTINS[Number(args.path)]?.contents,
+      resolveDir: root,
+      loader: 'js',
+    }));
+    // The node:assert stand-in above is a bare function: fail the build if undici starts using
+    // assert's methods (assert.strictEqual, ...) in the modules bundled here.
+    b.onLoad({ filter: /\/node_modules\/undici\/lib\/.*\.js$/ }, async (args) => {
+      const text = await readFile(args.path, 'utf8');
+      if (/\bassert\.[a-zA-Z]/.test(text))
+        throw new Error(`${args.path} uses assert's methods: update the stand-in`);
+      return undefined;
+    });
+    // chalk detects colour support at load (supports-color: node:tty, node:os, environment) for its
+    // default instances, which comms-cli never uses: output/colour.ts decides each stream's level
+    // itself and always passes it. Without the detection a piped run does not load node:tty.
+    b.onResolve({ filter: /^#supports-color$/ }, (args) =>
+      /\/node_modules\/chalk\//.test(args.importer)
+        ? { path: 'chalk', namespace: 'no-detection' }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'no-detection' }, () => ({
+      contents: 'export default { stdout: false, stderr: false };',
       loader: 'js',
     }));
     // undici's fetch machinery is required lazily by its HTTP/1 and HTTP/2 clients (FormData bodies
@@ -90,13 +157,13 @@ const result = await build({
   format: 'cjs',
   platform: 'node',
   target: 'node20',
-  charset: 'ascii', // main.js reads the script as latin1: no UTF-8 decoding pass
+  charset: 'ascii', // main.cjs reads the script as latin1: no UTF-8 decoding pass
   sourcemap: true,
   write: false,
   logLevel: 'warning',
   define: { 'import.meta.url': '__importMetaUrl' },
   plugins: [plugin],
-  // The file is one function expression: main.js compiles it as a vm.Script and calls it.
+  // The file is one function expression: main.cjs compiles it as a vm.Script and calls it.
   banner: { js: `(function (${PARAMS.join(', ')}) {` },
   footer: { js: '})' },
 });
@@ -106,27 +173,30 @@ for (const f of result.outputFiles) {
   if (f.path.endsWith('.cjs')) hash = createHash('sha256').update(f.contents).digest('hex').slice(0, 16);
 }
 
-// main.js: the loader. It stays an ES module (bin/comms-cli.js imports it) and stays small.
+// main.cjs: the loader. CommonJS, like bin/comms-cli.js (bin/package.json says so): a one-shot run
+// then never starts Node's ESM loader (resolve, package scope lookups, fs/promises reads, module
+// jobs: 40-60 ms of a one-shot GET on these machines, measured with --cpu-prof). It stays small.
 writeFileSync(
-  join(out, 'main.js'),
-  `// Generated by scripts/bundle.mjs. Loads cli.cjs with a V8 code cache (Node 20 has no compile
+  join(out, 'main.cjs'),
+  `'use strict';
+// Generated by scripts/bundle.mjs. Loads cli.cjs with a V8 code cache (Node 20 has no compile
 // cache): the first run of a command compiles as usual and, at exit, saves V8's compiled code
 // (including every function that run used) to the user's cache directory; later runs deserialise
 // it instead of parsing and compiling ~1.5 MB of JavaScript. The cache file's name carries the
 // script's build hash and path, the Node version and architecture, the command word and the tier flag;
-// its header carries the script's size and mtime; V8 itself rejects data from another V8 version,
-// other flags or another source length. A rejected or unreadable cache is rewritten; a cache
-// directory that cannot be written is skipped. COMMS_CODE_CACHE=0 turns it off.
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { setFlagsFromString } from 'node:v8';
-import { Script } from 'node:vm';
+// its header carries the script's size and mtime (a stat, not a hash of the file: hashing 1.5 MB
+// costs every start); V8 itself rejects data from another V8 version, other flags or another source
+// length. A rejected or unreadable cache is rewritten; a cache directory that cannot be written is
+// skipped. COMMS_CODE_CACHE=0 turns it off.
+const { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } = require('node:fs');
+const { homedir } = require('node:os');
+const { dirname, join } = require('node:path');
+const { pathToFileURL } = require('node:url');
+const { setFlagsFromString } = require('node:v8');
+const { Script } = require('node:vm');
 
 const BUILD = ${JSON.stringify(hash)};
-const file = fileURLToPath(new URL('./cli.cjs', import.meta.url));
+const file = join(__dirname, 'cli.cjs');
 const argv = process.argv.slice(2);
 
 // undici parses HTTP with llhttp compiled to WebAssembly. V8 compiles it with its baseline compiler
@@ -184,11 +254,11 @@ if (cacheFile && (!cachedData || script.cachedDataRejected)) {
     }
   });
 }
-const module = { exports: {} };
+const bundled = { exports: {} };
 script.runInThisContext()(
-  module.exports,
-  createRequire(file),
-  module,
+  bundled.exports,
+  require, // this file's: the same directory as cli.cjs, so the same resolution (no node:module)
+  bundled,
   file,
   dirname(file),
   pathToFileURL(file).href,

@@ -70,7 +70,11 @@ async function execute(argv: readonly string[], io: RunIo = {}): Promise<number>
   const program = buildProgram(
     {
       signal,
-      stdin: process.stdin,
+      // Read on use: process.stdin builds a stream for whatever fd 0 is (for a file, node:fs's
+      // streams and fs/promises: ~15 ms), which most commands never read.
+      get stdin() {
+        return process.stdin;
+      },
       stdout: io.stdout ?? process.stdout,
       stderr: io.stderr ?? process.stderr,
       setExit: (code: number) => {
@@ -165,7 +169,7 @@ function unknownCommand(
 }
 
 // A promise chain rather than top-level await: the same module is also bundled as a CommonJS
-// script (loaded with a V8 code cache by dist/bundle/main.js, see scripts/bundle.mjs).
+// script (loaded with a V8 code cache by dist/bundle/main.cjs, see scripts/bundle.mjs).
 void execute(process.argv.slice(2)).then((code) => {
   process.exitCode = stdoutClosed ? ExitCode.ok : code;
   // After the verdict the process ends promptly, whatever a peer left open: a socket stuck in a connect

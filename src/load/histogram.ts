@@ -2,13 +2,20 @@ import { createRequire } from 'node:module';
 import { inflateSync } from 'node:zlib';
 import type Int32HistogramModule from 'hdr-histogram-js/dist/Int32Histogram.js';
 
-const require = createRequire(import.meta.url);
+const requireCjs = createRequire(import.meta.url);
 // Deep require of the pure-JS class: the package index also loads the WebAssembly build and every
 // histogram flavour (~75 ms); this one loads in ~15 ms. `require` gives the same CommonJS `default`
-// under Node and under vitest, where an ESM default import differs.
-const Int32Histogram = (require('hdr-histogram-js/dist/Int32Histogram.js') as typeof Int32HistogramModule)
-  .default;
-type Int32Histogram = InstanceType<typeof Int32Histogram>;
+// under Node and under vitest, where an ESM default import differs. Required with the first
+// histogram: this module is imported by the option tables (--push-url), so a one-shot call that
+// never records a histogram must not pay for loading the package.
+type Int32HistogramClass = typeof Int32HistogramModule.default;
+type Int32Histogram = InstanceType<Int32HistogramClass>;
+let int32Histogram: Int32HistogramClass | undefined;
+function Int32HistogramClass(): Int32HistogramClass {
+  int32Histogram ??= (requireCjs('hdr-histogram-js/dist/Int32Histogram.js') as typeof Int32HistogramModule)
+    .default;
+  return int32Histogram;
+}
 
 /**
  * HdrHistogram's V2 codec: requiring it adds `encodeIntoCompressedBase64` to every JsHistogram and
@@ -19,7 +26,7 @@ interface HdrCodec {
 }
 let codec: HdrCodec | undefined;
 function hdrCodec(): HdrCodec {
-  codec ??= require('hdr-histogram-js/dist/JsHistogram.encoding.js') as HdrCodec;
+  codec ??= requireCjs('hdr-histogram-js/dist/JsHistogram.encoding.js') as HdrCodec;
   return codec;
 }
 /** HdrHistogram's "V2 compressed" cookie (0x1c849304 | 0x10): what Java, Go and JS HdrHistogram decode. */
@@ -79,7 +86,7 @@ export class LatencyHistogram {
   #max = 0;
 
   constructor() {
-    this.#hdr = new Int32Histogram(1, HIGHEST_US, 3);
+    this.#hdr = new (Int32HistogramClass())(1, HIGHEST_US, 3);
     // Every run's summary encodes its histogram: load the codec now, while a file descriptor is free.
     // A run at its open-files limit (-c 400 under `ulimit -n 120`) could not open it at the end.
     hdrCodec();

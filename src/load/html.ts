@@ -4,13 +4,13 @@ import { formatMs } from '../core/duration.js';
 import { LatencyHistogram } from './histogram.js';
 import type { LoadSummary } from './summary.js';
 
-const require = createRequire(import.meta.url);
+const requireCjs = createRequire(import.meta.url);
 
 /** uPlot (MIT, ~50 KB minified, no dependencies), read from the installed package and inlined. */
 async function uplotAssets(): Promise<{ js: string; css: string }> {
   const [js, css] = await Promise.all([
-    readFile(require.resolve('uplot/dist/uPlot.iife.min.js'), 'utf8'),
-    readFile(require.resolve('uplot/dist/uPlot.min.css'), 'utf8'),
+    readFile(requireCjs.resolve('uplot/dist/uPlot.iife.min.js'), 'utf8'),
+    readFile(requireCjs.resolve('uplot/dist/uPlot.min.css'), 'utf8'),
   ]);
   return { js, css };
 }

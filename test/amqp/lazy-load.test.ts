@@ -32,7 +32,7 @@ it('`comms-cli http get` loads neither amqplib nor mqtt (lazy imports only)', as
   });
   expect(r.code).toBe(0);
   const loaded = readFileSync(trace, 'utf8');
-  expect(loaded).toMatch(/dist\/bundle\/main\.js/);
+  expect(loaded).toMatch(/dist\/bundle\/main\.cjs/);
   expect(loaded).not.toMatch(/amqplib|node_modules\/mqtt|mqtt-packet|['"/]mqtt['"\n]/);
 });
 
@@ -50,6 +50,6 @@ it('`comms-cli events dispatch --to exec:…` loads none of amqplib, mqtt, ws (h
   });
   expect(r.code, r.stderr).toBe(0);
   const loaded = readFileSync(trace, 'utf8');
-  expect(loaded).toMatch(/dist\/bundle\/main\.js/);
+  expect(loaded).toMatch(/dist\/bundle\/main\.cjs/);
   expect(loaded).not.toMatch(/amqplib|node_modules\/mqtt|mqtt-packet|node_modules\/ws\//);
 });

@@ -54,7 +54,7 @@ describe('the package', () => {
     });
     expect(r.code).toBe(0);
     const loaded = readFileSync(trace, 'utf8');
-    expect(loaded).toMatch(/dist\/bundle\/main\.js/); // the trace works
+    expect(loaded).toMatch(/dist\/bundle\/main\.cjs/); // the trace works
     // Option tables of other commands may load (they are plain data); their libraries must not.
     expect(loaded).not.toMatch(/@grpc|grpc-js|proto-loader|protobufjs|@nats-io|nkeys/);
   });

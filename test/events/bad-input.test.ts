@@ -60,7 +60,7 @@ describe('bad inputs', () => {
     const loaded = readFileSync(trace, 'utf8');
     // Our own modules are one bundled script (no loader sees them): the NATS store's libraries are
     // what would load with it.
-    expect(loaded).toMatch(/dist\/bundle\/main\.js/); // the trace works
+    expect(loaded).toMatch(/dist\/bundle\/main\.cjs/); // the trace works
     expect(loaded).not.toMatch(/@nats-io|nkeys|@grpc/);
   });
 });

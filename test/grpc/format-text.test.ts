@@ -174,7 +174,7 @@ describe('grpc call --format text', () => {
     const r1 = await runCli(['grpc', 'call', addr, GET, '-d', '{"sku":"A1"}'], { env: plain.env });
     expect(r1.code, r1.stderr).toBe(0);
     const loaded1 = readFileSync(plain.file, 'utf8');
-    expect(loaded1).toMatch(/dist\/bundle\/main\.js/);
+    expect(loaded1).toMatch(/dist\/bundle\/main\.cjs/);
     expect(loaded1).not.toMatch(/@bufbuild/);
 
     const text = trace('text.txt');

@@ -461,7 +461,7 @@ describe('lazy loading', () => {
       });
       expect(r.code).toBe(0);
       const loaded = readFileSync(trace, 'utf8');
-      expect(loaded).toMatch(/dist\/bundle\/main\.js/);
+      expect(loaded).toMatch(/dist\/bundle\/main\.cjs/);
       expect(loaded).not.toMatch(/node_modules\/ws\/|eventsource-parser/);
     } finally {
       httpServer.close();

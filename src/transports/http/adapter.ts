@@ -1,7 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import { open as openFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { type Readable, Transform, Writable } from 'node:stream';
+import { Duplex, type Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createSecureContext, type TLSSocket } from 'node:tls';
 import type { buildConnector as BuildConnectorType, Dispatcher, FormData } from 'undici';
@@ -101,6 +101,46 @@ const NULL_SINK: BodySink = {
   end: async () => {},
 };
 
+const WARM_UP_REPLY = Buffer.from(
+  'HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\n\r\nok',
+);
+
+/**
+ * The warm-up's peer: an in-memory stream that undici takes for a connected socket, answering each
+ * request head with a 200 'ok'. Not a server in this process: listen() loads node:cluster,
+ * node:dns and node:dgram, and Node's HTTP server then parses the request; together ~30-50 ms of a
+ * one-shot run (--cpu-prof), for code the real call never runs. What is warmed is ours and undici's
+ * request path: the dispatcher, the parser, the socket hooks, the body handling.
+ */
+/** Our hooks on every socket undici gets from the connector (timing, peer quirks, TLS details). */
+function hookSocket(socket: TLSSocket, tlsSeen: TlsObservation): void {
+  watchSocket(socket);
+  skipInterimResponses(socket);
+  holdEndWhileParserPaused(socket);
+  observeTls(socket, tlsSeen);
+}
+
+function warmUpPeer(): Duplex {
+  let head = '';
+  const peer: Duplex = new Duplex({
+    read() {},
+    write(chunk: Buffer, _encoding, done) {
+      head += chunk.toString('latin1');
+      for (let end = head.indexOf('\r\n\r\n'); end >= 0; end = head.indexOf('\r\n\r\n')) {
+        head = head.slice(end + 4);
+        peer.push(WARM_UP_REPLY);
+      }
+      done();
+    },
+    final(done) {
+      peer.push(null);
+      done();
+    },
+  });
+  // undici refs and unrefs its sockets between requests: nothing to hold the event loop here.
+  return Object.assign(peer, { ref: () => peer, unref: () => peer });
+}
+
 const PROXY_ENV = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy'];
 
 /**
@@ -139,6 +179,8 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
   readonly #http2: boolean;
   /** The connector with our socket hooks (absent behind a proxy); the warm-up's Agent uses it too. */
   #connect: BuildConnectorType.connector | undefined;
+  /** Builds the TLS connector (its secure context) once; absent behind a proxy. */
+  #prepareTls: (() => BuildConnectorType.connector) | undefined;
 
   constructor(options: HttpTransportOptions) {
     this.#request = apiRequest;
@@ -152,12 +194,6 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
     };
     warmHttp1Parser();
     this.#http2 = options.http2;
-    // One secure context for every connection, built now (not inside the first handshake's timing).
-    const secureContext = createSecureContext({
-      ...(tls.ca ? { ca: tls.ca } : {}),
-      ...(tls.cert ? { cert: tls.cert } : {}),
-      ...(tls.key ? { key: tls.key } : {}),
-    });
     this.#connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
     const common = {
       allowH2: options.http2,
@@ -172,13 +208,30 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
       const { EnvHttpProxyAgent } = requireCjs('undici') as typeof import('undici');
       this.#dispatcher = new EnvHttpProxyAgent({ ...common, connect: tls, requestTls: tls });
     } else {
-      const connector = buildConnector({
+      const connectorOptions = {
         ...tls,
-        secureContext,
         allowH2: options.http2,
         // 0 disables undici's connect timer; the attempt's signal still bounds the call.
         timeout: this.#connectTimeoutMs,
-      });
+      };
+      const plain = buildConnector(connectorOptions);
+      // One secure context for every TLS connection, built before the first https call's clock
+      // (prepareTls, from warmUp) or at the latest on its first connect. A plain http:// run never
+      // builds one, so it never loads node:tls and node:crypto (~35 ms of a one-shot run).
+      let secure: BuildConnectorType.connector | undefined;
+      const prepareTls = () => {
+        secure ??= buildConnector({
+          ...connectorOptions,
+          secureContext: createSecureContext({
+            ...(tls.ca ? { ca: tls.ca } : {}),
+            ...(tls.cert ? { cert: tls.cert } : {}),
+            ...(tls.key ? { key: tls.key } : {}),
+          }),
+        });
+        return secure;
+      };
+      this.#prepareTls = prepareTls;
+      const connectorFor = (protocol: string) => (protocol === 'https:' ? prepareTls() : plain);
       const route = options.route;
       const connect: BuildConnectorType.connector = (opts, callback) => {
         // Only the socket's address changes: `host` (Host header, SNI) stays the URL's.
@@ -191,13 +244,9 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
           if (sock?.alpnProtocol === 'h2') letGracefulGoawayFinish();
           callback(...args);
         };
-        const socket = connector(target, options.http2 ? onSocket : callback) as unknown;
-        if (socket && typeof socket === 'object' && 'once' in socket) {
-          watchSocket(socket as TLSSocket);
-          skipInterimResponses(socket as TLSSocket);
-          holdEndWhileParserPaused(socket as TLSSocket);
-          observeTls(socket as TLSSocket, this.#tlsSeen);
-        }
+        const socket = connectorFor(opts.protocol)(target, options.http2 ? onSocket : callback) as unknown;
+        if (socket && typeof socket === 'object' && 'once' in socket)
+          hookSocket(socket as TLSSocket, this.#tlsSeen);
       };
       this.#connect = connect;
       this.#dispatcher = new Agent({ ...common, connect });
@@ -205,8 +254,8 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
   }
 
   /**
-   * One GET to an in-process loopback server before the clock starts, through the same code as the
-   * call about to be made: this transport's dispatcher (its connector and socket hooks), the
+   * One GET to an in-memory peer (warmUpPeer) before the clock starts, through the same code as the
+   * call about to be made: the same dispatcher classes and socket hooks, the
    * diagnostics-channel timing subscribers, and the same body handling (Transform, pipeline, the
    * sink's Writable; a file or the terminal is never written). Measured (issue 10): the first request
    * of a process spent 20-100 ms in undici's first-use work (JIT, parser set-up) that curl, being
@@ -216,22 +265,23 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
    */
   async warmUp(sample: HttpCall): Promise<void> {
     // Once per process: a check file runs many HTTP steps in one process, and only the first pays.
+    if (sample.url.protocol === 'https:') this.#prepareTls?.();
     if (requestPathWarm) return;
     requestPathWarm = true;
-    const { createServer } = await import('node:http');
-    const server = createServer((_req, res) => res.end('ok'));
-    // An Agent of its own (the same classes, the same connector), destroyed before the real call:
+    // An Agent of its own (the same classes, the same socket hooks), destroyed before the real call:
     // the run's dispatcher would be left tearing down the warm-up's connection inside the measured
-    // call (measured: the first connect took 15-35 ms instead of ~1 ms). Behind a proxy the connector
-    // is the proxy's: the warm-up then goes over a bare socket, never to the proxy.
-    const agent = new Agent({ pipelining: 1, ...(this.#connect ? { connect: this.#connect } : {}) });
-    try {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(0, '127.0.0.1', () => resolve());
+    // call (measured: the first connect took 15-35 ms instead of ~1 ms).
+    const connect: BuildConnectorType.connector = (_opts, callback) => {
+      const socket = warmUpPeer();
+      hookSocket(socket as unknown as TLSSocket, {});
+      process.nextTick(() => {
+        socket.emit('connect');
+        callback(null, socket as unknown as Parameters<BuildConnectorType.Callback>[1] & object);
       });
-      const { port } = server.address() as { port: number };
-      const url = new URL(`http://127.0.0.1:${port}/`);
+    };
+    const agent = new Agent({ pipelining: 1, connect });
+    try {
+      const url = new URL('http://127.0.0.1/');
       if (!this.#connect) {
         const res = await this.#request.call(agent, {
           origin: url.origin,
@@ -272,8 +322,6 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
       // best effort
     } finally {
       await agent.destroy().catch(() => {});
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
     }
   }
 
