@@ -2,6 +2,8 @@ import { createWriteStream } from 'node:fs';
 import { createRequire } from 'node:module';
 import { type Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { isIP } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { createSecureContext, type TLSSocket } from 'node:tls';
 import type { buildConnector as BuildConnectorType, Dispatcher, FormData } from 'undici';
 import apiRequest from 'undici/lib/api/api-request.js';
@@ -37,6 +39,7 @@ import {
   type TlsObservation,
 } from './peer-quirks.js';
 import { protocolOf, watchSocket, withRecorder } from './timing.js';
+import { WARM_UP_CERT, WARM_UP_KEY } from './warm-up-tls.js';
 
 /*
  * undici is imported module by module (Agent, the connector, the request API): its index also loads
@@ -136,7 +139,7 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
   /** What the last TLS handshake saw (the certificate's dates, a late alert), to explain a failure. */
   readonly #tlsSeen: TlsObservation = {};
   readonly #http2: boolean;
-  /** The connector with our socket hooks (absent behind a proxy); the warm-up's Agent uses it too. */
+  /** The connector with our socket hooks (absent behind a proxy). */
   #connect: BuildConnectorType.connector | undefined;
 
   constructor(options: HttpTransportOptions) {
@@ -178,60 +181,101 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
         // 0 disables undici's connect timer; the attempt's signal still bounds the call.
         timeout: this.#connectTimeoutMs,
       });
-      const route = options.route;
-      const connect: BuildConnectorType.connector = (opts, callback) => {
-        // Only the socket's address changes: `host` (Host header, SNI) stays the URL's.
-        const to = route?.(opts.hostname, Number(opts.port) || (opts.protocol === 'https:' ? 443 : 80));
-        const target = to ? { ...opts, hostname: to.hostname, port: String(to.port) } : opts;
-        // node:http2 (and the GOAWAY fix over it) is loaded only once a server has chosen h2: most
-        // https servers answer http/1.1, and loading it costs 25-40 ms of start-up.
-        const onSocket: BuildConnectorType.Callback = (...args) => {
-          const sock = args[1] as (TLSSocket & { alpnProtocol?: string | false }) | null;
-          if (sock?.alpnProtocol === 'h2') letGracefulGoawayFinish();
-          callback(...args);
-        };
-        const socket = connector(target, options.http2 ? onSocket : callback) as unknown;
-        if (socket && typeof socket === 'object' && 'once' in socket) {
-          watchSocket(socket as TLSSocket);
-          skipInterimResponses(socket as TLSSocket);
-          holdEndWhileParserPaused(socket as TLSSocket);
-          observeTls(socket as TLSSocket, this.#tlsSeen);
-        }
-      };
-      this.#connect = connect;
-      this.#dispatcher = new Agent({ ...common, connect });
+      this.#connect = this.#hooked(connector, options.route);
+      this.#dispatcher = new Agent({ ...common, connect: this.#connect });
     }
   }
 
   /**
+   * undici's connector with our socket hooks: timing, the interim-response skip, the held 'end', the
+   * TLS observation, and --resolve/--connect-to (`route`). The warm-up's connector is built here too
+   * (without a route), so it runs this very code.
+   */
+  #hooked(
+    connector: BuildConnectorType.connector,
+    route: HttpTransportOptions['route'],
+  ): BuildConnectorType.connector {
+    return (opts, callback) => {
+      // Only the socket's address changes: `host` (Host header, SNI) stays the URL's.
+      const to = route?.(opts.hostname, Number(opts.port) || (opts.protocol === 'https:' ? 443 : 80));
+      const target = to ? { ...opts, hostname: to.hostname, port: String(to.port) } : opts;
+      // node:http2 (and the GOAWAY fix over it) is loaded only once a server has chosen h2: most
+      // https servers answer http/1.1, and loading it costs 25-40 ms of start-up.
+      const onSocket: BuildConnectorType.Callback = (...args) => {
+        const sock = args[1] as (TLSSocket & { alpnProtocol?: string | false }) | null;
+        if (sock?.alpnProtocol === 'h2') letGracefulGoawayFinish();
+        callback(...args);
+      };
+      // The connection's clock starts before the connector: net/tls.connect do real work
+      // synchronously (socket and TLS set-up, Node's IP-literal check), which belongs to dns/connect
+      // as curl's socket set-up belongs to its time_connect.
+      const start = performance.now();
+      const socket = connector(target, this.#http2 ? onSocket : callback) as unknown;
+      if (socket && typeof socket === 'object' && 'once' in socket) {
+        watchSocket(socket as TLSSocket, start);
+        skipInterimResponses(socket as TLSSocket);
+        holdEndWhileParserPaused(socket as TLSSocket);
+        observeTls(socket as TLSSocket, this.#tlsSeen);
+      }
+    };
+  }
+
+  /**
    * One GET to an in-process loopback server before the clock starts, through the same code as the
-   * call about to be made: this transport's dispatcher (its connector and socket hooks), the
-   * diagnostics-channel timing subscribers, and the same body handling (Transform, pipeline, the
-   * sink's Writable; a file or the terminal is never written). Measured (issue 10): the first request
-   * of a process spent 20-100 ms in undici's first-use work (JIT, parser set-up) that curl, being
-   * native, never pays; a warm-up over other code (a separate Agent, the body drained with for-await)
-   * still left 3-6 ms of first use between the response head and the end of the body. The peer is
-   * never contacted, and a failure here is ignored (it only means the first call pays the cost).
+   * call about to be made: a connector built by `#hooked` (the same socket hooks, no --resolve or
+   * --connect-to route, so it can never reach the peer), the diagnostics-channel timing subscribers,
+   * and the same body handling (Transform, pipeline, the sink's Writable; a file or the terminal is
+   * never written). For an https call the warm-up is https too (a throwaway certificate that only the
+   * warm-up trusts, warm-up-tls.ts): Node's TLS socket, handshake and certificate check run their
+   * JavaScript for the first time otherwise inside the measured connect and first byte (measured:
+   * 13 ms of a 20 ms first byte on loopback). Measured (issue 10): the first request of a process
+   * spent 20-100 ms in undici's first-use work (JIT, parser set-up) that curl, being native, never
+   * pays. The peer is never contacted, and a failure here is ignored (the first call then pays).
    */
   async warmUp(sample: HttpCall): Promise<void> {
     // Once per process: a check file runs many HTTP steps in one process, and only the first pays.
     if (requestPathWarm) return;
     requestPathWarm = true;
-    const { createServer } = await import('node:http');
-    const server = createServer((_req, res) => res.end('ok'));
-    // An Agent of its own (the same classes, the same connector), destroyed before the real call:
-    // the run's dispatcher would be left tearing down the warm-up's connection inside the measured
-    // call (measured: the first connect took 15-35 ms instead of ~1 ms). Behind a proxy the connector
-    // is the proxy's: the warm-up then goes over a bare socket, never to the proxy.
-    const agent = new Agent({ pipelining: 1, ...(this.#connect ? { connect: this.#connect } : {}) });
+    const hostname = sample.url.hostname.replace(/^\[|\]$/g, '');
+    // A host name (not an IP literal) goes through node:net's isIP on every connect (and in TLS,
+    // for SNI and the certificate check), which runs a large IPv6 regexp: V8 compiles it on first
+    // use (~15 ms here) and again to native code on the second (~3 ms). Both now, not in the call.
+    if (isIP(hostname) === 0) isIP(hostname);
+    const https = sample.url.protocol === 'https:' && this.#connect !== undefined;
+    const handler = (_req: unknown, res: { end(body: string): void }) => res.end('ok');
+    const server = https
+      ? (await import('node:https')).createServer({ cert: WARM_UP_CERT, key: WARM_UP_KEY }, handler)
+      : (await import('node:http')).createServer(handler);
+    // An Agent of its own (the same classes, a connector built the same way), destroyed before the
+    // real call: the run's dispatcher would be left tearing down the warm-up's connection inside the
+    // measured call (measured: the first connect took 15-35 ms instead of ~1 ms). Behind a proxy the
+    // warm-up goes over undici's bare connector, never to the proxy.
+    const connect = this.#connect
+      ? this.#hooked(
+          buildConnector({
+            ...(https
+              ? {
+                  secureContext: createSecureContext({ ca: WARM_UP_CERT }),
+                  // A name is checked as the call's will be (SNI, certificate names); an IP as an IP.
+                  ...(isIP(hostname) === 0 ? { servername: 'localhost' } : {}),
+                  rejectUnauthorized: true,
+                }
+              : {}),
+            allowH2: this.#http2,
+            timeout: 5_000,
+          }),
+          undefined,
+        )
+      : undefined;
+    const agent = new Agent({ pipelining: 1, ...(connect ? { connect } : {}) });
     try {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(0, '127.0.0.1', () => resolve());
       });
       const { port } = server.address() as { port: number };
-      const url = new URL(`http://127.0.0.1:${port}/`);
-      if (!this.#connect) {
+      const url = new URL(`${https ? 'https' : 'http'}://127.0.0.1:${port}/`);
+      if (!connect) {
         const res = await this.#request.call(agent, {
           origin: url.origin,
           path: '/',
