@@ -105,7 +105,6 @@ export class CallPipeline {
 
     const attemptOnce = async (n: number): Promise<Judged<R>> => {
       const timing = new TimingRecorder();
-      (globalThis as any).__tmark?.('start');
       // Without --max-time the attempt derives straight from the root: use the pooled source (load mode's hot path).
       const deadline =
         budget.signal === this.#root

@@ -1,13 +1,14 @@
 import { createWriteStream } from 'node:fs';
 import { createRequire } from 'node:module';
-import { type Readable, Transform, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { type Readable, Transform, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { createSecureContext, type TLSSocket } from 'node:tls';
 import type { buildConnector as BuildConnectorType, Dispatcher, FormData } from 'undici';
 import apiRequest from 'undici/lib/api/api-request.js';
 import buildConnector from 'undici/lib/core/connect.js';
+import undiciUtil from 'undici/lib/core/util.js';
 import Agent from 'undici/lib/dispatcher/agent.js';
 import connectH1 from 'undici/lib/dispatcher/client-h1.js';
 import { formatMs } from '../../core/duration.js';
@@ -141,6 +142,8 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
   readonly #http2: boolean;
   /** The connector with our socket hooks (absent behind a proxy). */
   #connect: BuildConnectorType.connector | undefined;
+  /** The run's Agent options; the warm-up's Agent gets the same, so its Pool and Client are built alike. */
+  readonly #agentOptions: import('undici').Agent.Options;
 
   constructor(options: HttpTransportOptions) {
     this.#request = apiRequest;
@@ -167,6 +170,7 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
       pipelining: 1,
       keepAliveTimeout: 4_000,
     };
+    this.#agentOptions = common;
     if (PROXY_ENV.some((k) => process.env[k])) {
       // HTTP_PROXY / HTTPS_PROXY / NO_PROXY, as curl reads them; the proxy path has no socket timing.
       // The proxy agent needs undici's API methods on Dispatcher.prototype (it calls client.connect()),
@@ -267,7 +271,7 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
           undefined,
         )
       : undefined;
-    const agent = new Agent({ pipelining: 1, ...(connect ? { connect } : {}) });
+    const agent = new Agent({ ...this.#agentOptions, ...(connect ? { connect } : {}) });
     try {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -311,6 +315,9 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
         agent,
       );
       this.describe(reply, call);
+      // undici reads the response's Keep-Alive header with a regexp, which V8 compiles to native code
+      // on its second use: that is the warm-up's, not the call's.
+      undiciUtil.parseKeepAliveTimeout('timeout=5');
     } catch {
       // best effort
     } finally {

@@ -59,14 +59,11 @@ export function skipInterimResponses(socket: Socket): void {
     // Back to the stream's own read: nothing of ours stays on the hot path. Assigned, not deleted:
     // deleting a property turns the socket into a dictionary-mode object, and undici reads its
     // symbol-keyed state on every event.
-    if (process.env.DELREAD) delete (socket as { read?: unknown }).read; else
     (socket as { read: unknown }).read = ownRead;
-    (globalThis as any).__tmark?.('readdone');
     return buf;
   };
   (socket as { read: unknown }).read = (size?: number): unknown => {
     if (size !== undefined) return read(size);
-    (globalThis as any).__tmark?.('read');
     for (;;) {
       const chunk = read() as Buffer | string | null;
       if (chunk === null) return null;
