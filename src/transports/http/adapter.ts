@@ -28,6 +28,7 @@ import {
 import { redactUrl } from '../../output/redact.js';
 import type { BodySink, HttpCall, HttpReply } from './call.js';
 import { IDEMPOTENT_METHODS, parseRetryAfter, REDIRECT_STATUSES, RETRYABLE_STATUSES } from './classify.js';
+import { lookupLoopbackNames } from './connect-to.js';
 import { withJarCookies } from './cookies.js';
 import { digestAuthorization, parseDigestChallenge } from './digest.js';
 import { exactJsonBody } from './json-body.js';
@@ -184,6 +185,7 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
         allowH2: options.http2,
         // 0 disables undici's connect timer; the attempt's signal still bounds the call.
         timeout: this.#connectTimeoutMs,
+        lookup: lookupLoopbackNames,
       });
       this.#connect = this.#hooked(connector, options.route);
       this.#dispatcher = new Agent({ ...common, connect: this.#connect });
