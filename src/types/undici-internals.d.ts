@@ -29,3 +29,9 @@ declare module 'undici/lib/dispatcher/client-h1.js' {
   const connectH1: (client: object, socket: object) => unknown;
   export default connectH1;
 }
+
+declare module 'undici/lib/core/util.js' {
+  /** Reads `timeout=N` from a Keep-Alive header value (ms), with a regexp. */
+  const util: { parseKeepAliveTimeout: (value: string) => number | null };
+  export default util;
+}

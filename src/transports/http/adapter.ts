@@ -1,12 +1,15 @@
 import { createWriteStream } from 'node:fs';
 import { open as openFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { Duplex, type Readable, Transform, Writable } from 'node:stream';
+import { isIP } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { type Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createSecureContext, type TLSSocket } from 'node:tls';
 import type { buildConnector as BuildConnectorType, Dispatcher, FormData } from 'undici';
 import apiRequest from 'undici/lib/api/api-request.js';
 import buildConnector from 'undici/lib/core/connect.js';
+import undiciUtil from 'undici/lib/core/util.js';
 import Agent from 'undici/lib/dispatcher/agent.js';
 import connectH1 from 'undici/lib/dispatcher/client-h1.js';
 import { formatMs } from '../../core/duration.js';
@@ -26,6 +29,7 @@ import {
 import { redactUrl } from '../../output/redact.js';
 import type { BodySink, HttpCall, HttpReply } from './call.js';
 import { IDEMPOTENT_METHODS, parseRetryAfter, REDIRECT_STATUSES, RETRYABLE_STATUSES } from './classify.js';
+import { lookupLoopbackNames } from './connect-to.js';
 import { withJarCookies } from './cookies.js';
 import { digestAuthorization, parseDigestChallenge } from './digest.js';
 import { exactJsonBody } from './json-body.js';
@@ -38,6 +42,7 @@ import {
   type TlsObservation,
 } from './peer-quirks.js';
 import { protocolOf, watchSocket, withRecorder } from './timing.js';
+import { WARM_UP_CERT, WARM_UP_KEY } from './warm-up-tls.js';
 
 /*
  * undici is imported module by module (Agent, the connector, the request API): its index also loads
@@ -101,46 +106,6 @@ const NULL_SINK: BodySink = {
   end: async () => {},
 };
 
-const WARM_UP_REPLY = Buffer.from(
-  'HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\n\r\nok',
-);
-
-/**
- * The warm-up's peer: an in-memory stream that undici takes for a connected socket, answering each
- * request head with a 200 'ok'. Not a server in this process: listen() loads node:cluster,
- * node:dns and node:dgram, and Node's HTTP server then parses the request; together ~30-50 ms of a
- * one-shot run (--cpu-prof), for code the real call never runs. What is warmed is ours and undici's
- * request path: the dispatcher, the parser, the socket hooks, the body handling.
- */
-/** Our hooks on every socket undici gets from the connector (timing, peer quirks, TLS details). */
-function hookSocket(socket: TLSSocket, tlsSeen: TlsObservation): void {
-  watchSocket(socket);
-  skipInterimResponses(socket);
-  holdEndWhileParserPaused(socket);
-  observeTls(socket, tlsSeen);
-}
-
-function warmUpPeer(): Duplex {
-  let head = '';
-  const peer: Duplex = new Duplex({
-    read() {},
-    write(chunk: Buffer, _encoding, done) {
-      head += chunk.toString('latin1');
-      for (let end = head.indexOf('\r\n\r\n'); end >= 0; end = head.indexOf('\r\n\r\n')) {
-        head = head.slice(end + 4);
-        peer.push(WARM_UP_REPLY);
-      }
-      done();
-    },
-    final(done) {
-      peer.push(null);
-      done();
-    },
-  });
-  // undici refs and unrefs its sockets between requests: nothing to hold the event loop here.
-  return Object.assign(peer, { ref: () => peer, unref: () => peer });
-}
-
 const PROXY_ENV = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy'];
 
 /**
@@ -177,10 +142,12 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
   /** What the last TLS handshake saw (the certificate's dates, a late alert), to explain a failure. */
   readonly #tlsSeen: TlsObservation = {};
   readonly #http2: boolean;
-  /** The connector with our socket hooks (absent behind a proxy); the warm-up's Agent uses it too. */
+  /** The connector with our socket hooks (absent behind a proxy). */
   #connect: BuildConnectorType.connector | undefined;
   /** Builds the TLS connector (its secure context) once; absent behind a proxy. */
   #prepareTls: (() => BuildConnectorType.connector) | undefined;
+  /** The run's Agent options; the warm-up's Agent gets the same, so its Pool and Client are built alike. */
+  readonly #agentOptions: import('undici').Agent.Options;
 
   constructor(options: HttpTransportOptions) {
     this.#request = apiRequest;
@@ -201,6 +168,7 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
       pipelining: 1,
       keepAliveTimeout: 4_000,
     };
+    this.#agentOptions = common;
     if (PROXY_ENV.some((k) => process.env[k])) {
       // HTTP_PROXY / HTTPS_PROXY / NO_PROXY, as curl reads them; the proxy path has no socket timing.
       // The proxy agent needs undici's API methods on Dispatcher.prototype (it calls client.connect()),
@@ -213,6 +181,7 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
         allowH2: options.http2,
         // 0 disables undici's connect timer; the attempt's signal still bounds the call.
         timeout: this.#connectTimeoutMs,
+        lookup: lookupLoopbackNames,
       };
       const plain = buildConnector(connectorOptions);
       // One secure context for every TLS connection, built before the first https call's clock
@@ -231,57 +200,101 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
         return secure;
       };
       this.#prepareTls = prepareTls;
-      const connectorFor = (protocol: string) => (protocol === 'https:' ? prepareTls() : plain);
-      const route = options.route;
-      const connect: BuildConnectorType.connector = (opts, callback) => {
-        // Only the socket's address changes: `host` (Host header, SNI) stays the URL's.
-        const to = route?.(opts.hostname, Number(opts.port) || (opts.protocol === 'https:' ? 443 : 80));
-        const target = to ? { ...opts, hostname: to.hostname, port: String(to.port) } : opts;
-        // node:http2 (and the GOAWAY fix over it) is loaded only once a server has chosen h2: most
-        // https servers answer http/1.1, and loading it costs 25-40 ms of start-up.
-        const onSocket: BuildConnectorType.Callback = (...args) => {
-          const sock = args[1] as (TLSSocket & { alpnProtocol?: string | false }) | null;
-          if (sock?.alpnProtocol === 'h2') letGracefulGoawayFinish();
-          callback(...args);
-        };
-        const socket = connectorFor(opts.protocol)(target, options.http2 ? onSocket : callback) as unknown;
-        if (socket && typeof socket === 'object' && 'once' in socket)
-          hookSocket(socket as TLSSocket, this.#tlsSeen);
-      };
-      this.#connect = connect;
-      this.#dispatcher = new Agent({ ...common, connect });
+      const connector: BuildConnectorType.connector = (opts, callback) =>
+        (opts.protocol === 'https:' ? prepareTls() : plain)(opts, callback);
+      this.#connect = this.#hooked(connector, options.route);
+      this.#dispatcher = new Agent({ ...common, connect: this.#connect });
     }
   }
 
   /**
-   * One GET to an in-memory peer (warmUpPeer) before the clock starts, through the same code as the
-   * call about to be made: the same dispatcher classes and socket hooks, the
-   * diagnostics-channel timing subscribers, and the same body handling (Transform, pipeline, the
-   * sink's Writable; a file or the terminal is never written). Measured (issue 10): the first request
-   * of a process spent 20-100 ms in undici's first-use work (JIT, parser set-up) that curl, being
-   * native, never pays; a warm-up over other code (a separate Agent, the body drained with for-await)
-   * still left 3-6 ms of first use between the response head and the end of the body. The peer is
-   * never contacted, and a failure here is ignored (it only means the first call pays the cost).
+   * undici's connector with our socket hooks: timing, the interim-response skip, the held 'end', the
+   * TLS observation, and --resolve/--connect-to (`route`). The warm-up's connector is built here too
+   * (without a route), so it runs this very code.
+   */
+  #hooked(
+    connector: BuildConnectorType.connector,
+    route: HttpTransportOptions['route'],
+  ): BuildConnectorType.connector {
+    return (opts, callback) => {
+      // Only the socket's address changes: `host` (Host header, SNI) stays the URL's.
+      const to = route?.(opts.hostname, Number(opts.port) || (opts.protocol === 'https:' ? 443 : 80));
+      const target = to ? { ...opts, hostname: to.hostname, port: String(to.port) } : opts;
+      // node:http2 (and the GOAWAY fix over it) is loaded only once a server has chosen h2: most
+      // https servers answer http/1.1, and loading it costs 25-40 ms of start-up.
+      const onSocket: BuildConnectorType.Callback = (...args) => {
+        const sock = args[1] as (TLSSocket & { alpnProtocol?: string | false }) | null;
+        if (sock?.alpnProtocol === 'h2') letGracefulGoawayFinish();
+        callback(...args);
+      };
+      // The connection's clock starts before the connector: net/tls.connect do real work
+      // synchronously (socket and TLS set-up, Node's IP-literal check), which belongs to dns/connect
+      // as curl's socket set-up belongs to its time_connect.
+      const start = performance.now();
+      const socket = connector(target, this.#http2 ? onSocket : callback) as unknown;
+      if (socket && typeof socket === 'object' && 'once' in socket) {
+        watchSocket(socket as TLSSocket, start);
+        skipInterimResponses(socket as TLSSocket);
+        holdEndWhileParserPaused(socket as TLSSocket);
+        observeTls(socket as TLSSocket, this.#tlsSeen);
+      }
+    };
+  }
+
+  /**
+   * One GET before the clock starts, through the same code as the call about to be made: a connector
+   * wrapped by `#hooked` (the same socket hooks, no --resolve or --connect-to route, so it can never
+   * reach the peer), the diagnostics-channel timing subscribers, and the same body handling
+   * (Transform, pipeline, the sink's Writable; a file or the terminal is never written), against an
+   * in-process loopback server. For an https call the warm-up is https too (a throwaway certificate that only the
+   * warm-up trusts, warm-up-tls.ts): Node's TLS socket, handshake and certificate check run their
+   * JavaScript for the first time otherwise inside the measured connect and first byte (measured:
+   * 13 ms of a 20 ms first byte on loopback). Measured (issue 10): the first request of a process
+   * spent 20-100 ms in undici's first-use work (JIT, parser set-up) that curl, being native, never
+   * pays. The peer is never contacted, and a failure here is ignored (the first call then pays).
    */
   async warmUp(sample: HttpCall): Promise<void> {
     // Once per process: a check file runs many HTTP steps in one process, and only the first pays.
     if (sample.url.protocol === 'https:') this.#prepareTls?.();
     if (requestPathWarm) return;
     requestPathWarm = true;
-    // An Agent of its own (the same classes, the same socket hooks), destroyed before the real call:
-    // the run's dispatcher would be left tearing down the warm-up's connection inside the measured
-    // call (measured: the first connect took 15-35 ms instead of ~1 ms).
-    const connect: BuildConnectorType.connector = (_opts, callback) => {
-      const socket = warmUpPeer();
-      hookSocket(socket as unknown as TLSSocket, {});
-      process.nextTick(() => {
-        socket.emit('connect');
-        callback(null, socket as unknown as Parameters<BuildConnectorType.Callback>[1] & object);
-      });
-    };
-    const agent = new Agent({ pipelining: 1, connect });
+    const hostname = sample.url.hostname.replace(/^\[|\]$/g, '');
+    // A host name (not an IP literal) goes through node:net's isIP on every connect (and in TLS,
+    // for SNI and the certificate check), which runs a large IPv6 regexp: V8 compiles it on first
+    // use (~15 ms here) and again to native code on the second (~3 ms). Both now, not in the call.
+    if (isIP(hostname) === 0) isIP(hostname);
+    const https = sample.url.protocol === 'https:' && this.#connect !== undefined;
+    const handler = (_req: unknown, res: { end(body: string): void }) => res.end('ok');
+    // A real loopback server, not an in-memory peer: tried (it saves the ~30 ms that listen() costs
+    // a one-shot run in loading node:cluster, dns and dgram), but then net.connect and the socket's
+    // read path ran cold inside the measured call: connect read 1.9 ms against 1.0 ms (curl: 0.2 ms),
+    // medians of 7 at real-time priority. Timing that matches curl comes first.
+    const server = https
+      ? (await import('node:https')).createServer({ cert: WARM_UP_CERT, key: WARM_UP_KEY }, handler)
+      : (await import('node:http')).createServer(handler);
+    // An Agent of its own (the same classes, a connector wrapped the same way), destroyed before the
+    // real call: the run's dispatcher would be left tearing down the warm-up's connection inside the
+    // measured call (measured: the first connect took 15-35 ms instead of ~1 ms). Behind a proxy the
+    // warm-up goes over a bare connector, never to the proxy.
+    const connect = this.#hooked(
+      buildConnector({
+        ...(https ? { secureContext: createSecureContext({ ca: WARM_UP_CERT }) } : {}),
+        // A name is checked as the call's will be (SNI, certificate names); an IP as an IP.
+        ...(https && isIP(hostname) === 0 ? { servername: 'localhost' } : {}),
+        rejectUnauthorized: true,
+        allowH2: this.#http2,
+        timeout: 5_000,
+      }),
+      undefined,
+    );
+    const agent = new Agent({ ...this.#agentOptions, connect });
     try {
-      const url = new URL('http://127.0.0.1/');
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(0, '127.0.0.1', () => resolve());
+      });
+      const { port } = server.address() as { port: number };
+      const url = new URL(`${https ? 'https' : 'http'}://127.0.0.1:${port}/`);
       if (!this.#connect) {
         const res = await this.#request.call(agent, {
           origin: url.origin,
@@ -318,6 +331,9 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
         agent,
       );
       this.describe(reply, call);
+      // undici reads the response's Keep-Alive header with a regexp, which V8 compiles to native code
+      // on its second use: that is the warm-up's, not the call's.
+      undiciUtil.parseKeepAliveTimeout('timeout=5');
     } catch {
       // best effort
     } finally {

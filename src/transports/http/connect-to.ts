@@ -1,3 +1,4 @@
+import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
 import { isIP } from 'node:net';
 import { UsageError } from '../../errors/comms-error.js';
 
@@ -114,4 +115,39 @@ export function routeFor(
   if (r?.toHost) host = r.toHost;
   if (!c && !r) return undefined;
   return { hostname: host, port: p };
+}
+
+type LookupCallback = (
+  err: NodeJS.ErrnoException | null,
+  address: string | LookupAddress[],
+  family?: number,
+) => void;
+
+/**
+ * The connector's name lookup: `localhost` and `*.localhost` are loopback (RFC 6761) and answered
+ * without the system resolver, as curl does; every other name goes to `dns.lookup` as before.
+ * Measured: a process's first getaddrinfo (the libuv thread pool starting, the NSS modules loading)
+ * put ~2-3 ms into `dns` for `http://localhost`, where curl reads ~0.04 ms. IPv4 first: a server
+ * bound to 127.0.0.1 only (the common case) then costs no refused IPv6 attempt; ::1 is tried next.
+ */
+export function lookupLoopbackNames(
+  hostname: string,
+  options: LookupOptions,
+  callback: LookupCallback,
+): void {
+  const name = hostname.toLowerCase().replace(/\.$/, '');
+  if (name !== 'localhost' && !name.endsWith('.localhost')) {
+    dnsLookup(hostname, { ...options, all: options.all === true }, callback);
+    return;
+  }
+  const family = options.family === 'IPv4' ? 4 : options.family === 'IPv6' ? 6 : options.family;
+  const found: LookupAddress[] = [
+    { address: '127.0.0.1', family: 4 },
+    { address: '::1', family: 6 },
+  ].filter((a) => !family || a.family === family);
+  const first = found[0] ?? { address: '127.0.0.1', family: 4 };
+  process.nextTick(() => {
+    if (options.all) callback(null, found, 0);
+    else callback(null, first.address, first.family);
+  });
 }

@@ -34,8 +34,9 @@ const protocols = new WeakMap<TimingRecorder, string>();
 let currentRecorder: TimingRecorder | undefined;
 let subscribed = false;
 
-export function watchSocket(socket: Socket): void {
-  const times: SocketTimes = { start: performance.now() };
+/** `start`: when the connector was called (its synchronous socket set-up is part of the connect). */
+export function watchSocket(socket: Socket, start = performance.now()): void {
+  const times: SocketTimes = { start };
   socketTimes.set(socket, times);
   // prepend: undici's own listener writes the queued request (publishing sendHeaders) synchronously
   // inside its 'connect' handler, so ours must run first to be seen.
