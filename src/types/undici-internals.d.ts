@@ -29,3 +29,13 @@ declare module 'undici/lib/dispatcher/client-h1.js' {
   const connectH1: (client: object, socket: object) => unknown;
   export default connectH1;
 }
+
+declare module 'undici/lib/core/util.js' {
+  /** Raw header pairs (undici's handler interface) to an object keyed by lower-cased name. */
+  export function parseHeaders(
+    headers: Buffer[] | string[],
+    obj?: Record<string, string | string[]>,
+  ): Record<string, string | string[]>;
+  const util: { parseHeaders: typeof parseHeaders };
+  export default util;
+}
