@@ -117,6 +117,9 @@ function decoderFor(encoding: string | undefined): NodeJS.ReadWriteStream | unde
 
 type Stage = NodeJS.ReadableStream | NodeJS.WritableStream | NodeJS.ReadWriteStream;
 
+/** undici's default headersTimeout and bodyTimeout. */
+const UNDICI_DEFAULT_TIMEOUT_MS = 300_000;
+
 /** Failures that prove the request never reached the server, so even a POST may be retried. */
 const NOT_SENT_CODES: ReadonlySet<string> = new Set([
   'ECONNREFUSED',
@@ -161,11 +164,17 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
       ...(tls.key ? { key: tls.key } : {}),
     });
     this.#connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+    // Load mode, every attempt bounded by our own deadline well inside undici's 300 s header/body
+    // timeouts: those never fire first, yet undici arms a timer for them on every request (a new
+    // one per request, as the connection's keep-alive timer sits between requests). Off then.
+    const deadlineBound =
+      !this.#measurePhases && this.#connectTimeoutMs > 0 && this.#connectTimeoutMs <= UNDICI_DEFAULT_TIMEOUT_MS;
     const common = {
       allowH2: options.http2,
       ...(options.connections ? { connections: options.connections } : {}),
       pipelining: 1,
       keepAliveTimeout: 4_000,
+      ...(deadlineBound ? { headersTimeout: 0, bodyTimeout: 0 } : {}),
     };
     if (PROXY_ENV.some((k) => process.env[k])) {
       // HTTP_PROXY / HTTPS_PROXY / NO_PROXY, as curl reads them; the proxy path has no socket timing.
