@@ -112,10 +112,9 @@ export class CallPipeline {
         budget.signal === this.#root
           ? this.#deadlines.derive(opts.timeoutMs, '--timeout')
           : deadlineSignal(budget.signal, opts.timeoutMs, '--timeout');
-      const actx: AttemptContext =
-        deadline.onAbort
-          ? { signal: deadline.signal, attempt: n, timing, onAbort: deadline.onAbort }
-          : { signal: deadline.signal, attempt: n, timing };
+      const actx: AttemptContext = deadline.onAbort
+        ? { signal: deadline.signal, attempt: n, timing, onAbort: deadline.onAbort }
+        : { signal: deadline.signal, attempt: n, timing };
       let outcome: Outcome<R>;
       try {
         outcome = { reply: await transport.attempt(call, actx) };

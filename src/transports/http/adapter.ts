@@ -6,8 +6,8 @@ import { createSecureContext, type TLSSocket } from 'node:tls';
 import type { buildConnector as BuildConnectorType, Dispatcher, FormData } from 'undici';
 import apiRequest from 'undici/lib/api/api-request.js';
 import buildConnector from 'undici/lib/core/connect.js';
-import Agent from 'undici/lib/dispatcher/agent.js';
 import undiciUtil from 'undici/lib/core/util.js';
+import Agent from 'undici/lib/dispatcher/agent.js';
 import connectH1 from 'undici/lib/dispatcher/client-h1.js';
 import { formatMs } from '../../core/duration.js';
 import { discardTemp, openTemp } from '../../core/safe-file.js';
@@ -168,7 +168,9 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
     // timeouts: those never fire first, yet undici arms a timer for them on every request (a new
     // one per request, as the connection's keep-alive timer sits between requests). Off then.
     const deadlineBound =
-      !this.#measurePhases && this.#connectTimeoutMs > 0 && this.#connectTimeoutMs <= UNDICI_DEFAULT_TIMEOUT_MS;
+      !this.#measurePhases &&
+      this.#connectTimeoutMs > 0 &&
+      this.#connectTimeoutMs <= UNDICI_DEFAULT_TIMEOUT_MS;
     const common = {
       allowH2: options.http2,
       ...(options.connections ? { connections: options.connections } : {}),
