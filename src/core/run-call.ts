@@ -10,8 +10,8 @@ import { currentBreakerScope } from './breaker-scope.js';
 import { formatMs } from './duration.js';
 import type { ResilienceOptions } from './resilience.js';
 import type { AttemptRecord, Result } from './result.js';
-import { TimingRecorder } from './timing.js';
-import type { CallBase, Outcome, Transport, Verdict } from './transport.js';
+import { type Timing, TimingRecorder } from './timing.js';
+import type { AttemptContext, CallBase, Outcome, Transport, Verdict } from './transport.js';
 
 export { DEFAULT_RESILIENCE, type ResilienceOptions } from './resilience.js';
 
@@ -99,6 +99,8 @@ export class CallPipeline {
     const attempts: AttemptRecord[] = [];
     let last: Judged<R> | undefined;
     let lastTiming: TimingRecorder | undefined;
+    /** The last attempt's timing as the record shows it (the result shows the same). */
+    let lastTimingJson: Timing | undefined;
     let failure: CommsError | undefined;
     const breakerKey = call.breakerKey ?? call.target;
     const breaker = this.#breakers?.for(breakerKey);
@@ -110,9 +112,12 @@ export class CallPipeline {
         budget.signal === this.#root
           ? this.#deadlines.derive(opts.timeoutMs, '--timeout')
           : deadlineSignal(budget.signal, opts.timeoutMs, '--timeout');
+      const actx: AttemptContext = deadline.onAbort
+        ? { signal: deadline.signal, attempt: n, timing, onAbort: deadline.onAbort }
+        : { signal: deadline.signal, attempt: n, timing };
       let outcome: Outcome<R>;
       try {
-        outcome = { reply: await transport.attempt(call, { signal: deadline.signal, attempt: n, timing }) };
+        outcome = { reply: await transport.attempt(call, actx) };
       } catch (err) {
         outcome = { error: toCommsError(err, call.target, deadline.signal) };
       } finally {
@@ -141,13 +146,14 @@ export class CallPipeline {
         }
         last = judged;
         const { verdict } = judged;
+        lastTimingJson = lastTiming?.toJSON();
         const record: AttemptRecord = {
           n,
           ok: verdict.ok,
           ...(verdict.status !== undefined ? { status: verdict.status } : {}),
           ...(verdict.error ? { error: brief(verdict.error) } : {}),
           ms: round(performance.now() - attemptStart),
-          ...(lastTiming ? { timing: lastTiming.toJSON() } : {}),
+          ...(lastTimingJson ? { timing: lastTimingJson } : {}),
         };
         attempts.push(record);
         failure = verdict.ok ? undefined : (verdict.error ?? undefined);
@@ -194,7 +200,7 @@ export class CallPipeline {
       ...(last?.verdict.status !== undefined ? { status: last.verdict.status } : {}),
       ...(failure ? { error: failure.toJSON() } : {}),
       attempts,
-      ...(lastTiming && last ? { timing: lastTiming.toJSON() } : {}),
+      ...(lastTiming && last ? { timing: lastTimingJson ?? lastTiming.toJSON() } : {}),
       ...(reply !== undefined ? transport.describe(reply, call) : {}),
     };
     return reply !== undefined ? { result, reply } : { result };

@@ -32,6 +32,12 @@ declare module 'undici/lib/dispatcher/client-h1.js' {
 
 declare module 'undici/lib/core/util.js' {
   /** Reads `timeout=N` from a Keep-Alive header value (ms), with a regexp. */
-  const util: { parseKeepAliveTimeout: (value: string) => number | null };
+  export function parseKeepAliveTimeout(value: string): number | null;
+  /** Raw header pairs (undici's handler interface) to an object keyed by lower-cased name. */
+  export function parseHeaders(
+    headers: Buffer[] | string[],
+    obj?: Record<string, string | string[]>,
+  ): Record<string, string | string[]>;
+  const util: { parseKeepAliveTimeout: typeof parseKeepAliveTimeout; parseHeaders: typeof parseHeaders };
   export default util;
 }

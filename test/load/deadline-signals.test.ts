@@ -56,6 +56,30 @@ describe('DeadlineSignals', () => {
     fourth.dispose();
   });
 
+  it('calls the direct abort listener on timeout and on the parent abort, never after dispose', async () => {
+    const root = new AbortController();
+    const source = new DeadlineSignals(root.signal);
+    const timed = source.derive(5, '--timeout');
+    let timedOut = 0;
+    timed.onAbort?.({ handleEvent: () => (timedOut += 1) });
+    await new Promise((r) => timed.signal.addEventListener('abort', r, { once: true }));
+    expect(timedOut).toBe(1);
+    expect(timed.signal.reason).toBeInstanceOf(TimeoutError);
+    timed.dispose();
+
+    const live = source.derive(30_000, '--timeout');
+    const done = source.derive(30_000, '--timeout');
+    let liveCalls = 0;
+    let doneCalls = 0;
+    live.onAbort?.({ handleEvent: () => (liveCalls += 1) });
+    done.onAbort?.({ handleEvent: () => (doneCalls += 1) });
+    done.dispose();
+    root.abort(new Error('ctrl-c'));
+    expect(liveCalls).toBe(1);
+    expect(doneCalls).toBe(0);
+    live.dispose();
+  });
+
   it('a disposed attempt is not aborted by a later parent abort', () => {
     const root = new AbortController();
     const source = new DeadlineSignals(root.signal);

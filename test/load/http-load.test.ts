@@ -253,6 +253,27 @@ describe('load: --json summary and exit codes', () => {
     });
   });
 
+  it('a --timeout shorter than the server: every call times out (exit 4), counted as timeouts, no status', async () => {
+    const r = await runCli([
+      'http',
+      'get',
+      `${delayed.url}/health`,
+      '-n',
+      '30',
+      '-c',
+      '5',
+      '--timeout',
+      '10ms',
+      '--json',
+    ]);
+    expect(r.code).toBe(4);
+    const s = summaryOf(r.stdout);
+    expect(s).toMatchObject({ requests: 30, successes: 0, errors: 30, errorKinds: { timeout: 30 }, exit: 4 });
+    // No status: each call was cut off at its deadline, before the server's reply (a transport that
+    // ignored the abort would have waited for the 200 and counted a success).
+    expect(s.statuses).toEqual({});
+  });
+
   it('retries under load are counted', async () => {
     // /flaky/1 fails once per key; {{seq}} gives every call its own key, so each call retries once.
     const r = await runCli([

@@ -122,6 +122,9 @@ function decoderFor(encoding: string | undefined): NodeJS.ReadWriteStream | unde
 
 type Stage = NodeJS.ReadableStream | NodeJS.WritableStream | NodeJS.ReadWriteStream;
 
+/** undici's default headersTimeout and bodyTimeout. */
+const UNDICI_DEFAULT_TIMEOUT_MS = 300_000;
+
 /** Failures that prove the request never reached the server, so even a POST may be retried. */
 const NOT_SENT_CODES: ReadonlySet<string> = new Set([
   'ECONNREFUSED',
@@ -139,6 +142,8 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
   readonly #connectTimeoutMs: number;
   /** The temp file of the last attempt of each -o call, so a retry can remove the one before. */
   readonly #tempFiles = new WeakMap<HttpCall, string>();
+  /** Load mode: each call's first-hop dispatch options (see #firstHop). */
+  readonly #firstHops = new WeakMap<HttpCall, Dispatcher.DispatchOptions>();
   /** What the last TLS handshake saw (the certificate's dates, a late alert), to explain a failure. */
   readonly #tlsSeen: TlsObservation = {};
   readonly #http2: boolean;
@@ -162,11 +167,19 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
     warmHttp1Parser();
     this.#http2 = options.http2;
     this.#connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+    // Load mode, every attempt bounded by our own deadline well inside undici's 300 s header/body
+    // timeouts: those never fire first, yet undici arms a timer for them on every request (a new
+    // one per request, as the connection's keep-alive timer sits between requests). Off then.
+    const deadlineBound =
+      !this.#measurePhases &&
+      this.#connectTimeoutMs > 0 &&
+      this.#connectTimeoutMs <= UNDICI_DEFAULT_TIMEOUT_MS;
     const common = {
       allowH2: options.http2,
       ...(options.connections ? { connections: options.connections } : {}),
       pipelining: 1,
       keepAliveTimeout: 4_000,
+      ...(deadlineBound ? { headersTimeout: 0, bodyTimeout: 0 } : {}),
     };
     this.#agentOptions = common;
     if (PROXY_ENV.some((k) => process.env[k])) {
@@ -388,25 +401,29 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
     let url = call.url;
     let method: string = call.method;
     let body: Buffer | FormData | undefined = call.body ?? call.form;
-    let headers: Record<string, string> = { ...call.headers };
+    // Never changed in place: a redirect, a digest answer or -C's Range builds a new object.
+    let headers: Record<string, string> = call.headers;
     // -C: asked per attempt, so a retry after a transfer cut midway resumes after what it appended.
     const rangeFrom = call.resume ? await resumeOffset(call) : 0;
-    if (rangeFrom > 0) headers.Range = `bytes=${rangeFrom}-`;
+    if (rangeFrom > 0) headers = { ...headers, Range: `bytes=${rangeFrom}-` };
     let redirects = 0;
     /** --digest: the URL whose 401 challenge was answered (each is answered once). */
     let digestAnswered: string | undefined;
     for (;;) {
-      const opts: Dispatcher.RequestOptions = {
-        origin: url.origin,
-        path: `${url.pathname}${url.search}`,
-        method: method as Dispatcher.HttpMethod,
-        headers: withJarCookies(headers, call.cookies, url),
-        ...(body !== undefined ? { body } : {}),
-        signal: ctx.signal,
-      };
       if (call.bodyMode === 'discard') {
-        // Load mode's hot path: no body stream, no per-request async iterator.
-        const res = await this.#dispatchDiscard(dispatcher, opts, ctx.signal);
+        // Load mode's hot path: no body stream, no per-request async iterator, no signal for undici
+        // to listen on (the handler does), and the first hop's options built once per call.
+        const opts: Dispatcher.DispatchOptions =
+          redirects === 0 && !call.cookies
+            ? this.#firstHop(call, body)
+            : {
+                origin: url.origin,
+                path: `${url.pathname}${url.search}`,
+                method: method as Dispatcher.HttpMethod,
+                headers: withJarCookies(headers, call.cookies, url),
+                ...(body !== undefined ? { body } : {}),
+              };
+        const res = await this.#dispatchDiscard(dispatcher, opts, ctx);
         call.cookies?.receive(url, res.headers['set-cookie']);
         const location = headerValue(res.headers.location);
         if (call.followRedirects && REDIRECT_STATUSES.has(res.statusCode) && location) {
@@ -432,6 +449,14 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
           redirects,
         };
       }
+      const opts: Dispatcher.RequestOptions = {
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
+        method: method as Dispatcher.HttpMethod,
+        headers: withJarCookies(headers, call.cookies, url),
+        ...(body !== undefined ? { body } : {}),
+        signal: ctx.signal,
+      };
       const res = this.#measurePhases
         ? await withRecorder(ctx.timing, () => this.#request.call(dispatcher, opts))
         : await this.#request.call(dispatcher, opts);
@@ -550,57 +575,36 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
   /** dispatch() with a minimal handler that counts and drops the body (load mode). */
   #dispatchDiscard(
     dispatcher: Dispatcher,
-    opts: Dispatcher.RequestOptions,
-    signal: AbortSignal,
-  ): Promise<{
-    statusCode: number;
-    statusText: string;
-    headers: Record<string, string | string[]>;
-    bytes: number;
-  }> {
+    opts: Dispatcher.DispatchOptions,
+    ctx: AttemptContext,
+  ): Promise<DiscardHandler> {
     return new Promise((resolve, reject) => {
-      if (signal.aborted) {
-        reject(signal.reason);
+      if (ctx.signal.aborted) {
+        reject(ctx.signal.reason);
         return;
       }
-      let controller: Dispatcher.DispatchController | undefined;
-      let statusCode = 0;
-      let statusText = '';
-      let headers: Record<string, string | string[]> = {};
-      let bytes = 0;
-      const onAbort = () => controller?.abort(signal.reason as Error);
-      signal.addEventListener('abort', onAbort, { once: true });
-      const finish = (err?: Error) => {
-        signal.removeEventListener('abort', onAbort);
-        if (err) reject(err);
-        else resolve({ statusCode, statusText, headers, bytes });
-      };
-      const { signal: _signal, ...dispatchOpts } = opts;
-      try {
-        dispatcher.dispatch(dispatchOpts as Dispatcher.DispatchOptions, {
-          onRequestStart(c) {
-            controller = c;
-            if (signal.aborted) c.abort(signal.reason as Error);
-          },
-          onResponseStart(_c, code, h, message) {
-            statusCode = code;
-            headers = h as Record<string, string | string[]>;
-            statusText = message ?? '';
-          },
-          onResponseData(_c, chunk) {
-            bytes += chunk.length;
-          },
-          onResponseEnd() {
-            finish();
-          },
-          onResponseError(_c, err) {
-            finish(err);
-          },
-        });
-      } catch (err) {
-        finish(err as Error);
-      }
+      // dispatch() reports its own failures through the handler's onError.
+      dispatcher.dispatch(opts, new DiscardHandler(ctx, resolve, reject));
     });
+  }
+
+  /**
+   * The dispatch options of a call's first hop without cookies, built once per call: in load mode
+   * without templates every call is the same object, and undici only reads these options.
+   */
+  #firstHop(call: HttpCall, body: Buffer | FormData | undefined): Dispatcher.DispatchOptions {
+    let opts = this.#firstHops.get(call);
+    if (!opts) {
+      opts = {
+        origin: call.url.origin,
+        path: `${call.url.pathname}${call.url.search}`,
+        method: call.method as Dispatcher.HttpMethod,
+        headers: call.headers,
+        ...(body !== undefined ? { body } : {}),
+      };
+      this.#firstHops.set(call, opts);
+    }
+    return opts;
   }
 
   async #readBody(
@@ -896,6 +900,71 @@ function dropAll(): Writable {
       cb();
     },
   });
+}
+
+/**
+ * Load mode's response handler: counts and drops the body, and is itself the abort listener of the
+ * attempt's signal (no closures per request). It implements undici's own handler interface, the one
+ * undici's request API uses and its Client calls directly: a handler written against the newer
+ * controller interface is wrapped per request (two more objects) and its headers parsed by the
+ * wrapper. Resolved with itself once the response ends.
+ */
+class DiscardHandler {
+  statusCode = 0;
+  statusText = '';
+  headers: Record<string, string | string[]> = {};
+  bytes = 0;
+  readonly #signal: AbortSignal;
+  /** Listening on the signal itself (the attempt offered no direct abort listener). */
+  readonly #listening: boolean;
+  readonly #resolve: (handler: DiscardHandler) => void;
+  readonly #reject: (err: unknown) => void;
+  #abort: ((err?: Error) => void) | undefined;
+
+  constructor(
+    ctx: AttemptContext,
+    resolve: (handler: DiscardHandler) => void,
+    reject: (err: unknown) => void,
+  ) {
+    this.#signal = ctx.signal;
+    this.#resolve = resolve;
+    this.#reject = reject;
+    this.#listening = ctx.onAbort === undefined;
+    if (ctx.onAbort) ctx.onAbort(this);
+    else ctx.signal.addEventListener('abort', this);
+  }
+
+  /** The signal aborted (timeout, Ctrl-C): undici fails the request through onError. */
+  handleEvent(): void {
+    this.#abort?.(this.#signal.reason as Error);
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    if (this.#signal.aborted) abort(this.#signal.reason as Error);
+    else this.#abort = abort;
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], _resume: () => void, statusText: string): boolean {
+    this.statusCode = statusCode;
+    this.statusText = statusText ?? '';
+    this.headers = undiciUtil.parseHeaders(rawHeaders);
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.bytes += chunk.length;
+    return true;
+  }
+
+  onComplete(): void {
+    if (this.#listening) this.#signal.removeEventListener('abort', this);
+    this.#resolve(this);
+  }
+
+  onError(err: Error): void {
+    if (this.#listening) this.#signal.removeEventListener('abort', this);
+    this.#reject(err);
+  }
 }
 
 export function headerValue(v: string | string[] | undefined): string | undefined {
