@@ -50,6 +50,31 @@ describe('nats publish -> subscribe', () => {
     expect(sub.stderr()).toMatch(/2 messages in/);
   });
 
+  it('--count without templates: the same message N times, headers and reply subject on each', async () => {
+    const sub = await subscriber(['fixed.subject', '--count', '3', '--json']);
+    const pub = await runCli([
+      'publish',
+      'fixed.subject',
+      'same',
+      '--count',
+      '3',
+      '-H',
+      'Kind: fixed',
+      '--reply-to',
+      'answers.here',
+      ...s(),
+    ]);
+    expect(pub.code, pub.stderr).toBe(0);
+    expect(pub.stderr).toMatch(/published 3 messages to fixed\.subject/);
+    expect((await sub.exited).code).toBe(0);
+    const lines = ndjson<Record<string, unknown>>(sub.stdout());
+    expect(lines.map((l) => l.n)).toEqual([1, 2, 3]);
+    for (const l of lines)
+      expect(l).toMatchObject({ data: 'same', reply: 'answers.here', headers: { Kind: 'fixed' }, size: 4 });
+    const json = await runCli(['publish', 'fixed.subject', 'abc', '--count', '5', '--json', ...s()]);
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: true, count: 5, bytes: 15 });
+  });
+
   it('human output shows subject and headers; --raw only payloads', async () => {
     const human = await subscriber(['greet', '--count', '1']);
     const raw = await subscriber(['greet', '--count', '1', '--raw']);

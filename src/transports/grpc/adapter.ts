@@ -98,6 +98,7 @@ export class GrpcTransport implements Transport<GrpcCall, GrpcReply> {
             if (!call.onMessage || call.keepMessages) messages.push(json);
           },
       ...(call.onHeaders ? { onHeaders: call.onHeaders } : {}),
+      ...(call.skipMetadata ? { records: false } : {}),
     });
     const details = raw.detailsBin ? await decodeStatusDetails(raw.detailsBin, this.#options.schema) : [];
     const retryAfterMs = retryDelayMs(details);

@@ -27,6 +27,11 @@ export interface GrpcCall extends CallBase {
    * JSON, and `messages` stays empty.
    */
   readonly skipDecode?: boolean;
+  /**
+   * Load mode when nothing reads response headers or trailers either (no --expect-header, no
+   * --json-all): they are not copied into the reply (`headers`/`trailers` stay empty).
+   */
+  readonly skipMetadata?: boolean;
   /** --expect-status: these statuses succeed, every other fails (exit 1). Absent: OK only. */
   readonly expectStatus?: ReadonlySet<number>;
 }

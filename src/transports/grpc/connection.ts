@@ -54,6 +54,11 @@ export interface InvokeOptions {
   deadlineMs: number;
   signal: AbortSignal;
   timing?: TimingRecorder;
+  /**
+   * false: response headers and trailers are not copied into records (`headers`/`trailers` stay
+   * empty): load mode when nothing reads them. The status details trailer is still read.
+   */
+  records?: boolean;
 }
 
 /** grpc-js' call object below the Client API (`Channel.createCall`): raw bytes, one read at a time. */
@@ -155,7 +160,9 @@ export class GrpcConnection {
       let received = 0;
       let bytesIn = 0;
       let sent = 0;
-      let chain: Promise<void> = Promise.resolve();
+      // Responses handed to an async onMessage, in order; none while every handler finished at once.
+      let chain: Promise<void> | undefined;
+      const records = opts.records !== false;
       let failed: unknown;
       let settled = false;
       let firstFrame = false;
@@ -191,7 +198,7 @@ export class GrpcConnection {
         onReceiveMetadata: (md: Metadata) => {
           frame();
           answered = true;
-          headers = metadataToRecord(md);
+          if (records) headers = metadataToRecord(md);
           const type = String(md.get('content-type')[0] ?? '');
           if (!/^application\/grpc(\+|;|$)/i.test(type)) {
             const shown = type ? `content-type ${type}` : 'no content-type';
@@ -262,7 +269,7 @@ export class GrpcConnection {
           }
           queued += 1;
           queuedBytes += bytes.length;
-          chain = chain
+          chain = (chain ?? Promise.resolve())
             .then(() => (failed === undefined ? opts.onMessage(bytes, index) : undefined))
             .catch((err) => fail(err, Status.CANCELLED, 'the client could not handle a response'))
             .finally(() => {
@@ -294,7 +301,7 @@ export class GrpcConnection {
               'UNIMPLEMENTED',
             );
           if (answered || code !== Status.CANCELLED) frame();
-          void chain.then(() => {
+          const finish = () => {
             timing?.markSinceStart('total');
             if (failed !== undefined) return reject(failed);
             // We cancelled it: report why (timeout or Ctrl-C), not "CANCELLED".
@@ -324,7 +331,7 @@ export class GrpcConnection {
               status: statusName(code),
               message: raw.details ?? '',
               headers,
-              trailers: metadataToRecord(raw.metadata),
+              trailers: records ? metadataToRecord(raw.metadata) : {},
               ...(Buffer.isBuffer(bin) ? { detailsBin: bin } : {}),
               received,
               sent,
@@ -332,7 +339,10 @@ export class GrpcConnection {
               connected,
               bytes: bytesIn,
             });
-          });
+          };
+          // Every response handled synchronously (unary, load mode): settle now, no promise step.
+          if (chain === undefined) finish();
+          else void chain.then(finish);
         },
       });
       read();

@@ -1,8 +1,15 @@
 import { performance } from 'node:perf_hooks';
 import type { JetStreamClient } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
+import type { Msg, NatsConnection } from '@nats-io/transport-node';
 import { decodeData } from '../../core/message-data.js';
-import type { AttemptContext, Outcome, ResultFields, Transport, Verdict } from '../../core/transport.js';
+import type {
+  AttemptContext,
+  CallBase,
+  Outcome,
+  ResultFields,
+  Transport,
+  Verdict,
+} from '../../core/transport.js';
 import { abortReasonToError } from '../../errors/classify.js';
 import {
   CommsError,
@@ -30,6 +37,8 @@ export class NatsTransport implements Transport<NatsCall, NatsReply> {
   readonly kind = 'nats' as const;
   readonly #options: NatsConnectOptions;
   readonly #timeoutMs: number;
+  /** Request options without headers: one object for every request (nats.js only reads it). */
+  readonly #plain: { timeout: number };
   readonly #onConnect: ((nc: NatsConnection) => void) | undefined;
   #nc: Promise<NatsConnection> | undefined;
   /** The connection once it is up (close drains it; a connect still pending is not waited for). */
@@ -47,6 +56,7 @@ export class NatsTransport implements Transport<NatsCall, NatsReply> {
   ) {
     this.#options = options;
     this.#timeoutMs = timeoutMs;
+    this.#plain = { timeout: timeoutMs };
     this.#onConnect = onConnect;
   }
 
@@ -88,30 +98,47 @@ export class NatsTransport implements Transport<NatsCall, NatsReply> {
     return raceSignal(this.#nc, ctx?.signal);
   }
 
-  async attempt(call: NatsCall, ctx: AttemptContext): Promise<NatsReply> {
+  attempt(call: NatsCall, ctx: AttemptContext): Promise<NatsReply> {
+    // Connected: a request goes straight out (load mode's hot path: no await on the connection, one
+    // promise and one abort listener per request).
+    const live = this.#live;
+    if (live !== undefined && call.op === 'request') return this.#request(live, call, ctx);
+    return this.#attempt(call, ctx);
+  }
+
+  /** One request: the reply, or a typed error (the attempt's signal aborting wins: --timeout, Ctrl-C). */
+  #request(nc: NatsConnection, call: NatsCall & { op: 'request' }, ctx: AttemptContext): Promise<NatsReply> {
+    const m = call.message;
+    const signal = ctx.signal;
+    try {
+      checkSize(nc, m);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (signal.aborted) return Promise.reject(abortReasonToError(signal.reason));
+    const options = m.headers ? { timeout: this.#timeoutMs, headers: toHeaders(m.headers) } : this.#plain;
+    return new Promise<NatsReply>((resolve, reject) => {
+      const onAbort = () => reject(abortReasonToError(signal.reason));
+      signal.addEventListener('abort', onAbort, { once: true });
+      nc.request(m.subject, m.data, options).then(
+        (msg) => {
+          signal.removeEventListener('abort', onAbort);
+          ctx.timing.set('firstByte', performance.now() - ctx.timing.start);
+          resolve(requestReply(msg));
+        },
+        (err: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(natsError(err, call.target, signal));
+        },
+      );
+    });
+  }
+
+  async #attempt(call: NatsCall, ctx: AttemptContext): Promise<NatsReply> {
     const nc = await this.connection(ctx);
     switch (call.op) {
-      case 'request': {
-        const m = call.message;
-        checkSize(nc, m);
-        const msg = await raceSignal(
-          nc.request(m.subject, m.data, {
-            timeout: this.#timeoutMs,
-            ...(m.headers ? { headers: toHeaders(m.headers) } : {}),
-          }),
-          ctx.signal,
-        ).catch((err: unknown) => {
-          throw natsError(err, call.target, ctx.signal);
-        });
-        ctx.timing.set('firstByte', performance.now() - ctx.timing.start);
-        const { headers, dropped } = boundedHeaders(msg);
-        return {
-          op: 'request',
-          headers,
-          ...(dropped !== undefined ? { headersDropped: dropped } : {}),
-          data: msg.data,
-        };
-      }
+      case 'request':
+        return this.#request(nc, call, ctx);
       case 'publish': {
         let count = 0;
         let bytes = 0;
@@ -130,7 +157,26 @@ export class NatsTransport implements Transport<NatsCall, NatsReply> {
           bytes += m.data.byteLength;
         };
         try {
-          const source = call.messages();
+          const repeat = call.repeat;
+          if (repeat) {
+            // One message N times: no per-message allocation, check or iterator step. The loop is
+            // synchronous, so nothing can abort it half-way (Ctrl-C is seen before and after).
+            const m = repeat.message;
+            if (ctx.signal.aborted)
+              return { op: 'publish', count, bytes, stopped: abortReasonToError(ctx.signal.reason) };
+            checkSize(nc, m);
+            const options =
+              m.headers || m.replyTo
+                ? {
+                    ...(m.headers ? { headers: toHeaders(m.headers) } : {}),
+                    ...(m.replyTo ? { reply: m.replyTo } : {}),
+                  }
+                : {}; // one options object for the batch (nats.js would make one per message)
+            const { subject, data } = m;
+            for (; count < repeat.count; count++) nc.publish(subject, data, options);
+            bytes = count * data.byteLength;
+          }
+          const source = repeat ? [] : call.messages();
           if (Symbol.iterator in source) {
             // A plain loop for generated batches: `for await` would yield a microtask per message, and
             // nats.js flushes its outbound buffer on microtasks, turning a batch into a write per message.
@@ -216,9 +262,10 @@ export class NatsTransport implements Transport<NatsCall, NatsReply> {
     return classify(outcome, call);
   }
 
-  describe(reply: NatsReply): ResultFields {
+  describe(reply: NatsReply, call?: CallBase): ResultFields {
     switch (reply.op) {
       case 'request': {
+        if (call && 'skipDescribe' in call && call.skipDescribe === true) return {};
         const headers = headersToRecord(reply.headers);
         const { data, encoding } = decodeData(reply.data);
         return {
@@ -260,6 +307,14 @@ export class NatsTransport implements Transport<NatsCall, NatsReply> {
       () => undefined,
     );
   }
+}
+
+/** A request's reply as the pipeline carries it (headers decoded only when within the bound). */
+function requestReply(msg: Msg): NatsReply {
+  const { headers, dropped } = boundedHeaders(msg);
+  return dropped !== undefined
+    ? { op: 'request', headers, headersDropped: dropped, data: msg.data }
+    : { op: 'request', headers, data: msg.data };
 }
 
 /**

@@ -20,10 +20,23 @@ export interface OutgoingMessage {
  */
 export type NatsCall = CallBase &
   (
-    | { readonly op: 'request'; readonly message: OutgoingMessage }
+    | {
+        readonly op: 'request';
+        readonly message: OutgoingMessage;
+        /**
+         * Load mode when nothing reads the reply (no --expect-*, no --json-all): the result carries
+         * no data or headers (the reply payload is not decoded into it); the reply is still judged.
+         */
+        readonly skipDescribe?: boolean;
+      }
     | {
         readonly op: 'publish';
         readonly messages: () => Iterable<OutgoingMessage> | AsyncIterable<OutgoingMessage>;
+        /**
+         * Every message of the batch is this one (`--count N` without templates): sent N times in a
+         * plain loop, its size checked and its publish options built once.
+         */
+        readonly repeat?: { readonly message: OutgoingMessage; readonly count: number };
       }
     | {
         readonly op: 'js-publish';

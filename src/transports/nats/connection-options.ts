@@ -58,6 +58,11 @@ export interface NatsConnectOptions {
   reconnect: ReconnectPolicy;
   /** How long the first connect may take per server. */
   connectTimeoutMs: number;
+  /**
+   * false: nats.js builds no Error objects per request to keep an async stack (it makes two per
+   * request otherwise). Load mode turns them off: stacks are shown only with --debug.
+   */
+  asyncTraces?: boolean;
 }
 
 /**

@@ -54,6 +54,7 @@ export async function connectNats(
     ...(user !== undefined ? { user } : {}),
     ...(password !== undefined ? { pass: password } : {}),
     ...(token !== undefined ? { token } : {}),
+    ...(options.asyncTraces === false ? { noAsyncTraces: true } : {}),
   };
   const authenticators = [];
   if (options.credsFile) {

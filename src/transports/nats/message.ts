@@ -44,6 +44,10 @@ export function headerBlockSize(m: Msg): number {
 
 /** A message's headers, decoded only when the block is within MAX_HEADER_BLOCK; else how big it was. */
 export function boundedHeaders(m: Msg): { headers: MsgHdrs | undefined; dropped?: number } {
+  // Subject, reply and headers together within the bound: so is the header block (no decoding of the
+  // subject to learn its length; a message without headers has none to decode).
+  const total = (m as Msg & { size?: () => number }).size?.();
+  if (total !== undefined && total - m.data.byteLength <= MAX_HEADER_BLOCK) return { headers: m.headers };
   const size = headerBlockSize(m);
   if (size === 0) return { headers: undefined };
   if (size > MAX_HEADER_BLOCK) return { headers: undefined, dropped: size };

@@ -204,6 +204,8 @@ export async function runGrpcCall(plan: GrpcCallPlan, ctx: CommandContext): Prom
     }
 
     let makeRequests: (seq: number) => () => AsyncIterable<Buffer> | Iterable<Buffer>;
+    /** Every call of a load run the same (no templates): one call object for all. */
+    let sameEveryCall = true;
     if (streamsIn) {
       source = await streamSource(plan.data, ctx);
       const once = textCodec ? await encodeTextStream(textCodec, source) : encodeStream(method, source);
@@ -216,7 +218,9 @@ export async function runGrpcCall(plan: GrpcCallPlan, ctx: CommandContext): Prom
         : (t: string) => encodeJson(method.requestType, parseJsonArg(t.trim() || '{}', '-d'), 'request');
       const first = encode(text); // bad JSON or unknown fields: exit 2 before anything is sent
       const templated = loadMode && hasTemplate(text);
-      makeRequests = (seq) => (templated ? () => [encode(expandTemplate(text, seq))] : () => [first]);
+      const once = [first];
+      makeRequests = (seq) => (templated ? () => [encode(expandTemplate(text, seq))] : () => once);
+      sameEveryCall = !templated;
     }
 
     // grpcurl's text output puts a record separator before every message after the first.
@@ -237,19 +241,24 @@ export async function runGrpcCall(plan: GrpcCallPlan, ctx: CommandContext): Prom
     // Load mode decodes responses only when something reads them (profiled: protobuf to proto3 JSON
     // was ~2% of a unary run's CPU, and the result object built around it more).
     const skipDecode = loadMode && !plan.load?.jsonAll && !wantsPayload(plan.expect);
+    const skipMetadata = skipDecode && plan.expect.expectHeader.length === 0;
+    // One Metadata for every call (the schema fetch's too): grpc-js copies it when a call starts, and
+    // the -H pairs are fixed.
     const makeCall = (seq: number): GrpcCall => ({
       target: conn.target.display,
       operation: method.name,
       method,
-      metadata: conn.metadataFrom(pairs),
+      metadata,
       requests: makeRequests(seq),
       retryOn,
       ...(onMessage ? { onMessage } : {}),
       ...(ctx.ready && !loadMode ? { onHeaders: ctx.ready } : {}),
       ...(keepMessages ? { keepMessages } : {}),
       ...(skipDecode ? { skipDecode } : {}),
+      ...(skipMetadata ? { skipMetadata } : {}),
       ...(plan.expectStatus ? { expectStatus: plan.expectStatus } : {}),
     });
+    const firstCall = makeCall(1);
     if (pairs.length) printMetadata(output, '>', Object.fromEntries(pairs));
 
     const transport = new GrpcTransport(conn, {
@@ -261,8 +270,8 @@ export async function runGrpcCall(plan: GrpcCallPlan, ctx: CommandContext): Prom
     handedOver = true;
     return await runCallCommand<GrpcCall, GrpcReply>({
       transport,
-      call: makeCall(1),
-      makeCall,
+      call: firstCall,
+      makeCall: sameEveryCall ? () => firstCall : makeCall,
       resilience,
       output,
       load: plan.load,

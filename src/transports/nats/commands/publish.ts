@@ -180,6 +180,7 @@ export async function runPublish(plan: PublishPlan, ctx: CommandContext): Promis
       messages: lines
         ? () => mapAsync(lines, (line, seq) => messageFor(seq, Buffer.from(line)))
         : () => range(count, (seq) => messageFor(seq)),
+      ...(!lines && !templated ? { repeat: { message: fixed, count } } : {}),
     });
     return runCallCommand<NatsCall, NatsReply>({
       transport,
@@ -193,8 +194,9 @@ export async function runPublish(plan: PublishPlan, ctx: CommandContext): Promis
       async renderHuman({ result, reply }) {
         const n = reply?.op === 'publish' ? reply.count : 0;
         const total = result.timing?.total;
+        // -q prints no status line: skip the number formatting (its first use loads ICU data).
         const rate =
-          total && n > 1
+          total && n > 1 && !output.options.quiet
             ? output.c.dim(` · ${Math.round((n / total) * 1000).toLocaleString('en-US')} msgs/s`)
             : '';
         if (result.ok)

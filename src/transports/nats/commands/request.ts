@@ -95,6 +95,9 @@ export async function runRequest(plan: RequestPlan, ctx: CommandContext): Promis
     hasTemplate(text) ||
     headers.some(([k, v]) => hasTemplate(k) || hasTemplate(v));
 
+  // Load mode without --json-all: the per-call result is only counted; the reply is still judged
+  // (--expect-* read the reply itself), so its payload is not decoded into the result.
+  const skipDescribe = plan.load !== undefined && !plan.load.jsonAll;
   const callFor = (seq: number): NatsCall => {
     const now = new Date();
     const subject = templated ? expandTemplate(subjectTemplate, seq, now) : subjectTemplate;
@@ -110,13 +113,26 @@ export async function runRequest(plan: RequestPlan, ctx: CommandContext): Promis
           }
         : {}),
     };
-    return { target: subject, operation: 'request', op: 'request', message, breakerKey: subjectTemplate };
+    return {
+      target: subject,
+      operation: 'request',
+      op: 'request',
+      message,
+      breakerKey: subjectTemplate,
+      ...(skipDescribe ? { skipDescribe } : {}),
+    };
   };
+  const first = callFor(1);
 
   return runCallCommand<NatsCall, NatsReply>({
-    transport: new NatsTransport(plan.connect, resilience.timeoutMs),
-    call: callFor(1),
-    makeCall: callFor,
+    transport: new NatsTransport(
+      // Load mode: no async-stack Error objects per request (stacks show only with --debug).
+      plan.load && !plan.output.debug ? { ...plan.connect, asyncTraces: false } : plan.connect,
+      resilience.timeoutMs,
+    ),
+    call: first,
+    // Without templates every call is the same: one call object for the whole run.
+    makeCall: templated ? callFor : () => first,
     resilience,
     output,
     load: plan.load,
