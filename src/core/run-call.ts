@@ -11,7 +11,7 @@ import { formatMs } from './duration.js';
 import type { ResilienceOptions } from './resilience.js';
 import type { AttemptRecord, Result } from './result.js';
 import { type Timing, TimingRecorder } from './timing.js';
-import type { CallBase, Outcome, Transport, Verdict } from './transport.js';
+import type { AttemptContext, CallBase, Outcome, Transport, Verdict } from './transport.js';
 
 export { DEFAULT_RESILIENCE, type ResilienceOptions } from './resilience.js';
 
@@ -134,7 +134,10 @@ export class CallPipeline {
           : deadlineSignal(budget.signal, opts.timeoutMs, '--timeout');
       let outcome: Outcome<R>;
       try {
-        outcome = { reply: await transport.attempt(call, { signal: deadline.signal, attempt: n, timing }) };
+        const actx: AttemptContext = deadline.onAbort
+          ? { signal: deadline.signal, attempt: n, timing, onAbort: deadline.onAbort }
+          : { signal: deadline.signal, attempt: n, timing };
+        outcome = { reply: await transport.attempt(call, actx) };
       } catch (err) {
         outcome = { error: toCommsError(err, call.target, deadline.signal) };
       } finally {

@@ -24,6 +24,13 @@ export interface AttemptContext {
   /** 1 for the first try, 2 for the first retry... */
   readonly attempt: number;
   readonly timing: TimingRecorder;
+  /**
+   * Where offered (load mode's pooled per-attempt signals): set the one function called when
+   * `signal` aborts, or clear it with `undefined`; cleared anyway when the attempt ends. It replaces
+   * `signal.addEventListener('abort', ...)` + `removeEventListener` on a hot path, which cost
+   * several microseconds per call on Node 20. Not called when the signal was already aborted.
+   */
+  readonly onAbort?: (listener: (() => void) | undefined) => void;
 }
 
 /** The result of one attempt, before it is judged. */

@@ -6,6 +6,28 @@ import { TimeoutError } from '../errors/comms-error.js';
 export interface DerivedSignal {
   readonly signal: AbortSignal;
   dispose(): void;
+  /** Pooled signals only: the one abort callback of the attempt (see AttemptContext.onAbort). */
+  readonly onAbort?: (listener: (() => void) | undefined) => void;
+}
+
+/** A pooled controller and the attempt's abort callback, called by the one listener it keeps. */
+interface Pooled {
+  readonly controller: AbortController;
+  listener: (() => void) | undefined;
+}
+
+function pooled(): Pooled {
+  const p: Pooled = { controller: new AbortController(), listener: undefined };
+  p.controller.signal.addEventListener(
+    'abort',
+    () => {
+      const f = p.listener;
+      p.listener = undefined;
+      f?.();
+    },
+    { once: true },
+  );
+  return p;
 }
 
 /**
@@ -47,7 +69,7 @@ export function deadlineSignal(parent: AbortSignal, ms: number | undefined, flag
 export class DeadlineSignals {
   readonly #parent: AbortSignal;
   readonly #live = new Set<AbortController>();
-  readonly #free: AbortController[] = [];
+  readonly #free: Pooled[] = [];
   #listening = false;
   readonly #onParentAbort = () => {
     for (const c of this.#live) c.abort(this.#parent.reason);
@@ -72,18 +94,24 @@ export class DeadlineSignals {
       this.#listening = true;
       parent.addEventListener('abort', this.#onParentAbort, { once: true });
     }
-    const controller = this.#free.pop() ?? new AbortController();
+    const p = this.#free.pop() ?? pooled();
+    const controller = p.controller;
     const live = this.#live;
     live.add(controller);
     const timer = setTimeout(abortWithTimeout, ms, controller, ms, flag);
     return {
       signal: controller.signal,
+      onAbort: (listener) => {
+        p.listener = listener;
+      },
       dispose: () => {
         clearTimeout(timer);
         live.delete(controller);
+        p.listener = undefined;
         const signal = controller.signal;
-        if (!signal.aborted && this.#free.length < 256 && getEventListeners(signal, 'abort').length === 0) {
-          this.#free.push(controller);
+        // Reused only when no one else still listens (the pooled listener itself is the one left).
+        if (!signal.aborted && this.#free.length < 256 && getEventListeners(signal, 'abort').length === 1) {
+          this.#free.push(p);
         }
       },
     };
