@@ -12,9 +12,10 @@ const BINS = 8;
  * `12,345` — counts read better grouped. Grouped by hand: the first `toLocaleString` starts ICU
  * (25-100 ms of CPU), and the plan line is printed before every load run, even with --json.
  */
-function n(value: number): string {
+export function groupDigits(value: number): string {
   return String(Math.round(value)).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
+const n = groupDigits;
 
 /** Bytes per second for people: `812 B/s`, `10.3 MB/s`. */
 export function formatRate(bytesPerSec: number): string {
