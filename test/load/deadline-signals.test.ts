@@ -66,11 +66,13 @@ describe('DeadlineSignals', () => {
     expect(signal.aborted).toBe(false);
   });
 
-  it('calls the attempt\'s onAbort callback on timeout, never once cleared or disposed, and still reuses the signal', async () => {
+  it("calls the attempt's onAbort callback on timeout, never once cleared or disposed, and still reuses the signal", async () => {
     const root = new AbortController();
     const source = new DeadlineSignals(root.signal);
     const timed = source.derive(5, '--timeout');
-    const fired = await new Promise<unknown>((resolve) => timed.onAbort?.(() => resolve(timed.signal.reason)));
+    const fired = await new Promise<unknown>((resolve) =>
+      timed.onAbort?.(() => resolve(timed.signal.reason)),
+    );
     expect(fired).toBeInstanceOf(TimeoutError);
     timed.dispose();
 
