@@ -1,15 +1,18 @@
 // Minimal amqplib and mqtt.js clients, for comparison with comms-cli on the same client libraries.
 //   node bench/broker-loop.mjs amqp-publish URL QUEUE COUNT          (confirm channel, all confirmed)
 //   node bench/broker-loop.mjs amqp-request URL QUEUE REQUESTS CONC  (direct reply-to)
-//   node bench/broker-loop.mjs amqp-reply   URL QUEUE                (echo responder; prints "ready")
+//   node bench/broker-loop.mjs amqp-reply   URL QUEUE PREFETCH       (echo responder; prints "ready", then each payload)
 //   node bench/broker-loop.mjs mqtt-publish URL TOPIC COUNT          (QoS 1, all PUBACKed)
 //   node bench/broker-loop.mjs mqtt-request URL TOPIC REQUESTS CONC  (MQTT 5 response topic)
-//   node bench/broker-loop.mjs mqtt-reply   URL TOPIC                (echo responder; prints "ready")
+//   node bench/broker-loop.mjs mqtt-reply   URL TOPIC                (echo responder; prints "ready", then each payload)
 // Each client mode prints {"requests", "rps"} on stdout.
 import { randomUUID } from 'node:crypto';
 
 const [mode, url, name, a = '10000', b = '50'] = process.argv.slice(2);
 const payload = Buffer.from('hello');
+const NEWLINE = Buffer.from('\n');
+/** The responders print each request's payload on a line, as comms-cli's responders do with --raw. */
+const print = (p) => process.stdout.write(p[p.length - 1] === 0x0a ? p : Buffer.concat([p, NEWLINE]));
 const done = (n, t0) =>
   console.log(JSON.stringify({ requests: n, rps: Math.round(n / ((performance.now() - t0) / 1000)) }));
 
@@ -65,6 +68,8 @@ if (mode.startsWith('amqp-')) {
     const ch = await conn.createChannel();
     await ch.prefetch(Number(b));
     await ch.consume(name, (m) => {
+      // Prints each request's payload, as `comms-cli amqp reply --raw` does (like with like).
+      print(m.content);
       ch.sendToQueue(m.properties.replyTo, m.content, { correlationId: m.properties.correlationId });
       ch.ack(m);
     });
@@ -108,6 +113,7 @@ if (mode.startsWith('amqp-')) {
     await client.endAsync();
   } else if (mode === 'mqtt-reply') {
     client.on('message', (_t, p, packet) => {
+      print(p);
       const rt = packet.properties?.responseTopic;
       if (!rt) return;
       client.publish(rt, p, {

@@ -120,13 +120,36 @@ const fmt = (n, d = 0) =>
 const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? a / b : Number.NaN);
 const verdict = (ok) => (ok ? 'met' : '**missed**');
 
-/** One measurement: whole-process rate (the loop scripts are timed the same way) and CPU per message. */
-function measure(res, n) {
+/** user+sys CPU of a running process so far, in ms (Linux /proc; 10 ms ticks), or NaN. */
+const TICK_MS = 10;
+function procCpuMs(pid) {
+  try {
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * TICK_MS;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/**
+ * One measurement: whole-process rate (the loop scripts are timed the same way) and CPU per message
+ * of the client (bash `times`) and, for request/reply, of the long-running responder (its /proc CPU
+ * before and after the run: the responder is idle between runs).
+ */
+async function measure(runIt, n, responder) {
+  const before = responder ? procCpuMs(responder.pid) : Number.NaN;
+  const res = await runIt();
   if (res.code !== 0) return undefined;
+  const clientUs = res.cpuMs !== undefined ? (res.cpuMs * 1000) / n : Number.NaN;
+  const responderUs = responder ? ((procCpuMs(responder.pid) - before) * 1000) / n : Number.NaN;
   return {
     rps: n / (res.wallMs / 1000),
     inProcessRps: lastJson(res.stdout).rps,
-    cpuUsPerReq: res.cpuMs !== undefined ? (res.cpuMs * 1000) / n : Number.NaN,
+    cpuUsPerReq: clientUs,
+    responderUsPerReq: responderUs,
+    bothUsPerReq: responder ? clientUs + responderUs : clientUs,
   };
 }
 
@@ -139,7 +162,7 @@ async function alternate(clients) {
       const res = await c.run();
       if (res) results[c.name].push(res);
       log(
-        `  round ${r + 1}/${ROUNDS} ${c.name}: ${res ? `${fmt(res.rps)} msgs/s, ${fmt(res.cpuUsPerReq, 1)} µs CPU/msg` : 'failed'}`,
+        `  round ${r + 1}/${ROUNDS} ${c.name}: ${res ? `${fmt(res.rps)} msgs/s, ${fmt(res.cpuUsPerReq, 1)} µs client CPU/msg${Number.isFinite(res.responderUsPerReq) ? ` + ${fmt(res.responderUsPerReq, 1)} µs responder` : ''}` : 'failed'}`,
       );
     }
   }
@@ -150,6 +173,8 @@ async function alternate(clients) {
         rps: median(rs.map((x) => x.rps)),
         inProcessRps: median(rs.map((x) => x.inProcessRps)),
         cpuUsPerReq: median(rs.map((x) => x.cpuUsPerReq)),
+        responderUsPerReq: median(rs.map((x) => x.responderUsPerReq)),
+        bothUsPerReq: median(rs.map((x) => x.bothUsPerReq)),
         runs: rs.length,
       },
     ]),
@@ -163,15 +188,22 @@ function table(title, rows, pairs) {
     [
       title,
       '',
-      '| client | msgs/s (whole process) | in-process msgs/s | client CPU per message |',
-      '| --- | --- | --- | --- |',
+      '| client | msgs/s (whole process) | in-process msgs/s | client CPU per message | responder CPU per message | CPU per message, both |',
+      '| --- | --- | --- | --- | --- | --- |',
       ...Object.entries(rows).map(
-        ([k, v]) => `| ${k} | ${fmt(v.rps)} | ${fmt(v.inProcessRps)} | ${fmt(v.cpuUsPerReq, 1)} µs |`,
+        ([k, v]) =>
+          `| ${k} | ${fmt(v.rps)} | ${fmt(v.inProcessRps)} | ${fmt(v.cpuUsPerReq, 1)} µs | ${Number.isFinite(v.responderUsPerReq) ? `${fmt(v.responderUsPerReq, 1)} µs` : '-'} | ${fmt(v.bothUsPerReq, 1)} µs |`,
       ),
       '',
       ...pairs.map(([label, a, b]) => {
         const r = ratio(rows[a]?.rps, rows[b]?.rps);
-        return `- ${label}: **${fmt(r, 2)}x** (target >= 0.9x: ${verdict(r >= 0.9)})`;
+        // CPU: the library's over ours, so that like the throughput ratio, >= 1 means as cheap or cheaper.
+        const c = ratio(rows[b]?.bothUsPerReq, rows[a]?.bothUsPerReq);
+        const client = ratio(rows[b]?.cpuUsPerReq, rows[a]?.cpuUsPerReq);
+        const cpu = Number.isFinite(rows[a]?.responderUsPerReq)
+          ? `CPU efficiency (library CPU per message / ours, requester + responder) ${fmt(c, 2)}x, requester alone ${fmt(client, 2)}x`
+          : `CPU efficiency (library CPU per message / ours) ${fmt(c, 2)}x`;
+        return `- ${label}: throughput **${fmt(r, 2)}x** (target >= 0.9x: ${verdict(r >= 0.9)}); ${cpu}`;
       }),
     ].join('\n'),
   );
@@ -201,25 +233,26 @@ async function benchAmqp() {
         name: 'comms-cli amqp publish (confirms)',
         run: async () =>
           measure(
-            await run(NODE, [
-              CLI,
-              'amqp',
-              'publish',
-              pubQ,
-              'hello',
-              '--count',
-              String(PUB_N),
-              '--url',
-              AMQP_URL,
-              '-q',
-            ]),
+            () =>
+              run(NODE, [
+                CLI,
+                'amqp',
+                'publish',
+                pubQ,
+                'hello',
+                '--count',
+                String(PUB_N),
+                '--url',
+                AMQP_URL,
+                '-q',
+              ]),
             PUB_N,
           ),
       },
       {
         name: 'amqplib confirm-channel loop',
         run: async () =>
-          measure(await run(NODE, [LOOP, 'amqp-publish', AMQP_URL, pubQ, String(PUB_N)]), PUB_N),
+          measure(() => run(NODE, [LOOP, 'amqp-publish', AMQP_URL, pubQ, String(PUB_N)]), PUB_N),
       },
     ]);
     cliResponder = await start(
@@ -233,29 +266,32 @@ async function benchAmqp() {
         name: 'comms-cli amqp request → comms-cli amqp reply',
         run: async () =>
           measure(
-            await run(NODE, [
-              CLI,
-              'amqp',
-              'request',
-              cliQ,
-              'hello',
-              '-n',
-              String(REQ_N),
-              '-c',
-              String(CONC),
-              '--url',
-              AMQP_URL,
-              '--json',
-            ]),
+            () =>
+              run(NODE, [
+                CLI,
+                'amqp',
+                'request',
+                cliQ,
+                'hello',
+                '-n',
+                String(REQ_N),
+                '-c',
+                String(CONC),
+                '--url',
+                AMQP_URL,
+                '--json',
+              ]),
             REQ_N,
+            cliResponder,
           ),
       },
       {
         name: 'amqplib request loop → amqplib responder',
         run: async () =>
           measure(
-            await run(NODE, [LOOP, 'amqp-request', AMQP_URL, libQ, String(REQ_N), String(CONC)]),
+            () => run(NODE, [LOOP, 'amqp-request', AMQP_URL, libQ, String(REQ_N), String(CONC)]),
             REQ_N,
+            libResponder,
           ),
       },
     ]);
@@ -297,27 +333,28 @@ async function benchMqtt() {
         name: 'comms-cli mqtt publish --qos 1',
         run: async () =>
           measure(
-            await run(NODE, [
-              CLI,
-              'mqtt',
-              'publish',
-              pubT,
-              'hello',
-              '--qos',
-              '1',
-              '--count',
-              String(PUB_N),
-              '--url',
-              MQTT_URL,
-              '-q',
-            ]),
+            () =>
+              run(NODE, [
+                CLI,
+                'mqtt',
+                'publish',
+                pubT,
+                'hello',
+                '--qos',
+                '1',
+                '--count',
+                String(PUB_N),
+                '--url',
+                MQTT_URL,
+                '-q',
+              ]),
             PUB_N,
           ),
       },
       {
         name: 'mqtt.js QoS 1 loop',
         run: async () =>
-          measure(await run(NODE, [LOOP, 'mqtt-publish', MQTT_URL, pubT, String(PUB_N)]), PUB_N),
+          measure(() => run(NODE, [LOOP, 'mqtt-publish', MQTT_URL, pubT, String(PUB_N)]), PUB_N),
       },
     ]);
     cliResponder = await start(NODE, [CLI, 'mqtt', 'reply', cliT, '--url', MQTT_URL, '--raw'], /replying on/);
@@ -327,29 +364,32 @@ async function benchMqtt() {
         name: 'comms-cli mqtt request → comms-cli mqtt reply',
         run: async () =>
           measure(
-            await run(NODE, [
-              CLI,
-              'mqtt',
-              'request',
-              cliT,
-              'hello',
-              '-n',
-              String(REQ_N),
-              '-c',
-              String(CONC),
-              '--url',
-              MQTT_URL,
-              '--json',
-            ]),
+            () =>
+              run(NODE, [
+                CLI,
+                'mqtt',
+                'request',
+                cliT,
+                'hello',
+                '-n',
+                String(REQ_N),
+                '-c',
+                String(CONC),
+                '--url',
+                MQTT_URL,
+                '--json',
+              ]),
             REQ_N,
+            cliResponder,
           ),
       },
       {
         name: 'mqtt.js request loop → mqtt.js responder',
         run: async () =>
           measure(
-            await run(NODE, [LOOP, 'mqtt-request', MQTT_URL, libT, String(REQ_N), String(CONC)]),
+            () => run(NODE, [LOOP, 'mqtt-request', MQTT_URL, libT, String(REQ_N), String(CONC)]),
             REQ_N,
+            libResponder,
           ),
       },
     ]);

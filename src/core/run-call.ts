@@ -5,7 +5,7 @@ import { type CommsError, TimeoutError } from '../errors/comms-error.js';
 import { exitCodeForKind } from '../errors/exit-codes.js';
 import { backoffDelay } from '../middleware/backoff.js';
 import { BreakerRegistry, type BreakerStateName } from '../middleware/breaker.js';
-import { DeadlineSignals, deadlineSignal } from '../middleware/timeout.js';
+import { DeadlineSignals, type DerivedSignal, deadlineSignal } from '../middleware/timeout.js';
 import { currentBreakerScope } from './breaker-scope.js';
 import { formatMs } from './duration.js';
 import type { ResilienceOptions } from './resilience.js';
@@ -19,6 +19,16 @@ export { DEFAULT_RESILIENCE, type ResilienceOptions } from './resilience.js';
 export interface PipelineEvents {
   onAttempt?(record: AttemptRecord, call: CallBase): void;
   onBreakerChange?(key: string, state: BreakerStateName): void;
+}
+
+/** Per-call choices of `run`. */
+export interface RunOptions {
+  /**
+   * Fill the result's reply fields (`transport.describe`: decoded data, headers...). Load mode turns
+   * this off when nothing reads them (no --json-all, no --expect-*): decoding every reply for a result
+   * that is only counted was a large part of a request's CPU.
+   */
+  describe?: boolean;
 }
 
 /** What `run` hands back: the contract Result and, when there was one, the final reply. */
@@ -51,6 +61,7 @@ export class CallPipeline {
   readonly #events: PipelineEvents;
   readonly #breakers: BreakerRegistry | undefined;
   readonly #deadlines: DeadlineSignals;
+  readonly #noBudget: DerivedSignal;
   /** Breakers borrowed from the current BreakerScope: watched while this pipeline lives, saved by the scope. */
   readonly #shared: boolean;
   readonly #unlisten: (() => void) | undefined;
@@ -59,6 +70,7 @@ export class CallPipeline {
     this.options = options;
     this.#root = rootSignal;
     this.#deadlines = new DeadlineSignals(rootSignal);
+    this.#noBudget = { signal: rootSignal, dispose: () => {} };
     this.#events = events;
     const scope = options.breakerStateFile ? undefined : currentBreakerScope();
     const wantsBreaker = options.breaker !== undefined && options.breaker > 0;
@@ -92,14 +104,22 @@ export class CallPipeline {
     return this.#breakers?.stateOf(key);
   }
 
-  async run<C extends CallBase, R>(transport: Transport<C, R>, call: C): Promise<CallOutcome<R>> {
+  async run<C extends CallBase, R>(
+    transport: Transport<C, R>,
+    call: C,
+    runOptions?: RunOptions,
+  ): Promise<CallOutcome<R>> {
     const opts = this.options;
     const started = performance.now();
-    const budget = deadlineSignal(this.#root, opts.maxTimeMs, '--max-time');
+    // Without --max-time the budget is the root signal itself (shared: no allocation per call).
+    const budget =
+      opts.maxTimeMs === undefined
+        ? this.#noBudget
+        : deadlineSignal(this.#root, opts.maxTimeMs, '--max-time');
     const attempts: AttemptRecord[] = [];
     let last: Judged<R> | undefined;
     let lastTiming: TimingRecorder | undefined;
-    /** The last attempt's timing as the record shows it (the result shows the same). */
+    /** The last attempt's timing as recorded: the result carries the same object (one copy, not two). */
     let lastTimingJson: Timing | undefined;
     let failure: CommsError | undefined;
     const breakerKey = call.breakerKey ?? call.target;
@@ -146,15 +166,17 @@ export class CallPipeline {
         }
         last = judged;
         const { verdict } = judged;
-        lastTimingJson = lastTiming?.toJSON();
         const record: AttemptRecord = {
           n,
           ok: verdict.ok,
           ...(verdict.status !== undefined ? { status: verdict.status } : {}),
           ...(verdict.error ? { error: brief(verdict.error) } : {}),
           ms: round(performance.now() - attemptStart),
-          ...(lastTimingJson ? { timing: lastTimingJson } : {}),
         };
+        if (lastTiming) {
+          lastTimingJson = lastTiming.toJSON();
+          record.timing = lastTimingJson;
+        }
         attempts.push(record);
         failure = verdict.ok ? undefined : (verdict.error ?? undefined);
         if (verdict.ok || !verdict.retryable || n > opts.retries || budget.signal.aborted) {
@@ -200,8 +222,8 @@ export class CallPipeline {
       ...(last?.verdict.status !== undefined ? { status: last.verdict.status } : {}),
       ...(failure ? { error: failure.toJSON() } : {}),
       attempts,
-      ...(lastTiming && last ? { timing: lastTimingJson ?? lastTiming.toJSON() } : {}),
-      ...(reply !== undefined ? transport.describe(reply, call) : {}),
+      ...(lastTimingJson && last ? { timing: lastTimingJson } : {}),
+      ...(reply !== undefined && runOptions?.describe !== false ? transport.describe(reply, call) : {}),
     };
     return reply !== undefined ? { result, reply } : { result };
   }

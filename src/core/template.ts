@@ -9,8 +9,10 @@ export function hasTemplate(text: string): boolean {
   return PLACEHOLDER.test(text);
 }
 
-export function expandTemplate(text: string, seq: number, now: Date = new Date()): string {
+export function expandTemplate(text: string, seq: number, now?: Date): string {
   if (!text.includes('{{')) return text;
+  // One instant per message ({{time}} and {{unix}} agree), taken only when a placeholder needs it.
+  let at = now;
   return text.replace(PLACEHOLDER, (_m, name: string) => {
     switch (name) {
       case 'seq':
@@ -18,9 +20,11 @@ export function expandTemplate(text: string, seq: number, now: Date = new Date()
       case 'uuid':
         return globalThis.crypto.randomUUID();
       case 'time':
-        return now.toISOString();
+        at ??= new Date();
+        return at.toISOString();
       default:
-        return String(Math.floor(now.getTime() / 1000));
+        at ??= new Date();
+        return String(Math.floor(at.getTime() / 1000));
     }
   });
 }

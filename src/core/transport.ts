@@ -17,11 +17,10 @@ export interface CallBase {
   readonly breakerKey?: string;
 }
 
-/** Handed to `Transport.attempt` for exactly one try. */
 /** Told when an attempt's signal aborts, without being a listener on it (AttemptContext.onAbort). */
-export interface AbortListener {
-  handleEvent(): void;
-}
+export type AbortListener = { handleEvent(): void } | (() => void);
+
+/** Handed to `Transport.attempt` for exactly one try. */
 
 export interface AttemptContext {
   /** Aborted on per-attempt timeout, overall --max-time, or Ctrl-C. Honour it. */
@@ -30,10 +29,12 @@ export interface AttemptContext {
   readonly attempt: number;
   readonly timing: TimingRecorder;
   /**
-   * When present: `listener.handleEvent()` is called when `signal` aborts, during this attempt. A
-   * transport on a hot path uses it instead of add/removeEventListener on `signal` (costly on Node 20).
+   * When present (load mode's pooled per-attempt signals): `listener` (a function, or an object's
+   * `handleEvent()`) is called when `signal` aborts, during this attempt; `undefined` clears it, and
+   * it is cleared anyway when the attempt ends. A transport on a hot path uses it instead of
+   * add/removeEventListener on `signal`, which cost several microseconds per call on Node 20.
    */
-  readonly onAbort?: (listener: AbortListener) => void;
+  readonly onAbort?: (listener: AbortListener | undefined) => void;
 }
 
 /** The result of one attempt, before it is judged. */

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { inflateSync } from 'node:zlib';
+import { deflateSync, inflateSync } from 'node:zlib';
 import type Int32HistogramModule from 'hdr-histogram-js/dist/Int32Histogram.js';
 
 const requireCjs = createRequire(import.meta.url);
@@ -18,8 +18,9 @@ function Int32HistogramClass(): Int32HistogramClass {
 }
 
 /**
- * HdrHistogram's V2 codec: requiring it adds `encodeIntoCompressedBase64` to every JsHistogram and
- * exports the raw decoder. Loaded with the first histogram (load mode, merges), not at start-up.
+ * HdrHistogram's V2 decoder (merges, reports): loaded when a histogram is first decoded. Encoding is
+ * ours (`encodeV2Compressed`): the library's codec module pulls in pako, ~45 ms of CPU at the start
+ * of every load run, to compress with node:zlib in the end anyway.
  */
 interface HdrCodec {
   doDecode(data: Uint8Array, bitBucketSize: 32): Int32Histogram;
@@ -31,6 +32,77 @@ function hdrCodec(): HdrCodec {
 }
 /** HdrHistogram's "V2 compressed" cookie (0x1c849304 | 0x10): what Java, Go and JS HdrHistogram decode. */
 const COMPRESSED_COOKIE = 0x1c849314;
+/** The uncompressed V2 cookie with the LEB128-ZigZag word size flag (0x1c849303 | 0x10). */
+const ENCODING_COOKIE = 0x1c849313;
+const TWO_POW_32 = 2 ** 32;
+
+/** The counts-array view of a JsHistogram the V2 encoding reads (public in hdr-histogram-js). */
+interface CountsView {
+  readonly maxValue: number;
+  readonly numberOfSignificantValueDigits: number;
+  readonly lowestDiscernibleValue: number;
+  readonly highestTrackableValue: number;
+  countsArrayIndex(value: number): number;
+  getCountAtIndex(index: number): number;
+}
+
+/** One count (>= 0) or a run of zeros (< 0) as HdrHistogram's ZigZag LEB128-64b9B word. */
+function pushZigZag(out: number[], value: number): void {
+  let z = value >= 0 ? value * 2 : -value * 2 - 1;
+  for (let i = 0; i < 8 && z >= 128; i++) {
+    out.push((z % 128) | 0x80);
+    z = Math.floor(z / 128);
+  }
+  out.push(z);
+}
+
+function pushInt32(out: number[], value: number): void {
+  const v = value >>> 0;
+  out.push(v >>> 24, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff);
+}
+
+function pushInt64(out: number[], value: number): void {
+  pushInt32(out, Math.floor(value / TWO_POW_32));
+  pushInt32(out, value % TWO_POW_32);
+}
+
+/**
+ * HdrHistogram's V2 compressed encoding, in base64: byte for byte what hdr-histogram-js's
+ * `encodeIntoCompressedBase64()` returns (same header fields, same zero-run words, node:zlib's
+ * default deflate), so every HdrHistogram decoder reads it.
+ */
+function encodeV2Compressed(h: CountsView): string {
+  const words: number[] = [];
+  const limit = h.countsArrayIndex(h.maxValue) + 1;
+  let i = 0;
+  while (i < limit) {
+    const count = h.getCountAtIndex(i++);
+    if (count !== 0) {
+      pushZigZag(words, count);
+      continue;
+    }
+    let zeros = 1;
+    while (i < limit && h.getCountAtIndex(i) === 0) {
+      zeros += 1;
+      i += 1;
+    }
+    pushZigZag(words, zeros > 1 ? -zeros : 0);
+  }
+  const head: number[] = [];
+  pushInt32(head, ENCODING_COOKIE);
+  pushInt32(head, words.length);
+  pushInt32(head, 1); // normalizing index offset, as hdr-histogram-js writes it
+  pushInt32(head, h.numberOfSignificantValueDigits);
+  pushInt64(head, h.lowestDiscernibleValue);
+  pushInt64(head, h.highestTrackableValue);
+  pushInt64(head, 1); // integer-to-double conversion ratio
+  const compressed = deflateSync(Buffer.from([...head, ...words]));
+  const out = Buffer.allocUnsafe(8 + compressed.length);
+  out.writeInt32BE(COMPRESSED_COOKIE | 0, 0);
+  out.writeInt32BE(compressed.length, 4);
+  compressed.copy(out, 8);
+  return out.toString('base64');
+}
 
 /**
  * A histogram as it travels in --json summaries and between workers: HdrHistogram's standard V2
@@ -86,10 +158,9 @@ export class LatencyHistogram {
   #max = 0;
 
   constructor() {
+    // Encoding needs no module loaded later: a run at its open-files limit (-c 400 under
+    // `ulimit -n 120`) can still encode its summary at the end.
     this.#hdr = new (Int32HistogramClass())(1, HIGHEST_US, 3);
-    // Every run's summary encodes its histogram: load the codec now, while a file descriptor is free.
-    // A run at its open-files limit (-c 400 under `ulimit -n 120`) could not open it at the end.
-    hdrCodec();
   }
 
   get count(): number {
@@ -177,10 +248,7 @@ export class LatencyHistogram {
 
   /** The histogram and exact moments, for --json summaries and merging (see EncodedLatency). */
   encode(): EncodedLatency {
-    hdrCodec();
-    const hdr = (
-      this.#hdr as unknown as { encodeIntoCompressedBase64(): string }
-    ).encodeIntoCompressedBase64();
+    const hdr = encodeV2Compressed(this.#hdr as unknown as CountsView);
     return {
       hdr,
       count: this.#count,

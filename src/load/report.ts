@@ -12,7 +12,7 @@ const BINS = 8;
  * `12,345` — counts read better grouped. By hand, not toLocaleString: the first Intl call of a
  * process loads ICU's locale data (25-100 ms measured), and describePlan runs before every load run.
  */
-export function n(value: number): string {
+export function groupDigits(value: number): string {
   const digits = String(Math.abs(Math.round(value)));
   if (!/^\d+$/.test(digits)) return String(Math.round(value)); // Infinity, NaN, 1e+21 and up
   const head = digits.length % 3 || 3;
@@ -20,6 +20,7 @@ export function n(value: number): string {
   for (let i = head; i < digits.length; i += 3) out += `,${digits.slice(i, i + 3)}`;
   return value <= -0.5 ? `-${out}` : out;
 }
+const n = groupDigits;
 
 /** Bytes per second for people: `812 B/s`, `10.3 MB/s`. */
 export function formatRate(bytesPerSec: number): string {

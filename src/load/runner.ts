@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { formatMs } from '../core/duration.js';
 import { applyChecks } from '../core/expect.js';
 import type { Result } from '../core/result.js';
+import type { RunOptions } from '../core/run-call.js';
 import type { CallBase } from '../core/transport.js';
 import { toCommsError } from '../errors/classify.js';
 import { type ExitCode, exitCodeForKind } from '../errors/exit-codes.js';
@@ -92,6 +93,8 @@ async function runLoadWith<C extends CallBase, R>(spec: LoadSpec<C, R>): Promise
     halt: halt.signal,
     abortedBy: undefined,
     inFlight: 0,
+    // The result's reply fields are read only by --expect-* checks and --json-all's per-call lines.
+    runOptions: { describe: plan.jsonAll || spec.checks.length > 0 },
   };
   if (plan.warmupMs > 0 && !signal.aborted) {
     await runPhase(ctx, { warmup: true, durationMs: plan.warmupMs, stats: new LoadStats() });
@@ -218,6 +221,7 @@ interface RunContext<C extends CallBase, R> {
   abortedBy: string | undefined;
   /** Calls of the measured phase in flight now (for the drain after --duration). */
   inFlight: number;
+  readonly runOptions: RunOptions;
   /** Resolves when --drain-timeout ran out: calls still in flight are abandoned. */
   abandon?: Promise<'abandoned'>;
   drain?: Drain;
@@ -262,7 +266,7 @@ async function oneCall<C extends CallBase, R>(
   let bytes = 0;
   ctx.inFlight += 1;
   try {
-    const running = spec.pipeline.run(spec.transport, call);
+    const running = spec.pipeline.run(spec.transport, call, ctx.runOptions);
     // --drain-timeout: a call still running when it ran out is abandoned (the transport's close
     // aborts it) and counted as not completed, never as a result.
     const outcome = ctx.abandon ? await Promise.race([running, ctx.abandon]) : await running;

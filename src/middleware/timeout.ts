@@ -120,7 +120,10 @@ class DeadlineSlot implements DerivedSignal {
   abort(reason: unknown): void {
     if (this.signal.aborted) return;
     this.#controller.abort(reason);
-    this.#listener?.handleEvent();
+    const listener = this.#listener;
+    this.#listener = undefined;
+    if (typeof listener === 'function') listener();
+    else listener?.handleEvent();
   }
 }
 

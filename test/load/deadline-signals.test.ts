@@ -89,4 +89,36 @@ describe('DeadlineSignals', () => {
     root.abort(new Error('later'));
     expect(signal.aborted).toBe(false);
   });
+
+  it("calls the attempt's onAbort callback on timeout, never once cleared or disposed, and still reuses the signal", async () => {
+    const root = new AbortController();
+    const source = new DeadlineSignals(root.signal);
+    const timed = source.derive(5, '--timeout');
+    const fired = await new Promise<unknown>((resolve) =>
+      timed.onAbort?.(() => resolve(timed.signal.reason)),
+    );
+    expect(fired).toBeInstanceOf(TimeoutError);
+    timed.dispose();
+
+    // Cleared before the parent aborts: not called. Disposed with a callback set: clean and reused.
+    let calls = 0;
+    const a = source.derive(30_000, '--timeout');
+    a.onAbort?.(() => {
+      calls += 1;
+    });
+    a.onAbort?.(undefined);
+    const b = source.derive(30_000, '--timeout');
+    b.onAbort?.(() => {
+      calls += 1;
+    });
+    const bSignal = b.signal;
+    b.dispose();
+    const c = source.derive(30_000, '--timeout');
+    expect(c.signal).toBe(bSignal);
+    root.abort(new Error('ctrl-c'));
+    expect(a.signal.aborted && c.signal.aborted).toBe(true);
+    expect(calls).toBe(0);
+    a.dispose();
+    c.dispose();
+  });
 });

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage, Message } from 'amqplib';
 import { decodeData } from '../../core/message-data.js';
-import { raceSignal } from '../../core/race-signal.js';
+import { listenAbort, raceSignal } from '../../core/race-signal.js';
 import type { AttemptContext, Outcome, ResultFields, Transport, Verdict } from '../../core/transport.js';
 import { abortReasonToError } from '../../errors/classify.js';
 import { type CommsError, ConnectError, ResponseError, TimeoutError } from '../../errors/comms-error.js';
@@ -312,14 +312,13 @@ export class AmqpTransport implements Transport<AmqpCall, AmqpReply> {
     // One pending entry per request, rejected by a channel failure (down() rejects every waiting
     // reply), a nack, a return, or the attempt's signal: one promise and one abort listener, where a
     // race of the reply, the channel and the signal cost three promises and a listener more.
-    let onAbort: (() => void) | undefined;
+    let unlisten: (() => void) | undefined;
     try {
       if (state.error) throw state.error;
       if (signal.aborted) throw abortReasonToError(signal.reason);
       const reply = new Promise<ConsumeMessage>((resolve, reject) => {
         state.replies.set(correlationId, { resolve, reject });
-        onAbort = () => reject(abortReasonToError(signal.reason));
-        signal.addEventListener('abort', onAbort, { once: true });
+        unlisten = listenAbort(ctx, () => reject(abortReasonToError(signal.reason)));
       });
       const options = { ...m.options, correlationId, replyTo: DIRECT_REPLY_TO, mandatory: true };
       if (this.#options.confirm) {
@@ -359,7 +358,7 @@ export class AmqpTransport implements Transport<AmqpCall, AmqpReply> {
       throw amqpError(err, call.target);
     } finally {
       state.replies.delete(correlationId);
-      if (onAbort) signal.removeEventListener('abort', onAbort);
+      unlisten?.();
     }
   }
 

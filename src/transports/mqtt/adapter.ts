@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { MqttClient } from 'mqtt';
 import { decodeData } from '../../core/message-data.js';
-import { raceSignal } from '../../core/race-signal.js';
+import { listenAbort, raceSignal } from '../../core/race-signal.js';
 import type { AttemptContext, Outcome, ResultFields, Transport, Verdict } from '../../core/transport.js';
 import { abortReasonToError } from '../../errors/classify.js';
 import { type CommsError, ConnectError, TimeoutError } from '../../errors/comms-error.js';
@@ -151,7 +151,7 @@ export class MqttTransport implements Transport<MqttCall, MqttReply> {
     }
     const correlation = randomUUID();
     const signal = ctx.signal;
-    let onAbort: (() => void) | undefined;
+    let unlisten: (() => void) | undefined;
     try {
       if (this.#ready !== client) {
         const subscribed = this.#subscribed;
@@ -167,8 +167,7 @@ export class MqttTransport implements Transport<MqttCall, MqttReply> {
       // cost a listener and two or three promises each.
       const reply = new Promise<PublishPacket>((resolve, reject) => {
         this.#replies.set(correlation, { resolve, reject });
-        onAbort = () => reject(abortReasonToError(signal.reason));
-        signal.addEventListener('abort', onAbort, { once: true });
+        unlisten = listenAbort(ctx, () => reject(abortReasonToError(signal.reason)));
       });
       const m = call.message;
       client.publish(
@@ -210,7 +209,7 @@ export class MqttTransport implements Transport<MqttCall, MqttReply> {
       throw mqttError(err, call.target, 'publish');
     } finally {
       this.#replies.delete(correlation);
-      if (onAbort) signal.removeEventListener('abort', onAbort);
+      unlisten?.();
     }
   }
 

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { type PathStep, walkSteps } from '../../core/paths.js';
+import { listenAbort } from '../../core/race-signal.js';
 import { TimingRecorder } from '../../core/timing.js';
 import type {
   AttemptContext,
@@ -74,12 +75,12 @@ class ClosedError extends ResponseError {
 interface Waiter {
   resolve(reply: WsMessageReply): void;
   reject(err: unknown): void;
-  signal: AbortSignal;
-  onAbort: () => void;
+  /** Stop listening for the attempt's abort. */
+  unlisten(): void;
 }
 
 function settle(w: Waiter, reply: WsMessageReply | undefined, err?: unknown): void {
-  w.signal.removeEventListener('abort', w.onAbort);
+  w.unlisten();
   if (reply) w.resolve(reply);
   else w.reject(err);
 }
@@ -182,8 +183,7 @@ export class WsLoadTransport implements Transport<WsMessageCall, WsMessageReply>
           onAbort();
           return;
         }
-        signal.addEventListener('abort', onAbort, { once: true });
-        link.waiting = { resolve, reject, signal, onAbort };
+        link.waiting = { resolve, reject, unlisten: listenAbort(ctx, onAbort) };
         // No send callback: the link is open (checked just now), and a write that fails later
         // ends the connection, whose close rejects every message waiting on it.
         link.conn.socket.send(call.payload, { binary: call.binary });
@@ -210,8 +210,7 @@ export class WsLoadTransport implements Transport<WsMessageCall, WsMessageReply>
           onAbort();
           return;
         }
-        signal.addEventListener('abort', onAbort, { once: true });
-        link.byId.set(id, { resolve, reject, signal, onAbort });
+        link.byId.set(id, { resolve, reject, unlisten: listenAbort(ctx, onAbort) });
         link.conn.socket.send(call.payload, { binary: call.binary });
       });
     } finally {

@@ -72,6 +72,7 @@ export async function readMessages(
 
 /** The frame payload of the seq-th send. */
 export function payloadOf(m: Outgoing, seq: number): Buffer | string {
-  if (m.text !== undefined) return expandTemplate(m.text, seq);
+  // Most texts hold no placeholder (they all start with '{{'): sent as written, no expansion per send.
+  if (m.text !== undefined) return m.text.includes('{{') ? expandTemplate(m.text, seq) : m.text;
   return m.bytes ?? Buffer.alloc(0);
 }

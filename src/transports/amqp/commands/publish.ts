@@ -6,6 +6,7 @@ import { stdinLines } from '../../../core/input.js';
 import { mapAsync, range } from '../../../core/iterate.js';
 import { UsageError } from '../../../errors/comms-error.js';
 import type { ExitCode } from '../../../errors/exit-codes.js';
+import { groupDigits } from '../../../load/report.js';
 import { reportResult } from '../../../output/human.js';
 import { Output } from '../../../output/output.js';
 import { AmqpTransport } from '../adapter.js';
@@ -81,10 +82,7 @@ export async function runPublish(
     async renderHuman({ result, reply }) {
       const n = reply?.op === 'publish' ? reply.count : 0;
       const total = result.timing?.total;
-      const rate =
-        total && n > 1
-          ? output.c.dim(` · ${Math.round((n / total) * 1000).toLocaleString('en-US')} msgs/s`)
-          : '';
+      const rate = total && n > 1 ? output.c.dim(` · ${groupDigits((n / total) * 1000)} msgs/s`) : '';
       const plural = `message${n === 1 ? '' : 's'}`;
       if (result.ok)
         reportResult(output, result, `published ${n} ${plural} to ${where} (${confirmed})${rate}`);

@@ -16,6 +16,8 @@ import type { ReplyValues } from '../flags.js';
 import { streamMessage } from '../message.js';
 import { checkDeclare } from '../outgoing.js';
 
+const NEWLINE = Buffer.from('\n');
+
 interface Answer {
   data: Buffer;
   headers?: Record<string, string>;
@@ -89,10 +91,50 @@ export async function runReply(queue: string, values: ReplyValues, ctx: CommandC
   };
 
   // --raw prints only the payload: skip building the headers, properties and notes per request.
+  const rawText = values.raw && !output.options.json;
   const printed = (msg: ConsumeMessage): StreamMessage =>
-    values.raw && !output.options.json
-      ? { where: 'queue', name: queue, data: msg.content }
-      : streamMessage(queue, msg);
+    rawText ? { where: 'queue', name: queue, data: msg.content } : streamMessage(queue, msg);
+  /** Writes chained behind `writes` and not done yet (the human form is two writes: kept in order). */
+  let queuedWrites = 0;
+  const print = (msg: ConsumeMessage, seq: number): void => {
+    if (rawText && queuedWrites === 0) {
+      // One write, in arrival order: no chain (and no promise per request) is needed to keep order.
+      const p = msg.content;
+      void output
+        .data(p.length > 0 && p[p.length - 1] === 0x0a ? p : Buffer.concat([p, NEWLINE]))
+        .catch(() => undefined);
+      return;
+    }
+    queuedWrites += 1;
+    writes = writes.then(() =>
+      writeStreamMessage(output, 'amqp', printed(msg), seq, { raw: values.raw, durable: false })
+        .catch(() => undefined)
+        .finally(() => {
+          queuedWrites -= 1;
+        }),
+    );
+  };
+  /** Echo or --body, no --delay, no --exec: answered in the consumer callback, without a promise. */
+  const immediate = values.exec === undefined && delayMs === 0;
+  const replyNow = (c: Channel, msg: ConsumeMessage, seq: number): void => {
+    const incoming = msg.properties.headers as Record<string, string> | undefined;
+    const headers =
+      extraHeaders.length === 0
+        ? body === undefined
+          ? incoming
+          : undefined
+        : { ...(body === undefined ? (incoming ?? {}) : {}), ...Object.fromEntries(extraHeaders) };
+    const corr = msg.properties.correlationId;
+    const data = body ?? msg.content;
+    c.sendToQueue(String(msg.properties.replyTo), data, {
+      ...(corr !== undefined ? { correlationId: corr } : {}),
+      ...(headers && Object.keys(headers).length ? { headers } : {}),
+    });
+    c.ack(msg);
+    answered += 1;
+    if (output.options.verbose) output.verbose(output.c.dim(`#${seq}: replied ${data.byteLength} bytes`));
+    if (values.count !== undefined && answered >= values.count) done();
+  };
 
   const handle = async (
     msg: ConsumeMessage,
@@ -161,18 +203,21 @@ export async function runReply(queue: string, values: ReplyValues, ctx: CommandC
       if (values.count !== undefined && toAnswer >= values.count) return; // past --count: left unacked, requeued
       n += 1;
       const seq = n;
-      writes = writes.then(() =>
-        writeStreamMessage(output, 'amqp', printed(msg), seq, {
-          raw: values.raw,
-          durable: false,
-        }).catch(() => undefined),
-      );
+      print(msg, seq);
       const fate = !msg.properties.replyTo
         ? 'no-reply'
         : seq <= values.failFirst || (failRate > 0 && Math.random() < failRate)
           ? 'drop'
           : 'answer';
       if (fate === 'answer') toAnswer += 1;
+      if (fate === 'answer' && immediate && !ctx.signal.aborted) {
+        try {
+          replyNow(ch as Channel, msg, seq);
+        } catch (err) {
+          output.error({ message: `#${seq}: ${(err as Error).message}` });
+        }
+        return;
+      }
       const task = handle(msg, seq, fate).catch((err: unknown) =>
         output.error({ message: `#${seq}: ${(err as Error).message}` }),
       );

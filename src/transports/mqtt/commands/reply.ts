@@ -16,6 +16,8 @@ import { qosLevel, type ReplyValues } from '../flags.js';
 import { headersOf, type PublishPacket, streamMessage } from '../message.js';
 import { validateTopic } from '../topic.js';
 
+const NEWLINE = Buffer.from('\n');
+
 interface Answer {
   data: Buffer;
   headers?: Record<string, string | string[]>;
@@ -91,14 +93,73 @@ export async function runReply(topic: string, values: ReplyValues, ctx: CommandC
   };
 
   // --raw prints only the payload: skip building the headers, properties and notes per request.
+  const rawText = values.raw && !output.options.json;
   const printed = (packet: PublishPacket): StreamMessage =>
-    values.raw && !output.options.json
+    rawText
       ? {
           where: 'topic',
           name: packet.topic,
           data: typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload,
         }
       : streamMessage(packet);
+
+  /** Writes chained behind `writes` and not done yet (the human form is two writes: kept in order). */
+  let queuedWrites = 0;
+  const print = (packet: PublishPacket, seq: number): void => {
+    if (rawText && queuedWrites === 0) {
+      // One write, in arrival order: no chain (and no promise per request) is needed to keep order.
+      const p = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+      void output
+        .data(p.length > 0 && p[p.length - 1] === 0x0a ? p : Buffer.concat([p, NEWLINE]))
+        .catch(() => undefined);
+      return;
+    }
+    queuedWrites += 1;
+    writes = writes.then(() =>
+      writeStreamMessage(output, 'mqtt', printed(packet), seq, { raw: values.raw, durable: false })
+        .catch(() => undefined)
+        .finally(() => {
+          queuedWrites -= 1;
+        }),
+    );
+  };
+
+  /** Echo or --body, no --delay, no --exec: answered from the message callback, without a promise. */
+  const immediate = values.exec === undefined && delayMs === 0;
+  /** Immediate answers whose publish callback has not come yet (waited for at the end, like `inflight`). */
+  let publishing = 0;
+  let onIdle: (() => void) | undefined;
+  const replyNow = (c: MqttClient, packet: PublishPacket, responseTopic: string, seq: number): void => {
+    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    const data = body ?? payload;
+    const echoed = body === undefined ? headersOf(packet) : undefined;
+    const userProperties =
+      extraHeaders.length === 0 ? echoed : { ...(echoed ?? {}), ...Object.fromEntries(extraHeaders) };
+    const corr = packet.properties?.correlationData;
+    publishing += 1;
+    c.publish(
+      responseTopic,
+      data,
+      {
+        qos,
+        properties: {
+          ...(corr ? { correlationData: corr } : {}),
+          ...(userProperties && Object.keys(userProperties).length ? { userProperties } : {}),
+        },
+      },
+      (err) => {
+        publishing -= 1;
+        if (err) output.error({ message: `#${seq}: ${mqttError(err, responseTopic, 'publish').message}` });
+        else {
+          answered += 1;
+          if (output.options.verbose)
+            output.verbose(output.c.dim(`#${seq}: replied ${data.byteLength} bytes`));
+          if (values.count !== undefined && answered >= values.count) done();
+        }
+        if (publishing === 0) onIdle?.();
+      },
+    );
+  };
 
   const handle = async (
     c: MqttClient,
@@ -146,12 +207,7 @@ export async function runReply(topic: string, values: ReplyValues, ctx: CommandC
     if (!c) return;
     n += 1;
     const seq = n;
-    writes = writes.then(() =>
-      writeStreamMessage(output, 'mqtt', printed(packet), seq, {
-        raw: values.raw,
-        durable: false,
-      }).catch(() => undefined),
-    );
+    print(packet, seq);
     const responseTopic = packet.properties?.responseTopic;
     const fate = !responseTopic
       ? 'no-reply'
@@ -159,6 +215,14 @@ export async function runReply(topic: string, values: ReplyValues, ctx: CommandC
         ? 'drop'
         : 'answer';
     if (fate === 'answer') toAnswer += 1;
+    if (fate === 'answer' && responseTopic && immediate && !ctx.signal.aborted) {
+      try {
+        replyNow(c, packet, responseTopic, seq);
+      } catch (err) {
+        output.error({ message: `#${seq}: ${(err as Error).message}` });
+      }
+      return;
+    }
     const task = handle(c, packet, seq, fate).catch((err: unknown) =>
       output.error({ message: `#${seq}: ${(err as Error).message}` }),
     );
@@ -197,6 +261,10 @@ export async function runReply(topic: string, values: ReplyValues, ctx: CommandC
     );
     await finished;
     await Promise.all(inflight);
+    if (publishing > 0)
+      await new Promise<void>((resolve) => {
+        onIdle = resolve;
+      });
     await writes;
   } finally {
     ctx.signal.removeEventListener('abort', onInterrupt);
