@@ -351,6 +351,8 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
       // best effort
     } finally {
       await agent.destroy().catch(() => {});
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
     }
   }
 
