@@ -96,3 +96,63 @@ export async function writeStreamMessage(
   await out.data(`${head}\n`);
   await last(Buffer.concat([payload, Buffer.from(`${newline}\n`)]));
 }
+
+const NEWLINE = Buffer.from('\n');
+
+/**
+ * How a responder (amqp reply, mqtt reply) prints the requests it answers, in arrival order. With
+ * --raw (not --json) a payload is one write: while nothing is queued it goes out at once, with no
+ * promise per request (the responders' hot path). Other forms are two writes, chained in order.
+ */
+export class RequestPrinter<M> {
+  readonly #out: Output;
+  readonly #transport: string;
+  readonly #raw: boolean;
+  readonly #rawText: boolean;
+  readonly #message: (m: M) => StreamMessage;
+  readonly #payload: (m: M) => Buffer;
+  #chain: Promise<void> = Promise.resolve();
+  /** Writes chained behind #chain and not done yet. */
+  #queued = 0;
+
+  constructor(
+    out: Output,
+    transport: string,
+    raw: boolean,
+    message: (m: M) => StreamMessage,
+    payload: (m: M) => Buffer,
+  ) {
+    this.#out = out;
+    this.#transport = transport;
+    this.#raw = raw;
+    this.#rawText = raw && !out.options.json;
+    this.#message = message;
+    this.#payload = payload;
+  }
+
+  print(m: M, seq: number): void {
+    if (this.#rawText && this.#queued === 0) {
+      const p = this.#payload(m);
+      void this.#out
+        .data(p.length > 0 && p[p.length - 1] === 0x0a ? p : Buffer.concat([p, NEWLINE]))
+        .catch(() => undefined);
+      return;
+    }
+    this.#queued += 1;
+    this.#chain = this.#chain.then(() =>
+      writeStreamMessage(this.#out, this.#transport, this.#message(m), seq, {
+        raw: this.#raw,
+        durable: false,
+      })
+        .catch(() => undefined)
+        .finally(() => {
+          this.#queued -= 1;
+        }),
+    );
+  }
+
+  /** Resolves when every chained write is done. */
+  drained(): Promise<void> {
+    return this.#chain;
+  }
+}

@@ -8,15 +8,13 @@ import { parseHeader, readPayload } from '../../../core/input.js';
 import { UsageError } from '../../../errors/comms-error.js';
 import { ExitCode } from '../../../errors/exit-codes.js';
 import { Output } from '../../../output/output.js';
-import { type StreamMessage, writeStreamMessage } from '../../../output/stream-message.js';
+import { RequestPrinter, type StreamMessage } from '../../../output/stream-message.js';
 import { SERVICE_ERROR, SERVICE_ERROR_CODE } from '../call.js';
 import { amqpEndpoint, checkShortString, closeAmqp, connectAmqp } from '../connection.js';
 import { amqpError } from '../errors.js';
 import type { ReplyValues } from '../flags.js';
 import { streamMessage } from '../message.js';
 import { checkDeclare } from '../outgoing.js';
-
-const NEWLINE = Buffer.from('\n');
 
 interface Answer {
   data: Buffer;
@@ -53,7 +51,6 @@ export async function runReply(queue: string, values: ReplyValues, ctx: CommandC
   let answered = 0;
   let dropped = 0;
   let toAnswer = 0;
-  let writes: Promise<void> = Promise.resolve();
   const inflight = new Set<Promise<void>>();
   let interrupted = false;
   let failure: unknown;
@@ -94,26 +91,7 @@ export async function runReply(queue: string, values: ReplyValues, ctx: CommandC
   const rawText = values.raw && !output.options.json;
   const printed = (msg: ConsumeMessage): StreamMessage =>
     rawText ? { where: 'queue', name: queue, data: msg.content } : streamMessage(queue, msg);
-  /** Writes chained behind `writes` and not done yet (the human form is two writes: kept in order). */
-  let queuedWrites = 0;
-  const print = (msg: ConsumeMessage, seq: number): void => {
-    if (rawText && queuedWrites === 0) {
-      // One write, in arrival order: no chain (and no promise per request) is needed to keep order.
-      const p = msg.content;
-      void output
-        .data(p.length > 0 && p[p.length - 1] === 0x0a ? p : Buffer.concat([p, NEWLINE]))
-        .catch(() => undefined);
-      return;
-    }
-    queuedWrites += 1;
-    writes = writes.then(() =>
-      writeStreamMessage(output, 'amqp', printed(msg), seq, { raw: values.raw, durable: false })
-        .catch(() => undefined)
-        .finally(() => {
-          queuedWrites -= 1;
-        }),
-    );
-  };
+  const printer = new RequestPrinter(output, 'amqp', values.raw, printed, (msg) => msg.content);
   /** Echo or --body, no --delay, no --exec: answered in the consumer callback, without a promise. */
   const immediate = values.exec === undefined && delayMs === 0;
   const replyNow = (c: Channel, msg: ConsumeMessage, seq: number): void => {
@@ -203,7 +181,7 @@ export async function runReply(queue: string, values: ReplyValues, ctx: CommandC
       if (values.count !== undefined && toAnswer >= values.count) return; // past --count: left unacked, requeued
       n += 1;
       const seq = n;
-      print(msg, seq);
+      printer.print(msg, seq);
       const fate = !msg.properties.replyTo
         ? 'no-reply'
         : seq <= values.failFirst || (failRate > 0 && Math.random() < failRate)
@@ -230,7 +208,7 @@ export async function runReply(queue: string, values: ReplyValues, ctx: CommandC
     await finished;
     if (!failure) await ch.cancel(consumerTag).catch(() => undefined);
     await Promise.all(inflight);
-    await writes;
+    await printer.drained();
   } catch (err) {
     throw amqpError(err, queue);
   } finally {

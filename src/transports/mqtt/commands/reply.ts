@@ -8,15 +8,13 @@ import { parseHeader, readPayload } from '../../../core/input.js';
 import { type CommsError, ConnectError, UsageError } from '../../../errors/comms-error.js';
 import { ExitCode } from '../../../errors/exit-codes.js';
 import { Output } from '../../../output/output.js';
-import { type StreamMessage, writeStreamMessage } from '../../../output/stream-message.js';
+import { RequestPrinter, type StreamMessage } from '../../../output/stream-message.js';
 import { SERVICE_ERROR, SERVICE_ERROR_CODE } from '../call.js';
 import { closeMqtt, connectMqtt, mqttEndpoint } from '../connection.js';
 import { mqttError } from '../errors.js';
 import { qosLevel, type ReplyValues } from '../flags.js';
 import { headersOf, type PublishPacket, streamMessage } from '../message.js';
 import { validateTopic } from '../topic.js';
-
-const NEWLINE = Buffer.from('\n');
 
 interface Answer {
   data: Buffer;
@@ -54,7 +52,6 @@ export async function runReply(topic: string, values: ReplyValues, ctx: CommandC
   let answered = 0;
   let dropped = 0;
   let toAnswer = 0;
-  let writes: Promise<void> = Promise.resolve();
   const inflight = new Set<Promise<void>>();
   let interrupted = false;
   let failure: CommsError | undefined;
@@ -103,26 +100,9 @@ export async function runReply(topic: string, values: ReplyValues, ctx: CommandC
         }
       : streamMessage(packet);
 
-  /** Writes chained behind `writes` and not done yet (the human form is two writes: kept in order). */
-  let queuedWrites = 0;
-  const print = (packet: PublishPacket, seq: number): void => {
-    if (rawText && queuedWrites === 0) {
-      // One write, in arrival order: no chain (and no promise per request) is needed to keep order.
-      const p = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
-      void output
-        .data(p.length > 0 && p[p.length - 1] === 0x0a ? p : Buffer.concat([p, NEWLINE]))
-        .catch(() => undefined);
-      return;
-    }
-    queuedWrites += 1;
-    writes = writes.then(() =>
-      writeStreamMessage(output, 'mqtt', printed(packet), seq, { raw: values.raw, durable: false })
-        .catch(() => undefined)
-        .finally(() => {
-          queuedWrites -= 1;
-        }),
-    );
-  };
+  const printer = new RequestPrinter(output, 'mqtt', values.raw, printed, (packet) =>
+    typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload,
+  );
 
   /** Echo or --body, no --delay, no --exec: answered from the message callback, without a promise. */
   const immediate = values.exec === undefined && delayMs === 0;
@@ -207,7 +187,7 @@ export async function runReply(topic: string, values: ReplyValues, ctx: CommandC
     if (!c) return;
     n += 1;
     const seq = n;
-    print(packet, seq);
+    printer.print(packet, seq);
     const responseTopic = packet.properties?.responseTopic;
     const fate = !responseTopic
       ? 'no-reply'
@@ -265,7 +245,7 @@ export async function runReply(topic: string, values: ReplyValues, ctx: CommandC
       await new Promise<void>((resolve) => {
         onIdle = resolve;
       });
-    await writes;
+    await printer.drained();
   } finally {
     ctx.signal.removeEventListener('abort', onInterrupt);
     await closeMqtt(client);
