@@ -1,4 +1,5 @@
-// Bundles the built CLI (dist/cli/main.js) into one CommonJS script, dist/bundle/cli.cjs, that
+// Bundles the built CLI (dist/cli/main.js) into one CommonJS script, dist/bundle/cli.cjs (and
+// dist/bundle/http.cjs, the same with only the http command), that
 // dist/bundle/main.cjs (generated below) compiles with a V8 code cache. Why: start-up. A one-shot
 // `comms-cli http get` otherwise resolves, reads and compiles ~40 ES module chunks (or ~100 modules
 // unbundled) through Node's ESM loader on every run, and Node 20 has no compile cache of its own
@@ -45,7 +46,8 @@ for (const k of ${JSON.stringify(keys)})
  * node:fs/promises ~17, node:assert ~14; medians of 7 fresh processes), and a plain
  * `comms-cli http get http://...` needs none of them.
  * - Our own modules import these at the top (TLS option checks, histograms, input files, locks, the
- *   password prompt), for paths a one-shot GET never takes.
+ *   password prompt, the resolver for names other than localhost), for paths a one-shot GET to an
+ *   address or to localhost never takes.
  * - commander requires node:child_process for executable subcommands (none here).
  * - undici's HTTP/2 client requires node:http2 (~25-40 ms) only to read protocol constants until an
  *   h2 session is opened. The constants are copied in at build time from this same Node's node:http2.
@@ -53,13 +55,22 @@ for (const k of ${JSON.stringify(keys)})
  */
 const OUR_CODE = new RegExp(`^${join(root, 'dist/').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`);
 const DEFERRED_BUILTINS = [
-  ...['crypto', 'tls', 'zlib', 'fs/promises', 'readline', 'child_process', 'timers/promises', 'module'].map(
-    (n) => ({
-      importer: OUR_CODE,
-      name: `node:${n}`,
-      contents: lazyBuiltin(`node:${n}`),
-    }),
-  ),
+  ...[
+    'crypto',
+    'tls',
+    'zlib',
+    'fs/promises',
+    'readline',
+    'child_process',
+    'timers/promises',
+    'module',
+    'dns',
+    'os',
+  ].map((n) => ({
+    importer: OUR_CODE,
+    name: `node:${n}`,
+    contents: lazyBuiltin(`node:${n}`),
+  })),
   {
     importer: /\/node_modules\/commander\//,
     name: 'node:child_process',
@@ -148,11 +159,36 @@ const plugin = {
   },
 };
 
+/**
+ * `http.cjs`: the same program with only the http command in it. `comms-cli http ...` registers the
+ * http slice alone (src/cli/program.ts), so the other slices' modules are never run there, but their
+ * source still had to be read into a string (~5 ms for the whole 1.6 MB on these machines) and their
+ * part of the code cache deserialised. This build replaces every other slice's register module with a
+ * stub (never called: main.cjs loads this file only when the first word is `http`); esbuild then
+ * leaves out everything only those slices reach. The worker slice stays (provideCoordinator, for
+ * `--workers`).
+ */
+const OTHER_SLICES =
+  /^\.\.\/(check|completion|demo|events|report|servers|transports\/(amqp|grpc|mqtt|nats|sse|ws))\/register\.js$/;
+const httpOnly = {
+  name: 'http-only',
+  setup(b) {
+    b.onResolve({ filter: OTHER_SLICES }, (args) =>
+      args.importer.endsWith('/dist/cli/program.js')
+        ? { path: args.path, namespace: 'other-slice' }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'other-slice' }, () => ({
+      contents: `export function register() { throw new Error('comms-cli: this bundle holds only the http command'); }`,
+      loader: 'js',
+    }));
+  },
+};
+
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
-const result = await build({
+const shared = {
   entryPoints: [join(root, 'dist/cli/main.js')],
-  outfile: join(out, 'cli.cjs'),
   bundle: true,
   format: 'cjs',
   platform: 'node',
@@ -162,16 +198,20 @@ const result = await build({
   write: false,
   logLevel: 'warning',
   define: { 'import.meta.url': '__importMetaUrl' },
-  plugins: [plugin],
   // The file is one function expression: main.cjs compiles it as a vm.Script and calls it.
   banner: { js: `(function (${PARAMS.join(', ')}) {` },
   footer: { js: '})' },
-});
-let hash = '';
-for (const f of result.outputFiles) {
+};
+const results = await Promise.all([
+  build({ ...shared, outfile: join(out, 'cli.cjs'), plugins: [plugin] }),
+  build({ ...shared, outfile: join(out, 'http.cjs'), plugins: [httpOnly, plugin] }),
+]);
+const digest = createHash('sha256');
+for (const f of results.flatMap((r) => r.outputFiles)) {
   writeFileSync(f.path, f.contents);
-  if (f.path.endsWith('.cjs')) hash = createHash('sha256').update(f.contents).digest('hex').slice(0, 16);
+  if (f.path.endsWith('.cjs')) digest.update(f.contents);
 }
+const hash = digest.digest('hex').slice(0, 16);
 
 // main.cjs: the loader. CommonJS, like bin/comms-cli.js (bin/package.json says so): a one-shot run
 // then never starts Node's ESM loader (resolve, package scope lookups, fs/promises reads, module
@@ -179,7 +219,8 @@ for (const f of result.outputFiles) {
 writeFileSync(
   join(out, 'main.cjs'),
   `'use strict';
-// Generated by scripts/bundle.mjs. Loads cli.cjs with a V8 code cache (Node 20 has no compile
+// Generated by scripts/bundle.mjs. Loads cli.cjs (http.cjs for \`comms-cli http\`: the same program
+// holding only that command) with a V8 code cache (Node 20 has no compile
 // cache): the first run of a command compiles as usual and, at exit, saves V8's compiled code
 // (including every function that run used) to the user's cache directory; later runs deserialise
 // it instead of parsing and compiling ~1.5 MB of JavaScript. The cache file's name carries the
@@ -189,15 +230,14 @@ writeFileSync(
 // length. A rejected or unreadable cache is rewritten; a cache directory that cannot be written is
 // skipped. COMMS_CODE_CACHE=0 turns it off.
 const { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } = require('node:fs');
-const { homedir } = require('node:os');
 const { dirname, join } = require('node:path');
 const { pathToFileURL } = require('node:url');
 const { setFlagsFromString } = require('node:v8');
 const { Script } = require('node:vm');
 
 const BUILD = ${JSON.stringify(hash)};
-const file = join(__dirname, 'cli.cjs');
 const argv = process.argv.slice(2);
+const file = join(__dirname, argv[0] === 'http' ? 'http.cjs' : 'cli.cjs');
 
 // undici parses HTTP with llhttp compiled to WebAssembly. V8 compiles it with its baseline compiler
 // and then again with TurboFan in the background, and Node waits for that background job before
@@ -210,7 +250,8 @@ if (oneShot) setFlagsFromString('--liftoff-only');
 
 function cacheDir() {
   if (process.env.COMMS_CODE_CACHE === '0') return undefined;
-  const home = homedir();
+  // node:os only when HOME is unset (os.homedir() reads HOME first too).
+  const home = process.env.HOME || require('node:os').homedir();
   if (process.platform === 'win32') return join(process.env.LOCALAPPDATA || join(home, 'AppData', 'Local'), 'comms-cli', 'Cache');
   if (process.platform === 'darwin') return join(home, 'Library', 'Caches', 'comms-cli');
   return join(process.env.XDG_CACHE_HOME || join(home, '.cache'), 'comms-cli');
@@ -257,7 +298,7 @@ if (cacheFile && (!cachedData || script.cachedDataRejected)) {
 const bundled = { exports: {} };
 script.runInThisContext()(
   bundled.exports,
-  require, // this file's: the same directory as cli.cjs, so the same resolution (no node:module)
+  require, // this file's: the same directory as the script, so the same resolution (no node:module)
   bundled,
   file,
   dirname(file),

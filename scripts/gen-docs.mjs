@@ -190,7 +190,7 @@ function brokenLinks(file, markdown, readText) {
 
 const { buildProgram } = await importBuilt('dist/cli/program.js');
 const noop = () => {};
-const program = buildProgram({
+const program = await buildProgram({
   signal: new AbortController().signal,
   stdin: process.stdin,
   stdout: process.stdout,

@@ -67,7 +67,7 @@ async function execute(argv: readonly string[], io: RunIo = {}): Promise<number>
     if (!argv.includes('--json')) return;
     await errorOutput.json({ ok: false, exit: exitCodeForKind(err.kind), error: err.toJSON() });
   };
-  const program = buildProgram(
+  const program = await buildProgram(
     {
       signal,
       // Read on use: process.stdin builds a stream for whatever fd 0 is (for a file, node:fs's

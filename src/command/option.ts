@@ -40,8 +40,38 @@ export function optionEntryOf(option: Option): { key: string; entry: OptionEntry
   return ENTRIES.get(option);
 }
 
+/** commander's private lookup of a registered option by flag, used by addOption's clash check. */
+type FindOption = (arg: string) => Option | undefined;
+
 /** Attach every entry of `table` to `cmd`. Parsing happens as commander reads argv: at the edge. */
 export function addOptions(cmd: Command, table: OptionTable): Command {
+  // commander's addOption checks each new flag against every registered option with a linear scan
+  // (Command._findOption): quadratic over a ~70-flag table, ~2-3 ms of every one-shot run. While the
+  // table is added, the same check answers from a map of the flags registered so far; commander's
+  // own method is back in place afterwards (and for every other caller). Where commander has no such
+  // method, nothing is replaced.
+  const own = cmd as unknown as { _findOption?: FindOption };
+  const scan = own._findOption;
+  const hadOwn = Object.hasOwn(own, '_findOption');
+  const byFlag = new Map<string, Option>();
+  const note = (option: Option) => {
+    if (option.short) byFlag.set(option.short, option);
+    if (option.long) byFlag.set(option.long, option);
+  };
+  if (typeof scan === 'function') {
+    for (const option of cmd.options) note(option);
+    own._findOption = (arg) => byFlag.get(arg);
+  }
+  try {
+    addEntries(cmd, table, note);
+  } finally {
+    if (hadOwn) own._findOption = scan;
+    else delete own._findOption;
+  }
+  return cmd;
+}
+
+function addEntries(cmd: Command, table: OptionTable, note: (option: Option) => void): void {
   for (const [key, spec] of Object.entries(table)) {
     const option = new Option(spec.flags, spec.help);
     ENTRIES.set(option, { key, entry: spec });
@@ -63,6 +93,6 @@ export function addOptions(cmd: Command, table: OptionTable): Command {
     // choices() installs its own parser; put ours back so our message and value win.
     if (parse && spec.choices) option.argParser((raw: string) => parse(raw, name));
     cmd.addOption(option);
+    note(option);
   }
-  return cmd;
 }

@@ -1,4 +1,4 @@
-import { performance } from 'node:perf_hooks';
+import { performance } from '../core/clock.js';
 import { TimeoutError } from '../errors/comms-error.js';
 import { ExitCode } from '../errors/exit-codes.js';
 import type { Output } from '../output/output.js';

@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 let root: string | undefined;
+let version: string | undefined;
 
 /**
  * The installed package's root folder (where package.json and proto/ are). Found by walking up from
@@ -13,11 +14,12 @@ export function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const pkg = join(dir, 'package.json');
-    if (
-      existsSync(pkg) &&
-      (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'comms-cli'
-    ) {
+    const manifest = existsSync(pkg)
+      ? (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string; version?: string })
+      : undefined;
+    if (manifest?.name === 'comms-cli') {
       root = dir;
+      version = manifest.version;
       return dir;
     }
     const parent = dirname(dir);
@@ -28,6 +30,6 @@ export function packageRoot(): string {
 
 /** The package version, for --version. */
 export function packageVersion(): string {
-  return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string })
-    .version;
+  packageRoot(); // reads package.json once, for both
+  return version ?? '0.0.0';
 }

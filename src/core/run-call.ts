@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { toCommsError } from '../errors/classify.js';
 import { type CommsError, TimeoutError } from '../errors/comms-error.js';
@@ -7,6 +6,7 @@ import { backoffDelay } from '../middleware/backoff.js';
 import { BreakerRegistry, type BreakerStateName } from '../middleware/breaker.js';
 import { DeadlineSignals, type DerivedSignal, deadlineSignal } from '../middleware/timeout.js';
 import { currentBreakerScope } from './breaker-scope.js';
+import { performance } from './clock.js';
 import { formatMs } from './duration.js';
 import type { ResilienceOptions } from './resilience.js';
 import type { AttemptRecord, Result } from './result.js';

@@ -1,4 +1,4 @@
-import { performance } from 'node:perf_hooks';
+import { performance } from './clock.js';
 
 /** Phases a transport may measure, in milliseconds from the start of the attempt. */
 export type TimingPhase = 'dns' | 'connect' | 'tls' | 'firstByte' | 'upgrade' | 'firstEvent' | 'total';

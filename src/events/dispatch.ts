@@ -1,4 +1,4 @@
-import { performance } from 'node:perf_hooks';
+import { performance } from '../core/clock.js';
 import type { Result } from '../core/result.js';
 import type { CallOutcome, CallPipeline } from '../core/run-call.js';
 import { ExitCode, worstExitCode } from '../errors/exit-codes.js';

@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import { performance } from 'node:perf_hooks';
+import { performance } from '../core/clock.js';
 import { formatMs } from '../core/duration.js';
 import { applyChecks } from '../core/expect.js';
 import type { Result } from '../core/result.js';

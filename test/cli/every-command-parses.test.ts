@@ -14,7 +14,7 @@ import { UsageError } from '../../src/errors/comms-error.js';
  * runs: each command's action is replaced by one that records the parsed options.
  */
 
-function program(): Command {
+async function program(): Promise<Command> {
   const sink = () => new PassThrough() as unknown as NodeJS.WriteStream;
   const ctx: CommandContext = {
     signal: new AbortController().signal,
@@ -24,7 +24,7 @@ function program(): Command {
     setExit: () => {},
     run: async () => 0,
   };
-  const root = buildProgram(ctx);
+  const root = await buildProgram(ctx);
   const quiet = (cmd: Command) => {
     cmd.configureOutput({ writeOut: () => {}, writeErr: () => {}, outputError: () => {} });
     for (const sub of cmd.commands) quiet(sub);
@@ -77,7 +77,7 @@ async function parse(
   leafPath: string[],
   extra: string[],
 ): Promise<{ opts?: Record<string, unknown>; error?: unknown }> {
-  const root = program();
+  const root = await program();
   let cmd: Command = root;
   for (const name of leafPath) cmd = cmd.commands.find((c) => c.name() === name) as Command;
   const required = cmd.registeredArguments.filter((a) => a.required).length;
@@ -98,7 +98,7 @@ async function parse(
   }
 }
 
-const all = leaves(program());
+const all = leaves(await program());
 
 describe('every command parses its options from typed table entries', () => {
   it('finds the commands of every slice', () => {

@@ -265,7 +265,7 @@ interface Parsed {
 /** Parse a command line through buildProgram; the row's action builds the plan instead of running it. */
 async function parseCommand(row: CommandRow, extra: string[]): Promise<Parsed> {
   const ctx = fakeContext();
-  const program = buildProgram(ctx);
+  const program = await buildProgram(ctx);
   const quiet = (cmd: Command) => {
     cmd.configureOutput(silent());
     for (const sub of cmd.commands) quiet(sub);

@@ -1,4 +1,4 @@
-import { performance } from 'node:perf_hooks';
+import { performance } from '../../core/clock.js';
 import { decodeData } from '../../core/message-data.js';
 import type { CallOutcome, CallPipeline } from '../../core/run-call.js';
 import type {

@@ -1,8 +1,8 @@
 import { randomInt } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { performance } from 'node:perf_hooks';
 import { gzipSync } from 'node:zlib';
+import { performance } from '../../core/clock.js';
 import { parseDuration } from '../../core/duration.js';
 
 /** Fault injection applied to every request (the `serve http` global flags). */

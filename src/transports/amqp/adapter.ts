@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage, Message } from 'amqplib';
+import { performance } from '../../core/clock.js';
 import { decodeData } from '../../core/message-data.js';
 import { listenAbort, raceSignal } from '../../core/race-signal.js';
 import type { AttemptContext, Outcome, ResultFields, Transport, Verdict } from '../../core/transport.js';

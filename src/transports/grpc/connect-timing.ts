@@ -1,7 +1,7 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
 import type { Socket } from 'node:net';
-import { performance } from 'node:perf_hooks';
 import type { ChannelCredentials } from '@grpc/grpc-js';
+import { performance } from '../../core/clock.js';
 import type { TimingRecorder } from '../../core/timing.js';
 
 /** When a client socket was created, resolved its name and connected (performance.now()). */

@@ -2,7 +2,6 @@ import { createWriteStream } from 'node:fs';
 import { open as openFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
-import { performance } from 'node:perf_hooks';
 import { type Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createSecureContext, type TLSSocket } from 'node:tls';
@@ -12,6 +11,7 @@ import buildConnector from 'undici/lib/core/connect.js';
 import undiciUtil from 'undici/lib/core/util.js';
 import Agent from 'undici/lib/dispatcher/agent.js';
 import connectH1 from 'undici/lib/dispatcher/client-h1.js';
+import { performance } from '../../core/clock.js';
 import { formatMs } from '../../core/duration.js';
 import { discardTemp, openTemp } from '../../core/safe-file.js';
 import { TimingRecorder } from '../../core/timing.js';
@@ -29,7 +29,7 @@ import {
 import { redactUrl } from '../../output/redact.js';
 import type { BodySink, HttpCall, HttpReply } from './call.js';
 import { IDEMPOTENT_METHODS, parseRetryAfter, REDIRECT_STATUSES, RETRYABLE_STATUSES } from './classify.js';
-import { lookupLoopbackNames } from './connect-to.js';
+import { lookupLoopbackNames, prepareResolverFor } from './connect-to.js';
 import { withJarCookies } from './cookies.js';
 import { digestAuthorization, parseDigestChallenge } from './digest.js';
 import { exactJsonBody } from './json-body.js';
@@ -42,6 +42,7 @@ import {
   type TlsObservation,
 } from './peer-quirks.js';
 import { protocolOf, watchSocket, withRecorder } from './timing.js';
+import { startWarmUpPeer, type WarmUpPeer } from './warm-up-peer.js';
 import { WARM_UP_CERT, WARM_UP_KEY } from './warm-up-tls.js';
 
 /*
@@ -276,15 +277,13 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
     // for SNI and the certificate check), which runs a large IPv6 regexp: V8 compiles it on first
     // use (~15 ms here) and again to native code on the second (~3 ms). Both now, not in the call.
     if (isIP(hostname) === 0) isIP(hostname);
+    prepareResolverFor(hostname);
     const https = sample.url.protocol === 'https:' && this.#connect !== undefined;
-    const handler = (_req: unknown, res: { end(body: string): void }) => res.end('ok');
-    // A real loopback server, not an in-memory peer: tried (it saves the ~30 ms that listen() costs
-    // a one-shot run in loading node:cluster, dns and dgram), but then net.connect and the socket's
-    // read path ran cold inside the measured call: connect read 1.9 ms against 1.0 ms (curl: 0.2 ms),
-    // medians of 7 at real-time priority. Timing that matches curl comes first.
-    const server = https
-      ? (await import('node:https')).createServer({ cert: WARM_UP_CERT, key: WARM_UP_KEY }, handler)
-      : (await import('node:http')).createServer(handler);
+    // A real loopback peer, not an in-memory one: tried (it saves listen() and the peer's side), but
+    // then net.connect and the socket's read path ran cold inside the measured call: connect read
+    // 1.9 ms against 1.0 ms (curl: 0.2 ms), medians of 7 at real-time priority. Timing that matches
+    // curl comes first. The peer is a canned-reply TCP/TLS server (warm-up-peer.ts), not node:http's.
+    let peer: WarmUpPeer | undefined;
     // An Agent of its own (the same classes, a connector wrapped the same way), destroyed before the
     // real call: the run's dispatcher would be left tearing down the warm-up's connection inside the
     // measured call (measured: the first connect took 15-35 ms instead of ~1 ms). Behind a proxy the
@@ -302,12 +301,8 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
     );
     const agent = new Agent({ ...this.#agentOptions, connect });
     try {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(0, '127.0.0.1', () => resolve());
-      });
-      const { port } = server.address() as { port: number };
-      const url = new URL(`${https ? 'https' : 'http'}://127.0.0.1:${port}/`);
+      peer = await startWarmUpPeer(https ? { cert: WARM_UP_CERT, key: WARM_UP_KEY } : undefined);
+      const url = new URL(`${https ? 'https' : 'http'}://127.0.0.1:${peer.port}/`);
       if (!this.#connect) {
         const res = await this.#request.call(agent, {
           origin: url.origin,
@@ -351,8 +346,7 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
       // best effort
     } finally {
       await agent.destroy().catch(() => {});
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
+      await peer?.close();
     }
   }
 

@@ -135,8 +135,7 @@ export function lookupLoopbackNames(
   options: LookupOptions,
   callback: LookupCallback,
 ): void {
-  const name = hostname.toLowerCase().replace(/\.$/, '');
-  if (name !== 'localhost' && !name.endsWith('.localhost')) {
+  if (!isLoopbackName(hostname)) {
     dnsLookup(hostname, { ...options, all: options.all === true }, callback);
     return;
   }
@@ -150,4 +149,19 @@ export function lookupLoopbackNames(
     if (options.all) callback(null, found, 0);
     else callback(null, first.address, first.family);
   });
+}
+
+function isLoopbackName(hostname: string): boolean {
+  const name = hostname.toLowerCase().replace(/\.$/, '');
+  return name === 'localhost' || name.endsWith('.localhost');
+}
+
+/**
+ * Loads node:dns now when a call to `hostname` will go through the system resolver. The bundle loads
+ * node:dns on first use (a call to an address or to localhost never needs it), and the HTTP warm-up
+ * calls this before the clock starts, so loading the module is never counted as the call's `dns` time.
+ */
+export function prepareResolverFor(hostname: string): void {
+  if (isIP(hostname) === 0 && !isLoopbackName(hostname) && typeof dnsLookup !== 'function')
+    throw new Error('node:dns has no lookup');
 }

@@ -1,6 +1,6 @@
 import { subscribe } from 'node:diagnostics_channel';
 import type { Socket } from 'node:net';
-import { performance } from 'node:perf_hooks';
+import { performance } from '../../core/clock.js';
 import type { TimingRecorder } from '../../core/timing.js';
 
 /**

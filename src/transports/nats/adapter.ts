@@ -1,6 +1,6 @@
-import { performance } from 'node:perf_hooks';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { Msg, NatsConnection } from '@nats-io/transport-node';
+import { performance } from '../../core/clock.js';
 import { decodeData } from '../../core/message-data.js';
 import type {
   AttemptContext,

@@ -1,10 +1,10 @@
-import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { buildConnector as BuildConnectorType, Dispatcher } from 'undici';
 import apiRequest from 'undici/lib/api/api-request.js';
 import buildConnector from 'undici/lib/core/connect.js';
 import Agent from 'undici/lib/dispatcher/agent.js';
+import { performance } from '../../core/clock.js';
 import type { TimingRecorder } from '../../core/timing.js';
 import type { AttemptContext, Outcome, ResultFields, Transport, Verdict } from '../../core/transport.js';
 import { ResponseError } from '../../errors/comms-error.js';

@@ -1,8 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import { isIP, connect as netConnect, type Socket } from 'node:net';
-import { performance } from 'node:perf_hooks';
 import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
 import WebSocket from 'ws';
+import { performance } from '../../core/clock.js';
 import type { AttemptContext, Outcome, ResultFields, Transport, Verdict } from '../../core/transport.js';
 import { ExpectationError, ResponseError } from '../../errors/comms-error.js';
 import type { WsCall, WsHandshake } from './call.js';

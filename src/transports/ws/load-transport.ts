@@ -1,5 +1,5 @@
-import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
+import { performance } from '../../core/clock.js';
 import { type PathStep, walkSteps } from '../../core/paths.js';
 import { listenAbort } from '../../core/race-signal.js';
 import { TimingRecorder } from '../../core/timing.js';

@@ -1,10 +1,10 @@
-import { performance } from 'node:perf_hooks';
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { CommandContext } from '../../../command/context.js';
 import { StreamJudge, streamExpectationsFrom } from '../../../command/expect-options.js';
 import { outputFrom } from '../../../command/shared-options.js';
 import { streamExitCode, writeStreamSummary } from '../../../command/stream-end.js';
 import { tlsFrom } from '../../../command/tls-options.js';
+import { performance } from '../../../core/clock.js';
 import { type CommsError, ConnectError, UsageError } from '../../../errors/comms-error.js';
 import { ExitCode } from '../../../errors/exit-codes.js';
 import { Output, STDOUT_CLOSED } from '../../../output/output.js';

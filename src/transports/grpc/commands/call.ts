@@ -1,11 +1,11 @@
 import { createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
-import { performance } from 'node:perf_hooks';
 import { type CallSettings, callSettingsFrom } from '../../../command/call-options.js';
 import type { CommandContext } from '../../../command/context.js';
 import { type ExpectValues, expectChecks, wantsPayload } from '../../../command/expect-options.js';
 import { runCallCommand } from '../../../command/run-call-command.js';
 import { withTraceparent } from '../../../command/trace.js';
+import { performance } from '../../../core/clock.js';
 import { stringifyExact } from '../../../core/exact-json.js';
 import type { ReplyView } from '../../../core/expectation.js';
 import { parseJsonArg, readPayload } from '../../../core/input.js';

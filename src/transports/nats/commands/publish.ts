@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
 import { type CallSettings, callSettingsFrom } from '../../../command/call-options.js';
 import type { CommandContext } from '../../../command/context.js';
 import { runCallCommand } from '../../../command/run-call-command.js';
 import { withTraceparent } from '../../../command/trace.js';
+import { performance } from '../../../core/clock.js';
 import { readPayload, stdinLines } from '../../../core/input.js';
 import type { Result } from '../../../core/result.js';
 import { CallPipeline } from '../../../core/run-call.js';

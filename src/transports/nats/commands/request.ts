@@ -1,10 +1,10 @@
-import { performance } from 'node:perf_hooks';
 import { createInbox } from '@nats-io/transport-node';
 import { type CallSettings, callSettingsFrom } from '../../../command/call-options.js';
 import type { CommandContext } from '../../../command/context.js';
 import { type ExpectValues, expectChecks } from '../../../command/expect-options.js';
 import { runCallCommand } from '../../../command/run-call-command.js';
 import { withTraceparent } from '../../../command/trace.js';
+import { performance } from '../../../core/clock.js';
 import { formatMs } from '../../../core/duration.js';
 import { payloadView } from '../../../core/expectation.js';
 import { readPayload } from '../../../core/input.js';

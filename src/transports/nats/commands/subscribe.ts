@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, ConsumerMessages, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -10,6 +9,7 @@ import {
 } from '../../../command/expect-options.js';
 import { outputFrom } from '../../../command/shared-options.js';
 import { streamExitCode, writeStreamSummary } from '../../../command/stream-end.js';
+import { performance } from '../../../core/clock.js';
 import { type CommsError, ConnectError, ResponseError, UsageError } from '../../../errors/comms-error.js';
 import { ExitCode } from '../../../errors/exit-codes.js';
 import { Output, type OutputOptions } from '../../../output/output.js';

@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createParser, type EventSourceMessage, type ParseError } from 'eventsource-parser';
@@ -8,6 +7,7 @@ import { type StreamExpectations, StreamJudge } from '../../../command/expect-op
 import { requestHeaders } from '../../../command/request-headers.js';
 import { tlsFrom } from '../../../command/tls-options.js';
 import { parseUrl } from '../../../command/url.js';
+import { performance } from '../../../core/clock.js';
 import { formatMs } from '../../../core/duration.js';
 import { decodeText } from '../../../core/message-data.js';
 import { type MessageMatcher, parseMessageMatcher } from '../../../core/message-match.js';

@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { callSettingsFrom } from '../../../command/call-options.js';
@@ -7,6 +6,7 @@ import { StreamJudge, streamExpectationsFrom } from '../../../command/expect-opt
 import { requestHeaders } from '../../../command/request-headers.js';
 import { tlsFrom } from '../../../command/tls-options.js';
 import { parseUrl } from '../../../command/url.js';
+import { performance } from '../../../core/clock.js';
 import { formatMs } from '../../../core/duration.js';
 import { parseMessageMatcher } from '../../../core/message-match.js';
 import type { Result } from '../../../core/result.js';

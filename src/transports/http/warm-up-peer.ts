@@ -1,0 +1,71 @@
+import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
+
+/**
+ * The loopback peer HttpTransport.warmUp talks to before the clock starts: a TCP (or TLS) server
+ * that answers every request head with one canned `200 ok`. Not node:http's server: the warm-up is
+ * there to run the *client's* code once (net.connect, the socket read path, TLS, undici's parser),
+ * and Node's HTTP server would spend most of a one-shot run's warm-up parsing the request and
+ * building a ServerResponse on the other side (measured in bench/RESULTS.md).
+ */
+export interface WarmUpPeer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+const REPLY = 'HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\n\r\nok';
+
+export async function startWarmUpPeer(tls?: { cert: string; key: string }): Promise<WarmUpPeer> {
+  const sockets = new Set<Socket>();
+  const onSocket = (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+    let head = '';
+    socket.on('data', (chunk: Buffer) => {
+      head += chunk.toString('latin1');
+      // One reply per complete request head: the warm-up sends GETs without a body.
+      for (let end = head.indexOf('\r\n\r\n'); end !== -1; end = head.indexOf('\r\n\r\n')) {
+        socket.write(REPLY);
+        head = head.slice(end + 4);
+      }
+    });
+  };
+  const server = tls
+    ? createTlsServer({ cert: tls.cert, key: tls.key }, onSocket)
+    : createTcpServer(onSocket);
+  await listenOnLoopback(server);
+  const { port } = server.address() as { port: number };
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+type BareServer = Server & {
+  _listen2?: (address: string, port: number, addressType: number, backlog: number) => void;
+};
+
+/**
+ * `server.listen(0, '127.0.0.1')` first loads node:dns (to look the literal address up) and
+ * node:cluster (to ask whether this is a cluster worker; cluster loads child_process and dgram):
+ * ~6-10 ms of a one-shot run for a process that is never a worker. `_listen2` is the step listen()
+ * ends in for a primary process; Node keeps the name for code that wraps it (lib/net.js says so).
+ * Where it is missing, plain listen().
+ */
+function listenOnLoopback(server: Server): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.once('listening', () => {
+      server.off('error', reject);
+      resolve();
+    });
+    const bare = server as BareServer;
+    if (typeof bare._listen2 === 'function') bare._listen2('127.0.0.1', 0, 4, 511);
+    else server.listen(0, '127.0.0.1');
+  });
+}
