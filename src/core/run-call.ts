@@ -235,8 +235,7 @@ export class CallPipeline {
 /** An attempt's record: n, ok, status?, error?, ms in that order (the --json key order), no spreads. */
 function attemptRecord(n: number, verdict: Verdict, ms: number): AttemptRecord {
   const { ok, status, error } = verdict;
-  if (status !== undefined)
-    return error ? { n, ok, status, error: brief(error), ms } : { n, ok, status, ms };
+  if (status !== undefined) return error ? { n, ok, status, error: brief(error), ms } : { n, ok, status, ms };
   return error ? { n, ok, error: brief(error), ms } : { n, ok, ms };
 }
 
