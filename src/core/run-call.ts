@@ -166,13 +166,7 @@ export class CallPipeline {
         }
         last = judged;
         const { verdict } = judged;
-        const record: AttemptRecord = {
-          n,
-          ok: verdict.ok,
-          ...(verdict.status !== undefined ? { status: verdict.status } : {}),
-          ...(verdict.error ? { error: brief(verdict.error) } : {}),
-          ms: round(performance.now() - attemptStart),
-        };
+        const record = attemptRecord(n, verdict, round(performance.now() - attemptStart));
         if (lastTiming) {
           lastTimingJson = lastTiming.toJSON();
           record.timing = lastTimingJson;
@@ -213,18 +207,20 @@ export class CallPipeline {
     }
     const ok = failure === undefined && last?.verdict.ok === true;
     const reply = last?.outcome.reply;
+    // Fields assigned in the contract's order (the --json key order), without a spread per optional field.
     const result: Result = {
       transport: transport.kind,
       target: call.target,
       operation: call.operation,
       ok,
       exit: ok ? 0 : exitCodeForKind(failure?.kind ?? 'response'),
-      ...(last?.verdict.status !== undefined ? { status: last.verdict.status } : {}),
-      ...(failure ? { error: failure.toJSON() } : {}),
-      attempts,
-      ...(lastTimingJson && last ? { timing: lastTimingJson } : {}),
-      ...(reply !== undefined && runOptions?.describe !== false ? transport.describe(reply, call) : {}),
-    };
+    } as Result;
+    if (last?.verdict.status !== undefined) result.status = last.verdict.status;
+    if (failure) result.error = failure.toJSON();
+    result.attempts = attempts;
+    if (lastTimingJson && last) result.timing = lastTimingJson;
+    if (reply !== undefined && runOptions?.describe !== false)
+      Object.assign(result, transport.describe(reply, call));
     return reply !== undefined ? { result, reply } : { result };
   }
 
@@ -234,6 +230,13 @@ export class CallPipeline {
     this.#unlisten?.();
     if (!this.#shared) await this.#breakers?.persist();
   }
+}
+
+/** An attempt's record: n, ok, status?, error?, ms in that order (the --json key order), no spreads. */
+function attemptRecord(n: number, verdict: Verdict, ms: number): AttemptRecord {
+  const { ok, status, error } = verdict;
+  if (status !== undefined) return error ? { n, ok, status, error: brief(error), ms } : { n, ok, status, ms };
+  return error ? { n, ok, error: brief(error), ms } : { n, ok, ms };
 }
 
 function brief(err: CommsError): { kind: CommsError['kind']; message: string } {

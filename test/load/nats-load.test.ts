@@ -87,6 +87,27 @@ describe('nats request in load mode', () => {
     responder.kill();
   });
 
+  it('a reply that comes after --timeout is not taken for a later request', async () => {
+    const responder = await natsResponder(server.url, ['load.late', '--delay', '400ms', '--raw']);
+    const r = await runCli([
+      'request',
+      'load.late',
+      'x',
+      '-n',
+      '6',
+      '-c',
+      '2',
+      '--timeout',
+      '150ms',
+      '--json',
+      ...s(),
+    ]);
+    expect(r.code, r.stderr).toBe(4);
+    const summary = summaryOf(r.stdout);
+    expect(summary).toMatchObject({ requests: 6, successes: 0, errors: 6, errorKinds: { timeout: 6 } });
+    responder.kill();
+  });
+
   it('no responders: every request is an error of its own kind (exit 3)', async () => {
     const r = await runCli(['request', 'load.nobody', 'x', '-n', '5', '-c', '2', '--json', ...s()]);
     expect(r.code).toBe(3);

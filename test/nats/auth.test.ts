@@ -239,3 +239,50 @@ describe('credentials in a bad server URL never reach output', () => {
     expect(r.stdout + r.stderr).not.toMatch(/s3c|PW/);
   });
 });
+
+// Requests use one inbox subscription of their own (request-mux.ts): a denied publish to the subject
+// or a denied inbox subscription must still fail each request at once, as nats.js' request did.
+describe('permissions on requests', () => {
+  let srv: NatsServer;
+  beforeAll(async () => {
+    srv = await server(`authorization { users = [
+      { user: pubdeny, password: p, permissions: { publish: { deny: ["secret.>"] } } },
+      { user: subdeny, password: p, permissions: { subscribe: { deny: ["_INBOX.>"] } } }
+    ] }`);
+  });
+  const url = (user: string) => srv.url.replace('nats://', `nats://${user}:p@`);
+
+  it('a denied publish to the subject fails the request at once (not at --timeout)', async () => {
+    const r = await runCli(['request', 'secret.x', 'hi', '-s', url('pubdeny'), '--timeout', '20s', '--json']);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      ok: false,
+      error: { message: 'Permissions Violation for Publish to "secret.x"' },
+    });
+    const load = await runCli([
+      'request',
+      'secret.x',
+      'hi',
+      '-s',
+      url('pubdeny'),
+      '--timeout',
+      '20s',
+      '-n',
+      '6',
+      '-c',
+      '3',
+      '--json',
+    ]);
+    const summary = JSON.parse(load.stdout.trim().split('\n').at(-1) ?? '{}');
+    expect(summary).toMatchObject({ requests: 6, errors: 6, errorKinds: { response: 6 } });
+    expect(summary.durationMs).toBeLessThan(20_000);
+  });
+
+  it('a denied inbox subscription fails the request at once', async () => {
+    const r = await runCli(['request', 'open.x', 'hi', '-s', url('subdeny'), '--timeout', '20s', '--json']);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout).error.message).toMatch(
+      /^Permissions Violation for Subscription to "_INBOX\./,
+    );
+  });
+});

@@ -4,7 +4,7 @@ import type { AttemptContext, Outcome, ResultFields, Transport, Verdict } from '
 import { ResponseError } from '../../errors/comms-error.js';
 import type { GrpcCall, GrpcReply } from './call.js';
 import { classifyGrpc } from './classify.js';
-import { GrpcConnection } from './connection.js';
+import { GrpcConnection, type InvokeOptions } from './connection.js';
 import { withGrpcStatus } from './errors.js';
 import { decodeToJson } from './json-codec.js';
 import type { ResolvedMethod } from './schema.js';
@@ -82,7 +82,7 @@ export class GrpcTransport implements Transport<GrpcCall, GrpcReply> {
     const messages: unknown[] = [];
     const { responseType } = call.method;
     const emitDefaults = this.#options.emitDefaults;
-    const raw = await this.#conn.invoke({
+    const options: InvokeOptions = {
       kind: call.method.kind,
       path: call.method.path,
       metadata: call.metadata,
@@ -97,9 +97,12 @@ export class GrpcTransport implements Transport<GrpcCall, GrpcReply> {
             if (call.onMessage) await call.onMessage(json, index);
             if (!call.onMessage || call.keepMessages) messages.push(json);
           },
-      ...(call.onHeaders ? { onHeaders: call.onHeaders } : {}),
-      ...(call.skipMetadata ? { records: false } : {}),
-    });
+    };
+    if (call.onHeaders) options.onHeaders = call.onHeaders;
+    if (call.skipMetadata) options.records = false;
+    // The pooled per-attempt deadline's callback: no abort listener added and removed per call.
+    if (ctx.onAbort) options.onAbort = ctx.onAbort;
+    const raw = await this.#conn.invoke(options);
     const details = raw.detailsBin ? await decodeStatusDetails(raw.detailsBin, this.#options.schema) : [];
     const retryAfterMs = retryDelayMs(details);
     return { ...raw, messages, details, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };

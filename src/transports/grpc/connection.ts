@@ -1,6 +1,7 @@
 import type { Channel, Client, Metadata, MetadataValue, StatusObject } from '@grpc/grpc-js';
 import { formatMs } from '../../core/duration.js';
 import type { TimingRecorder } from '../../core/timing.js';
+import type { AttemptContext } from '../../core/transport.js';
 import { abortReasonToError } from '../../errors/classify.js';
 import { ConnectError, ResponseError, TimeoutError, UsageError } from '../../errors/comms-error.js';
 import { isSecretHeader, REDACTED } from '../../output/redact.js';
@@ -53,6 +54,11 @@ export interface InvokeOptions {
   onHeaders?(): void;
   deadlineMs: number;
   signal: AbortSignal;
+  /**
+   * The attempt's pooled abort callback (AttemptContext.onAbort), when it has one: used instead of an
+   * `abort` listener added to and removed from `signal` on every call.
+   */
+  onAbort?: AttemptContext['onAbort'];
   timing?: TimingRecorder;
   /**
    * false: response headers and trailers are not copied into records (`headers`/`trailers` stay
@@ -191,7 +197,9 @@ export class GrpcConnection {
       };
 
       const onAbort = () => call.cancelWithStatus(Status.CANCELLED, 'Cancelled on client');
+      const setAbort = opts.onAbort;
       if (opts.signal.aborted) onAbort();
+      else if (setAbort) setAbort(onAbort);
       else opts.signal.addEventListener('abort', onAbort, { once: true });
 
       call.start(opts.metadata, {
@@ -290,7 +298,8 @@ export class GrpcConnection {
           if (opening && timing) this.#probe.forget(timing);
           stopRequests?.abort(CALL_ENDED); // the call is over: stop reading request messages (stdin)
           const connected = answered || channel.getConnectivityState(false) === connectivityState.READY;
-          opts.signal.removeEventListener('abort', onAbort);
+          if (setAbort) setAbort(undefined);
+          else opts.signal.removeEventListener('abort', onAbort);
           const code = normalizeCode(raw.code);
           if (code === 0 && single && received === 0)
             failed ??= withGrpcStatus(

@@ -25,6 +25,7 @@ import { describeServers, type NatsConnectOptions } from './connection-options.j
 import { JS_API_CODES, natsError } from './errors.js';
 import { toHeaders } from './headers.js';
 import { boundedHeaders, headersToRecord } from './message.js';
+import { RequestMux } from './request-mux.js';
 
 export type { NatsCall, NatsReply, OutgoingMessage } from './call.js';
 
@@ -44,6 +45,9 @@ export class NatsTransport implements Transport<NatsCall, NatsReply> {
   /** The connection once it is up (close drains it; a connect still pending is not waited for). */
   #live: NatsConnection | undefined;
   #js: JetStreamClient | undefined;
+  /** Requests with a pooled per-attempt deadline go through this (made on the first such request). */
+  #mux: RequestMux | undefined;
+  #muxConnection: NatsConnection | undefined;
 
   /**
    * @param timeoutMs the per-attempt --timeout, handed to nats.js as its own request/ack timeout
@@ -116,6 +120,21 @@ export class NatsTransport implements Transport<NatsCall, NatsReply> {
       return Promise.reject(err);
     }
     if (signal.aborted) return Promise.reject(abortReasonToError(signal.reason));
+    // The attempt's pooled deadline (load mode, and any call without --max-time) is the request's
+    // timeout: through this transport's own inbox mux (see request-mux.ts for why not nc.request).
+    if (ctx.onAbort) {
+      let mux = this.#mux;
+      if (mux === undefined || this.#muxConnection !== nc || !mux.usable) {
+        try {
+          mux = new RequestMux(nc, requestReply);
+        } catch (err) {
+          return Promise.reject(natsError(err, call.target, signal));
+        }
+        this.#mux = mux;
+        this.#muxConnection = nc;
+      }
+      return mux.request<NatsReply>(m, call.target, ctx);
+    }
     const options = m.headers ? { timeout: this.#timeoutMs, headers: toHeaders(m.headers) } : this.#plain;
     return new Promise<NatsReply>((resolve, reject) => {
       const onAbort = () => reject(abortReasonToError(signal.reason));
@@ -293,6 +312,8 @@ export class NatsTransport implements Transport<NatsCall, NatsReply> {
     const live = this.#live;
     this.#nc = undefined;
     this.#live = undefined;
+    this.#mux = undefined;
+    this.#muxConnection = undefined;
     if (!pending) return;
     if (live) {
       // drain, not close: anything published but not yet flushed still goes out.
