@@ -105,7 +105,8 @@ export class MqttTransport implements Transport<MqttCall, MqttReply> {
         client.on('message', (_topic, _payload, packet) => {
           const corr = packet.properties?.correlationData;
           if (!corr) return;
-          const key = Buffer.from(corr).toString('utf8');
+          // mqtt-packet parses correlation data into a Buffer: read it in place, no copy per reply.
+          const key = (Buffer.isBuffer(corr) ? corr : Buffer.from(corr)).toString('utf8');
           const waiting = this.#replies.get(key);
           if (!waiting) return;
           this.#replies.delete(key);
