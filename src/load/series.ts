@@ -23,7 +23,9 @@ export interface SeriesPoint {
 /** Records the current interval alongside the run's totals; `rotate` closes it and starts the next. */
 export class IntervalRecorder {
   readonly points: SeriesPoint[] = [];
-  readonly #histogram = new LatencyHistogram();
+  #histogram = new LatencyHistogram();
+  /** The histogram of the last closed interval (the last point), kept so a short tail folds into it without decoding. */
+  #previous: LatencyHistogram | undefined;
   #errors = 0;
   #start: number;
 
@@ -40,10 +42,33 @@ export class IntervalRecorder {
   rotate(now = Date.now()): SeriesPoint {
     const point = pointOf(this.#start, Math.max(1, now - this.#start), this.#histogram, this.#errors);
     this.points.push(point);
+    const closed = this.#histogram;
+    this.#histogram = this.#previous ?? new LatencyHistogram();
     this.#histogram.reset();
+    this.#previous = closed;
     this.#errors = 0;
     this.#start = now;
     return point;
+  }
+
+  /**
+   * Close the last interval at the end of the run. A short tail is folded into the previous point
+   * (`replaced`: the returned point stands for the last one kept before).
+   */
+  finish(now = Date.now()): { point: SeriesPoint; replaced: boolean } {
+    const prev = this.points.at(-1);
+    const previous = this.#previous;
+    const ms = Math.round(Math.max(1, now - this.#start));
+    if (!prev || !previous || ms >= SHORT_TAIL_MS) return { point: this.rotate(now), replaced: false };
+    // The histograms themselves, where decoding the two points' encodings gave the same counts and
+    // moments (the encoding is exact) at the cost of loading HdrHistogram's decoder at the end of a run.
+    previous.add(this.#histogram);
+    const folded = pointOf(prev.ts, prev.ms + ms, previous, prev.errors + this.#errors);
+    this.points.splice(-1, 1, folded);
+    this.#histogram.reset();
+    this.#errors = 0;
+    this.#start = now;
+    return { point: folded, replaced: true };
   }
 }
 
@@ -58,14 +83,7 @@ export function finishIntervals(
   rec: IntervalRecorder,
   now = Date.now(),
 ): { point: SeriesPoint; replaced: boolean } {
-  const point = rec.rotate(now);
-  const prev = rec.points.at(-2);
-  if (!prev || point.ms >= SHORT_TAIL_MS) return { point, replaced: false };
-  const h = LatencyHistogram.decode(prev.latency);
-  h.add(LatencyHistogram.decode(point.latency));
-  const folded = pointOf(prev.ts, prev.ms + point.ms, h, prev.errors + point.errors);
-  rec.points.splice(-2, 2, folded);
-  return { point: folded, replaced: true };
+  return rec.finish(now);
 }
 
 export function pointOf(ts: number, ms: number, h: LatencyHistogram, errors: number): SeriesPoint {

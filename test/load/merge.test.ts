@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { LatencyHistogram } from '../../src/load/histogram.js';
 import { mergeSummaries } from '../../src/load/merge.js';
-import { IntervalRecorder, mergeSeries } from '../../src/load/series.js';
+import { finishIntervals, IntervalRecorder, mergeSeries, pointOf } from '../../src/load/series.js';
 import type { LoadSummary } from '../../src/load/summary.js';
 
 /** A deterministic spread of latencies over three orders of magnitude (a long tail). */
@@ -132,5 +132,49 @@ describe('exact merges', () => {
     expect(m.exit).toBe(3);
     expect(m.error?.message).toMatch(/lost w3/);
     expect(mergeSummaries([{ name: 'w1', summary: a }], { lost: [lost], allowPartial: true }).exit).toBe(0);
+  });
+});
+
+describe('finishIntervals', () => {
+  it('folds a short tail into the last point: the buckets of one histogram of both intervals', () => {
+    const values = dataSet(1500);
+    const iv = new IntervalRecorder(1_000_000);
+    const both = new LatencyHistogram();
+    values.forEach((v, i) => {
+      iv.record(v, i % 100 !== 0);
+      both.record(v);
+      if (i === 499) iv.rotate(1_001_000);
+    });
+    const { point, replaced } = finishIntervals(iv, 1_001_200);
+    expect(replaced).toBe(true);
+    expect(iv.points).toHaveLength(1);
+    const whole = pointOf(1_000_000, 1_000 + 200, both, 15);
+    // Buckets add exactly; the moments combine (Chan et al.) to within rounding of recording them in one.
+    const { latency, ...figures } = point;
+    const { latency: wholeLatency, ...wholeFigures } = whole;
+    expect(figures).toEqual(wholeFigures);
+    expect(latency.hdr).toBe(wholeLatency.hdr);
+    expect([latency.count, latency.min, latency.max]).toEqual([
+      wholeLatency.count,
+      wholeLatency.min,
+      wholeLatency.max,
+    ]);
+    expect(latency.mean).toBeCloseTo(wholeLatency.mean, 9);
+    expect(latency.m2 / wholeLatency.m2).toBeCloseTo(1, 9);
+    expect(iv.points[0]).toBe(point);
+  });
+
+  it('keeps a tail of 500 ms or more as its own point', () => {
+    const iv = new IntervalRecorder(0);
+    iv.record(1, true);
+    iv.rotate(1_000);
+    iv.record(2, false);
+    const { point, replaced } = finishIntervals(iv, 1_500);
+    expect(replaced).toBe(false);
+    expect(iv.points.map((p) => [p.ts, p.ms, p.requests, p.errors])).toEqual([
+      [0, 1_000, 1, 0],
+      [1_000, 500, 1, 1],
+    ]);
+    expect(point).toBe(iv.points[1]);
   });
 });

@@ -1,9 +1,20 @@
+import { createRequire } from 'node:module';
 import type { ChannelModel } from 'amqplib';
 import type { TlsMaterial } from '../../command/tls-options.js';
 import { UsageError } from '../../errors/comms-error.js';
 import { redactUrl } from '../../output/redact.js';
 import { amqpError } from './errors.js';
 import { DEFAULT_AMQP_URL } from './flags.js';
+
+const requireCjs = createRequire(import.meta.url);
+/**
+ * amqplib is CommonJS: required, not imported. `import('amqplib')` from the CLI started Node's ESM loader
+ * for it and had cjs-module-lexer parse the package's files for their export names, on every run
+ * (measured: about 1.3x the CPU of requiring it, 60-90 ms against 50-55 ms on a busy machine).
+ */
+function loadAmqplib(): typeof import('amqplib') {
+  return requireCjs('amqplib') as typeof import('amqplib');
+}
 
 /** Where and how to connect, checked before anything is sent. */
 export interface AmqpEndpoint {
@@ -50,7 +61,7 @@ export function amqpEndpoint(
 
 /** Connect (amqplib is loaded here, on first use), errors typed. */
 export async function connectAmqp(endpoint: AmqpEndpoint): Promise<ChannelModel> {
-  const amqp = await import('amqplib');
+  const amqp = loadAmqplib();
   const { tls } = endpoint;
   try {
     return await amqp.connect(endpoint.url, {

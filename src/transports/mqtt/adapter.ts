@@ -12,6 +12,48 @@ import { closeMqtt, connectMqtt, type MqttEndpoint } from './connection.js';
 import { mqttError } from './errors.js';
 import { headersOf, type PublishPacket } from './message.js';
 
+/**
+ * The broker's answers to one publish batch, counted: mqtt.js calls back once per message (PUBACK,
+ * PUBCOMP, or the write for QoS 0). One callback shared by the messages to the same topic and one
+ * promise for the batch, instead of a promise and two closures per message; `all()` settles like
+ * `Promise.all` over per-message promises would: rejected with the first failure, else resolved once
+ * every message is answered.
+ */
+class BatchAcks {
+  sent = 0;
+  #answered = 0;
+  #error: CommsError | undefined;
+  #topic: string | undefined;
+  #callback: ((err?: Error) => void) | undefined;
+  #waiter: { resolve(): void; reject(err: CommsError): void } | undefined;
+
+  callback(topic: string): (err?: Error) => void {
+    if (topic !== this.#topic || !this.#callback) {
+      this.#topic = topic;
+      this.#callback = (err?: Error) => this.#answer(err, topic);
+    }
+    return this.#callback;
+  }
+
+  #answer(err: Error | undefined, topic: string): void {
+    this.#answered += 1;
+    if (this.#error) return;
+    if (err) {
+      this.#error = mqttError(err, topic, 'publish');
+      this.#waiter?.reject(this.#error);
+    } else if (this.#answered === this.sent) this.#waiter?.resolve();
+  }
+
+  /** Settles once every message sent so far is answered (call it when the batch is sent). */
+  all(): Promise<void> {
+    if (this.#error) return Promise.reject(this.#error);
+    if (this.#answered === this.sent) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.#waiter = { resolve, reject };
+    });
+  }
+}
+
 interface PendingReply {
   resolve(packet: PublishPacket): void;
   reject(err: CommsError): void;
@@ -63,7 +105,8 @@ export class MqttTransport implements Transport<MqttCall, MqttReply> {
         client.on('message', (_topic, _payload, packet) => {
           const corr = packet.properties?.correlationData;
           if (!corr) return;
-          const key = Buffer.from(corr).toString('utf8');
+          // mqtt-packet parses correlation data into a Buffer: read it in place, no copy per reply.
+          const key = (Buffer.isBuffer(corr) ? corr : Buffer.from(corr)).toString('utf8');
           const waiting = this.#replies.get(key);
           if (!waiting) return;
           this.#replies.delete(key);
@@ -95,16 +138,12 @@ export class MqttTransport implements Transport<MqttCall, MqttReply> {
     let count = 0;
     let bytes = 0;
     let qos = 0;
-    const acks: Array<Promise<void>> = [];
+    const acks = new BatchAcks();
     const send = (m: OutgoingMqtt) => {
-      qos = Math.max(qos, m.options.qos ?? 0);
-      acks.push(
-        new Promise<void>((resolve, reject) => {
-          client.publish(m.topic, m.payload, m.options, (err) =>
-            err ? reject(mqttError(err, m.topic, 'publish')) : resolve(),
-          );
-        }),
-      );
+      const q = m.options.qos ?? 0;
+      if (q > qos) qos = q;
+      acks.sent += 1;
+      client.publish(m.topic, m.payload, m.options, acks.callback(m.topic));
       count += 1;
       bytes += m.payload.byteLength;
     };
@@ -121,10 +160,9 @@ export class MqttTransport implements Transport<MqttCall, MqttReply> {
           if (ctx.signal.aborted) break;
         }
       }
-      for (const a of acks) a.catch(() => undefined);
       if (ctx.signal.aborted)
         return { op: 'publish', count, bytes, qos, stopped: abortReasonToError(ctx.signal.reason) };
-      await raceSignal(Promise.all(acks), ctx.signal);
+      await raceSignal(acks.all(), ctx.signal);
       ctx.timing.set('firstByte', performance.now() - ctx.timing.start);
       return { op: 'publish', count, bytes, qos };
     } catch (err) {

@@ -35,6 +35,21 @@ export async function messageMaker(
       : await readPayload(spec, values.data !== undefined ? '-d' : 'payload', stdin);
   const payloadText = hasTemplate(payload.toString('utf8')) ? payload.toString('utf8') : undefined;
   const qos = qosLevel(values.qos);
+  if (
+    payloadText === undefined &&
+    !hasTemplate(topicTemplate) &&
+    !headers.some(([k, v]) => hasTemplate(k) || hasTemplate(v))
+  ) {
+    // Nothing to expand: every message is the same one (mqtt.js copies the options it is given), so a
+    // --count batch builds no objects per message. With --lines only the payload differs.
+    const properties = {
+      ...(headers.length ? { userProperties: Object.fromEntries(headers) } : {}),
+      ...(values.contentType !== undefined ? { contentType: values.contentType } : {}),
+    };
+    const options = { qos, retain, ...(Object.keys(properties).length ? { properties } : {}) };
+    const same: OutgoingMqtt = { topic: topicTemplate, payload, options };
+    return (_seq, data) => (data !== undefined ? { topic: topicTemplate, payload: data, options } : same);
+  }
   return (seq, data) => {
     const now = new Date();
     const x = (t: string) => expandTemplate(t, seq, now);
