@@ -81,7 +81,7 @@ rows.push(
       transport,
       makeCall: () => call,
       pipeline,
-      flags: { requests: String(n), concurrency: '50' },
+      plan: { requests: n, concurrency: 50, warmupMs: 0, gates: [], jsonAll: false, abortOnFail: false, reports: [] },
       output,
       signal: ac.signal,
       checks: [],
