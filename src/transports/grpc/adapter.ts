@@ -103,6 +103,14 @@ export class GrpcTransport implements Transport<GrpcCall, GrpcReply> {
     // The pooled per-attempt deadline's callback: no abort listener added and removed per call.
     if (ctx.onAbort) options.onAbort = ctx.onAbort;
     const raw = await this.#conn.invoke(options);
+    if (raw.detailsBin === undefined) {
+      // No status details (every OK call): the reply is the raw result with its two fields added, in
+      // the same key order as the copy below, without copying it.
+      const reply = raw as GrpcReply;
+      reply.messages = messages;
+      reply.details = [];
+      return reply;
+    }
     const details = raw.detailsBin ? await decodeStatusDetails(raw.detailsBin, this.#options.schema) : [];
     const retryAfterMs = retryDelayMs(details);
     return { ...raw, messages, details, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };

@@ -75,6 +75,42 @@ const HIGH_WATER_MESSAGES = 64;
 const HIGH_WATER_BYTES = 4 * 1024 * 1024;
 const LOW_WATER_MESSAGES = 16;
 
+/** What a call hears from grpc-js (its listener's three callbacks). */
+interface CallListener {
+  onReceiveMetadata(md: Metadata): void;
+  onReceiveMessage(bytes: Buffer): void;
+  onReceiveStatus(status: StatusObject): void;
+}
+
+/**
+ * The listener handed to grpc-js: forwards to the call's own callbacks until the status, then lets
+ * them go. grpc-js' finished call objects can stay reachable from old-generation garbage until the
+ * next full GC (discarded hash tables of its per-transport call Set and node:http2's stream Map still
+ * point at them), and through the listener they would keep the call's closures, promise and result
+ * alive (promoted on every scavenge); detached, only this small object is.
+ */
+class Relay implements CallListener {
+  #to: CallListener | undefined;
+
+  constructor(to: CallListener) {
+    this.#to = to;
+  }
+
+  onReceiveMetadata(md: Metadata): void {
+    this.#to?.onReceiveMetadata(md);
+  }
+
+  onReceiveMessage(bytes: Buffer): void {
+    this.#to?.onReceiveMessage(bytes);
+  }
+
+  onReceiveStatus(status: StatusObject): void {
+    const to = this.#to;
+    this.#to = undefined;
+    to?.onReceiveStatus(status);
+  }
+}
+
 /** The reason given to a stream's request reader when the call ends (allocated once). */
 const CALL_ENDED = new Error('the call has ended');
 
@@ -202,66 +238,85 @@ export class GrpcConnection {
       else if (setAbort) setAbort(onAbort);
       else opts.signal.addEventListener('abort', onAbort, { once: true });
 
-      call.start(opts.metadata, {
-        onReceiveMetadata: (md: Metadata) => {
-          frame();
-          answered = true;
-          if (records) headers = metadataToRecord(md);
-          const type = String(md.get('content-type')[0] ?? '');
-          if (!/^application\/grpc(\+|;|$)/i.test(type)) {
-            const shown = type ? `content-type ${type}` : 'no content-type';
-            fail(
-              withGrpcStatus(
-                new ConnectError(
-                  `${this.target.display} is not a gRPC server (it answered HTTP with ${shown})`,
-                  {
-                    code: 'COMMS_ERR_NOT_GRPC',
-                    hint: 'check the port: this looks like a web server, not gRPC (gRPC answers application/grpc)',
-                  },
+      call.start(
+        opts.metadata,
+        new Relay({
+          onReceiveMetadata: (md: Metadata) => {
+            frame();
+            answered = true;
+            if (records) headers = metadataToRecord(md);
+            const type = String(md.get('content-type')[0] ?? '');
+            if (!/^application\/grpc(\+|;|$)/i.test(type)) {
+              const shown = type ? `content-type ${type}` : 'no content-type';
+              fail(
+                withGrpcStatus(
+                  new ConnectError(
+                    `${this.target.display} is not a gRPC server (it answered HTTP with ${shown})`,
+                    {
+                      code: 'COMMS_ERR_NOT_GRPC',
+                      hint: 'check the port: this looks like a web server, not gRPC (gRPC answers application/grpc)',
+                    },
+                  ),
+                  'UNKNOWN',
                 ),
-                'UNKNOWN',
-              ),
-              Status.UNKNOWN,
-              'not a gRPC server',
-            );
-          } else opts.onHeaders?.();
-        },
-        onReceiveMessage: (bytes: Buffer) => {
-          frame();
-          const index = received++;
-          bytesIn += bytes.length;
-          if (single && index >= 1) {
-            // The gRPC spec: a response cardinality violation is UNIMPLEMENTED, and the call ends now.
-            fail(
-              withGrpcStatus(
-                new ResponseError(
-                  `cardinality violation: ${opts.kind} method ${opts.path} answered with more than one message`,
-                  { code: 'COMMS_ERR_GRPC_CARDINALITY' },
+                Status.UNKNOWN,
+                'not a gRPC server',
+              );
+            } else opts.onHeaders?.();
+          },
+          onReceiveMessage: (bytes: Buffer) => {
+            frame();
+            const index = received++;
+            bytesIn += bytes.length;
+            if (single && index >= 1) {
+              // The gRPC spec: a response cardinality violation is UNIMPLEMENTED, and the call ends now.
+              fail(
+                withGrpcStatus(
+                  new ResponseError(
+                    `cardinality violation: ${opts.kind} method ${opts.path} answered with more than one message`,
+                    { code: 'COMMS_ERR_GRPC_CARDINALITY' },
+                  ),
+                  'UNIMPLEMENTED',
                 ),
-                'UNIMPLEMENTED',
-              ),
-              Status.UNIMPLEMENTED,
-              'Too many responses received',
-            );
-            return;
-          }
-          if (queued === 0 && failed === undefined) {
-            // Nothing queued before it: hand it over now; a handler that finishes synchronously (load
-            // mode's wire check) costs no promise chain (three promises per message otherwise).
-            let handled: Promise<void> | void;
-            try {
-              handled = opts.onMessage(bytes, index);
-            } catch (err) {
-              fail(err, Status.CANCELLED, 'the client could not handle a response');
+                Status.UNIMPLEMENTED,
+                'Too many responses received',
+              );
               return;
             }
-            if (handled === undefined) {
-              read();
+            if (queued === 0 && failed === undefined) {
+              // Nothing queued before it: hand it over now; a handler that finishes synchronously (load
+              // mode's wire check) costs no promise chain (three promises per message otherwise).
+              let handled: Promise<void> | void;
+              try {
+                handled = opts.onMessage(bytes, index);
+              } catch (err) {
+                fail(err, Status.CANCELLED, 'the client could not handle a response');
+                return;
+              }
+              if (handled === undefined) {
+                read();
+                return;
+              }
+              queued += 1;
+              queuedBytes += bytes.length;
+              chain = handled
+                .catch((err) => fail(err, Status.CANCELLED, 'the client could not handle a response'))
+                .finally(() => {
+                  queued -= 1;
+                  queuedBytes -= bytes.length;
+                  if (paused && queued <= LOW_WATER_MESSAGES) {
+                    paused = false;
+                    read();
+                  }
+                });
+              if (queued < HIGH_WATER_MESSAGES && queuedBytes < HIGH_WATER_BYTES) read();
+              else paused = true;
               return;
             }
             queued += 1;
             queuedBytes += bytes.length;
-            chain = handled
+            chain = (chain ?? Promise.resolve())
+              .then(() => (failed === undefined ? opts.onMessage(bytes, index) : undefined))
               .catch((err) => fail(err, Status.CANCELLED, 'the client could not handle a response'))
               .finally(() => {
                 queued -= 1;
@@ -273,87 +328,71 @@ export class GrpcConnection {
               });
             if (queued < HIGH_WATER_MESSAGES && queuedBytes < HIGH_WATER_BYTES) read();
             else paused = true;
-            return;
-          }
-          queued += 1;
-          queuedBytes += bytes.length;
-          chain = (chain ?? Promise.resolve())
-            .then(() => (failed === undefined ? opts.onMessage(bytes, index) : undefined))
-            .catch((err) => fail(err, Status.CANCELLED, 'the client could not handle a response'))
-            .finally(() => {
-              queued -= 1;
-              queuedBytes -= bytes.length;
-              if (paused && queued <= LOW_WATER_MESSAGES) {
-                paused = false;
-                read();
+          },
+          onReceiveStatus: (raw: StatusObject) => {
+            if (settled) return;
+            settled = true;
+            statusSeen = true;
+            if (opening && timing) this.#probe.forget(timing);
+            stopRequests?.abort(CALL_ENDED); // the call is over: stop reading request messages (stdin)
+            const connected = answered || channel.getConnectivityState(false) === connectivityState.READY;
+            if (setAbort) setAbort(undefined);
+            else opts.signal.removeEventListener('abort', onAbort);
+            const code = normalizeCode(raw.code);
+            if (code === 0 && single && received === 0)
+              failed ??= withGrpcStatus(
+                new ResponseError(`no response message: ${opts.path} ended OK without one`, {
+                  code: 'COMMS_ERR_GRPC_NO_MESSAGE',
+                  hint: `a ${opts.kind} method must answer exactly one message (the server is broken)`,
+                }),
+                'UNIMPLEMENTED',
+              );
+            if (answered || code !== Status.CANCELLED) frame();
+            const finish = () => {
+              timing?.markSinceStart('total');
+              if (failed !== undefined) return reject(failed);
+              // We cancelled it: report why (timeout or Ctrl-C), not "CANCELLED".
+              if (code === Status.CANCELLED && opts.signal.aborted) {
+                const err = abortReasonToError(opts.signal.reason);
+                return reject(
+                  err.kind === 'timeout' && !connected
+                    ? new TimeoutError(`connect to ${this.target.display} ${err.message}`, {
+                        code: 'COMMS_ERR_CONNECT_TIMEOUT',
+                        cause: err,
+                      })
+                    : err,
+                );
               }
-            });
-          if (queued < HIGH_WATER_MESSAGES && queuedBytes < HIGH_WATER_BYTES) read();
-          else paused = true;
-        },
-        onReceiveStatus: (raw: StatusObject) => {
-          if (settled) return;
-          settled = true;
-          statusSeen = true;
-          if (opening && timing) this.#probe.forget(timing);
-          stopRequests?.abort(CALL_ENDED); // the call is over: stop reading request messages (stdin)
-          const connected = answered || channel.getConnectivityState(false) === connectivityState.READY;
-          if (setAbort) setAbort(undefined);
-          else opts.signal.removeEventListener('abort', onAbort);
-          const code = normalizeCode(raw.code);
-          if (code === 0 && single && received === 0)
-            failed ??= withGrpcStatus(
-              new ResponseError(`no response message: ${opts.path} ended OK without one`, {
-                code: 'COMMS_ERR_GRPC_NO_MESSAGE',
-                hint: `a ${opts.kind} method must answer exactly one message (the server is broken)`,
-              }),
-              'UNIMPLEMENTED',
-            );
-          if (answered || code !== Status.CANCELLED) frame();
-          const finish = () => {
-            timing?.markSinceStart('total');
-            if (failed !== undefined) return reject(failed);
-            // We cancelled it: report why (timeout or Ctrl-C), not "CANCELLED".
-            if (code === Status.CANCELLED && opts.signal.aborted) {
-              const err = abortReasonToError(opts.signal.reason);
-              return reject(
-                err.kind === 'timeout' && !connected
-                  ? new TimeoutError(`connect to ${this.target.display} ${err.message}`, {
-                      code: 'COMMS_ERR_CONNECT_TIMEOUT',
-                      cause: err,
-                    })
-                  : err,
-              );
-            }
-            // grpc-js' own deadline (set from --timeout) can fire a moment before our abort timer of
-            // the same length: before a connection it is the same connect timeout.
-            if (code === Status.DEADLINE_EXCEEDED && !connected && opts.deadlineMs > 0)
-              return reject(
-                new TimeoutError(
-                  `connect to ${this.target.display} timed out after ${formatMs(opts.deadlineMs)} (--timeout)`,
-                  { code: 'COMMS_ERR_CONNECT_TIMEOUT' },
-                ),
-              );
-            const bin = raw.metadata?.get(STATUS_DETAILS_KEY)[0];
-            resolve({
-              code,
-              status: statusName(code),
-              message: raw.details ?? '',
-              headers,
-              trailers: records ? metadataToRecord(raw.metadata) : {},
-              ...(Buffer.isBuffer(bin) ? { detailsBin: bin } : {}),
-              received,
-              sent,
-              answered,
-              connected,
-              bytes: bytesIn,
-            });
-          };
-          // Every response handled synchronously (unary, load mode): settle now, no promise step.
-          if (chain === undefined) finish();
-          else void chain.then(finish);
-        },
-      });
+              // grpc-js' own deadline (set from --timeout) can fire a moment before our abort timer of
+              // the same length: before a connection it is the same connect timeout.
+              if (code === Status.DEADLINE_EXCEEDED && !connected && opts.deadlineMs > 0)
+                return reject(
+                  new TimeoutError(
+                    `connect to ${this.target.display} timed out after ${formatMs(opts.deadlineMs)} (--timeout)`,
+                    { code: 'COMMS_ERR_CONNECT_TIMEOUT' },
+                  ),
+                );
+              const bin = raw.metadata?.get(STATUS_DETAILS_KEY)[0];
+              resolve({
+                code,
+                status: statusName(code),
+                message: raw.details ?? '',
+                headers,
+                trailers: records ? metadataToRecord(raw.metadata) : {},
+                ...(Buffer.isBuffer(bin) ? { detailsBin: bin } : {}),
+                received,
+                sent,
+                answered,
+                connected,
+                bytes: bytesIn,
+              });
+            };
+            // Every response handled synchronously (unary, load mode): settle now, no promise step.
+            if (chain === undefined) finish();
+            else void chain.then(finish);
+          },
+        }),
+      );
       read();
 
       if (streamsIn) {

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { Field, MapField, Type } from 'protobufjs';
 
 /**
@@ -22,7 +23,6 @@ interface Shape {
 }
 
 const MAX_DEPTH = 100;
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 function fieldShape(type: Type, id: number): Shape | undefined {
   const field = type.fieldsById[id] as Field | MapField | undefined;
@@ -140,11 +140,8 @@ function checkValue(
   depth: number,
 ): void {
   if (shape.kind === 'string') {
-    try {
-      utf8.decode(buf.subarray(start, end));
-    } catch {
-      throw new WireError(`${name}: invalid UTF-8 in a string field`);
-    }
+    // Validated without decoding (no string per field); the same strict UTF-8 as a fatal TextDecoder.
+    if (!isUtf8(buf.subarray(start, end))) throw new WireError(`${name}: invalid UTF-8 in a string field`);
     return;
   }
   if (shape.kind === 'message' && shape.type) {

@@ -16,13 +16,17 @@ export class WsConnection {
   readonly socket: WebSocket;
   readonly #queue: WsEvent[] = [];
   #consumer: ((e: WsEvent) => void) | undefined;
+  /** Messages go here instead of to the consumer as events (load mode: no event object, no clock read). */
+  #onMessage: ((data: Buffer, binary: boolean) => void) | undefined;
   #closed = false;
 
   constructor(socket: WebSocket) {
     this.socket = socket;
-    socket.on('message', (data: RawData, isBinary: boolean) =>
-      this.#emit({ type: 'message', data: toBuffer(data), binary: isBinary, at: performance.now() }),
-    );
+    socket.on('message', (data: RawData, isBinary: boolean) => {
+      const onMessage = this.#onMessage;
+      if (onMessage) onMessage(toBuffer(data), isBinary);
+      else this.#emit({ type: 'message', data: toBuffer(data), binary: isBinary, at: performance.now() });
+    });
     socket.on('pong', (data: Buffer) => this.#emit({ type: 'pong', data, at: performance.now() }));
     socket.on('error', (error: Error) => this.#emit({ type: 'error', error }));
     socket.on('close', (code: number, reason: Buffer) => {
@@ -35,10 +39,14 @@ export class WsConnection {
     return this.#closed;
   }
 
-  /** Deliver queued events, then every later one, to `consumer`. */
-  attach(consumer: (e: WsEvent) => void): void {
+  /**
+   * Deliver queued events, then every later one, to `consumer`; with `onMessage`, later messages go
+   * to it instead (queued ones are delivered to `consumer` first, in order).
+   */
+  attach(consumer: (e: WsEvent) => void, onMessage?: (data: Buffer, binary: boolean) => void): void {
     this.#consumer = consumer;
     for (const e of this.#queue.splice(0)) consumer(e);
+    if (onMessage) this.#onMessage = onMessage;
   }
 
   #emit(e: WsEvent): void {

@@ -85,6 +85,73 @@ function settle(w: Waiter, reply: WsMessageReply | undefined, err?: unknown): vo
   else w.reject(err);
 }
 
+/** What an echo-mode message needs of its transport when it ends (private methods, shared once). */
+interface SlotOwner {
+  release(slot: Slot): void;
+  drop(slot: Slot, link: Link): void;
+}
+
+/**
+ * Echo mode's message waiting for its reply on an open connection: one object per message, which is
+ * also the attempt's abort callback (no closures), and gives its slot back as soon as it settles.
+ */
+class EchoWaiter implements Waiter {
+  readonly promise: Promise<WsMessageReply>;
+  #resolve!: (reply: WsMessageReply) => void;
+  #reject!: (err: unknown) => void;
+  readonly #owner: SlotOwner;
+  readonly #slot: Slot;
+  readonly #link: Link;
+  readonly #ctx: AttemptContext;
+
+  constructor(owner: SlotOwner, slot: Slot, link: Link, ctx: AttemptContext) {
+    this.#owner = owner;
+    this.#slot = slot;
+    this.#link = link;
+    this.#ctx = ctx;
+    this.promise = new Promise<WsMessageReply>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+    const set = ctx.onAbort;
+    if (set) set(this);
+    else ctx.signal.addEventListener('abort', this, { once: true });
+  }
+
+  resolve(reply: WsMessageReply): void {
+    this.#resolve(reply);
+    this.#owner.release(this.#slot);
+  }
+
+  reject(err: unknown): void {
+    this.#reject(err);
+    this.#owner.release(this.#slot);
+  }
+
+  unlisten(): void {
+    const set = this.#ctx.onAbort;
+    if (set) set(undefined);
+    else this.#ctx.signal.removeEventListener('abort', this);
+  }
+
+  /** The attempt's signal aborted (timeout, Ctrl-C). */
+  handleEvent(): void {
+    const link = this.#link;
+    if (link.waiting !== this) return;
+    link.waiting = undefined;
+    // Its reply may still come: drop the connection so it cannot pair with the next message.
+    this.#owner.drop(this.#slot, link);
+    this.reject(this.#ctx.signal.reason);
+  }
+}
+
+/** `ws` send options (copied by `send`, never modified). */
+const BINARY = { binary: true } as const;
+const TEXT = { binary: false } as const;
+
+/** The verdict of every answered message (never modified by its readers). */
+const REPLIED: Verdict = Object.freeze({ ok: true, retryable: false, peerFault: false, status: 'reply' });
+
 /** One open connection and the messages waiting on it (a reconnection is a new Link). */
 class Link {
   readonly conn: WsConnection;
@@ -141,6 +208,10 @@ export class WsLoadTransport implements Transport<WsMessageCall, WsMessageReply>
   /** Echo mode: slots with no message in flight (a stack: the warmest connection first). */
   readonly #idle: Slot[];
   readonly #queue: ((slot: Slot) => void)[] = [];
+  readonly #owner: SlotOwner = {
+    release: (slot) => this.#release(slot),
+    drop: (slot, link) => this.#drop(slot, link),
+  };
   #closing = false;
 
   constructor(call: WsCall, opts: WsLoadOptions) {
@@ -163,6 +234,18 @@ export class WsLoadTransport implements Transport<WsMessageCall, WsMessageReply>
 
   attempt(call: WsMessageCall, ctx: AttemptContext): Promise<WsMessageReply> {
     if (this.#opts.replyPath) return this.#matched(call, ctx);
+    // The common case: an idle slot whose connection is open, and an attempt not yet aborted.
+    const slot = this.#idle[this.#idle.length - 1];
+    const link = slot?.link;
+    if (slot && link?.usable && !ctx.signal.aborted) {
+      this.#idle.pop();
+      const waiter = new EchoWaiter(this.#owner, slot, link, ctx);
+      link.waiting = waiter;
+      // No send callback: the link is open (checked just now), and a write that fails later
+      // ends the connection, whose close rejects every message waiting on it.
+      link.conn.socket.send(call.payload, call.binary ? BINARY : TEXT);
+      return waiter.promise;
+    }
     return this.#echo(call, ctx);
   }
 
@@ -186,7 +269,7 @@ export class WsLoadTransport implements Transport<WsMessageCall, WsMessageReply>
         link.waiting = { resolve, reject, unlisten: listenAbort(ctx, onAbort) };
         // No send callback: the link is open (checked just now), and a write that fails later
         // ends the connection, whose close rejects every message waiting on it.
-        link.conn.socket.send(call.payload, { binary: call.binary });
+        link.conn.socket.send(call.payload, call.binary ? BINARY : TEXT);
       });
     } finally {
       this.#release(slot);
@@ -211,7 +294,7 @@ export class WsLoadTransport implements Transport<WsMessageCall, WsMessageReply>
           return;
         }
         link.byId.set(id, { resolve, reject, unlisten: listenAbort(ctx, onAbort) });
-        link.conn.socket.send(call.payload, { binary: call.binary });
+        link.conn.socket.send(call.payload, call.binary ? BINARY : TEXT);
       });
     } finally {
       slot.inFlight -= 1;
@@ -299,24 +382,29 @@ export class WsLoadTransport implements Transport<WsMessageCall, WsMessageReply>
     }
     const link = new Link(conn);
     slot.link = link;
-    conn.attach((e) => this.#onEvent(slot, link, e));
+    conn.attach(
+      (e) => this.#onEvent(slot, link, e),
+      (data, binary) => this.#onMessage(link, data, binary),
+    );
     return link;
+  }
+
+  #onMessage(link: Link, data: Buffer, binary: boolean): void {
+    const path = this.#opts.replyPath;
+    let w: Waiter | undefined;
+    if (!path) {
+      w = link.waiting;
+      link.waiting = undefined;
+    } else w = waiterById(link, data, binary, path);
+    if (w) settle(w, { data, binary });
+    else this.#opts.stats.unmatched += 1;
   }
 
   #onEvent(slot: Slot, link: Link, e: WsEvent): void {
     switch (e.type) {
-      case 'message': {
-        const reply: WsMessageReply = { data: e.data, binary: e.binary };
-        const path = this.#opts.replyPath;
-        let w: Waiter | undefined;
-        if (!path) {
-          w = link.waiting;
-          link.waiting = undefined;
-        } else w = waiterById(link, e.data, e.binary, path);
-        if (w) settle(w, reply);
-        else this.#opts.stats.unmatched += 1;
+      case 'message':
+        this.#onMessage(link, e.data, e.binary);
         return;
-      }
       case 'error':
         // The close that follows says how the connection ended; that is what the messages report.
         return;
@@ -344,7 +432,7 @@ export class WsLoadTransport implements Transport<WsMessageCall, WsMessageReply>
   }
 
   classify(outcome: Outcome<WsMessageReply>): Verdict {
-    if (!outcome.error) return { ok: true, retryable: false, peerFault: false, status: 'reply' };
+    if (!outcome.error) return REPLIED;
     const { error } = outcome;
     if (error instanceof ClosedError)
       return { ok: false, retryable: false, peerFault: true, status: error.closeCode, error };

@@ -113,9 +113,17 @@ export async function runWsLoad(
     ctx.signal,
   );
   const { target, breakerKey } = call;
+  // Text is sent as its UTF-8 bytes (the same frame): handed a string, `ws` encodes it per send and
+  // writes the frame header and the masked payload as two corked writes (a writev per message); handed
+  // bytes, it masks into one buffer and writes once. Texts without placeholders are encoded once.
+  const fixed = outgoing.map((m) =>
+    m.text !== undefined && !m.text.includes('{{') ? Buffer.from(m.text, 'utf8') : undefined,
+  );
   const makeCall = (seq: number): WsMessageCall => {
-    const m = outgoing[(seq - 1) % outgoing.length] as Outgoing;
-    const payload = payloadOf(m, seq);
+    const i = (seq - 1) % outgoing.length;
+    const m = outgoing[i] as Outgoing;
+    const text = fixed[i] ? undefined : payloadOf(m, seq);
+    const payload = fixed[i] ?? (typeof text === 'string' ? Buffer.from(text, 'utf8') : (text as Buffer));
     return {
       target,
       operation: 'message',
@@ -123,7 +131,7 @@ export async function runWsLoad(
       seq,
       payload,
       binary: m.binary,
-      ...(replyPath ? { id: idOf(payload, replyPath, values.replyMatch ?? '') } : {}),
+      ...(replyPath ? { id: idOf(text ?? payload, replyPath, values.replyMatch ?? '') } : {}),
     };
   };
   const checks: ResultCheck<WsMessageReply>[] = plan.expect.messages.map(
