@@ -231,6 +231,23 @@ export class GrpcConnection {
       const read = () => {
         if (!statusSeen) call.startRead();
       };
+      /** Queue one response's handling; read on below the high-water mark, pause above it. */
+      const enqueue = (handling: Promise<void>, size: number) => {
+        queued += 1;
+        queuedBytes += size;
+        chain = handling
+          .catch((err) => fail(err, Status.CANCELLED, 'the client could not handle a response'))
+          .finally(() => {
+            queued -= 1;
+            queuedBytes -= size;
+            if (paused && queued <= LOW_WATER_MESSAGES) {
+              paused = false;
+              read();
+            }
+          });
+        if (queued < HIGH_WATER_MESSAGES && queuedBytes < HIGH_WATER_BYTES) read();
+        else paused = true;
+      };
 
       const onAbort = () => call.cancelWithStatus(Status.CANCELLED, 'Cancelled on client');
       const setAbort = opts.onAbort;
@@ -297,37 +314,15 @@ export class GrpcConnection {
                 read();
                 return;
               }
-              queued += 1;
-              queuedBytes += bytes.length;
-              chain = handled
-                .catch((err) => fail(err, Status.CANCELLED, 'the client could not handle a response'))
-                .finally(() => {
-                  queued -= 1;
-                  queuedBytes -= bytes.length;
-                  if (paused && queued <= LOW_WATER_MESSAGES) {
-                    paused = false;
-                    read();
-                  }
-                });
-              if (queued < HIGH_WATER_MESSAGES && queuedBytes < HIGH_WATER_BYTES) read();
-              else paused = true;
+              enqueue(handled, bytes.length);
               return;
             }
-            queued += 1;
-            queuedBytes += bytes.length;
-            chain = (chain ?? Promise.resolve())
-              .then(() => (failed === undefined ? opts.onMessage(bytes, index) : undefined))
-              .catch((err) => fail(err, Status.CANCELLED, 'the client could not handle a response'))
-              .finally(() => {
-                queued -= 1;
-                queuedBytes -= bytes.length;
-                if (paused && queued <= LOW_WATER_MESSAGES) {
-                  paused = false;
-                  read();
-                }
-              });
-            if (queued < HIGH_WATER_MESSAGES && queuedBytes < HIGH_WATER_BYTES) read();
-            else paused = true;
+            enqueue(
+              (chain ?? Promise.resolve()).then(() =>
+                failed === undefined ? opts.onMessage(bytes, index) : undefined,
+              ),
+              bytes.length,
+            );
           },
           onReceiveStatus: (raw: StatusObject) => {
             if (settled) return;
