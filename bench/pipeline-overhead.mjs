@@ -71,6 +71,24 @@ for (const [label, opts] of [
     }),
   );
 }
+{
+  // Load mode's path: callbacks instead of an awaited promise per call, reply fields not described.
+  const pipeline = new CallPipeline(DEFAULT_RESILIENCE, ac.signal);
+  rows.push(
+    await measure('pipeline.runThen, default, describe off (load mode)', (n) => {
+      let i = 0;
+      const worker = () =>
+        new Promise((resolve, reject) => {
+          const next = () => {
+            if (i++ >= n) return resolve();
+            pipeline.runThen(transport, call, { describe: false }, next, reject);
+          };
+          next();
+        });
+      return Promise.all(Array.from({ length: 50 }, worker));
+    }),
+  );
+}
 const sink = new PassThrough();
 sink.resume();
 const output = new Output({ ...DEFAULT_OUTPUT, json: true }, sink, sink);

@@ -12,7 +12,9 @@ export type Timing = Partial<Record<TimingPhase, number>>;
  */
 export class TimingRecorder {
   readonly start: number;
-  readonly #phases: Timing = {};
+  #phases: Timing = {};
+  /** `#phases` was handed out by toJSON(): the next write goes to a copy, so that object never changes. */
+  #shared = false;
 
   constructor(start = performance.now()) {
     this.start = start;
@@ -20,20 +22,30 @@ export class TimingRecorder {
 
   /** Record a phase's duration directly. */
   set(phase: TimingPhase, ms: number): void {
-    this.#phases[phase] = round(ms);
+    this.#writable()[phase] = round(ms);
   }
 
   /** Record a phase as "now minus the attempt start" (firstByte, total). */
   markSinceStart(phase: TimingPhase, at = performance.now()): void {
-    this.#phases[phase] = round(at - this.start);
+    this.#writable()[phase] = round(at - this.start);
   }
 
   get(phase: TimingPhase): number | undefined {
     return this.#phases[phase];
   }
 
+  /** The phases so far, as an object later records do not change (no copy per call: load mode). */
   toJSON(): Timing {
-    return { ...this.#phases };
+    this.#shared = true;
+    return this.#phases;
+  }
+
+  #writable(): Timing {
+    if (this.#shared) {
+      this.#phases = { ...this.#phases };
+      this.#shared = false;
+    }
+    return this.#phases;
   }
 }
 

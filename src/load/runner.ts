@@ -3,7 +3,7 @@ import { performance } from '../core/clock.js';
 import { formatMs } from '../core/duration.js';
 import { applyChecks } from '../core/expect.js';
 import type { Result } from '../core/result.js';
-import type { RunOptions } from '../core/run-call.js';
+import type { CallOutcome, RunOptions } from '../core/run-call.js';
 import type { CallBase } from '../core/transport.js';
 import { toCommsError } from '../errors/classify.js';
 import { type ExitCode, exitCodeForKind } from '../errors/exit-codes.js';
@@ -99,10 +99,11 @@ async function runLoadWith<C extends CallBase, R>(spec: LoadSpec<C, R>): Promise
   if (plan.warmupMs > 0 && !signal.aborted) {
     await runPhase(ctx, { warmup: true, durationMs: plan.warmupMs, stats: new LoadStats() });
   }
-  const stats = new LoadStats();
+  // One histogram insert per call: the intervals (the report's series) add up into the totals.
+  const stats = new LoadStats({ latencyByIntervals: true });
   const startedAt = Date.now();
   const started = performance.now();
-  const intervals = new IntervalRecorder(startedAt);
+  const intervals = new IntervalRecorder(startedAt, stats.histogram);
   const measured: Phase = {
     warmup: false,
     ...(plan.requests !== undefined ? { requests: plan.requests } : {}),
@@ -245,13 +246,16 @@ function drainLine(drain: Drain, plan: LoadPlan): string {
 
 /**
  * One call, measured from `startAt` (the actual start in a closed loop, the scheduled start in an
- * open loop), folded into the stats. Never throws: a failing pipeline becomes a failed result.
+ * open loop), folded into the stats; then `done()`. Never throws: a failing pipeline becomes a failed
+ * result. Continuations rather than an async function: a call is one `then` on the pipeline's
+ * promise, not an async frame per level (the loop's, this one's) with a microtask hop each.
  */
-async function oneCall<C extends CallBase, R>(
+function startCall<C extends CallBase, R>(
   ctx: RunContext<C, R>,
   phase: Phase,
   startAt: number,
-): Promise<void> {
+  done: () => void,
+): void {
   const { spec } = ctx;
   const seq = ++ctx.seq;
   let call: C;
@@ -259,29 +263,15 @@ async function oneCall<C extends CallBase, R>(
     call = spec.makeCall(seq);
   } catch (err) {
     ctx.fatal ??= err;
+    done();
     return;
   }
-  let result: Result;
-  let reply: R | undefined;
-  let bytes = 0;
   ctx.inFlight += 1;
-  try {
-    const running = spec.pipeline.run(spec.transport, call, ctx.runOptions);
-    // --drain-timeout: a call still running when it ran out is abandoned (the transport's close
-    // aborts it) and counted as not completed, never as a result.
-    const outcome = ctx.abandon ? await Promise.race([running, ctx.abandon]) : await running;
-    if (outcome === 'abandoned') {
-      running.catch(() => {});
-      if (ctx.drain) ctx.drain.notCompleted += 1;
-      return;
-    }
-    result = outcome.result;
-    reply = outcome.reply;
-    if (spec.replyBytes && outcome.reply !== undefined) bytes = spec.replyBytes(outcome.reply);
-  } catch (err) {
+  const failed = (err: unknown): void => {
+    ctx.inFlight -= 1;
     // The pipeline turns transport failures into results; this is a bug in classify/describe. Count it.
     const e = toCommsError(err, call.target, spec.signal);
-    result = {
+    const result: Result = {
       transport: spec.transport.kind,
       target: call.target,
       operation: call.operation,
@@ -290,17 +280,73 @@ async function oneCall<C extends CallBase, R>(
       error: e.toJSON(),
       attempts: [],
     };
-  } finally {
-    ctx.inFlight -= 1;
+    finishCall(ctx, phase, seq, startAt, result, undefined, done);
+  };
+  const abandon = ctx.abandon;
+  if (abandon === undefined) {
+    const finished = (outcome: CallOutcome<R>): void => {
+      ctx.inFlight -= 1;
+      finishCall(ctx, phase, seq, startAt, outcome.result, outcome.reply, done);
+    };
+    try {
+      spec.pipeline.runThen(spec.transport, call, ctx.runOptions, finished, failed);
+    } catch (err) {
+      failed(err);
+    }
+    return;
   }
+  // --drain-timeout: a call still running when it ran out is abandoned (the transport's close
+  // aborts it) and counted as not completed, never as a result.
+  const running = spec.pipeline.run(spec.transport, call, ctx.runOptions);
+  Promise.race([running, abandon]).then((outcome) => {
+    ctx.inFlight -= 1;
+    if (outcome === 'abandoned') {
+      running.catch(() => {});
+      if (ctx.drain) ctx.drain.notCompleted += 1;
+      done();
+      return;
+    }
+    finishCall(ctx, phase, seq, startAt, outcome.result, outcome.reply, done);
+  }, failed);
+}
+
+/** Fold a finished call into the phase's figures (and --json-all's line), then `done()`. */
+function finishCall<C extends CallBase, R>(
+  ctx: RunContext<C, R>,
+  phase: Phase,
+  seq: number,
+  startAt: number,
+  result: Result,
+  reply: R | undefined,
+  done: () => void,
+): void {
+  const { spec } = ctx;
   const latencyMs = performance.now() - startAt;
-  if (spec.checks.length > 0) applyChecks(result, spec.checks, reply);
+  let bytes = 0;
+  try {
+    if (spec.replyBytes && reply !== undefined) bytes = spec.replyBytes(reply);
+    if (spec.checks.length > 0) applyChecks(result, spec.checks, reply);
+  } catch (err) {
+    // A bug, not a result: stop the run and report it (after the calls in flight settle).
+    ctx.fatal ??= err;
+    done();
+    return;
+  }
   ctx.transportKind ??= result.transport;
   phase.stats.record(result, latencyMs, bytes);
-  if (phase.intervals && result.error?.kind !== 'interrupted') phase.intervals.record(latencyMs, result.ok);
-  if (ctx.plan.jsonAll && !phase.warmup && result.error?.kind !== 'interrupted') {
-    await spec.output.json({ type: 'call', seq, latencyMs: Math.round(latencyMs * 1000) / 1000, ...result });
+  const counted = result.error?.kind !== 'interrupted';
+  if (phase.intervals && counted) phase.intervals.record(latencyMs, result.ok);
+  if (!ctx.plan.jsonAll || phase.warmup || !counted) {
+    done();
+    return;
   }
+  // --json-all: the next call waits for this line to be written (stdout's backpressure).
+  spec.output
+    .json({ type: 'call', seq, latencyMs: Math.round(latencyMs * 1000) / 1000, ...result })
+    .then(done, (err: unknown) => {
+      ctx.fatal ??= err;
+      done();
+    });
 }
 
 /** Run one phase (warm-up or measured) to its end: count, duration or Ctrl-C, then drain. */
@@ -374,12 +420,19 @@ async function closedLoop<C extends CallBase, R>(
 ): Promise<void> {
   const limit = phase.requests ?? Number.POSITIVE_INFINITY;
   let issued = 0;
-  const worker = async (): Promise<void> => {
-    while (!state.stopped && issued < limit && ctx.fatal === undefined) {
-      issued += 1;
-      await oneCall(ctx, phase, performance.now());
-    }
-  };
+  /** One of the -c workers: starts its next call when the last one is done, until the phase ends. */
+  const worker = (): Promise<void> =>
+    new Promise<void>((resolve) => {
+      const next = (): void => {
+        if (state.stopped || issued >= limit || ctx.fatal !== undefined) {
+          resolve();
+          return;
+        }
+        issued += 1;
+        startCall(ctx, phase, performance.now(), next);
+      };
+      next();
+    });
   const workers = Math.min(ctx.plan.concurrency, limit);
   await Promise.all(Array.from({ length: workers }, worker));
 }
@@ -440,11 +493,11 @@ function openLoop<C extends CallBase, R>(
       timer = undefined;
       if (finishIfDone()) return;
       const due = dueNow();
-      while (launched < due && inFlight < cap && !state.stopped) {
+      while (launched < due && inFlight < cap && !state.stopped && ctx.fatal === undefined) {
         const scheduledAt = t0 + launched * interval;
         launched += 1;
         inFlight += 1;
-        void oneCall(ctx, phase, scheduledAt).then(onDone);
+        startCall(ctx, phase, scheduledAt, onDone);
       }
       if (finishIfDone()) return;
       // At the cap, the next completion calls tick; otherwise wake at the next due time.
@@ -489,7 +542,7 @@ function startProgress<C extends CallBase, R>(
         ...(phase.durationMs !== undefined ? { durationMs: phase.durationMs } : {}),
         currentRps: rps,
         errors: phase.stats.errors,
-        p99: phase.stats.histogram.percentile(99),
+        p99: (phase.intervals ? phase.intervals.soFar() : phase.stats.histogram).percentile(99),
         warmup: phase.warmup,
       }),
     );

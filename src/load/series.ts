@@ -20,17 +20,37 @@ export interface SeriesPoint {
   latency: EncodedLatency;
 }
 
-/** Records the current interval alongside the run's totals; `rotate` closes it and starts the next. */
+/**
+ * Records the current interval; `rotate` closes it and starts the next. Given the run's `totals`
+ * histogram, each closed interval (and the run's tail) is added to it: a call's latency is then
+ * recorded once, not in two histograms (load mode's hot path), and the totals are exact at the end.
+ * Between rotations the totals lack the current interval: `soFar()` gives both together.
+ */
 export class IntervalRecorder {
   readonly points: SeriesPoint[] = [];
+  readonly #totals: LatencyHistogram | undefined;
+  /** Scratch histogram for soFar(). */
+  #soFar: LatencyHistogram | undefined;
   #histogram = new LatencyHistogram();
   /** The histogram of the last closed interval (the last point), kept so a short tail folds into it without decoding. */
   #previous: LatencyHistogram | undefined;
   #errors = 0;
   #start: number;
 
-  constructor(startEpochMs = Date.now()) {
+  constructor(startEpochMs = Date.now(), totals?: LatencyHistogram) {
     this.#start = startEpochMs;
+    this.#totals = totals;
+  }
+
+  /** The totals with the current interval added (the progress line's "p99 so far"). */
+  soFar(): LatencyHistogram {
+    const totals = this.#totals;
+    if (!totals) return this.#histogram;
+    this.#soFar ??= new LatencyHistogram();
+    this.#soFar.reset();
+    this.#soFar.add(totals);
+    this.#soFar.add(this.#histogram);
+    return this.#soFar;
   }
 
   record(latencyMs: number, ok: boolean): void {
@@ -43,6 +63,7 @@ export class IntervalRecorder {
     const point = pointOf(this.#start, Math.max(1, now - this.#start), this.#histogram, this.#errors);
     this.points.push(point);
     const closed = this.#histogram;
+    this.#totals?.add(closed);
     this.#histogram = this.#previous ?? new LatencyHistogram();
     this.#histogram.reset();
     this.#previous = closed;
@@ -63,6 +84,7 @@ export class IntervalRecorder {
     // The histograms themselves, where decoding the two points' encodings gave the same counts and
     // moments (the encoding is exact) at the cost of loading HdrHistogram's decoder at the end of a run.
     previous.add(this.#histogram);
+    this.#totals?.add(this.#histogram);
     const folded = pointOf(prev.ts, prev.ms + ms, previous, prev.errors + this.#errors);
     this.points.splice(-1, 1, folded);
     this.#histogram.reset();

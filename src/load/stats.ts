@@ -35,6 +35,15 @@ export interface LoadTotals {
  */
 export class LoadStats {
   readonly histogram = new LatencyHistogram();
+  /**
+   * Latencies reach `histogram` another way (an IntervalRecorder built on it adds each closed
+   * interval): `record` only counts. The measured phase of a run does this; a warm-up does not.
+   */
+  readonly #latencyByIntervals: boolean;
+
+  constructor(options: { latencyByIntervals?: boolean } = {}) {
+    this.#latencyByIntervals = options.latencyByIntervals ?? false;
+  }
   requests = 0;
   successes = 0;
   bytes = 0;
@@ -57,7 +66,7 @@ export class LoadStats {
       return;
     }
     this.requests += 1;
-    this.histogram.record(latencyMs);
+    if (!this.#latencyByIntervals) this.histogram.record(latencyMs);
     this.bytes += bytes;
     const attempts = result.attempts;
     this.attempts += attempts.length;

@@ -318,6 +318,67 @@ describe('CallPipeline: Ctrl-C', () => {
   });
 });
 
+describe('a call that can have only one attempt (no retries, breaker or --max-time)', () => {
+  /** The result without its measured durations (they differ between any two runs). */
+  const shape = (result: Record<string, unknown>) =>
+    JSON.parse(JSON.stringify(result, (k, v) => (k === 'ms' || k === 'timing' ? undefined : v)));
+
+  it('gives the same result as the general path: ok, a final failure, a timeout, Ctrl-C', async () => {
+    const cases: { script: Step[]; over: Partial<ResilienceOptions>; interrupt?: boolean }[] = [
+      { script: [{ ok: true }], over: {} },
+      { script: [{ fail: 'final' }], over: {} },
+      { script: [{ fail: 'retryable' }], over: {} },
+      { script: [{ hang: true }], over: { timeoutMs: 20 } },
+      { script: [{ hang: true }], over: {}, interrupt: true },
+    ];
+    for (const c of cases) {
+      const results = [];
+      // A breaker that never opens sends the call down the general path, with the same outcome.
+      for (const extra of [{}, { breaker: 1000 }]) {
+        const root = new AbortController();
+        const transport = new ScriptedTransport(c.script);
+        const pipeline = new CallPipeline(options({ ...c.over, ...extra }), root.signal);
+        try {
+          const pending = pipeline.run(transport, CALL);
+          if (c.interrupt) {
+            await until(() => transport.calls === 1);
+            root.abort(new InterruptedError('interrupted (Ctrl-C)'));
+          }
+          const { result } = await pending;
+          expect(result.attempts).toHaveLength(1);
+          expect(result.attempts[0]?.ms).toBeGreaterThanOrEqual(0);
+          expect(result.timing?.total).toBeGreaterThanOrEqual(0);
+          results.push(shape(result));
+        } finally {
+          await pipeline.close();
+        }
+      }
+      expect(results[0]).toEqual(results[1]);
+    }
+  });
+
+  it('reports the attempt to onAttempt once, and a throwing classify as a bug (run rejects, runThen calls failed)', async () => {
+    const seen: AttemptRecord[] = [];
+    const pipeline = new CallPipeline(options({}), new AbortController().signal, {
+      onAttempt: (r) => seen.push(r),
+    });
+    await pipeline.run(new ScriptedTransport([{ ok: true }]), CALL);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatchObject({ n: 1, ok: true, status: 'OK' });
+
+    const broken = new ScriptedTransport([{ ok: true }, { ok: true }]);
+    broken.classify = () => {
+      throw new Error('classify bug');
+    };
+    await expect(pipeline.run(broken, CALL)).rejects.toThrow('classify bug');
+    const failed = await new Promise<unknown>((resolve) =>
+      pipeline.runThen(broken, CALL, undefined, () => resolve('done'), resolve),
+    );
+    expect((failed as Error).message).toBe('classify bug');
+    await pipeline.close();
+  });
+});
+
 /** Wait until `cond` holds, yielding to the event loop (no fixed sleep). */
 async function until(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
   const end = performance.now() + timeoutMs;

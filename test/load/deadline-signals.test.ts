@@ -121,4 +121,63 @@ describe('DeadlineSignals', () => {
     a.dispose();
     c.dispose();
   });
+
+  it('a reused slot keeps timing out: its idle timer firing in between does nothing, and a new attempt gets a fresh full timeout', async () => {
+    const source = new DeadlineSignals(new AbortController().signal);
+    const first = source.derive(15, '--timeout');
+    const signal = first.signal;
+    first.dispose();
+    // The idle slot's timer runs out while no attempt holds it: nothing aborts.
+    await new Promise((r) => setTimeout(r, 40));
+    expect(signal.aborted).toBe(false);
+    const second = source.derive(15, '--timeout');
+    expect(second.signal).toBe(signal);
+    const startedAt = performance.now();
+    await new Promise((r) => second.signal.addEventListener('abort', r, { once: true }));
+    // Measured from this attempt's start, not the first one's (clock slack for a loaded machine).
+    expect(performance.now() - startedAt).toBeGreaterThanOrEqual(14);
+    expect((second.signal.reason as Error).message).toBe('timed out after 15.0ms (--timeout)');
+    second.dispose();
+  });
+
+  it("a slot reused while its timer is still armed for the last attempt waits out the new attempt's full timeout", async () => {
+    const source = new DeadlineSignals(new AbortController().signal);
+    const first = source.derive(60, '--timeout');
+    first.dispose();
+    // Half way through the first attempt's timeout, the slot serves a second attempt.
+    await new Promise((r) => setTimeout(r, 30));
+    const second = source.derive(60, '--timeout');
+    expect(second.signal).toBe(first.signal);
+    const startedAt = performance.now();
+    await new Promise((r) => second.signal.addEventListener('abort', r, { once: true }));
+    // Never early: the old timer fires ~30 ms in, and the slot waits out the rest (1 ms timer slack).
+    expect(performance.now() - startedAt).toBeGreaterThanOrEqual(59);
+    second.dispose();
+  });
+
+  it('a slot reused with another duration or flag times out by the new one', async () => {
+    const source = new DeadlineSignals(new AbortController().signal);
+    const first = source.derive(30_000, '--timeout');
+    first.dispose();
+    const second = source.derive(10, '--max-time');
+    await new Promise((r) => second.signal.addEventListener('abort', r, { once: true }));
+    expect((second.signal.reason as Error).message).toBe('timed out after 10.0ms (--max-time)');
+    second.dispose();
+  });
+
+  it('an idle pool does not keep the process alive, and dispose() clears its timers', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { fileURLToPath } = await import('node:url');
+    const dist = fileURLToPath(new URL('../../dist/middleware/timeout.js', import.meta.url));
+    const script = `const { DeadlineSignals } = await import(${JSON.stringify(dist)});
+      const source = new DeadlineSignals(new AbortController().signal);
+      const a = source.derive(60000, '--timeout'); const b = source.derive(60000, '--timeout');
+      a.dispose(); b.dispose(); const t0 = Date.now();
+      process.on('exit', () => console.log(Date.now() - t0 < 5000 ? 'exited' : 'held'));`;
+    const res = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(res.stdout.trim()).toBe('exited');
+  });
 });

@@ -6,6 +6,7 @@ import { parseValues } from '../../src/command/option.js';
 import { CallPipeline, DEFAULT_RESILIENCE, type ResilienceOptions } from '../../src/core/run-call.js';
 import type { AttemptContext, CallBase, Outcome, Transport, Verdict } from '../../src/core/transport.js';
 import { ResponseError, UsageError } from '../../src/errors/comms-error.js';
+import { type EncodedLatency, LatencyHistogram } from '../../src/load/histogram.js';
 import { LOAD_OPTIONS, planFrom as planFromValues } from '../../src/load/options.js';
 import { runLoad } from '../../src/load/runner.js';
 import { Output } from '../../src/output/output.js';
@@ -325,6 +326,45 @@ describe('runLoad: closed loop', () => {
     expect(r.stderr).toContain('█');
     expect(r.code).toBe(1);
   });
+});
+
+describe('runLoad: the totals are the per-second intervals added up', () => {
+  it('a run over several seconds: requests, histogram count, max and the percentiles agree with the series', async () => {
+    const r = await load(() => '/ok', { rate: '150', duration: '2300ms' });
+    const s = r.summary as Record<string, unknown> & {
+      requests: number;
+      latency: Record<string, number>;
+      histogram: EncodedLatency;
+      series: { requests: number; max: number; latency: EncodedLatency }[];
+    };
+    expect(s.series.length).toBeGreaterThanOrEqual(2);
+    expect(s.series.reduce((a, p) => a + p.requests, 0)).toBe(s.requests);
+    const total = LatencyHistogram.decode(s.histogram);
+    expect(total.count).toBe(s.requests);
+    expect(s.latency.max).toBe(Math.max(...s.series.map((p) => p.max)));
+    // The summary's percentiles are the decoded totals' (the same histogram, not an estimate).
+    const rebuilt = new LatencyHistogram();
+    for (const p of s.series) rebuilt.add(LatencyHistogram.decode(p.latency));
+    expect(rebuilt.summary().p99).toBe(s.latency.p99);
+    expect(rebuilt.summary().p50).toBe(s.latency.p50);
+  });
+});
+
+describe('runLoad: a failing template or check stops the run and reports the error', () => {
+  for (const [mode, flags] of [
+    ['closed loop', { requests: '50', concurrency: '4' }],
+    ['open loop', { requests: '50', rate: '500', concurrency: '4' }],
+  ] as const) {
+    it(`${mode}: makeCall throwing at call 5 rejects the run with its error, and stops sending`, async () => {
+      const path = (seq: number) => {
+        if (seq === 5) throw new UsageError('template {{nope}} failed at call 5');
+        return '/ok';
+      };
+      await expect(load(path, flags)).rejects.toThrow('template {{nope}} failed at call 5');
+      // The four calls before it (and at most the few already in flight) were sent, not all 50.
+      expect(state.hits).toBeLessThan(10);
+    });
+  }
 });
 
 describe('runLoad: open loop (--rate)', () => {

@@ -124,15 +124,17 @@ export async function runWsLoad(
     const m = outgoing[i] as Outgoing;
     const text = fixed[i] ? undefined : payloadOf(m, seq);
     const payload = fixed[i] ?? (typeof text === 'string' ? Buffer.from(text, 'utf8') : (text as Buffer));
-    return {
+    // Optional fields assigned, not spread: this runs once per message.
+    const message: { -readonly [K in keyof WsMessageCall]: WsMessageCall[K] } = {
       target,
       operation: 'message',
-      ...(breakerKey ? { breakerKey } : {}),
       seq,
       payload,
       binary: m.binary,
-      ...(replyPath ? { id: idOf(text ?? payload, replyPath, values.replyMatch ?? '') } : {}),
     };
+    if (breakerKey) message.breakerKey = breakerKey;
+    if (replyPath) message.id = idOf(text ?? payload, replyPath, values.replyMatch ?? '');
+    return message;
   };
   const checks: ResultCheck<WsMessageReply>[] = plan.expect.messages.map(
     (m) => (_result, reply) =>
