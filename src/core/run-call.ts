@@ -11,7 +11,7 @@ import { formatMs } from './duration.js';
 import type { ResilienceOptions } from './resilience.js';
 import type { AttemptRecord, Result } from './result.js';
 import { type Timing, TimingRecorder } from './timing.js';
-import type { AttemptContext, CallBase, Outcome, Transport, Verdict } from './transport.js';
+import type { AttemptContext, AttemptSink, CallBase, Outcome, Transport, Verdict } from './transport.js';
 
 export { DEFAULT_RESILIENCE, type ResilienceOptions } from './resilience.js';
 
@@ -153,47 +153,57 @@ export class CallPipeline {
     const actx: AttemptContext = deadline.onAbort
       ? { signal: deadline.signal, attempt: 1, timing, onAbort: deadline.onAbort }
       : { signal: deadline.signal, attempt: 1, timing };
+    const once = new SingleAttempt(
+      this.#finishOnce,
+      transport,
+      call,
+      runOptions,
+      timing,
+      deadline,
+      done,
+      failed,
+    );
+    if (transport.attemptInto) {
+      try {
+        transport.attemptInto(call, actx, once);
+      } catch (err) {
+        once.fail(err);
+      }
+      once.started();
+      return;
+    }
     let pending: Promise<R>;
     try {
       pending = transport.attempt(call, actx);
     } catch (err) {
       pending = Promise.reject(err);
     }
-    const settle = (outcome: Outcome<R>): void => {
-      deadline.dispose();
-      const end = performance.now();
-      if (timing.get('total') === undefined) timing.markSinceStart('total', end);
-      let judged: CallOutcome<R>;
-      try {
-        const verdict = transport.classify(outcome, call);
-        const record = attemptRecord(1, verdict, round(end - timing.start));
-        const timingJson = timing.toJSON();
-        record.timing = timingJson;
-        this.#events.onAttempt?.(record, call);
-        let failure = verdict.ok ? undefined : (verdict.error ?? undefined);
-        // As in #runResilient: a failure without its own error, after Ctrl-C, is the interruption.
-        if (!verdict.ok && failure === undefined && this.#root.aborted)
-          failure = toCommsError(this.#root.reason, call.target, this.#root);
-        judged = this.#outcome(
-          transport,
-          call,
-          runOptions,
-          { outcome, verdict },
-          [record],
-          timingJson,
-          failure,
-        );
-      } catch (err) {
-        failed(err);
-        return;
-      }
-      done(judged);
-    };
+    once.started();
     pending.then(
-      (reply) => settle({ reply }),
-      (err: unknown) => settle({ error: toCommsError(err, call.target, deadline.signal) }),
+      (reply) => once.reply(reply),
+      (err: unknown) => once.fail(err),
     );
   }
+
+  /** A single attempt ended (SingleAttempt): judge it and build the call's outcome. */
+  readonly #finishOnce = <C extends CallBase, R>(
+    a: SingleAttempt<C, R>,
+    outcome: Outcome<R>,
+    end: number,
+  ): CallOutcome<R> => {
+    const { transport, call, timing } = a;
+    if (timing.get('total') === undefined) timing.markSinceStart('total', end);
+    const verdict = transport.classify(outcome, call);
+    const record = attemptRecord(1, verdict, round(end - timing.start));
+    const timingJson = timing.toJSON();
+    record.timing = timingJson;
+    this.#events.onAttempt?.(record, call);
+    let failure = verdict.ok ? undefined : (verdict.error ?? undefined);
+    // As in #runResilient: a failure without its own error, after Ctrl-C, is the interruption.
+    if (!verdict.ok && failure === undefined && this.#root.aborted)
+      failure = toCommsError(this.#root.reason, call.target, this.#root);
+    return this.#outcome(transport, call, a.runOptions, { outcome, verdict }, [record], timingJson, failure);
+  };
 
   async #runResilient<C extends CallBase, R>(
     transport: Transport<C, R>,
@@ -349,4 +359,67 @@ function brief(err: CommsError): { kind: CommsError['kind']; message: string } {
 
 function round(ms: number): number {
   return Math.round(ms * 1000) / 1000;
+}
+
+type FinishOnce = <C extends CallBase, R>(
+  a: SingleAttempt<C, R>,
+  outcome: Outcome<R>,
+  end: number,
+) => CallOutcome<R>;
+
+/**
+ * One call's single attempt in flight: the sink its transport reports to (AttemptSink), without a
+ * closure per call. Hands the judged outcome to `done` (a throwing classify/describe: `failed`).
+ * A transport that settles before `attemptInto` returns is deferred a microtask, so a caller that
+ * starts its next call from `done` never recurses.
+ */
+class SingleAttempt<C extends CallBase, R> implements AttemptSink<R> {
+  #starting = true;
+  #settled = false;
+
+  constructor(
+    readonly finish: FinishOnce,
+    readonly transport: Transport<C, R>,
+    readonly call: C,
+    readonly runOptions: RunOptions | undefined,
+    readonly timing: TimingRecorder,
+    readonly deadline: DerivedSignal,
+    readonly done: (outcome: CallOutcome<R>) => void,
+    readonly failed: (err: unknown) => void,
+  ) {}
+
+  started(): void {
+    this.#starting = false;
+  }
+
+  reply(reply: R): void {
+    this.#settle({ reply });
+  }
+
+  fail(err: unknown): void {
+    this.#settle({ error: toCommsError(err, this.call.target, this.deadline.signal) });
+  }
+
+  #settle(outcome: Outcome<R>): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.deadline.dispose();
+    const end = performance.now();
+    if (this.#starting) {
+      queueMicrotask(() => this.#judge(outcome, end));
+      return;
+    }
+    this.#judge(outcome, end);
+  }
+
+  #judge(outcome: Outcome<R>, end: number): void {
+    let judged: CallOutcome<R>;
+    try {
+      judged = this.finish(this, outcome, end);
+    } catch (err) {
+      this.failed(err);
+      return;
+    }
+    this.done(judged);
+  }
 }

@@ -37,6 +37,15 @@ export interface AttemptContext {
   readonly onAbort?: (listener: AbortListener | undefined) => void;
 }
 
+/**
+ * Where `Transport.attemptInto` reports the end of its one try: exactly one of the two, once, and
+ * never before `attemptInto` has returned.
+ */
+export interface AttemptSink<R> {
+  reply(reply: R): void;
+  fail(error: unknown): void;
+}
+
 /** The result of one attempt, before it is judged. */
 export type Outcome<R> =
   | { readonly reply: R; readonly error?: undefined }
@@ -69,6 +78,12 @@ export type ResultFields = Record<string, unknown>;
 export interface Transport<C extends CallBase, R> {
   readonly kind: TransportKind;
   attempt(call: C, ctx: AttemptContext): Promise<R>;
+  /**
+   * Optional: `attempt`, reporting to `sink` instead of returning a promise. For transports whose
+   * replies arrive by callback (a socket's message event), load mode's hot path then runs from the
+   * reply to the next send without a promise or a microtask per call. Same errors as `attempt`.
+   */
+  attemptInto?(call: C, ctx: AttemptContext, sink: AttemptSink<R>): void;
   classify(outcome: Outcome<R>, call: C): Verdict;
   describe(reply: R, call: C): ResultFields;
   /**

@@ -2,7 +2,14 @@ import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import type { AttemptRecord } from '../../src/core/result.js';
 import { CallPipeline, DEFAULT_RESILIENCE, type ResilienceOptions } from '../../src/core/run-call.js';
-import type { AttemptContext, CallBase, Outcome, Transport, Verdict } from '../../src/core/transport.js';
+import type {
+  AttemptContext,
+  AttemptSink,
+  CallBase,
+  Outcome,
+  Transport,
+  Verdict,
+} from '../../src/core/transport.js';
 import { ConnectError, InterruptedError, ResponseError } from '../../src/errors/comms-error.js';
 
 /*
@@ -376,6 +383,73 @@ describe('a call that can have only one attempt (no retries, breaker or --max-ti
     );
     expect((failed as Error).message).toBe('classify bug');
     await pipeline.close();
+  });
+});
+
+describe('transports that report to a sink (attemptInto)', () => {
+  /** Settles every attempt before attemptInto returns (or throws): the pipeline must defer it. */
+  class EagerSink implements Transport<CallBase, Reply> {
+    readonly kind = 'eager';
+    calls = 0;
+    constructor(readonly mode: 'reply' | 'fail' | 'throw') {}
+    attempt(): Promise<Reply> {
+      throw new Error('attempt() is not used when attemptInto exists');
+    }
+    attemptInto(_call: CallBase, _ctx: AttemptContext, sink: AttemptSink<Reply>): void {
+      this.calls += 1;
+      if (this.mode === 'throw') throw new ConnectError('eager: refused at once');
+      if (this.mode === 'fail') sink.fail(new ConnectError('eager: refused'));
+      else sink.reply({ ok: true, retryable: false });
+      // A second report is ignored: exactly one outcome per attempt.
+      sink.fail(new Error('reported twice'));
+    }
+    classify = ScriptedTransport.prototype.classify;
+    describe(): Record<string, unknown> {
+      return {};
+    }
+    async close(): Promise<void> {}
+  }
+
+  it('reports asynchronously even when the transport settles at once; a throw is the attempt failing', async () => {
+    for (const [mode, expected] of [
+      ['reply', { ok: true, status: 'OK' }],
+      ['fail', { ok: false, exit: 3, error: { kind: 'connect', message: 'eager: refused' } }],
+      ['throw', { ok: false, exit: 3, error: { kind: 'connect', message: 'eager: refused at once' } }],
+    ] as const) {
+      const pipeline = new CallPipeline(options({}), new AbortController().signal);
+      const transport = new EagerSink(mode);
+      let sync = true;
+      let depth = 0;
+      let maxDepth = 0;
+      const results: unknown[] = [];
+      // 2,000 calls, each started from the last one's report: deferred, so the stack never grows.
+      await new Promise<void>((resolve, reject) => {
+        const next = (): void => {
+          if (results.length === 2000) return resolve();
+          depth += 1;
+          maxDepth = Math.max(maxDepth, depth);
+          pipeline.runThen(
+            transport,
+            CALL,
+            undefined,
+            ({ result }) => {
+              results.push(result);
+              next();
+            },
+            reject,
+          );
+          depth -= 1;
+        };
+        next();
+        expect(results).toHaveLength(0);
+        sync = false;
+      });
+      expect(sync).toBe(false);
+      expect(maxDepth).toBe(1);
+      expect(results[0]).toMatchObject(expected);
+      expect(transport.calls).toBe(2000);
+      await pipeline.close();
+    }
   });
 });
 

@@ -5,6 +5,7 @@ import { listenAbort } from '../../core/race-signal.js';
 import { TimingRecorder } from '../../core/timing.js';
 import type {
   AttemptContext,
+  AttemptSink,
   CallBase,
   Outcome,
   ResultFields,
@@ -93,39 +94,41 @@ interface SlotOwner {
 
 /**
  * Echo mode's message waiting for its reply on an open connection: one object per message, which is
- * also the attempt's abort callback (no closures), and gives its slot back as soon as it settles.
+ * also the attempt's abort callback (no closures). It gives its slot back before it reports, so the
+ * call that the runner starts from the report can take the same connection at once.
  */
 class EchoWaiter implements Waiter {
-  readonly promise: Promise<WsMessageReply>;
-  #resolve!: (reply: WsMessageReply) => void;
-  #reject!: (err: unknown) => void;
+  readonly #sink: AttemptSink<WsMessageReply>;
   readonly #owner: SlotOwner;
   readonly #slot: Slot;
   readonly #link: Link;
   readonly #ctx: AttemptContext;
 
-  constructor(owner: SlotOwner, slot: Slot, link: Link, ctx: AttemptContext) {
+  constructor(
+    owner: SlotOwner,
+    slot: Slot,
+    link: Link,
+    ctx: AttemptContext,
+    sink: AttemptSink<WsMessageReply>,
+  ) {
     this.#owner = owner;
     this.#slot = slot;
     this.#link = link;
     this.#ctx = ctx;
-    this.promise = new Promise<WsMessageReply>((resolve, reject) => {
-      this.#resolve = resolve;
-      this.#reject = reject;
-    });
+    this.#sink = sink;
     const set = ctx.onAbort;
     if (set) set(this);
     else ctx.signal.addEventListener('abort', this, { once: true });
   }
 
   resolve(reply: WsMessageReply): void {
-    this.#resolve(reply);
     this.#owner.release(this.#slot);
+    this.#sink.reply(reply);
   }
 
   reject(err: unknown): void {
-    this.#reject(err);
     this.#owner.release(this.#slot);
+    this.#sink.fail(err);
   }
 
   unlisten(): void {
@@ -233,20 +236,25 @@ export class WsLoadTransport implements Transport<WsMessageCall, WsMessageReply>
   }
 
   attempt(call: WsMessageCall, ctx: AttemptContext): Promise<WsMessageReply> {
-    if (this.#opts.replyPath) return this.#matched(call, ctx);
+    return new Promise((resolve, reject) => this.attemptInto(call, ctx, { reply: resolve, fail: reject }));
+  }
+
+  attemptInto(call: WsMessageCall, ctx: AttemptContext, sink: AttemptSink<WsMessageReply>): void {
     // The common case: an idle slot whose connection is open, and an attempt not yet aborted.
-    const slot = this.#idle[this.#idle.length - 1];
+    const slot = this.#opts.replyPath ? undefined : this.#idle[this.#idle.length - 1];
     const link = slot?.link;
     if (slot && link?.usable && !ctx.signal.aborted) {
       this.#idle.pop();
-      const waiter = new EchoWaiter(this.#owner, slot, link, ctx);
-      link.waiting = waiter;
+      link.waiting = new EchoWaiter(this.#owner, slot, link, ctx, sink);
       // No send callback: the link is open (checked just now), and a write that fails later
       // ends the connection, whose close rejects every message waiting on it.
       link.conn.socket.send(call.payload, call.binary ? BINARY : TEXT);
-      return waiter.promise;
+      return;
     }
-    return this.#echo(call, ctx);
+    (this.#opts.replyPath ? this.#matched(call, ctx) : this.#echo(call, ctx)).then(
+      (reply) => sink.reply(reply),
+      (err: unknown) => sink.fail(err),
+    );
   }
 
   async #echo(call: WsMessageCall, ctx: AttemptContext): Promise<WsMessageReply> {
