@@ -15,7 +15,14 @@ import { performance } from '../../core/clock.js';
 import { formatMs } from '../../core/duration.js';
 import { discardTemp, openTemp } from '../../core/safe-file.js';
 import { TimingRecorder } from '../../core/timing.js';
-import type { AttemptContext, Outcome, ResultFields, Transport, Verdict } from '../../core/transport.js';
+import type {
+  AttemptContext,
+  AttemptSink,
+  Outcome,
+  ResultFields,
+  Transport,
+  Verdict,
+} from '../../core/transport.js';
 import { errorCode, toCommsError } from '../../errors/classify.js';
 import {
   type CommsError,
@@ -356,37 +363,68 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
     try {
       return await this.#attempt(call, ctx);
     } catch (err) {
-      const code = errorCode(err);
-      if (call.url.protocol === 'https:') {
-        const tls = explainTlsError(err, call.target, this.#tlsSeen, {
-          ...(call.tlsInfo?.servername ? { servername: call.tlsInfo.servername } : {}),
-          clientCert: call.tlsInfo?.clientCert === true,
-          http2: this.#http2,
-        });
-        if (tls) throw tls;
-      }
-      // An HTTP/2 stream reset is the same event as an HTTP/1.1 connection dropped: the transfer did
-      // not complete (exit 3, as curl's 92 and 18/56 are both transfer failures).
-      if (code === 'ERR_HTTP2_STREAM_ERROR' || code === 'ERR_HTTP2_SESSION_ERROR')
-        throw new ConnectError(
-          `the server reset the HTTP/2 stream (${(err as Error).message}) (${call.target})`,
-          {
-            cause: err,
-            code: 'COMMS_ERR_CONNECT',
-          },
-        );
-      if (code === 'UND_ERR_NOT_SUPPORTED' && /expect/i.test((err as Error).message))
-        throw new UsageError("-H 'Expect: ...' is not supported: comms-cli sends the body with the request");
-      if (code === 'UND_ERR_CONNECT_TIMEOUT')
-        throw new TimeoutError(
-          `connect timed out after ${formatMs(this.#connectTimeoutMs)} (${call.target})`,
-          {
-            cause: err,
-            code: 'COMMS_ERR_CONNECT_TIMEOUT',
-          },
-        );
-      throw err;
+      throw this.#explain(err, call);
     }
+  }
+
+  /**
+   * Load mode's plainest request (body discarded; no redirect to follow, cookie jar or -C): undici's
+   * handler reports straight to the pipeline's sink, without `attempt`'s two async frames and promise.
+   * Anything else goes through `attempt`.
+   */
+  attemptInto(call: HttpCall, ctx: AttemptContext, sink: AttemptSink<HttpReply>): void {
+    if (call.bodyMode !== 'discard' || call.followRedirects || call.cookies || call.resume) {
+      this.attempt(call, ctx).then(
+        (reply) => sink.reply(reply),
+        (err: unknown) => sink.fail(err),
+      );
+      return;
+    }
+    delete this.#tlsSeen.cert;
+    delete this.#tlsSeen.alert;
+    if (ctx.signal.aborted) {
+      sink.fail(ctx.signal.reason);
+      return;
+    }
+    const opts = this.#firstHop(call, call.body ?? call.form);
+    // dispatch() reports its own failures through the handler's onError.
+    this.#dispatcher.dispatch(opts, new DiscardHandler(ctx, new SinkReport(this.#explainer, call, sink)));
+  }
+
+  /** What a failed attempt reports: undici's and TLS errors explained as the contract's errors. */
+  readonly #explainer = (err: unknown, call: HttpCall): unknown => this.#explain(err, call);
+
+  #explain(err: unknown, call: HttpCall): unknown {
+    const code = errorCode(err);
+    if (call.url.protocol === 'https:') {
+      const tls = explainTlsError(err, call.target, this.#tlsSeen, {
+        ...(call.tlsInfo?.servername ? { servername: call.tlsInfo.servername } : {}),
+        clientCert: call.tlsInfo?.clientCert === true,
+        http2: this.#http2,
+      });
+      if (tls) return tls;
+    }
+    // An HTTP/2 stream reset is the same event as an HTTP/1.1 connection dropped: the transfer did
+    // not complete (exit 3, as curl's 92 and 18/56 are both transfer failures).
+    if (code === 'ERR_HTTP2_STREAM_ERROR' || code === 'ERR_HTTP2_SESSION_ERROR')
+      return new ConnectError(
+        `the server reset the HTTP/2 stream (${(err as Error).message}) (${call.target})`,
+        {
+          cause: err,
+          code: 'COMMS_ERR_CONNECT',
+        },
+      );
+    if (code === 'UND_ERR_NOT_SUPPORTED' && /expect/i.test((err as Error).message))
+      return new UsageError("-H 'Expect: ...' is not supported: comms-cli sends the body with the request");
+    if (code === 'UND_ERR_CONNECT_TIMEOUT')
+      return new TimeoutError(
+        `connect timed out after ${formatMs(this.#connectTimeoutMs)} (${call.target})`,
+        {
+          cause: err,
+          code: 'COMMS_ERR_CONNECT_TIMEOUT',
+        },
+      );
+    return err;
   }
 
   async #attempt(
@@ -435,15 +473,7 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
           ));
           continue;
         }
-        return {
-          status: res.statusCode,
-          statusText: res.statusText,
-          httpVersion: 'HTTP/1.1',
-          headers: res.headers,
-          bytes: res.bytes,
-          url: url.toString(),
-          redirects,
-        };
+        return discardReply(res, url, redirects);
       }
       const opts: Dispatcher.RequestOptions = {
         origin: url.origin,
@@ -580,7 +610,7 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
         return;
       }
       // dispatch() reports its own failures through the handler's onError.
-      dispatcher.dispatch(opts, new DiscardHandler(ctx, resolve, reject));
+      dispatcher.dispatch(opts, new DiscardHandler(ctx, { complete: resolve, fail: reject }));
     });
   }
 
@@ -913,18 +943,12 @@ class DiscardHandler {
   readonly #signal: AbortSignal;
   /** Listening on the signal itself (the attempt offered no direct abort listener). */
   readonly #listening: boolean;
-  readonly #resolve: (handler: DiscardHandler) => void;
-  readonly #reject: (err: unknown) => void;
+  readonly #report: DiscardReport;
   #abort: ((err?: Error) => void) | undefined;
 
-  constructor(
-    ctx: AttemptContext,
-    resolve: (handler: DiscardHandler) => void,
-    reject: (err: unknown) => void,
-  ) {
+  constructor(ctx: AttemptContext, report: DiscardReport) {
     this.#signal = ctx.signal;
-    this.#resolve = resolve;
-    this.#reject = reject;
+    this.#report = report;
     this.#listening = ctx.onAbort === undefined;
     if (ctx.onAbort) ctx.onAbort(this);
     else ctx.signal.addEventListener('abort', this);
@@ -954,13 +978,49 @@ class DiscardHandler {
 
   onComplete(): void {
     if (this.#listening) this.#signal.removeEventListener('abort', this);
-    this.#resolve(this);
+    this.#report.complete(this);
   }
 
   onError(err: Error): void {
     if (this.#listening) this.#signal.removeEventListener('abort', this);
-    this.#reject(err);
+    this.#report.fail(err);
   }
+}
+
+/** Where a DiscardHandler reports: a promise's resolve/reject, or a SinkReport. */
+interface DiscardReport {
+  complete(handler: DiscardHandler): void;
+  fail(err: unknown): void;
+}
+
+/** attemptInto's report: the handler's response as the reply, its error explained, to the sink. */
+class SinkReport implements DiscardReport {
+  constructor(
+    readonly explain: (err: unknown, call: HttpCall) => unknown,
+    readonly call: HttpCall,
+    readonly sink: AttemptSink<HttpReply>,
+  ) {}
+
+  complete(handler: DiscardHandler): void {
+    this.sink.reply(discardReply(handler, this.call.url, 0));
+  }
+
+  fail(err: unknown): void {
+    this.sink.fail(this.explain(err, this.call));
+  }
+}
+
+/** The reply of a load-mode request whose body was counted and dropped. */
+function discardReply(res: DiscardHandler, url: URL, redirects: number): HttpReply {
+  return {
+    status: res.statusCode,
+    statusText: res.statusText,
+    httpVersion: 'HTTP/1.1',
+    headers: res.headers,
+    bytes: res.bytes,
+    url: url.toString(),
+    redirects,
+  };
 }
 
 export function headerValue(v: string | string[] | undefined): string | undefined {
