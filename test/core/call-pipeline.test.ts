@@ -425,7 +425,10 @@ describe('transports that report to a sink (attemptInto)', () => {
       // 2,000 calls, each started from the last one's report: deferred, so the stack never grows.
       await new Promise<void>((resolve, reject) => {
         const next = (): void => {
-          if (results.length === 2000) return resolve();
+          if (results.length === 2000) {
+            resolve();
+            return;
+          }
           depth += 1;
           maxDepth = Math.max(maxDepth, depth);
           pipeline.runThen(
