@@ -247,8 +247,9 @@ function drainLine(drain: Drain, plan: LoadPlan): string {
 /**
  * One call, measured from `startAt` (the actual start in a closed loop, the scheduled start in an
  * open loop), folded into the stats; then `done()`. Never throws: a failing pipeline becomes a failed
- * result. Continuations rather than an async function: a call is one `then` on the pipeline's
- * promise, not an async frame per level (the loop's, this one's) with a microtask hop each.
+ * result. Continuations rather than an async function: the pipeline reports to `finished` /
+ * `failed` (runThen), not through an async frame per level (the loop's, this one's) with a
+ * microtask hop each. With --drain-timeout the call races the drain's end through `run`'s promise.
  */
 function startCall<C extends CallBase, R>(
   ctx: RunContext<C, R>,
