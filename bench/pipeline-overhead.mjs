@@ -79,11 +79,15 @@ for (const [label, opts] of [
       let i = 0;
       const worker = () =>
         new Promise((resolve, reject) => {
-          const next = () => {
-            if (i++ >= n) return resolve();
-            pipeline.runThen(transport, call, { describe: false }, next, reject);
+          const receiver = {
+            done: () => receiver.next(),
+            failed: reject,
+            next() {
+              if (i++ >= n) return resolve();
+              pipeline.runThen(transport, call, { describe: false }, receiver);
+            },
           };
-          next();
+          receiver.next();
         });
       return Promise.all(Array.from({ length: 50 }, worker));
     }),

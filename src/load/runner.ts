@@ -3,7 +3,7 @@ import { performance } from '../core/clock.js';
 import { formatMs } from '../core/duration.js';
 import { applyChecks } from '../core/expect.js';
 import type { Result } from '../core/result.js';
-import type { CallOutcome, RunOptions } from '../core/run-call.js';
+import type { CallOutcome, OutcomeReceiver, RunOptions } from '../core/run-call.js';
 import type { CallBase } from '../core/transport.js';
 import { toCommsError } from '../errors/classify.js';
 import { type ExitCode, exitCodeForKind } from '../errors/exit-codes.js';
@@ -245,16 +245,18 @@ function drainLine(drain: Drain, plan: LoadPlan): string {
 }
 
 /**
- * One call, measured from `startAt` (the actual start in a closed loop, the scheduled start in an
- * open loop), folded into the stats; then `done()`. Never throws: a failing pipeline becomes a failed
- * result. Continuations rather than an async function: the pipeline reports to `finished` /
- * `failed` (runThen), not through an async frame per level (the loop's, this one's) with a
- * microtask hop each. With --drain-timeout the call races the drain's end through `run`'s promise.
+ * One call, measured from `startAt` (the scheduled start in an open loop), or in a closed loop
+ * (`startAt` undefined) from a clock reading taken once `makeCall` has built it, which is also the
+ * attempt's start: one reading, not two. Folded into the stats when it ends, then `done()`. Never
+ * throws: a failing pipeline becomes a failed result. Continuations rather than an async function:
+ * the pipeline reports to the call's CallInFlight (runThen), not through an async frame per level
+ * with a microtask hop each. With --drain-timeout the call races the drain's end through `run`'s
+ * promise.
  */
 function startCall<C extends CallBase, R>(
   ctx: RunContext<C, R>,
   phase: Phase,
-  startAt: number,
+  startAt: number | undefined,
   done: () => void,
 ): void {
   const { spec } = ctx;
@@ -268,9 +270,62 @@ function startCall<C extends CallBase, R>(
     return;
   }
   ctx.inFlight += 1;
-  const failed = (err: unknown): void => {
+  const measuredFrom = startAt ?? performance.now();
+  const inFlight = new CallInFlight(ctx, phase, seq, measuredFrom, call, done);
+  const abandon = ctx.abandon;
+  if (abandon === undefined) {
+    try {
+      spec.pipeline.runThen(
+        spec.transport,
+        call,
+        ctx.runOptions,
+        inFlight,
+        startAt === undefined ? measuredFrom : undefined,
+      );
+    } catch (err) {
+      inFlight.failed(err);
+    }
+    return;
+  }
+  // --drain-timeout: a call still running when it ran out is abandoned (the transport's close
+  // aborts it) and counted as not completed, never as a result.
+  const running = spec.pipeline.run(spec.transport, call, ctx.runOptions);
+  Promise.race([running, abandon]).then(
+    (outcome) => {
+      if (outcome !== 'abandoned') {
+        inFlight.done(outcome, performance.now());
+        return;
+      }
+      ctx.inFlight -= 1;
+      running.catch(() => {});
+      if (ctx.drain) ctx.drain.notCompleted += 1;
+      done();
+    },
+    (err: unknown) => inFlight.failed(err),
+  );
+}
+
+/** A measured call in flight: where the pipeline reports it (one object per call, no closures). */
+class CallInFlight<C extends CallBase, R> implements OutcomeReceiver<R> {
+  constructor(
+    readonly ctx: RunContext<C, R>,
+    readonly phase: Phase,
+    readonly seq: number,
+    readonly startAt: number,
+    readonly call: C,
+    readonly next: () => void,
+  ) {}
+
+  done(outcome: CallOutcome<R>, endedAt: number): void {
+    this.ctx.inFlight -= 1;
+    finishCall(this, outcome.result, outcome.reply, endedAt);
+  }
+
+  /** The pipeline turns transport failures into results; this is a bug in classify/describe. Count it. */
+  failed(err: unknown): void {
+    const { ctx, call } = this;
     ctx.inFlight -= 1;
-    // The pipeline turns transport failures into results; this is a bug in classify/describe. Count it.
+    const spec = ctx.spec;
     const e = toCommsError(err, call.target, spec.signal);
     const result: Result = {
       transport: spec.transport.kind,
@@ -281,48 +336,20 @@ function startCall<C extends CallBase, R>(
       error: e.toJSON(),
       attempts: [],
     };
-    finishCall(ctx, phase, seq, startAt, result, undefined, done);
-  };
-  const abandon = ctx.abandon;
-  if (abandon === undefined) {
-    const finished = (outcome: CallOutcome<R>): void => {
-      ctx.inFlight -= 1;
-      finishCall(ctx, phase, seq, startAt, outcome.result, outcome.reply, done);
-    };
-    try {
-      spec.pipeline.runThen(spec.transport, call, ctx.runOptions, finished, failed);
-    } catch (err) {
-      failed(err);
-    }
-    return;
+    finishCall(this, result, undefined, performance.now());
   }
-  // --drain-timeout: a call still running when it ran out is abandoned (the transport's close
-  // aborts it) and counted as not completed, never as a result.
-  const running = spec.pipeline.run(spec.transport, call, ctx.runOptions);
-  Promise.race([running, abandon]).then((outcome) => {
-    ctx.inFlight -= 1;
-    if (outcome === 'abandoned') {
-      running.catch(() => {});
-      if (ctx.drain) ctx.drain.notCompleted += 1;
-      done();
-      return;
-    }
-    finishCall(ctx, phase, seq, startAt, outcome.result, outcome.reply, done);
-  }, failed);
 }
 
-/** Fold a finished call into the phase's figures (and --json-all's line), then `done()`. */
+/** Fold a finished call into the phase's figures (and --json-all's line), then the worker's next. */
 function finishCall<C extends CallBase, R>(
-  ctx: RunContext<C, R>,
-  phase: Phase,
-  seq: number,
-  startAt: number,
+  running: CallInFlight<C, R>,
   result: Result,
   reply: R | undefined,
-  done: () => void,
+  endedAt: number,
 ): void {
+  const { ctx, phase, next: done } = running;
   const { spec } = ctx;
-  const latencyMs = performance.now() - startAt;
+  const latencyMs = endedAt - running.startAt;
   let bytes = 0;
   try {
     if (spec.replyBytes && reply !== undefined) bytes = spec.replyBytes(reply);
@@ -343,7 +370,7 @@ function finishCall<C extends CallBase, R>(
   }
   // --json-all: the next call waits for this line to be written (stdout's backpressure).
   spec.output
-    .json({ type: 'call', seq, latencyMs: Math.round(latencyMs * 1000) / 1000, ...result })
+    .json({ type: 'call', seq: running.seq, latencyMs: Math.round(latencyMs * 1000) / 1000, ...result })
     .then(done, (err: unknown) => {
       ctx.fatal ??= err;
       done();
@@ -430,7 +457,7 @@ async function closedLoop<C extends CallBase, R>(
           return;
         }
         issued += 1;
-        startCall(ctx, phase, performance.now(), next);
+        startCall(ctx, phase, undefined, next);
       };
       next();
     });

@@ -55,11 +55,12 @@ export function deadlineSignal(parent: AbortSignal, ms: number | undefined, flag
  */
 export class DeadlineSignals {
   readonly #parent: AbortSignal;
-  readonly #live = new Set<DeadlineSlot>();
-  readonly #free: DeadlineSlot[] = [];
+  /** Every slot that may still serve an attempt (running or free); see SlotPool. */
+  readonly #pool: SlotPool = { slots: [], free: [] };
   #listening = false;
   readonly #onParentAbort = () => {
-    for (const slot of this.#live) slot.abort(this.#parent.reason);
+    // A copy: aborting a slot takes it out of the list.
+    for (const slot of [...this.#pool.slots]) if (slot.running) slot.abort(this.#parent.reason);
   };
 
   constructor(parent: AbortSignal) {
@@ -70,8 +71,9 @@ export class DeadlineSignals {
   dispose(): void {
     if (this.#listening) this.#parent.removeEventListener('abort', this.#onParentAbort);
     this.#listening = false;
-    for (const slot of this.#free) slot.close();
-    this.#free.length = 0;
+    const { free } = this.#pool;
+    for (const slot of [...free]) slot.close();
+    free.length = 0;
   }
 
   /**
@@ -86,10 +88,20 @@ export class DeadlineSignals {
       this.#listening = true;
       parent.addEventListener('abort', this.#onParentAbort, { once: true });
     }
-    const slot = this.#free.pop() ?? new DeadlineSlot(this.#live, this.#free);
+    const slot = this.#pool.free.pop() ?? new DeadlineSlot(this.#pool);
     slot.start(ms, flag, now);
     return slot;
   }
+}
+
+/**
+ * The slots of one DeadlineSignals. `slots` holds every slot not yet let go for good, each at its
+ * own index (removal swaps the last one in), so that starting and ending an attempt touch no Set or
+ * Map; the parent's abort walks it for the running ones. `free`: the reusable ones.
+ */
+interface SlotPool {
+  readonly slots: DeadlineSlot[];
+  readonly free: DeadlineSlot[];
 }
 
 /**
@@ -105,8 +117,9 @@ export class DeadlineSignals {
 class DeadlineSlot implements DerivedSignal {
   readonly #controller = new AbortController();
   readonly signal = this.#controller.signal;
-  readonly #live: Set<DeadlineSlot>;
-  readonly #free: DeadlineSlot[];
+  readonly #pool: SlotPool;
+  /** This slot's index in `#pool.slots`, or -1 once let go. */
+  #index: number;
   /** Armed to fire at `#firesAt`, or undefined. Ref'd only while an attempt holds the slot. */
   #timer: NodeJS.Timeout | undefined;
   #firesAt = 0;
@@ -115,35 +128,48 @@ class DeadlineSlot implements DerivedSignal {
   #ms = 0;
   #flag = '';
   /** An attempt holds this slot (between start and dispose). */
-  #running = false;
+  running = false;
   /** The signal aborted (timeout or parent): the slot is never reused. */
   #fired = false;
+  /**
+   * Someone called the signal's addEventListener during this attempt: only then does dispose() ask
+   * whether a listener is left (getEventListeners builds an array). A transport using `onAbort`
+   * never does.
+   */
+  #listenedTo = false;
   #listener: AbortListener | undefined;
   readonly onAbort = (listener: AbortListener | undefined): void => {
     this.#listener = listener;
   };
   readonly dispose = (): void => {
-    if (!this.#running) return; // disposed already
-    this.#running = false;
-    this.#live.delete(this);
+    if (!this.running) return; // disposed already
+    this.running = false;
     this.#listener = undefined;
     if (this.#fired) return;
     // Left armed, but an idle slot must not keep the process alive.
     this.#timer?.unref();
-    if (this.#free.length < 256 && getEventListeners(this.signal, 'abort').length === 0)
-      this.#free.push(this);
-    else this.#release();
+    const free = this.#pool.free;
+    if (free.length < 256 && (!this.#listenedTo || getEventListeners(this.signal, 'abort').length === 0)) {
+      this.#listenedTo = false;
+      free.push(this);
+    } else this.#letGo();
   };
 
-  constructor(live: Set<DeadlineSlot>, free: DeadlineSlot[]) {
-    this.#live = live;
-    this.#free = free;
+  constructor(pool: SlotPool) {
+    this.#pool = pool;
+    this.#index = pool.slots.push(this) - 1;
+    const slot = this;
+    const add = EventTarget.prototype.addEventListener;
+    // This signal only: note that a listener may be left on it (see #listenedTo).
+    this.signal.addEventListener = function (this: AbortSignal, ...args: Parameters<typeof add>) {
+      slot.#listenedTo = true;
+      add.apply(this, args);
+    };
   }
 
   /** `now`: the attempt's start on the shared clock (the caller's reading, when it has one). */
   start(ms: number, flag: string, now: number): void {
-    this.#running = true;
-    this.#live.add(this);
+    this.running = true;
     this.#ms = ms;
     this.#flag = flag;
     this.#deadlineAt = now + ms;
@@ -166,7 +192,7 @@ class DeadlineSlot implements DerivedSignal {
   /** The slot's timer fired: time out the attempt holding it, or wait for what is left of it. */
   onTimer(): void {
     this.#timer = undefined;
-    if (!this.#running || this.#fired) return;
+    if (!this.running || this.#fired) return;
     const now = performance.now();
     const left = this.#deadlineAt - now;
     if (left > 0) {
@@ -183,7 +209,7 @@ class DeadlineSlot implements DerivedSignal {
   abort(reason: unknown): void {
     if (this.#fired) return;
     this.#fired = true;
-    this.#release();
+    this.#letGo();
     this.#controller.abort(reason);
     const listener = this.#listener;
     this.#listener = undefined;
@@ -191,15 +217,24 @@ class DeadlineSlot implements DerivedSignal {
     else listener?.handleEvent();
   }
 
-  /** Let go of the timer for good (the slot will not be reused, or the pool is closing). */
-  #release(): void {
+  /** Let go of the slot for good (it fired, cannot be reused, or the pool is closing): timer and index. */
+  #letGo(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    const i = this.#index;
+    if (i < 0) return;
+    this.#index = -1;
+    const slots = this.#pool.slots;
+    const last = slots.pop() as DeadlineSlot;
+    if (last !== this) {
+      slots[i] = last;
+      last.#index = i;
+    }
   }
 
   /** DeadlineSignals.dispose(): a free slot's armed (unref'd) timer is cleared. */
   close(): void {
-    if (!this.#running) this.#release();
+    if (!this.running) this.#letGo();
   }
 }
 

@@ -379,7 +379,7 @@ describe('a call that can have only one attempt (no retries, breaker or --max-ti
     };
     await expect(pipeline.run(broken, CALL)).rejects.toThrow('classify bug');
     const failed = await new Promise<unknown>((resolve) =>
-      pipeline.runThen(broken, CALL, undefined, () => resolve('done'), resolve),
+      pipeline.runThen(broken, CALL, undefined, { done: () => resolve('done'), failed: resolve }),
     );
     expect((failed as Error).message).toBe('classify bug');
     await pipeline.close();
@@ -431,16 +431,13 @@ describe('transports that report to a sink (attemptInto)', () => {
           }
           depth += 1;
           maxDepth = Math.max(maxDepth, depth);
-          pipeline.runThen(
-            transport,
-            CALL,
-            undefined,
-            ({ result }) => {
+          pipeline.runThen(transport, CALL, undefined, {
+            done: ({ result }) => {
               results.push(result);
               next();
             },
-            reject,
-          );
+            failed: reject,
+          });
           depth -= 1;
         };
         next();

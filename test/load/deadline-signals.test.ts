@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { TimeoutError } from '../../src/errors/comms-error.js';
 import { DeadlineSignals } from '../../src/middleware/timeout.js';
@@ -54,6 +55,47 @@ describe('DeadlineSignals', () => {
     expect(fourth.signal).not.toBe(timed.signal);
     expect(fourth.signal.aborted).toBe(false);
     fourth.dispose();
+  });
+
+  it('reuses a signal whose listener was removed again (as undici and Node add and remove theirs)', () => {
+    const source = new DeadlineSignals(new AbortController().signal);
+    const first = source.derive(30_000, '--timeout');
+    const signal = first.signal;
+    const listener = () => {};
+    signal.addEventListener('abort', listener);
+    signal.removeEventListener('abort', listener);
+    first.dispose();
+    const second = source.derive(30_000, '--timeout');
+    expect(second.signal).toBe(signal);
+    // Listeners added through Node's own helpers are seen too.
+    void sleep(60_000, undefined, { signal: second.signal, ref: false }).catch(() => {});
+    second.dispose();
+    const third = source.derive(30_000, '--timeout');
+    expect(third.signal).not.toBe(signal);
+    third.dispose();
+  });
+
+  it('aborts every running attempt on the parent abort after slots were reused and let go', async () => {
+    const root = new AbortController();
+    const source = new DeadlineSignals(root.signal);
+    // Churn: some slots reused, some let go (a listener left on them), some timed out.
+    const leaky = Array.from({ length: 5 }, () => source.derive(30_000, '--timeout'));
+    for (const d of leaky) {
+      d.signal.addEventListener('abort', () => {});
+      d.dispose();
+    }
+    const timed = source.derive(1, '--timeout');
+    await new Promise((r) => timed.signal.addEventListener('abort', r, { once: true }));
+    timed.dispose();
+    for (let i = 0; i < 20; i++) source.derive(30_000, '--timeout').dispose();
+    const running = Array.from({ length: 30 }, () => source.derive(30_000, '--timeout'));
+    const finished = running.splice(10, 10);
+    for (const d of finished) d.dispose();
+    root.abort(new Error('ctrl-c'));
+    for (const d of running) expect(d.signal.aborted).toBe(true);
+    for (const d of finished) expect(d.signal.aborted).toBe(false);
+    for (const d of leaky) expect(d.signal.aborted).toBe(false);
+    for (const d of running) d.dispose();
   });
 
   it('calls the direct abort listener on timeout and on the parent abort, never after dispose', async () => {
