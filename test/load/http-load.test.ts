@@ -294,6 +294,35 @@ describe('load: --json summary and exit codes', () => {
     expect(summaryOf(r.stdout)).toMatchObject({ requests: 10, successes: 10, attempts: 20, retries: 10 });
   });
 
+  it("--expect-header and --json-all read every reply's headers (parsed only when something reads them)", async () => {
+    const base = ['http', 'get', `${plain.url}/json`, '-n', '12', '-c', '3'];
+    const held = await runCli([...base, '--expect-header', 'content-type: application/json', '--json']);
+    expect(held.code).toBe(0);
+    expect(summaryOf(held.stdout)).toMatchObject({ requests: 12, successes: 12, errors: 0 });
+
+    const missed = await runCli([...base, '--expect-header', 'X-Missing: 1', '--json']);
+    expect(missed.code).toBe(1);
+    expect(summaryOf(missed.stdout)).toMatchObject({
+      requests: 12,
+      errors: 12,
+      statuses: { '200': 12 },
+      errorKinds: { expectation: 12 },
+    });
+
+    const all = await runCli(['http', 'get', `${plain.url}/json`, '-n', '3', '-c', '1', '--json-all']);
+    expect(all.code).toBe(0);
+    const calls = ndjson(all.stdout).filter((l) => (l as { type?: string }).type === 'call') as Array<{
+      headers: Record<string, string>;
+      bytes: number;
+    }>;
+    expect(calls).toHaveLength(3);
+    for (const c of calls) {
+      expect(c.headers['content-type']).toBe('application/json');
+      expect(c.headers['content-length']).toMatch(/^\d+$/);
+      expect(c.bytes).toBe(Number(c.headers['content-length']));
+    }
+  });
+
   it('bad load flags are usage errors (exit 2) and nothing is sent', async () => {
     const r = await runCli(['http', 'get', `${plain.url}/health`, '--rate', '0']);
     expect(r.code).toBe(2);
