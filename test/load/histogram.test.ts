@@ -1,5 +1,8 @@
+import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { LatencyHistogram } from '../../src/load/histogram.js';
+
+const require = createRequire(import.meta.url);
 
 describe('LatencyHistogram', () => {
   it('gives exact min/max/mean/stdev and percentiles within HDR precision (3 digits)', () => {
@@ -28,6 +31,50 @@ describe('LatencyHistogram', () => {
       const exact = Math.ceil((p / 100) * 1000) * 0.5;
       expect(Math.abs(s[key] - exact) / exact).toBeLessThan(0.001);
     }
+  });
+
+  it('reads the same as a plain HDR histogram fed every value, however reads and records interleave', () => {
+    // Values below 65.5 ms wait in a count array until a read; the encoding must not tell.
+    type Plain = {
+      recordValue(v: number): void;
+      getValueAtPercentile(p: number): number;
+      totalCount: number;
+    };
+    const Int32Histogram = (
+      require('hdr-histogram-js/dist/Int32Histogram.js') as { default: new (...a: number[]) => Plain }
+    ).default;
+    const plain = new Int32Histogram(1, 3_600_000_000, 3);
+    const h = new LatencyHistogram();
+    const other = new LatencyHistogram();
+    let seed = 7;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    let maxMs = 0;
+    for (let i = 0; i < 20_000; i++) {
+      // Mostly sub-millisecond, some tens of ms, a few seconds: both sides of the threshold.
+      const r = next();
+      const ms = r < 0.8 ? r * 2 : r < 0.97 ? 10 + r * 80 : 1000 + r * 3000;
+      const target = i % 3 === 0 ? other : h;
+      target.record(ms);
+      maxMs = Math.max(maxMs, ms);
+      plain.recordValue(Math.round(ms * 1000));
+      if (i % 4999 === 0) h.percentile(99); // a read half-way flushes; later records still count
+    }
+    h.add(other);
+    expect(h.count).toBe(20_000);
+    const decoded = LatencyHistogram.decode(h.encode());
+    expect(plain.totalCount).toBe(20_000);
+    for (let p = 0.5; p <= 100; p += 0.5) {
+      const expected = Math.min(plain.getValueAtPercentile(p) / 1000, maxMs);
+      expect(h.percentile(p)).toBe(expected);
+      expect(decoded.percentile(p)).toBe(expected);
+    }
+    h.reset();
+    expect(h.count).toBe(0);
+    h.record(0.25);
+    expect(h.percentile(50)).toBeCloseTo(0.25, 3);
   });
 
   it('is empty-safe and resets', () => {
