@@ -41,3 +41,10 @@ declare module 'undici/lib/core/util.js' {
   const util: { parseKeepAliveTimeout: typeof parseKeepAliveTimeout; parseHeaders: typeof parseHeaders };
   export default util;
 }
+
+declare module 'undici/lib/dispatcher/client.js' {
+  import type { Client } from 'undici';
+
+  const ClientClass: typeof Client;
+  export default ClientClass;
+}

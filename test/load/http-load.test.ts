@@ -1,3 +1,5 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ndjson } from '../kit/ndjson.js';
 import { serveHttp } from '../kit/serve.js';
@@ -320,6 +322,45 @@ describe('load: --json summary and exit codes', () => {
       expect(c.headers['content-type']).toBe('application/json');
       expect(c.headers['content-length']).toMatch(/^\d+$/);
       expect(c.bytes).toBe(Number(c.headers['content-length']));
+    }
+  });
+
+  it('--connections below -c: calls queue for the connections there are, and the server sees only those', async () => {
+    // Every 7th response closes its connection: the pool reconnects on the next request.
+    let connections = 0;
+    let requests = 0;
+    const server: Server = createServer((_req, res) => {
+      requests += 1;
+      if (requests % 7 === 0) res.setHeader('connection', 'close');
+      res.end('ok');
+    });
+    server.on('connection', () => {
+      connections += 1;
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const r = await runCli([
+        'http',
+        'get',
+        `http://127.0.0.1:${port}/`,
+        '-n',
+        '140',
+        '-c',
+        '10',
+        '--connections',
+        '2',
+        '--json',
+      ]);
+      expect(r.code).toBe(0);
+      expect(summaryOf(r.stdout)).toMatchObject({ requests: 140, successes: 140, errors: 0 });
+      expect(requests).toBe(140);
+      // Two to start with, one more after each closing response (20 of them), never more.
+      expect(connections).toBeGreaterThanOrEqual(2);
+      expect(connections).toBeLessThanOrEqual(2 + 20);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 

@@ -39,6 +39,7 @@ import { IDEMPOTENT_METHODS, parseRetryAfter, REDIRECT_STATUSES, RETRYABLE_STATU
 import { lookupLoopbackNames, prepareResolverFor } from './connect-to.js';
 import { withJarCookies } from './cookies.js';
 import { digestAuthorization, parseDigestChallenge } from './digest.js';
+import { DirectPool, type Lease, type PooledHandler } from './direct-pool.js';
 import { exactJsonBody } from './json-body.js';
 import {
   explainTlsError,
@@ -162,6 +163,9 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
   #prepareTls: (() => BuildConnectorType.connector) | undefined;
   /** The run's Agent options; the warm-up's Agent gets the same, so its Pool and Client are built alike. */
   readonly #agentOptions: import('undici').Agent.Options;
+  /** Load mode (--connections set), HTTP/1.1 without a proxy: its connections, one Client each. */
+  readonly #directSize: number | undefined;
+  #direct: DirectPool | undefined;
 
   constructor(options: HttpTransportOptions) {
     this.#request = apiRequest;
@@ -227,6 +231,17 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
       this.#connect = this.#hooked(connector, options.route);
       this.#dispatcher = new Agent({ ...common, connect: this.#connect });
     }
+    this.#directSize =
+      options.connections && !options.http2 && this.#connect ? options.connections : undefined;
+  }
+
+  /** Load mode's own connections to `origin` (see DirectPool), or undefined: the Agent serves it. */
+  #directFor(origin: string): DirectPool | undefined {
+    const size = this.#directSize;
+    if (size === undefined || this.#connect === undefined) return undefined;
+    const { connections: _, ...clientOptions } = this.#agentOptions;
+    this.#direct ??= new DirectPool(origin, size, { ...clientOptions, connect: this.#connect });
+    return this.#direct.origin === origin ? this.#direct : undefined;
   }
 
   /**
@@ -388,8 +403,11 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
       return;
     }
     const opts = this.#firstHop(call, call.body ?? call.form);
+    const handler = new DiscardHandler(ctx, new SinkReport(this.#explainer, call, sink));
     // dispatch() reports its own failures through the handler's onError.
-    this.#dispatcher.dispatch(opts, new DiscardHandler(ctx, new SinkReport(this.#explainer, call, sink)));
+    const direct = this.#directFor(call.url.origin);
+    if (direct) direct.dispatch(opts, handler);
+    else this.#dispatcher.dispatch(opts, handler);
   }
 
   /** What a failed attempt reports: undici's and TLS errors explained as the contract's errors. */
@@ -863,7 +881,7 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
 
   async close(): Promise<void> {
     // destroy, not close: a keep-alive pool must not hold the process open after the last call.
-    await this.#dispatcher.destroy().catch(() => {});
+    await Promise.all([this.#dispatcher.destroy().catch(() => {}), this.#direct?.destroy()]);
   }
 }
 
@@ -939,7 +957,9 @@ function dropAll(): Writable {
  * controller interface is wrapped per request (two more objects) and its headers parsed by the
  * wrapper. Resolved with itself once the response ends.
  */
-class DiscardHandler {
+class DiscardHandler implements PooledHandler {
+  /** The connection this request borrowed from a DirectPool, given back when it ends. */
+  lease: Lease | undefined = undefined;
   statusCode = 0;
   statusText = '';
   bytes = 0;
@@ -995,12 +1015,22 @@ class DiscardHandler {
 
   onComplete(): void {
     if (this.#listening) this.#signal.removeEventListener('abort', this);
+    this.#giveBack();
     this.#report.complete(this);
   }
 
   onError(err: Error): void {
     if (this.#listening) this.#signal.removeEventListener('abort', this);
+    this.#giveBack(true);
     this.#report.fail(err);
+  }
+
+  /** Before reporting: the call started from the report may take the same connection. */
+  #giveBack(failed = false): void {
+    const lease = this.lease;
+    if (lease === undefined) return;
+    this.lease = undefined;
+    lease.pool.release(lease, failed);
   }
 }
 
