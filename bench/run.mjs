@@ -251,6 +251,8 @@ async function benchStartup() {
 
 // ---------------------------------------------------------------- HTTP
 
+/** comms-cli sending autocannon's request (see benchHttp). */
+const SAME_REQUEST = "comms-cli, autocannon's request headers";
 /** undici with nothing around it (bench/undici-dispatch-loop.mjs): what comms-cli's layers add is measured against it. */
 const FLOOR = 'undici dispatch loop (floor)';
 
@@ -273,6 +275,33 @@ async function benchHttp() {
           String(HTTP_N),
           '-c',
           String(CONC),
+          '--json',
+        ]);
+        if (r.code !== 0) return undefined;
+        const s = lastJson(r.stdout);
+        return perRequest(r, s.requests, s.rps);
+      },
+    },
+    {
+      // The same bytes on the wire as autocannon's (Host and Connection only): comms-cli's default
+      // User-Agent, Accept and Accept-Encoding removed as curl users do, with an empty -H 'Name:'.
+      name: SAME_REQUEST,
+      run: async () => {
+        const r = await run(NODE, [
+          CLI,
+          'http',
+          'get',
+          url,
+          '-n',
+          String(HTTP_N),
+          '-c',
+          String(CONC),
+          '-H',
+          'User-Agent:',
+          '-H',
+          'Accept:',
+          '-H',
+          'Accept-Encoding:',
           '--json',
         ]);
         if (r.code !== 0) return undefined;
@@ -359,6 +388,7 @@ async function benchHttp() {
     '',
     `- throughput comms-cli / autocannon: **${fmt(tput, 2)}x** (target >= 1.0x: ${verdict(tput >= 1)})`,
     `- CPU per request comms-cli / autocannon: **${fmt(cpu, 2)}x** (target <= 1.0x: ${verdict(cpu <= 1)})`,
+    `- with autocannon's request (comms-cli's default User-Agent, Accept and Accept-Encoding removed): throughput ${fmt(ratio(res[SAME_REQUEST].rps, a.rps), 2)}x, CPU per request ${fmt(ratio(res[SAME_REQUEST].cpuUsPerReq, a.cpuUsPerReq), 2)}x`,
     `- comms-cli / raw undici loop: throughput ${fmt(ratio(c.rps, res['undici loop (reference)'].rps), 2)}x, CPU per request ${fmt(ratio(c.cpuUsPerReq, res['undici loop (reference)'].cpuUsPerReq), 2)}x`,
     `- comms-cli / undici dispatch floor: throughput ${fmt(ratio(c.rps, res[FLOOR].rps), 2)}x, CPU per request ${fmt(ratio(c.cpuUsPerReq, res[FLOOR].cpuUsPerReq), 2)}x; the floor / autocannon: CPU per request ${fmt(ratio(res[FLOOR].cpuUsPerReq, a.cpuUsPerReq), 2)}x (what undici itself costs against autocannon's hand-written client)`,
   ];
