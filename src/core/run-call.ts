@@ -189,7 +189,7 @@ export class CallPipeline {
     end: number,
   ): CallOutcome<R> => {
     const { transport, call, timing } = a;
-    if (timing.get('total') === undefined) timing.markSinceStart('total', end);
+    timing.markTotal(end);
     const verdict = transport.classify(outcome, call);
     const record = attemptRecord(1, verdict, round(end - timing.start));
     const timingJson = timing.toJSON();
@@ -199,7 +199,7 @@ export class CallPipeline {
     // As in #runResilient: a failure without its own error, after Ctrl-C, is the interruption.
     if (!verdict.ok && failure === undefined && this.#root.aborted)
       failure = toCommsError(this.#root.reason, call.target, this.#root);
-    return this.#outcome(transport, call, a.runOptions, { outcome, verdict }, [record], timingJson, failure);
+    return this.#outcome(transport, call, a.runOptions, verdict, outcome.reply, [record], timingJson, failure);
   };
 
   async #runResilient<C extends CallBase, R>(
@@ -303,7 +303,16 @@ export class CallPipeline {
     if (budget.signal.aborted && failure === undefined && !last?.verdict.ok) {
       failure = toCommsError(budget.signal.reason, call.target, budget.signal);
     }
-    return this.#outcome(transport, call, runOptions, last, attempts, lastTimingJson, failure);
+    return this.#outcome(
+      transport,
+      call,
+      runOptions,
+      last?.verdict,
+      last?.outcome.reply,
+      attempts,
+      lastTimingJson,
+      failure,
+    );
   }
 
   /** The contract Result of a finished call (and its reply): the same for both paths of `run`. */
@@ -311,13 +320,13 @@ export class CallPipeline {
     transport: Transport<C, R>,
     call: C,
     runOptions: RunOptions | undefined,
-    last: Judged<R> | undefined,
+    verdict: Verdict | undefined,
+    reply: R | undefined,
     attempts: AttemptRecord[],
     lastTimingJson: Timing | undefined,
     failure: CommsError | undefined,
   ): CallOutcome<R> {
-    const ok = failure === undefined && last?.verdict.ok === true;
-    const reply = last?.outcome.reply;
+    const ok = failure === undefined && verdict?.ok === true;
     // Fields assigned in the contract's order (the --json key order), without a spread per optional field.
     const result: Result = {
       transport: transport.kind,
@@ -326,10 +335,10 @@ export class CallPipeline {
       ok,
       exit: ok ? 0 : exitCodeForKind(failure?.kind ?? 'response'),
     } as Result;
-    if (last?.verdict.status !== undefined) result.status = last.verdict.status;
+    if (verdict?.status !== undefined) result.status = verdict.status;
     if (failure) result.error = failure.toJSON();
     result.attempts = attempts;
-    if (lastTimingJson && last) result.timing = lastTimingJson;
+    if (lastTimingJson && verdict) result.timing = lastTimingJson;
     if (reply !== undefined && runOptions?.describe !== false)
       Object.assign(result, transport.describe(reply, call));
     return reply !== undefined ? { result, reply } : { result };

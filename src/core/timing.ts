@@ -30,6 +30,11 @@ export class TimingRecorder {
     this.#writable()[phase] = round(at - this.start);
   }
 
+  /** `total` as "now minus the start", unless the transport already recorded it (named access: per call). */
+  markTotal(at: number): void {
+    if (this.#phases.total === undefined) this.#writable().total = round(at - this.start);
+  }
+
   get(phase: TimingPhase): number | undefined {
     return this.#phases[phase];
   }

@@ -142,6 +142,14 @@ const NOT_SENT_CODES: ReadonlySet<string> = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
 ]);
 
+/** A call's first hop as dispatched (see HttpTransport.#firstHop). */
+interface FirstHop {
+  readonly call: HttpCall;
+  readonly opts: Dispatcher.DispatchOptions;
+  /** Load mode's own connections for it, asked on its first attemptInto; null: the Agent. */
+  direct: DirectPool | null | undefined;
+}
+
 /** The HTTP adapter over undici: one pooled dispatcher per run, one `attempt` per try, redirects inside. */
 export class HttpTransport implements Transport<HttpCall, HttpReply> {
   readonly kind = 'http' as const;
@@ -152,8 +160,8 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
   /** The temp file of the last attempt of each -o call, so a retry can remove the one before. */
   readonly #tempFiles = new WeakMap<HttpCall, string>();
   /** Load mode: each call's first-hop dispatch options (see #firstHop). */
-  readonly #firstHops = new WeakMap<HttpCall, Dispatcher.DispatchOptions>();
-  #lastHop: { call: HttpCall; opts: Dispatcher.DispatchOptions } | undefined;
+  readonly #firstHops = new WeakMap<HttpCall, FirstHop>();
+  #lastHop: FirstHop | undefined;
   /** What the last TLS handshake saw (the certificate's dates, a late alert), to explain a failure. */
   readonly #tlsSeen: TlsObservation = {};
   readonly #http2: boolean;
@@ -235,12 +243,17 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
       options.connections && !options.http2 && this.#connect ? options.connections : undefined;
   }
 
-  /** Load mode's own connections to `origin` (see DirectPool), or undefined: the Agent serves it. */
+  /**
+   * Load mode's own connections to `origin` (see DirectPool), or undefined: the Agent serves it.
+   * Asked once per distinct call (see attemptInto), not per request.
+   */
   #directFor(origin: string): DirectPool | undefined {
     const size = this.#directSize;
     if (size === undefined || this.#connect === undefined) return undefined;
-    const { connections: _, ...clientOptions } = this.#agentOptions;
-    this.#direct ??= new DirectPool(origin, size, { ...clientOptions, connect: this.#connect });
+    if (this.#direct === undefined) {
+      const { connections: _, ...clientOptions } = this.#agentOptions;
+      this.#direct = new DirectPool(origin, size, { ...clientOptions, connect: this.#connect });
+    }
     return this.#direct.origin === origin ? this.#direct : undefined;
   }
 
@@ -402,12 +415,15 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
       sink.fail(ctx.signal.reason);
       return;
     }
-    const opts = this.#firstHop(call, call.body ?? call.form);
+    const hop = this.#firstHop(call, call.body ?? call.form);
     const handler = new DiscardHandler(ctx, new SinkReport(this.#explainer, call, sink));
+    // Asked here, not when the hop is built: the warm-up's request (another origin, through
+    // `attempt`) must not claim the DirectPool.
+    if (hop.direct === undefined) hop.direct = this.#directFor(hop.opts.origin as string) ?? null;
     // dispatch() reports its own failures through the handler's onError.
-    const direct = this.#directFor(call.url.origin);
-    if (direct) direct.dispatch(opts, handler);
-    else this.#dispatcher.dispatch(opts, handler);
+    const direct = hop.direct;
+    if (direct) direct.dispatch(hop.opts, handler);
+    else this.#dispatcher.dispatch(hop.opts, handler);
   }
 
   /** What a failed attempt reports: undici's and TLS errors explained as the contract's errors. */
@@ -468,7 +484,7 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
         // to listen on (the handler does), and the first hop's options built once per call.
         const opts: Dispatcher.DispatchOptions =
           redirects === 0 && !call.cookies
-            ? this.#firstHop(call, body)
+            ? this.#firstHop(call, body).opts
             : {
                 origin: url.origin,
                 path: `${url.pathname}${url.search}`,
@@ -634,25 +650,28 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
   }
 
   /**
-   * The dispatch options of a call's first hop without cookies, built once per call: in load mode
-   * without templates every call is the same object, and undici only reads these options.
+   * The dispatch options of a call's first hop without cookies (and, in load mode, the DirectPool
+   * that carries it), built once per call: in load mode without templates every call is the same object,
+   * and undici only reads these options.
    */
-  #firstHop(call: HttpCall, body: Buffer | FormData | undefined): Dispatcher.DispatchOptions {
+  #firstHop(call: HttpCall, body: Buffer | FormData | undefined): FirstHop {
     // Without templates every call of a load run is the same object: no WeakMap lookup for it.
-    if (call === this.#lastHop?.call) return this.#lastHop.opts;
-    let opts = this.#firstHops.get(call);
-    if (!opts) {
-      opts = {
+    const last = this.#lastHop;
+    if (last !== undefined && call === last.call) return last;
+    let hop = this.#firstHops.get(call);
+    if (!hop) {
+      const opts: Dispatcher.DispatchOptions = {
         origin: call.url.origin,
         path: `${call.url.pathname}${call.url.search}`,
         method: call.method as Dispatcher.HttpMethod,
         headers: call.headers,
         ...(body !== undefined ? { body } : {}),
       };
-      this.#firstHops.set(call, opts);
+      hop = { call, opts, direct: undefined };
+      this.#firstHops.set(call, hop);
     }
-    this.#lastHop = { call, opts };
-    return opts;
+    this.#lastHop = hop;
+    return hop;
   }
 
   async #readBody(

@@ -1,0 +1,117 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Dispatcher } from 'undici';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DirectPool, type Lease, type PooledHandler } from '../../src/transports/http/direct-pool.js';
+
+/* Load mode's connections (one undici Client each), driven the way HttpTransport.attemptInto does. */
+
+let server: Server | undefined;
+afterEach(async () => {
+  server?.closeAllConnections();
+  await new Promise((resolve) => server?.close(resolve) ?? resolve(undefined));
+  server = undefined;
+});
+
+async function listen(
+  handler: Parameters<typeof createServer>[1],
+): Promise<{ origin: string; sockets: () => number }> {
+  let sockets = 0;
+  server = createServer(handler);
+  server.on('connection', () => {
+    sockets += 1;
+  });
+  await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { origin: `http://127.0.0.1:${port}`, sockets: () => sockets };
+}
+
+/** A handler that gives its connection back before reporting, as DiscardHandler does. */
+class Handler implements PooledHandler {
+  lease: Lease | undefined = undefined;
+  status = 0;
+  constructor(readonly done: (status: number | Error) => void) {}
+  onConnect(): void {}
+  onHeaders(status: number): boolean {
+    this.status = status;
+    return true;
+  }
+  onData(): boolean {
+    return true;
+  }
+  onComplete(): void {
+    this.#giveBack(false);
+    this.done(this.status);
+  }
+  onError(err: Error): void {
+    this.#giveBack(true);
+    this.done(err);
+  }
+  #giveBack(failed: boolean): void {
+    const lease = this.lease;
+    this.lease = undefined;
+    lease?.pool.release(lease, failed);
+  }
+}
+
+const GET = (origin: string): Dispatcher.DispatchOptions => ({
+  origin,
+  path: '/',
+  method: 'GET',
+  headers: null,
+});
+
+describe('DirectPool', () => {
+  it('queues what exceeds its connections and serves every request, on no more sockets than its size', async () => {
+    const peer = await listen((_req, res) => res.end('ok'));
+    const pool = new DirectPool(peer.origin, 3, { pipelining: 1 });
+    const results: (number | Error)[] = [];
+    // 40 requests, 10 in flight at a time, each next one started from a report: 3 connections.
+    await new Promise<void>((resolve) => {
+      let left = 40;
+      const next = (r?: number | Error): void => {
+        if (r !== undefined) results.push(r);
+        if (results.length === 40) resolve();
+        if (left <= 0) return;
+        left -= 1;
+        pool.dispatch(GET(peer.origin), new Handler(next));
+      };
+      for (let i = 0; i < 10; i++) next();
+    });
+    expect(results).toEqual(Array(40).fill(200));
+    expect(peer.sockets()).toBe(3);
+    await pool.destroy();
+  });
+
+  it('a refused connection fails its request, and one started from that failure fails alike (undici is not tripped)', async () => {
+    const peer = await listen((_req, res) => res.end('ok'));
+    const { origin } = peer;
+    await new Promise((resolve) => server?.close(resolve));
+    const pool = new DirectPool(origin, 1, { pipelining: 1 });
+    const first = await new Promise<number | Error>((resolve) =>
+      pool.dispatch(GET(origin), new Handler(resolve)),
+    );
+    expect(first).toBeInstanceOf(Error);
+    // Started from the failure's report: it must not land on the Client while undici empties it.
+    const second = await new Promise<number | Error>((resolve) =>
+      pool.dispatch(GET(origin), new Handler(resolve)),
+    );
+    expect(second).toBeInstanceOf(Error);
+    await pool.destroy();
+  });
+
+  it('destroy fails the requests still waiting for a connection', async () => {
+    const peer = await listen(() => {
+      // never answers: the first request holds the only connection
+    });
+    const pool = new DirectPool(peer.origin, 1, { pipelining: 1 });
+    const outcomes: (number | Error)[] = [];
+    pool.dispatch(GET(peer.origin), new Handler((r) => outcomes.push(r)));
+    pool.dispatch(GET(peer.origin), new Handler((r) => outcomes.push(r)));
+    await new Promise((resolve) => setImmediate(resolve));
+    await pool.destroy();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(outcomes).toHaveLength(2);
+    for (const o of outcomes) expect(o).toBeInstanceOf(Error);
+  });
+});
