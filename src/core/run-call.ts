@@ -199,7 +199,16 @@ export class CallPipeline {
     // As in #runResilient: a failure without its own error, after Ctrl-C, is the interruption.
     if (!verdict.ok && failure === undefined && this.#root.aborted)
       failure = toCommsError(this.#root.reason, call.target, this.#root);
-    return this.#outcome(transport, call, a.runOptions, verdict, outcome.reply, [record], timingJson, failure);
+    return this.#outcome(
+      transport,
+      call,
+      a.runOptions,
+      verdict,
+      outcome.reply,
+      [record],
+      timingJson,
+      failure,
+    );
   };
 
   async #runResilient<C extends CallBase, R>(
