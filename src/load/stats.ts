@@ -54,6 +54,9 @@ export class LoadStats {
   /** Errors since the start, for the progress line. */
   errors = 0;
   readonly #statuses = new Map<string, number>();
+  /** The last status counted, and its count so far (#statuses holds it only after #flushStatus). */
+  #lastStatus: string | number | undefined;
+  #lastStatusCount = 0;
   readonly #kinds = new Map<ErrorKind, number>();
   readonly #exits = new Set<ExitCode>();
   /** The first message seen per error kind: enough to tell what went wrong, bounded by the kinds. */
@@ -75,9 +78,11 @@ export class LoadStats {
       if (a?.error?.kind === 'breaker') this.shortCircuits += 1;
       else if (i > 0) this.retries += 1;
     }
-    if (result.status !== undefined) {
-      const key = String(result.status);
-      this.#statuses.set(key, (this.#statuses.get(key) ?? 0) + 1);
+    const status = result.status;
+    if (status !== undefined) {
+      // Nearly every call of a run has the status of the one before: count it without a Map lookup.
+      if (status === this.#lastStatus) this.#lastStatusCount += 1;
+      else this.#countStatus(status);
     }
     if (result.ok) {
       this.successes += 1;
@@ -91,12 +96,25 @@ export class LoadStats {
     this.#exits.add(result.exit);
   }
 
+  /** Switch the one-entry count in front of #statuses to `status` (its earlier count folded in). */
+  #countStatus(status: string | number): void {
+    this.#flushStatus();
+    const key = String(status);
+    this.#lastStatus = status;
+    this.#lastStatusCount = (this.#statuses.get(key) ?? 0) + 1;
+  }
+
+  #flushStatus(): void {
+    if (this.#lastStatus !== undefined) this.#statuses.set(String(this.#lastStatus), this.#lastStatusCount);
+  }
+
   /** The most telling exit code among failed calls (0 when none failed). */
   worstExit(): ExitCode {
     return worstExitCode(this.#exits);
   }
 
   totals(durationMs: number): LoadTotals {
+    this.#flushStatus();
     const secs = durationMs / 1000;
     return {
       requests: this.requests,

@@ -387,8 +387,7 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
   }
 
   async attempt(call: HttpCall, ctx: AttemptContext): Promise<HttpReply> {
-    delete this.#tlsSeen.cert;
-    delete this.#tlsSeen.alert;
+    this.#forgetTls();
     try {
       return await this.#attempt(call, ctx);
     } catch (err) {
@@ -409,8 +408,7 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
       );
       return;
     }
-    delete this.#tlsSeen.cert;
-    delete this.#tlsSeen.alert;
+    this.#forgetTls();
     if (ctx.signal.aborted) {
       sink.fail(ctx.signal.reason);
       return;
@@ -424,6 +422,13 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
     const direct = hop.direct;
     if (direct) direct.dispatch(hop.opts, handler);
     else this.#dispatcher.dispatch(hop.opts, handler);
+  }
+
+  /** A new attempt: what the last TLS handshake saw no longer explains anything (plain http: nothing to do). */
+  #forgetTls(): void {
+    const seen = this.#tlsSeen;
+    if (seen.cert !== undefined) delete seen.cert;
+    if (seen.alert !== undefined) delete seen.alert;
   }
 
   /** What a failed attempt reports: undici's and TLS errors explained as the contract's errors. */
@@ -822,6 +827,13 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
   }
 
   classify(outcome: Outcome<HttpReply>, call: HttpCall): Verdict {
+    const answer = outcome.reply;
+    // The common case first: an answer with an accepted status (nothing else to look at).
+    if (answer && !answer.localFailure && !answer.rangeDone) {
+      const status = answer.status;
+      if (call.expectStatus ? call.expectStatus.test(status) : status < 400)
+        return { ok: true, retryable: false, peerFault: false, status };
+    }
     const retryAllowed = call.retryUnsafe || IDEMPOTENT_METHODS.has(call.method);
     if (outcome.reply?.localFailure) {
       // comms-cli's own limit, not the peer's fault: keep status and headers, exit 6, no retry.
