@@ -262,53 +262,29 @@ async function benchHttp() {
   const url = server.line;
   const hasWrk = (await run('bash', ['-c', 'command -v wrk'], { cpu: false })).code === 0;
   const wrkSecs = QUICK ? 2 : 5;
+  /** comms-cli's load run of the URL, with `extra` arguments. */
+  const cli = (extra) => async () => {
+    const r = await run(NODE, [
+      CLI,
+      'http',
+      'get',
+      url,
+      '-n',
+      String(HTTP_N),
+      '-c',
+      String(CONC),
+      ...extra,
+      '--json',
+    ]);
+    if (r.code !== 0) return undefined;
+    const s = lastJson(r.stdout);
+    return perRequest(r, s.requests, s.rps);
+  };
   const clients = [
-    {
-      name: 'comms-cli',
-      run: async () => {
-        const r = await run(NODE, [
-          CLI,
-          'http',
-          'get',
-          url,
-          '-n',
-          String(HTTP_N),
-          '-c',
-          String(CONC),
-          '--json',
-        ]);
-        if (r.code !== 0) return undefined;
-        const s = lastJson(r.stdout);
-        return perRequest(r, s.requests, s.rps);
-      },
-    },
-    {
-      // The same bytes on the wire as autocannon's (Host and Connection only): comms-cli's default
-      // User-Agent, Accept and Accept-Encoding removed as curl users do, with an empty -H 'Name:'.
-      name: SAME_REQUEST,
-      run: async () => {
-        const r = await run(NODE, [
-          CLI,
-          'http',
-          'get',
-          url,
-          '-n',
-          String(HTTP_N),
-          '-c',
-          String(CONC),
-          '-H',
-          'User-Agent:',
-          '-H',
-          'Accept:',
-          '-H',
-          'Accept-Encoding:',
-          '--json',
-        ]);
-        if (r.code !== 0) return undefined;
-        const s = lastJson(r.stdout);
-        return perRequest(r, s.requests, s.rps);
-      },
-    },
+    { name: 'comms-cli', run: cli([]) },
+    // The same bytes on the wire as autocannon's (Host and Connection only): comms-cli's default
+    // User-Agent, Accept and Accept-Encoding removed as curl users do, with an empty -H 'Name:'.
+    { name: SAME_REQUEST, run: cli(['-H', 'User-Agent:', '-H', 'Accept:', '-H', 'Accept-Encoding:']) },
     {
       name: 'autocannon',
       run: async () => {
