@@ -288,12 +288,28 @@ function startCall<C extends CallBase, R>(
     return;
   }
   // --drain-timeout: a call still running when it ran out is abandoned (the transport's close
-  // aborts it) and counted as not completed, never as a result.
-  const running = spec.pipeline.run(spec.transport, call, ctx.runOptions);
+  // aborts it) and counted as not completed, never as a result. The call itself goes the same way
+  // as above (runThen: a transport's load path), its outcome raced through a promise.
+  let endedAt = 0;
+  const running = new Promise<CallOutcome<R>>((resolve, reject) =>
+    spec.pipeline.runThen(
+      spec.transport,
+      call,
+      ctx.runOptions,
+      {
+        done: (outcome, end) => {
+          endedAt = end;
+          resolve(outcome);
+        },
+        failed: reject,
+      },
+      startAt === undefined ? measuredFrom : undefined,
+    ),
+  );
   Promise.race([running, abandon]).then(
     (outcome) => {
       if (outcome !== 'abandoned') {
-        inFlight.done(outcome, performance.now());
+        inFlight.done(outcome, endedAt);
         return;
       }
       ctx.inFlight -= 1;

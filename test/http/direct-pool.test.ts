@@ -29,6 +29,7 @@ async function listen(
 /** A handler that gives its connection back before reporting, as DiscardHandler does. */
 class Handler implements PooledHandler {
   lease: Lease | undefined = undefined;
+  queuedIn: DirectPool | undefined = undefined;
   status = 0;
   constructor(readonly done: (status: number | Error) => void) {}
   onConnect(): void {}
@@ -81,6 +82,52 @@ describe('DirectPool', () => {
     expect(results).toEqual(Array(40).fill(200));
     expect(peer.sockets()).toBe(3);
     await pool.destroy();
+  });
+
+  it('a queue that never empties stays in order and loses nothing (1 connection, 4 in flight, 3,000 requests)', async () => {
+    const peer = await listen((_req, res) => res.end('ok'));
+    const pool = new DirectPool(peer.origin, 1, { pipelining: 1 });
+    let done = 0;
+    await new Promise<void>((resolve, reject) => {
+      let left = 3000;
+      const next = (r?: number | Error): void => {
+        if (r !== undefined) {
+          if (r !== 200) reject(r);
+          done += 1;
+        }
+        if (done === 3000) resolve();
+        if (left <= 0) return;
+        left -= 1;
+        pool.dispatch(GET(peer.origin), new Handler(next));
+      };
+      for (let i = 0; i < 4; i++) next();
+    });
+    expect(done).toBe(3000);
+    expect(peer.sockets()).toBe(1);
+    await pool.destroy();
+  });
+
+  it('a waiting request whose attempt is aborted leaves the queue and fails at once, and is never sent', async () => {
+    let requests = 0;
+    const peer = await listen(() => {
+      requests += 1; // never answers: the first request holds the only connection
+    });
+    const pool = new DirectPool(peer.origin, 1, { pipelining: 1 });
+    const first: (number | Error)[] = [];
+    const second: (number | Error)[] = [];
+    pool.dispatch(GET(peer.origin), new Handler((r) => first.push(r)));
+    const waiting = new Handler((r) => second.push(r));
+    pool.dispatch(GET(peer.origin), waiting);
+    expect(waiting.queuedIn).toBe(pool);
+    const reason = new Error('timed out after 200ms (--timeout)');
+    pool.cancel(waiting, reason);
+    expect(second).toEqual([reason]);
+    expect(waiting.queuedIn).toBeUndefined();
+    await pool.destroy();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(first).toHaveLength(1);
+    expect(second).toHaveLength(1);
+    expect(requests).toBeLessThanOrEqual(1);
   });
 
   it('a refused connection fails its request, and one started from that failure fails alike (undici is not tripped)', async () => {

@@ -991,6 +991,8 @@ function dropAll(): Writable {
 class DiscardHandler implements PooledHandler {
   /** The connection this request borrowed from a DirectPool, given back when it ends. */
   lease: Lease | undefined = undefined;
+  /** The DirectPool whose queue this request waits in for a connection (see PooledHandler). */
+  queuedIn: DirectPool | undefined = undefined;
   statusCode = 0;
   statusText = '';
   bytes = 0;
@@ -1011,9 +1013,14 @@ class DiscardHandler implements PooledHandler {
     else ctx.signal.addEventListener('abort', this);
   }
 
-  /** The signal aborted (timeout, Ctrl-C): undici fails the request through onError. */
+  /**
+   * The signal aborted (timeout, Ctrl-C): undici fails the request through onError; a request still
+   * waiting for one of load mode's connections leaves the queue and fails at once.
+   */
   handleEvent(): void {
-    this.#abort?.(this.#signal.reason as Error);
+    const reason = this.#signal.reason as Error;
+    if (this.#abort) this.#abort(reason);
+    else this.queuedIn?.cancel(this, reason);
   }
 
   onConnect(abort: (err?: Error) => void): void {

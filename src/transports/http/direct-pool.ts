@@ -5,6 +5,11 @@ import ClientClass from 'undici/lib/dispatcher/client.js';
 export interface PooledHandler extends Dispatcher.DispatchHandler {
   /** Set by the pool before dispatch: call `pool.release(lease)` once, when the request ended. */
   lease: Lease | undefined;
+  /**
+   * Set by the pool while the request waits for a connection (no undici abort exists yet): an
+   * attempt aborted then (timeout, Ctrl-C) calls `pool.cancel(handler, reason)`.
+   */
+  queuedIn: DirectPool | undefined;
 }
 
 /** One connection lent to one request. */
@@ -55,6 +60,7 @@ export class DirectPool {
       lease = { pool: this, client };
     }
     if (!lease) {
+      handler.queuedIn = this;
       this.#waiting.push({ opts, handler });
       return;
     }
@@ -81,20 +87,39 @@ export class DirectPool {
     }
     this.#waiting[this.#head] = undefined as unknown as Waiting;
     this.#head += 1;
+    // A queue that never empties (more in flight than connections, all run long) must not grow:
+    // drop the taken entries once they are half of it.
     if (this.#head === this.#waiting.length) {
       this.#waiting.length = 0;
       this.#head = 0;
+    } else if (this.#head >= 1024 && this.#head * 2 >= this.#waiting.length) {
+      this.#waiting.splice(0, this.#head);
+      this.#head = 0;
     }
+    next.handler.queuedIn = undefined;
     next.handler.lease = lease;
     lease.client.dispatch(next.opts, next.handler);
+  }
+
+  /** A waiting request's attempt was aborted: it leaves the queue and fails with `reason` now. */
+  cancel(handler: PooledHandler, reason: Error): void {
+    handler.queuedIn = undefined;
+    const i = this.#waiting.findIndex((w, at) => at >= this.#head && w?.handler === handler);
+    if (i < 0) return;
+    this.#waiting.splice(i, 1);
+    handler.onError?.(reason);
   }
 
   /** End every connection (requests still in flight fail through their handlers). */
   async destroy(): Promise<void> {
     this.#closed = true;
-    const waiting = this.#waiting.splice(this.#head);
+    const waiting = this.#waiting.slice(this.#head);
+    this.#waiting.length = 0;
     this.#head = 0;
-    for (const w of waiting) w.handler.onError?.(new Error('the HTTP connections were closed'));
+    for (const w of waiting) {
+      w.handler.queuedIn = undefined;
+      w.handler.onError?.(new Error('the HTTP connections were closed'));
+    }
     await Promise.all(this.#clients.map((c) => c.destroy().catch(() => {})));
   }
 }
