@@ -32,7 +32,9 @@ interface Waiting {
  * starts from the last one's completion, when its Client still counts it as running) always paid.
  * Measured against a bare loop of undici Clients, that path was ~5% of a load run's CPU.
  *
- * Requests to another origin (a templated URL), HTTP/2 and proxies stay on the Agent.
+ * Requests to another origin (a templated URL), HTTP/2 and proxies stay on the Agent, and so do
+ * runs with retries, a breaker or --max-time: the pipeline's resilient path calls `attempt`, which
+ * uses the Agent (a run uses one path or the other throughout, so never both sets of connections).
  */
 export class DirectPool {
   readonly origin: string;
