@@ -250,7 +250,7 @@ export class CallPipeline {
       } finally {
         deadline.dispose();
       }
-      if (timing.get('total') === undefined) timing.markSinceStart('total');
+      timing.markTotal(performance.now());
       lastTiming = timing;
       return { outcome, verdict: transport.classify(outcome, call) };
     };

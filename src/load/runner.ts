@@ -223,8 +223,12 @@ interface RunContext<C extends CallBase, R> {
   /** Calls of the measured phase in flight now (for the drain after --duration). */
   inFlight: number;
   readonly runOptions: RunOptions;
-  /** Resolves when --drain-timeout ran out: calls still in flight are abandoned. */
-  abandon?: Promise<'abandoned'>;
+  /**
+   * With --drain-timeout, the measured calls in flight: those still here when it runs out are
+   * abandoned (see CallInFlight.abandon). A set of the calls in flight, not a promise every call
+   * races: that kept one reaction per call of the whole run until the end.
+   */
+  abandonable?: Set<CallInFlight<C, R>>;
   drain?: Drain;
 }
 
@@ -250,8 +254,7 @@ function drainLine(drain: Drain, plan: LoadPlan): string {
  * attempt's start: one reading, not two. Folded into the stats when it ends, then `done()`. Never
  * throws: a failing pipeline becomes a failed result. Continuations rather than an async function:
  * the pipeline reports to the call's CallInFlight (runThen), not through an async frame per level
- * with a microtask hop each. With --drain-timeout the call races the drain's end through `run`'s
- * promise.
+ * with a microtask hop each. With --drain-timeout the call is kept in `ctx.abandonable` meanwhile.
  */
 function startCall<C extends CallBase, R>(
   ctx: RunContext<C, R>,
@@ -272,57 +275,25 @@ function startCall<C extends CallBase, R>(
   ctx.inFlight += 1;
   const measuredFrom = startAt ?? performance.now();
   const inFlight = new CallInFlight(ctx, phase, seq, measuredFrom, call, done);
-  const abandon = ctx.abandon;
-  if (abandon === undefined) {
-    try {
-      spec.pipeline.runThen(
-        spec.transport,
-        call,
-        ctx.runOptions,
-        inFlight,
-        startAt === undefined ? measuredFrom : undefined,
-      );
-    } catch (err) {
-      inFlight.failed(err);
-    }
-    return;
-  }
-  // --drain-timeout: a call still running when it ran out is abandoned (the transport's close
-  // aborts it) and counted as not completed, never as a result. The call itself goes the same way
-  // as above (runThen: a transport's load path), its outcome raced through a promise.
-  let endedAt = 0;
-  const running = new Promise<CallOutcome<R>>((resolve, reject) =>
+  ctx.abandonable?.add(inFlight);
+  try {
     spec.pipeline.runThen(
       spec.transport,
       call,
       ctx.runOptions,
-      {
-        done: (outcome, end) => {
-          endedAt = end;
-          resolve(outcome);
-        },
-        failed: reject,
-      },
+      inFlight,
       startAt === undefined ? measuredFrom : undefined,
-    ),
-  );
-  Promise.race([running, abandon]).then(
-    (outcome) => {
-      if (outcome !== 'abandoned') {
-        inFlight.done(outcome, endedAt);
-        return;
-      }
-      ctx.inFlight -= 1;
-      running.catch(() => {});
-      if (ctx.drain) ctx.drain.notCompleted += 1;
-      done();
-    },
-    (err: unknown) => inFlight.failed(err),
-  );
+    );
+  } catch (err) {
+    inFlight.failed(err);
+  }
 }
 
 /** A measured call in flight: where the pipeline reports it (one object per call, no closures). */
 class CallInFlight<C extends CallBase, R> implements OutcomeReceiver<R> {
+  /** Reported, or abandoned at --drain-timeout: whatever comes later is ignored. */
+  #over = false;
+
   constructor(
     readonly ctx: RunContext<C, R>,
     readonly phase: Phase,
@@ -333,14 +304,33 @@ class CallInFlight<C extends CallBase, R> implements OutcomeReceiver<R> {
   ) {}
 
   done(outcome: CallOutcome<R>, endedAt: number): void {
-    this.ctx.inFlight -= 1;
+    if (!this.#end()) return;
     finishCall(this, outcome.result, outcome.reply, endedAt);
+  }
+
+  /**
+   * --drain-timeout ran out with this call still running: counted as not completed, never as a
+   * result (the transport's close aborts it; its report, if any, is ignored).
+   */
+  abandon(): void {
+    if (!this.#end()) return;
+    if (this.ctx.drain) this.ctx.drain.notCompleted += 1;
+    this.next();
+  }
+
+  /** The first end of this call (a report or the abandonment); false for any later one. */
+  #end(): boolean {
+    if (this.#over) return false;
+    this.#over = true;
+    this.ctx.inFlight -= 1;
+    this.ctx.abandonable?.delete(this);
+    return true;
   }
 
   /** The pipeline turns transport failures into results; this is a bug in classify/describe. Count it. */
   failed(err: unknown): void {
+    if (!this.#end()) return;
     const { ctx, call } = this;
-    ctx.inFlight -= 1;
     const spec = ctx.spec;
     const e = toCommsError(err, call.target, spec.signal);
     const result: Result = {
@@ -421,19 +411,18 @@ async function runPhase<C extends CallBase, R>(
   let endedAt: number | undefined;
   let drainTimer: NodeJS.Timeout | undefined;
   const measuredEnd = phase.durationMs !== undefined && !phase.warmup;
-  // Every measured call races this (set before the first starts); it settles at --drain-timeout.
-  let abandonAll: ((value: 'abandoned') => void) | undefined;
-  if (measuredEnd && plan.drainTimeoutMs !== undefined)
-    ctx.abandon = new Promise((resolve) => {
-      abandonAll = resolve;
-    });
+  // The measured calls in flight (kept from the first), abandoned at --drain-timeout.
+  const abandonable =
+    measuredEnd && plan.drainTimeoutMs !== undefined ? new Set<CallInFlight<C, R>>() : undefined;
+  if (abandonable) ctx.abandonable = abandonable;
   const ended = measuredEnd
     ? setTimeout(() => {
         endedAt = performance.now();
         ctx.drain = { inFlight: ctx.inFlight, waitedMs: 0, notCompleted: 0 };
-        const release = abandonAll;
-        if (release && plan.drainTimeoutMs !== undefined)
-          drainTimer = setTimeout(() => release('abandoned'), plan.drainTimeoutMs);
+        if (abandonable && plan.drainTimeoutMs !== undefined)
+          drainTimer = setTimeout(() => {
+            for (const running of [...abandonable]) running.abandon();
+          }, plan.drainTimeoutMs);
       }, phase.durationMs)
     : undefined;
   try {
