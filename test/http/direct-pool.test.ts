@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Dispatcher } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DirectPool, type Lease, type PooledHandler } from '../../src/transports/http/direct-pool.js';
+import { listen } from '../kit/listen.js';
 
 /* Load mode's connections (one undici Client each), driven the way HttpTransport.attemptInto does. */
 
@@ -13,7 +13,8 @@ afterEach(async () => {
   server = undefined;
 });
 
-async function listen(
+/** A node:http server on a random loopback port, counting the connections it accepts. */
+async function startPeer(
   handler: Parameters<typeof createServer>[1],
 ): Promise<{ origin: string; sockets: () => number }> {
   let sockets = 0;
@@ -21,8 +22,7 @@ async function listen(
   server.on('connection', () => {
     sockets += 1;
   });
-  await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const port = await listen(server);
   return { origin: `http://127.0.0.1:${port}`, sockets: () => sockets };
 }
 
@@ -64,7 +64,7 @@ const GET = (origin: string): Dispatcher.DispatchOptions => ({
 
 describe('DirectPool', () => {
   it('queues what exceeds its connections and serves every request, on no more sockets than its size', async () => {
-    const peer = await listen((_req, res) => res.end('ok'));
+    const peer = await startPeer((_req, res) => res.end('ok'));
     const pool = new DirectPool(peer.origin, 3, { pipelining: 1 });
     const results: (number | Error)[] = [];
     // 40 requests, 10 in flight at a time, each next one started from a report: 3 connections.
@@ -85,7 +85,7 @@ describe('DirectPool', () => {
   });
 
   it('a queue that never empties stays in order and loses nothing (1 connection, 4 in flight, 3,000 requests)', async () => {
-    const peer = await listen((_req, res) => res.end('ok'));
+    const peer = await startPeer((_req, res) => res.end('ok'));
     const pool = new DirectPool(peer.origin, 1, { pipelining: 1 });
     let done = 0;
     await new Promise<void>((resolve, reject) => {
@@ -109,7 +109,7 @@ describe('DirectPool', () => {
 
   it('a waiting request whose attempt is aborted leaves the queue and fails at once, and is never sent', async () => {
     let requests = 0;
-    const peer = await listen(() => {
+    const peer = await startPeer(() => {
       requests += 1; // never answers: the first request holds the only connection
     });
     const pool = new DirectPool(peer.origin, 1, { pipelining: 1 });
@@ -131,7 +131,7 @@ describe('DirectPool', () => {
   });
 
   it('a refused connection fails its request, and one started from that failure fails alike (undici is not tripped)', async () => {
-    const peer = await listen((_req, res) => res.end('ok'));
+    const peer = await startPeer((_req, res) => res.end('ok'));
     const { origin } = peer;
     await new Promise((resolve) => server?.close(resolve));
     const pool = new DirectPool(origin, 1, { pipelining: 1 });
@@ -148,7 +148,7 @@ describe('DirectPool', () => {
   });
 
   it('destroy fails the requests still waiting for a connection', async () => {
-    const peer = await listen(() => {
+    const peer = await startPeer(() => {
       // never answers: the first request holds the only connection
     });
     const pool = new DirectPool(peer.origin, 1, { pipelining: 1 });

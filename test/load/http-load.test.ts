@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listen } from '../kit/listen.js';
 import { ndjson } from '../kit/ndjson.js';
 import { serveHttp } from '../kit/serve.js';
 import { killSurvivors, runCli, startCli } from '../kit/spawn-cli.js';
@@ -337,8 +337,7 @@ describe('load: --json summary and exit codes', () => {
     server.on('connection', () => {
       connections += 1;
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
+    const port = await listen(server);
     try {
       const r = await runCli([
         'http',
