@@ -513,7 +513,7 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
           ));
           continue;
         }
-        return discardReply(res, url, redirects);
+        return new DiscardedReply(res, url, redirects);
       }
       const opts: Dispatcher.RequestOptions = {
         origin: url.origin,
@@ -1087,7 +1087,7 @@ class SinkReport implements DiscardReport {
   ) {}
 
   complete(handler: DiscardHandler): void {
-    this.sink.reply(discardReply(handler, this.call.url, 0));
+    this.sink.reply(new DiscardedReply(handler, this.call.url, 0));
   }
 
   fail(err: unknown): void {
@@ -1095,12 +1095,10 @@ class SinkReport implements DiscardReport {
   }
 }
 
-/** The reply of a load-mode request whose body was counted and dropped. */
-function discardReply(res: DiscardHandler, url: URL, redirects: number): HttpReply {
-  return new DiscardedReply(res, url, redirects);
-}
-
-/** An HttpReply whose headers stay unparsed until read (see DiscardHandler.headers). */
+/**
+ * The reply of a request whose body was counted and dropped (load mode): its headers stay unparsed
+ * until read (see DiscardHandler.headers).
+ */
 class DiscardedReply implements HttpReply {
   readonly status: number;
   readonly statusText: string;
