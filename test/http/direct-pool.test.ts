@@ -3,6 +3,7 @@ import type { Dispatcher } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DirectPool, type Lease, type PooledHandler } from '../../src/transports/http/direct-pool.js';
 import { listen } from '../kit/listen.js';
+import { startPipeliningPeer } from '../kit/pipelining-peer.js';
 
 /* Load mode's connections (one undici Client each), driven the way HttpTransport.attemptInto does. */
 
@@ -60,6 +61,8 @@ const GET = (origin: string): Dispatcher.DispatchOptions => ({
   path: '/',
   method: 'GET',
   headers: null,
+  // As HttpTransport dispatches under --pipelining (undici pipelines nothing behind a blocking request).
+  blocking: false,
 });
 
 describe('DirectPool', () => {
@@ -82,6 +85,58 @@ describe('DirectPool', () => {
     expect(results).toEqual(Array(40).fill(200));
     expect(peer.sockets()).toBe(3);
     await pool.destroy();
+  });
+
+  it('with pipelining, fills a connection before opening another, and queues beyond what they carry', async () => {
+    const peer = await startPipeliningPeer(2);
+    try {
+      const origin = new URL(peer.url).origin;
+      // 2 connections x 4 requests each = 8 carried at once; 12 in flight, so 4 wait in the queue.
+      const pool = new DirectPool(origin, 2, { pipelining: 4 });
+      let done = 0;
+      await new Promise<void>((resolve, reject) => {
+        let left = 120;
+        const next = (r?: number | Error): void => {
+          if (r !== undefined) {
+            if (r !== 200) reject(r);
+            done += 1;
+          }
+          if (done === 120) resolve();
+          if (left <= 0) return;
+          left -= 1;
+          pool.dispatch(GET(origin), new Handler(next));
+        };
+        for (let i = 0; i < 12; i++) next();
+      });
+      expect(done).toBe(120);
+      expect(peer.requests()).toBe(120);
+      expect(peer.connections()).toBe(2);
+      // The peer had more than one request of a connection waiting for its answer, never more than 4.
+      expect(peer.maxUnanswered()).toBeGreaterThan(1);
+      expect(peer.maxUnanswered()).toBeLessThanOrEqual(4);
+      await pool.destroy();
+    } finally {
+      await peer.stop();
+    }
+  });
+
+  it('with pipelining and fewer in flight than one connection carries, uses one connection', async () => {
+    const peer = await startPipeliningPeer(1);
+    try {
+      const origin = new URL(peer.url).origin;
+      const pool = new DirectPool(origin, 5, { pipelining: 10 });
+      const outcomes = await Promise.all(
+        Array.from(
+          { length: 6 },
+          () => new Promise<number | Error>((resolve) => pool.dispatch(GET(origin), new Handler(resolve))),
+        ),
+      );
+      expect(outcomes).toEqual(Array(6).fill(200));
+      expect(peer.connections()).toBe(1);
+      await pool.destroy();
+    } finally {
+      await peer.stop();
+    }
   });
 
   it('a queue that never empties stays in order and loses nothing (1 connection, 4 in flight, 3,000 requests)', async () => {

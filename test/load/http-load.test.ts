@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listen } from '../kit/listen.js';
 import { ndjson } from '../kit/ndjson.js';
+import { startPipeliningPeer } from '../kit/pipelining-peer.js';
 import { serveHttp } from '../kit/serve.js';
 import { killSurvivors, runCli, startCli } from '../kit/spawn-cli.js';
 
@@ -360,6 +361,98 @@ describe('load: --json summary and exit codes', () => {
     } finally {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('--pipelining N: N requests in flight per connection, -c / N connections, every answer counted', async () => {
+    const peer = await startPipeliningPeer(2);
+    try {
+      const r = await runCli([
+        'http',
+        'get',
+        peer.url,
+        '-n',
+        '200',
+        '-c',
+        '10',
+        '--pipelining',
+        '5',
+        '--json',
+      ]);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(summaryOf(r.stdout)).toMatchObject({ requests: 200, successes: 200, errors: 0 });
+      expect(peer.requests()).toBe(200);
+      expect(peer.connections()).toBe(2);
+      expect(peer.maxUnanswered()).toBeGreaterThan(1);
+      expect(peer.maxUnanswered()).toBeLessThanOrEqual(5);
+    } finally {
+      await peer.stop();
+    }
+  });
+
+  it('without --pipelining a connection never has a second request waiting for an answer', async () => {
+    const peer = await startPipeliningPeer(1);
+    try {
+      // No -c: the closed loop's default of 10 in flight, on as many connections.
+      const r = await runCli(['http', 'get', peer.url, '-n', '100', '--json']);
+      expect(r.code).toBe(0);
+      expect(summaryOf(r.stdout)).toMatchObject({ requests: 100, successes: 100, concurrency: 10 });
+      expect(peer.connections()).toBe(10);
+      expect(peer.maxUnanswered()).toBe(1);
+    } finally {
+      await peer.stop();
+    }
+  });
+
+  it('--pipelining against a server that closes connections: each call is counted once, and --retries resends', async () => {
+    // Every 7th answer closes its connection. Requests pipelined behind it that the server never read
+    // are sent again by undici; one being written as the socket closes fails (EPIPE, a connect error).
+    let connections = 0;
+    let requests = 0;
+    const server: Server = createServer((_req, res) => {
+      requests += 1;
+      if (requests % 7 === 0) res.setHeader('connection', 'close');
+      res.end('ok');
+    });
+    server.on('connection', () => {
+      connections += 1;
+    });
+    const port = await listen(server);
+    const args = ['http', 'get', `http://127.0.0.1:${port}/`, '-n', '140', '-c', '6', '--pipelining', '3'];
+    try {
+      const plain = await runCli([...args, '--json']);
+      const s = summaryOf(plain.stdout);
+      expect(s.requests).toBe(140);
+      expect(s.successes + s.errors).toBe(140);
+      expect(Object.keys(s.errorKinds).filter((k) => k !== 'connect')).toEqual([]);
+      expect(plain.code).toBe(s.errors === 0 ? 0 : 3);
+      // The pipelined path with retries (the Agent's): a failed write is sent again and succeeds.
+      const retried = await runCli([...args, '--retries', '5', '--json']);
+      expect(retried.code).toBe(0);
+      expect(summaryOf(retried.stdout)).toMatchObject({ requests: 140, successes: 140, errors: 0 });
+      expect(connections).toBeGreaterThan(2);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('bad --pipelining is a usage error (exit 2) and nothing is sent', async () => {
+    const peer = await startPipeliningPeer(1);
+    try {
+      const zero = await runCli(['http', 'get', peer.url, '-n', '5', '--pipelining', '0']);
+      expect(zero.code).toBe(2);
+      expect(zero.stderr).toMatch(/^error: invalid --pipelining '0'/);
+      const oneShot = await runCli(['http', 'get', peer.url, '--pipelining', '4']);
+      expect(oneShot.code).toBe(2);
+      expect(oneShot.stderr).toMatch(/--pipelining needs load mode/);
+      const h2 = await runCli(['http', 'get', peer.url, '-n', '5', '--pipelining', '4', '--http2']);
+      expect(h2.code).toBe(2);
+      expect(h2.stderr).toMatch(/--pipelining is for HTTP\/1\.1/);
+      expect(peer.requests()).toBe(0);
+    } finally {
+      await peer.stop();
     }
   });
 

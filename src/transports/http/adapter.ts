@@ -74,6 +74,11 @@ export interface HttpTransportOptions {
   /** Pool size per origin (load mode --connections / -c). */
   connections?: number;
   /**
+   * Load mode --pipelining: requests in flight on one HTTP/1.1 connection (default 1: the next is
+   * written when the last answer ended). undici pipelines idempotent requests only.
+   */
+  pipelining?: number;
+  /**
    * Measure dns/connect/tls/first byte per attempt (default true). Load mode turns it off: it needs
    * only each call's total, and with no diagnostics_channel subscriber undici publishes nothing.
    */
@@ -174,6 +179,8 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
   /** Load mode (--connections set), HTTP/1.1 without a proxy: its connections, one Client each. */
   readonly #directSize: number | undefined;
   #direct: DirectPool | undefined;
+  /** --pipelining above 1: requests are dispatched as non-blocking, or undici would not pipeline them. */
+  readonly #pipelined: boolean;
 
   constructor(options: HttpTransportOptions) {
     this.#request = apiRequest;
@@ -187,6 +194,7 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
     };
     warmHttp1Parser();
     this.#http2 = options.http2;
+    this.#pipelined = (options.pipelining ?? 1) > 1;
     this.#connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
     // Load mode, every attempt bounded by our own deadline well inside undici's 300 s header/body
     // timeouts: those never fire first, yet undici arms a timer for them on every request (a new
@@ -198,7 +206,7 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
     const common = {
       allowH2: options.http2,
       ...(options.connections ? { connections: options.connections } : {}),
-      pipelining: 1,
+      pipelining: options.pipelining ?? 1,
       keepAliveTimeout: 4_000,
       ...(deadlineBound ? { headersTimeout: 0, bodyTimeout: 0 } : {}),
     };
@@ -671,6 +679,9 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
         method: call.method as Dispatcher.HttpMethod,
         headers: call.headers,
         ...(body !== undefined ? { body } : {}),
+        // undici holds back the requests behind a `blocking` one (its default for all but HEAD)
+        // until its answer's headers arrive: no pipelining.
+        ...(this.#pipelined ? { blocking: false } : {}),
       };
       hop = { call, opts, direct: undefined };
       this.#firstHops.set(call, hop);

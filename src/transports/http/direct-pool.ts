@@ -12,10 +12,12 @@ export interface PooledHandler extends Dispatcher.DispatchHandler {
   queuedIn: DirectPool | undefined;
 }
 
-/** One connection lent to one request. */
+/** One connection, lent to one request at a time (or up to --pipelining of them). */
 export interface Lease {
   readonly pool: DirectPool;
   readonly client: Client;
+  /** Requests of ours on this connection now (at most the pool's per-connection share). */
+  inFlight: number;
 }
 
 interface Waiting {
@@ -35,15 +37,24 @@ interface Waiting {
  * Requests to another origin (a templated URL), HTTP/2 and proxies stay on the Agent, and so do
  * runs with retries, a breaker or --max-time: the pipeline's resilient path calls `attempt`, which
  * uses the Agent (a run uses one path or the other throughout, so never both sets of connections).
+ *
+ * With `perConnection` above 1 (--pipelining, as autocannon's -p) a connection carries up to that
+ * many requests at once, and undici writes each one without waiting for the answers before it. A
+ * connection is filled before another is opened, so N connections are N sockets whatever -c is.
  */
 export class DirectPool {
   readonly origin: string;
   readonly #size: number;
+  /** Requests one connection may carry at once (1, or --pipelining). */
+  readonly #perConnection: number;
   readonly #options: Client.Options;
   readonly #clients: Client[] = [];
-  /** Clients with no request of ours on them (a stack: the warmest connection first). */
-  readonly #idle: Lease[] = [];
-  /** Requests waiting for a connection, when more are in flight than --connections. */
+  /**
+   * Connections with room for another request (a stack: the warmest first). A lease is in it exactly
+   * while its `inFlight` is below `#perConnection`; with one request per connection, the idle ones.
+   */
+  readonly #open: Lease[] = [];
+  /** Requests waiting for a connection, when more are in flight than connections can carry. */
   readonly #waiting: Waiting[] = [];
   #head = 0;
   #closed = false;
@@ -51,31 +62,36 @@ export class DirectPool {
   constructor(origin: string, size: number, options: Client.Options) {
     this.origin = origin;
     this.#size = Math.max(1, size);
+    this.#perConnection = Math.max(1, options.pipelining ?? 1);
     this.#options = options;
   }
 
   dispatch(opts: Dispatcher.DispatchOptions, handler: PooledHandler): void {
-    let lease = this.#idle.pop();
+    const open = this.#open;
+    let lease = open[open.length - 1];
     if (!lease && this.#clients.length < this.#size && !this.#closed) {
       const client = new ClientClass(this.origin, this.#options);
       this.#clients.push(client);
-      lease = { pool: this, client };
+      lease = { pool: this, client, inFlight: 0 };
+      open.push(lease);
     }
     if (!lease) {
       handler.queuedIn = this;
       this.#waiting.push({ opts, handler });
       return;
     }
+    // The lease is the top of the stack: full now, it leaves it.
+    if (++lease.inFlight === this.#perConnection) open.pop();
     handler.lease = lease;
     // A closed pool's Client fails the request through the handler's onError, as undici does.
     lease.client.dispatch(opts, handler);
   }
 
   /**
-   * A request on `lease` ended (completed or failed): the next waiting request takes its connection.
-   * After a failure the connection is given back a microtask later: undici fails a Client's requests
-   * in a loop that must find the Client empty when it ends, and the call started from this request's
-   * report must not land on it meanwhile.
+   * A request on `lease` ended (completed or failed): the next waiting request takes its place on
+   * the connection. After a failure the place is given back a microtask later: undici fails a
+   * Client's requests in a loop that must find the Client empty when it ends, and the call started
+   * from this request's report must not land on it meanwhile.
    */
   release(lease: Lease, failed = false): void {
     if (failed) {
@@ -84,7 +100,8 @@ export class DirectPool {
     }
     const next = this.#waiting[this.#head];
     if (next === undefined) {
-      this.#idle.push(lease);
+      // Full until now: it has room again.
+      if (lease.inFlight-- === this.#perConnection) this.#open.push(lease);
       return;
     }
     this.#waiting[this.#head] = undefined as unknown as Waiting;

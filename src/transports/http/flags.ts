@@ -112,6 +112,11 @@ export const HTTP_OPTIONS = {
     'allow HTTP/2 over https (ALPN): the default for one call; needed in load mode, which uses HTTP/1.1 otherwise',
   ),
   'http1.1': flag('--http1.1', 'offer only HTTP/1.1 over https (no h2 in ALPN)'),
+  pipelining: integer(
+    '--pipelining <n>',
+    'load mode: requests in flight on one HTTP/1.1 connection, as autocannon -p (default 1; connections default to -c / n)',
+    { min: 1, max: 1000 },
+  ),
   ...TLS_OPTIONS,
   expectStatus: text(
     '--expect-status <spec>',

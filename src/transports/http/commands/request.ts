@@ -537,6 +537,32 @@ export function httpPlanFrom(first: string, second: string | undefined, values: 
   return { method, url, values, ...callSettingsFrom(values) };
 }
 
+/** --pipelining: load mode over HTTP/1.1 only; 1 (no pipelining) when not given. */
+function pipeliningFor(flags: HttpValues, load: HttpPlan['load']): number {
+  const n = flags.pipelining;
+  if (n === undefined) return 1;
+  if (load === undefined)
+    throw new UsageError('--pipelining needs load mode (-n or --duration)', {
+      hint: 'comms-cli http get URL -n 100000 -c 100 --pipelining 10',
+    });
+  if (flags.http2)
+    throw new UsageError(
+      '--pipelining is for HTTP/1.1: HTTP/2 multiplexes requests on a connection by itself',
+    );
+  return n;
+}
+
+/**
+ * Load mode's connections: --connections, else one per call in flight (-c), or with --pipelining
+ * one per N of them (`-c 500 --pipelining 10` is autocannon's `-c 50 -p 10`). An open loop without
+ * -c has no cap of its own: its connections are opened as needed.
+ */
+function connectionsFor(flags: HttpValues, load: HttpPlan['load'], pipelining: number): number | undefined {
+  if (flags.connections !== undefined) return flags.connections;
+  const inFlight = flags.concurrency ?? (load && load.rate === undefined ? load.concurrency : undefined);
+  return inFlight === undefined ? undefined : Math.ceil(inFlight / pipelining);
+}
+
 export async function runHttp(plan: HttpPlan, ctx: CommandContext): Promise<ExitCode> {
   const { values: flags, resilience } = plan;
   const { Output } = await import('../../../output/output.js');
@@ -565,11 +591,13 @@ export async function runHttp(plan: HttpPlan, ctx: CommandContext): Promise<Exit
   }
   if (flags.resolve.length + flags.connectTo.length > 0 && PROXY_VARS.some((k) => process.env[k]))
     output.verbose('note: --resolve/--connect-to are not applied to requests sent through HTTP(S)_PROXY');
-  const connections = flags.connections ?? flags.concurrency;
+  const pipelining = pipeliningFor(flags, plan.load);
+  const connections = connectionsFor(flags, plan.load, pipelining);
   const transport = new HttpTransport({
     tls: tlsFrom(flags),
     http2,
     ...(loadMode && connections ? { connections } : {}),
+    ...(pipelining > 1 ? { pipelining } : {}),
     measurePhases: !loadMode,
     ...(flags.resolve.length + flags.connectTo.length > 0
       ? { route: (host: string, port: number) => routeFor(flags.connectTo, flags.resolve, host, port) }
