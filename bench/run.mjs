@@ -233,6 +233,11 @@ async function benchStartup() {
 const SAME_REQUEST = "comms-cli, autocannon's request headers";
 /** undici with nothing around it (bench/undici-dispatch-loop.mjs): what comms-cli's layers add is measured against it. */
 const FLOOR = 'undici dispatch loop (floor)';
+/** Requests in flight per connection in the pipelined rows (autocannon's -p). */
+const DEPTH = 10;
+const PIPE_CLI = `comms-cli --pipelining ${DEPTH}`;
+const PIPE_AC = `autocannon -p ${DEPTH}`;
+const PIPE_FLOOR = `undici dispatch floor, pipelining ${DEPTH}`;
 
 async function benchHttp() {
   log(`http: ${fmt(HTTP_N)} GETs, ${CONC} connections`);
@@ -241,18 +246,54 @@ async function benchHttp() {
   const hasWrk = (await run('bash', ['-c', 'command -v wrk'], { cpu: false })).code === 0;
   const wrkSecs = QUICK ? 2 : 5;
   /** comms-cli's load run of the URL, with `extra` arguments. */
-  const cli = (extra) => async () => {
+  const cli =
+    (extra, inFlight = CONC) =>
+    async () => {
+      const r = await run(NODE, [
+        CLI,
+        'http',
+        'get',
+        url,
+        '-n',
+        String(HTTP_N),
+        '-c',
+        String(inFlight),
+        ...extra,
+        '--json',
+      ]);
+      if (r.code !== 0) return undefined;
+      const s = lastJson(r.stdout);
+      return perRequest(r, s.requests, s.rps);
+    };
+  /** autocannon's run of the URL, with `extra` arguments. */
+  const autocannon = (extra) => async () => {
     const r = await run(NODE, [
-      CLI,
-      'http',
-      'get',
-      url,
-      '-n',
-      String(HTTP_N),
+      join(ROOT, 'node_modules/autocannon/autocannon.js'),
       '-c',
       String(CONC),
+      '-a',
+      String(HTTP_N),
+      // autocannon notices the end of an -a run at its next sample tick (default every 1 s) and
+      // reports that as its duration: a 2.4 s run read as 3.02 s, i.e. 20% less throughput than
+      // it had. A 10 ms tick keeps the error under 1%.
+      '-L',
+      '10',
       ...extra,
       '--json',
+      url,
+    ]);
+    if (r.code !== 0) return undefined;
+    const s = lastJson(r.stdout);
+    return perRequest(r, s.requests.total, s.requests.total / s.duration);
+  };
+  /** bench/undici-dispatch-loop.mjs, `depth` requests in flight per connection. */
+  const floor = (depth) => async () => {
+    const r = await run(NODE, [
+      join(ROOT, 'bench/undici-dispatch-loop.mjs'),
+      url,
+      String(HTTP_N),
+      String(CONC),
+      String(depth),
     ]);
     if (r.code !== 0) return undefined;
     const s = lastJson(r.stdout);
@@ -263,28 +304,7 @@ async function benchHttp() {
     // The same bytes on the wire as autocannon's (Host and Connection only): comms-cli's default
     // User-Agent, Accept and Accept-Encoding removed as curl users do, with an empty -H 'Name:'.
     { name: SAME_REQUEST, run: cli(['-H', 'User-Agent:', '-H', 'Accept:', '-H', 'Accept-Encoding:']) },
-    {
-      name: 'autocannon',
-      run: async () => {
-        const r = await run(NODE, [
-          join(ROOT, 'node_modules/autocannon/autocannon.js'),
-          '-c',
-          String(CONC),
-          '-a',
-          String(HTTP_N),
-          // autocannon notices the end of an -a run at its next sample tick (default every 1 s) and
-          // reports that as its duration: a 2.4 s run read as 3.02 s, i.e. 20% less throughput than
-          // it had. A 10 ms tick keeps the error under 1%.
-          '-L',
-          '10',
-          '--json',
-          url,
-        ]);
-        if (r.code !== 0) return undefined;
-        const s = lastJson(r.stdout);
-        return perRequest(r, s.requests.total, s.requests.total / s.duration);
-      },
-    },
+    { name: 'autocannon', run: autocannon([]) },
     {
       name: 'undici loop (reference)',
       run: async () => {
@@ -294,20 +314,11 @@ async function benchHttp() {
         return perRequest(r, s.requests, s.rps);
       },
     },
-    {
-      name: FLOOR,
-      run: async () => {
-        const r = await run(NODE, [
-          join(ROOT, 'bench/undici-dispatch-loop.mjs'),
-          url,
-          String(HTTP_N),
-          String(CONC),
-        ]);
-        if (r.code !== 0) return undefined;
-        const s = lastJson(r.stdout);
-        return perRequest(r, s.requests, s.rps);
-      },
-    },
+    { name: FLOOR, run: floor(1) },
+    // Pipelined: the same 50 connections, 10 requests deep (comms-cli's -c counts calls in flight).
+    { name: PIPE_CLI, run: cli(['--pipelining', String(DEPTH)], CONC * DEPTH) },
+    { name: PIPE_AC, run: autocannon(['-p', String(DEPTH)]) },
+    { name: PIPE_FLOOR, run: floor(DEPTH) },
   ];
   if (hasWrk) {
     clients.push({
@@ -346,6 +357,11 @@ async function benchHttp() {
     `- comms-cli / raw undici loop: throughput ${fmt(ratio(c.rps, res['undici loop (reference)'].rps), 2)}x, CPU per request ${fmt(ratio(c.cpuUsPerReq, res['undici loop (reference)'].cpuUsPerReq), 2)}x`,
     `- comms-cli / undici dispatch floor: throughput ${fmt(ratio(c.rps, res[FLOOR].rps), 2)}x, CPU per request ${fmt(ratio(c.cpuUsPerReq, res[FLOOR].cpuUsPerReq), 2)}x; the floor / autocannon: CPU per request ${fmt(ratio(res[FLOOR].cpuUsPerReq, a.cpuUsPerReq), 2)}x (what undici itself costs against autocannon's hand-written client)`,
   ];
+  const pc = res[PIPE_CLI];
+  const pa = res[PIPE_AC];
+  lines.push(
+    `- pipelined, ${CONC} connections ${DEPTH} deep (\`-c ${CONC * DEPTH} --pipelining ${DEPTH}\` / autocannon \`-c ${CONC} -p ${DEPTH}\`): throughput ${fmt(ratio(pc.rps, pa.rps), 2)}x, CPU per request ${fmt(ratio(pc.cpuUsPerReq, pa.cpuUsPerReq), 2)}x; comms-cli / the pipelined floor: CPU per request ${fmt(ratio(pc.cpuUsPerReq, res[PIPE_FLOOR].cpuUsPerReq), 2)}x; the pipelined floor / autocannon -p: ${fmt(ratio(res[PIPE_FLOOR].cpuUsPerReq, pa.cpuUsPerReq), 2)}x`,
+  );
   if (hasWrk) {
     const w = res['wrk -t1'];
     lines.push(

@@ -1,24 +1,25 @@
 // The least undici can do per request: one undici Client per connection, driven by dispatch() with a
 // handler that only counts (no Agent/Pool, no request API, no body stream, no request headers).
 // What HTTP load mode could cost if every layer of comms-cli's were free: the floor for its CPU.
-//   node bench/undici-dispatch-loop.mjs URL requests concurrency
+//   node bench/undici-dispatch-loop.mjs URL requests connections [depth]
+// depth > 1: that many requests in flight per connection, pipelined (autocannon's -p).
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 const Client = require('undici/lib/dispatcher/client.js');
-const [url, total = '200000', conc = '50'] = process.argv.slice(2);
+const [url, total = '200000', conc = '50', depthArg = '1'] = process.argv.slice(2);
+const depth = Number(depthArg);
 const { origin, pathname, search } = new URL(url);
-const opts = { origin, path: `${pathname}${search}`, method: 'GET', headers: null };
+// undici pipelines nothing behind a `blocking` request (its default for GET).
+const opts = { origin, path: `${pathname}${search}`, method: 'GET', headers: null, blocking: depth === 1 };
 let left = Number(total);
 let ok = 0;
 let failed;
 
 const clients = [];
-/** One connection: the next request is dispatched when the last one completes. */
-function connection() {
+/** One loop on `client`: the next request is dispatched when the last one completes. */
+function loop(client) {
   return new Promise((resolve) => {
-    const client = new Client(origin, { pipelining: 1, headersTimeout: 0, bodyTimeout: 0 });
-    clients.push(client);
     const handler = {
       status: 0,
       onConnect() {},
@@ -44,6 +45,13 @@ function connection() {
     };
     next();
   });
+}
+
+/** One connection carrying `depth` loops. */
+function connection() {
+  const client = new Client(origin, { pipelining: depth, headersTimeout: 0, bodyTimeout: 0 });
+  clients.push(client);
+  return Promise.all(Array.from({ length: depth }, () => loop(client)));
 }
 
 const t0 = performance.now();
