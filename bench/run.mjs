@@ -359,9 +359,11 @@ async function benchHttp() {
   ];
   const pc = res[PIPE_CLI];
   const pa = res[PIPE_AC];
-  lines.push(
-    `- pipelined, ${CONC} connections ${DEPTH} deep (\`-c ${CONC * DEPTH} --pipelining ${DEPTH}\` / autocannon \`-c ${CONC} -p ${DEPTH}\`): throughput ${fmt(ratio(pc.rps, pa.rps), 2)}x, CPU per request ${fmt(ratio(pc.cpuUsPerReq, pa.cpuUsPerReq), 2)}x; comms-cli / the pipelined floor: CPU per request ${fmt(ratio(pc.cpuUsPerReq, res[PIPE_FLOOR].cpuUsPerReq), 2)}x; the pipelined floor / autocannon -p: ${fmt(ratio(res[PIPE_FLOOR].cpuUsPerReq, pa.cpuUsPerReq), 2)}x`,
-  );
+  if (pc.runs && pa.runs && res[PIPE_FLOOR].runs)
+    lines.push(
+      `- pipelined, ${CONC} connections ${DEPTH} deep (\`-c ${CONC * DEPTH} --pipelining ${DEPTH}\` / autocannon \`-c ${CONC} -p ${DEPTH}\`): throughput ${fmt(ratio(pc.rps, pa.rps), 2)}x, CPU per request ${fmt(ratio(pc.cpuUsPerReq, pa.cpuUsPerReq), 2)}x; comms-cli / the pipelined floor: CPU per request ${fmt(ratio(pc.cpuUsPerReq, res[PIPE_FLOOR].cpuUsPerReq), 2)}x; the pipelined floor / autocannon -p: ${fmt(ratio(res[PIPE_FLOOR].cpuUsPerReq, pa.cpuUsPerReq), 2)}x`,
+    );
+  else lines.push('- pipelined: a run failed, no ratio');
   if (hasWrk) {
     const w = res['wrk -t1'];
     lines.push(

@@ -87,13 +87,14 @@ describe('DirectPool', () => {
     await pool.destroy();
   });
 
-  it('with pipelining, fills a connection before opening another, and queues beyond what they carry', async () => {
+  it('with pipelining, carries up to N per connection and queues beyond what they carry', async () => {
     const peer = await startPipeliningPeer(2);
     try {
       const origin = new URL(peer.url).origin;
       // 2 connections x 4 requests each = 8 carried at once; 12 in flight, so 4 wait in the queue.
       const pool = new DirectPool(origin, 2, { pipelining: 4 });
       let done = 0;
+      let queuedAtStart = 0;
       await new Promise<void>((resolve, reject) => {
         let left = 120;
         const next = (r?: number | Error): void => {
@@ -104,10 +105,13 @@ describe('DirectPool', () => {
           if (done === 120) resolve();
           if (left <= 0) return;
           left -= 1;
-          pool.dispatch(GET(origin), new Handler(next));
+          const handler = new Handler(next);
+          pool.dispatch(GET(origin), handler);
+          if (r === undefined && handler.queuedIn === pool) queuedAtStart += 1;
         };
         for (let i = 0; i < 12; i++) next();
       });
+      expect(queuedAtStart).toBe(4);
       expect(done).toBe(120);
       expect(peer.requests()).toBe(120);
       expect(peer.connections()).toBe(2);
@@ -120,8 +124,8 @@ describe('DirectPool', () => {
     }
   });
 
-  it('with pipelining and fewer in flight than one connection carries, uses one connection', async () => {
-    const peer = await startPipeliningPeer(1);
+  it('with pipelining, uses idle and new connections before queueing behind a request', async () => {
+    const peer = await startPipeliningPeer(20);
     try {
       const origin = new URL(peer.url).origin;
       const pool = new DirectPool(origin, 5, { pipelining: 10 });
@@ -132,11 +136,38 @@ describe('DirectPool', () => {
         ),
       );
       expect(outcomes).toEqual(Array(6).fill(200));
-      expect(peer.connections()).toBe(1);
+      // Five connections for the first five; the sixth went behind one of them.
+      expect(peer.connections()).toBe(5);
+      expect(peer.maxUnanswered()).toBe(2);
       await pool.destroy();
     } finally {
       await peer.stop();
     }
+  });
+
+  it('with pipelining, a refused connection fails every request on it, and calls started from those failures fail alike', async () => {
+    const peer = await startPeer((_req, res) => res.end('ok'));
+    const { origin } = peer;
+    await new Promise((resolve) => server?.close(resolve));
+    // One connection, room for 4, 2 on it: it is listed as having room when undici fails them.
+    const pool = new DirectPool(origin, 1, { pipelining: 4 });
+    const outcomes: (number | Error)[] = [];
+    await new Promise<void>((resolve) => {
+      let left = 20;
+      const next = (r?: number | Error): void => {
+        if (r !== undefined) outcomes.push(r);
+        if (outcomes.length === 22) resolve();
+        if (left <= 0) return;
+        left -= 1;
+        // Started from the report, as the load runner does.
+        pool.dispatch(GET(origin), new Handler(next));
+      };
+      pool.dispatch(GET(origin), new Handler(next));
+      pool.dispatch(GET(origin), new Handler(next));
+    });
+    expect(outcomes).toHaveLength(22);
+    for (const o of outcomes) expect(o).toBeInstanceOf(Error);
+    await pool.destroy();
   });
 
   it('a queue that never empties stays in order and loses nothing (1 connection, 4 in flight, 3,000 requests)', async () => {

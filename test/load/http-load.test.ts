@@ -37,6 +37,30 @@ function summaryOf(stdout: string): Summary {
   return last as Summary;
 }
 
+/** A node:http peer whose every 7th answer closes its connection, counting connections and requests. */
+async function startClosingPeer() {
+  let connections = 0;
+  let requests = 0;
+  const server: Server = createServer((_req, res) => {
+    requests += 1;
+    if (requests % 7 === 0) res.setHeader('connection', 'close');
+    res.end('ok');
+  });
+  server.on('connection', () => {
+    connections += 1;
+  });
+  const port = await listen(server);
+  return {
+    port,
+    connections: () => connections,
+    requests: () => requests,
+    stop: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
 const serve = serveHttp;
 type Served = Awaited<ReturnType<typeof serveHttp>>;
 
@@ -328,17 +352,8 @@ describe('load: --json summary and exit codes', () => {
 
   it('--connections below -c: calls queue for the connections there are, and the server sees only those', async () => {
     // Every 7th response closes its connection: the pool reconnects on the next request.
-    let connections = 0;
-    let requests = 0;
-    const server: Server = createServer((_req, res) => {
-      requests += 1;
-      if (requests % 7 === 0) res.setHeader('connection', 'close');
-      res.end('ok');
-    });
-    server.on('connection', () => {
-      connections += 1;
-    });
-    const port = await listen(server);
+    const peer = await startClosingPeer();
+    const { port } = peer;
     try {
       const r = await runCli([
         'http',
@@ -354,13 +369,12 @@ describe('load: --json summary and exit codes', () => {
       ]);
       expect(r.code).toBe(0);
       expect(summaryOf(r.stdout)).toMatchObject({ requests: 140, successes: 140, errors: 0 });
-      expect(requests).toBe(140);
+      expect(peer.requests()).toBe(140);
       // Two to start with, one more after each closing response (20 of them), never more.
-      expect(connections).toBeGreaterThanOrEqual(2);
-      expect(connections).toBeLessThanOrEqual(2 + 20);
+      expect(peer.connections()).toBeGreaterThanOrEqual(2);
+      expect(peer.connections()).toBeLessThanOrEqual(2 + 20);
     } finally {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
+      await peer.stop();
     }
   });
 
@@ -406,19 +420,10 @@ describe('load: --json summary and exit codes', () => {
   });
 
   it('--pipelining against a server that closes connections: each call is counted once, and --retries resends', async () => {
-    // Every 7th answer closes its connection. Requests pipelined behind it that the server never read
-    // are sent again by undici; one being written as the socket closes fails (EPIPE, a connect error).
-    let connections = 0;
-    let requests = 0;
-    const server: Server = createServer((_req, res) => {
-      requests += 1;
-      if (requests % 7 === 0) res.setHeader('connection', 'close');
-      res.end('ok');
-    });
-    server.on('connection', () => {
-      connections += 1;
-    });
-    const port = await listen(server);
+    // Every 7th answer closes its connection. Requests pipelined behind it are sent again by undici,
+    // unless the socket broke first (EPIPE/ECONNRESET): then the oldest unanswered one fails (connect).
+    const peer = await startClosingPeer();
+    const { port } = peer;
     const args = ['http', 'get', `http://127.0.0.1:${port}/`, '-n', '140', '-c', '6', '--pipelining', '3'];
     try {
       const plain = await runCli([...args, '--json']);
@@ -431,11 +436,35 @@ describe('load: --json summary and exit codes', () => {
       const retried = await runCli([...args, '--retries', '5', '--json']);
       expect(retried.code).toBe(0);
       expect(summaryOf(retried.stdout)).toMatchObject({ requests: 140, successes: 140, errors: 0 });
-      expect(connections).toBeGreaterThan(2);
+      expect(peer.connections()).toBeGreaterThan(2);
     } finally {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
+      await peer.stop();
     }
+  });
+
+  it('--pipelining against a refused port: every call is a connect error (exit 3), nothing crashes', async () => {
+    const server = createServer();
+    const port = await listen(server);
+    await new Promise((resolve) => server.close(resolve));
+    // -c 5 with room for 10: the one connection is partly used when its connect fails.
+    const r = await runCli([
+      'http',
+      'get',
+      `http://127.0.0.1:${port}/`,
+      '-n',
+      '20',
+      '-c',
+      '5',
+      '--pipelining',
+      '10',
+      '--json',
+    ]);
+    expect(r.code).toBe(3);
+    const s = summaryOf(r.stdout);
+    expect(s).toMatchObject({ requests: 20, successes: 0, errors: 20 });
+    expect(Object.keys(s.errorKinds)).toEqual(['connect']);
+    expect(r.stderr).toMatch(/^error: 20 of 20 calls failed \(connect ×20\)$/m);
+    expect(r.stderr).not.toMatch(/AssertionError|\n\s+at /);
   });
 
   it('bad --pipelining is a usage error (exit 2) and nothing is sent', async () => {
@@ -447,6 +476,11 @@ describe('load: --json summary and exit codes', () => {
       const oneShot = await runCli(['http', 'get', peer.url, '--pipelining', '4']);
       expect(oneShot.code).toBe(2);
       expect(oneShot.stderr).toMatch(/--pipelining needs load mode/);
+      const post = await runCli(['http', 'post', peer.url, '-d', 'x', '-n', '5', '--pipelining', '4']);
+      expect(post.code).toBe(2);
+      expect(post.stderr).toMatch(/--pipelining pipelines GET, PUT, DELETE and OPTIONS requests, not POST/);
+      const head = await runCli(['http', 'head', peer.url, '-n', '5', '--pipelining', '4']);
+      expect(head.code).toBe(2);
       const h2 = await runCli(['http', 'get', peer.url, '-n', '5', '--pipelining', '4', '--http2']);
       expect(h2.code).toBe(2);
       expect(h2.stderr).toMatch(/--pipelining is for HTTP\/1\.1/);

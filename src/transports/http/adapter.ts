@@ -179,8 +179,12 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
   /** Load mode (--connections set), HTTP/1.1 without a proxy: its connections, one Client each. */
   readonly #directSize: number | undefined;
   #direct: DirectPool | undefined;
-  /** --pipelining above 1: requests are dispatched as non-blocking, or undici would not pipeline them. */
-  readonly #pipelined: boolean;
+  /**
+   * --pipelining above 1: what every request's dispatch options add. Non-blocking, or undici holds
+   * the requests behind each one until its answer's headers arrive (its default for all but HEAD);
+   * idempotent, or it pipelines nothing behind a PUT, DELETE or OPTIONS (the command allows only those and GET).
+   */
+  readonly #pipelineOpts: { blocking?: false; idempotent?: true };
 
   constructor(options: HttpTransportOptions) {
     this.#request = apiRequest;
@@ -194,7 +198,7 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
     };
     warmHttp1Parser();
     this.#http2 = options.http2;
-    this.#pipelined = (options.pipelining ?? 1) > 1;
+    this.#pipelineOpts = (options.pipelining ?? 1) > 1 ? { blocking: false, idempotent: true } : {};
     this.#connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
     // Load mode, every attempt bounded by our own deadline well inside undici's 300 s header/body
     // timeouts: those never fire first, yet undici arms a timer for them on every request (a new
@@ -504,6 +508,7 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
                 method: method as Dispatcher.HttpMethod,
                 headers: withJarCookies(headers, call.cookies, url),
                 ...(body !== undefined ? { body } : {}),
+                ...this.#pipelineOpts,
               };
         const res = await this.#dispatchDiscard(dispatcher, opts, ctx);
         call.cookies?.receive(url, res.headers['set-cookie']);
@@ -529,6 +534,7 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
         method: method as Dispatcher.HttpMethod,
         headers: withJarCookies(headers, call.cookies, url),
         ...(body !== undefined ? { body } : {}),
+        ...this.#pipelineOpts,
         signal: ctx.signal,
       };
       const res = this.#measurePhases
@@ -679,9 +685,7 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
         method: call.method as Dispatcher.HttpMethod,
         headers: call.headers,
         ...(body !== undefined ? { body } : {}),
-        // undici holds back the requests behind a `blocking` one (its default for all but HEAD)
-        // until its answer's headers arrive: no pipelining.
-        ...(this.#pipelined ? { blocking: false } : {}),
+        ...this.#pipelineOpts,
       };
       hop = { call, opts, direct: undefined };
       this.#firstHops.set(call, hop);

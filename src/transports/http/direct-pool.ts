@@ -18,7 +18,21 @@ export interface Lease {
   readonly client: Client;
   /** Requests of ours on this connection now (at most the pool's per-connection share). */
   inFlight: number;
+  /**
+   * Failed requests whose place is given back a microtask later (see release). While above 0 the
+   * connection takes no request: undici is still failing the ones it holds.
+   */
+  failing: number;
+  /** Where it is listed: IDLE (no request), PARTLY (some, with room), or NOWHERE (full or failing). */
+  list: ListId;
+  /** Its index in that list. */
+  at: number;
 }
+
+const NOWHERE = 0;
+const IDLE = 1;
+const PARTLY = 2;
+type ListId = typeof NOWHERE | typeof IDLE | typeof PARTLY;
 
 interface Waiting {
   opts: Dispatcher.DispatchOptions;
@@ -40,7 +54,9 @@ interface Waiting {
  *
  * With `perConnection` above 1 (--pipelining, as autocannon's -p) a connection carries up to that
  * many requests at once, and undici writes each one without waiting for the answers before it. A
- * connection is filled before another is opened, so N connections are N sockets whatever -c is.
+ * request goes to an idle connection first, then to a new one (up to `size`), and only then behind
+ * requests already on a connection: pipelining adds head-of-line waits only when every connection
+ * is busy.
  */
 export class DirectPool {
   readonly origin: string;
@@ -49,11 +65,10 @@ export class DirectPool {
   readonly #perConnection: number;
   readonly #options: Client.Options;
   readonly #clients: Client[] = [];
-  /**
-   * Connections with room for another request (a stack: the warmest first). A lease is in it exactly
-   * while its `inFlight` is below `#perConnection`; with one request per connection, the idle ones.
-   */
-  readonly #open: Lease[] = [];
+  /** Connections with no request of ours (a stack: the warmest first). */
+  readonly #idle: Lease[] = [];
+  /** --pipelining: connections carrying some requests, with room for more. */
+  readonly #partly: Lease[] = [];
   /** Requests waiting for a connection, when more are in flight than connections can carry. */
   readonly #waiting: Waiting[] = [];
   #head = 0;
@@ -67,43 +82,74 @@ export class DirectPool {
   }
 
   dispatch(opts: Dispatcher.DispatchOptions, handler: PooledHandler): void {
-    const open = this.#open;
-    let lease = open[open.length - 1];
-    if (!lease && this.#clients.length < this.#size && !this.#closed) {
-      const client = new ClientClass(this.origin, this.#options);
-      this.#clients.push(client);
-      lease = { pool: this, client, inFlight: 0 };
-      open.push(lease);
-    }
-    if (!lease) {
-      handler.queuedIn = this;
-      this.#waiting.push({ opts, handler });
+    if (this.#closed) {
+      handler.onError?.(new Error('the HTTP connections were closed'));
       return;
     }
-    // The lease is the top of the stack: full now, it leaves it.
-    if (++lease.inFlight === this.#perConnection) open.pop();
+    let lease = this.#idle.pop();
+    if (lease === undefined) {
+      if (this.#clients.length < this.#size) {
+        const client = new ClientClass(this.origin, this.#options);
+        this.#clients.push(client);
+        lease = { pool: this, client, inFlight: 0, failing: 0, list: NOWHERE, at: -1 };
+      } else {
+        lease = this.#partly[this.#partly.length - 1];
+        if (lease === undefined) {
+          handler.queuedIn = this;
+          this.#waiting.push({ opts, handler });
+          return;
+        }
+      }
+    } else lease.list = NOWHERE;
+    this.#lend(lease, opts, handler);
+  }
+
+  /** One more request on `lease`, which has room and is not failing. */
+  #lend(lease: Lease, opts: Dispatcher.DispatchOptions, handler: PooledHandler): void {
+    lease.inFlight += 1;
+    this.#place(lease);
     handler.lease = lease;
     // A closed pool's Client fails the request through the handler's onError, as undici does.
     lease.client.dispatch(opts, handler);
   }
 
   /**
-   * A request on `lease` ended (completed or failed): the next waiting request takes its place on
-   * the connection. After a failure the place is given back a microtask later: undici fails a
-   * Client's requests in a loop that must find the Client empty when it ends, and the call started
-   * from this request's report must not land on it meanwhile.
+   * A request on `lease` ended (completed or failed): its place goes to the next waiting request,
+   * or the connection is listed as having room. After a failure the place is given back a
+   * microtask later, and the connection takes nothing meanwhile: undici fails a Client's requests
+   * in a loop that must find the Client empty when it ends, and a call started from this request's
+   * report must not land on it.
    */
   release(lease: Lease, failed = false): void {
     if (failed) {
-      queueMicrotask(() => this.release(lease));
+      lease.failing += 1;
+      this.#place(lease);
+      queueMicrotask(() => {
+        lease.failing -= 1;
+        this.#free(lease);
+      });
       return;
     }
+    this.#free(lease);
+  }
+
+  /** One place on `lease` is free: waiting requests take its places while it has room. */
+  #free(lease: Lease): void {
+    lease.inFlight -= 1;
+    if (lease.failing === 0 && !this.#closed) {
+      for (let next = this.#nextWaiting(); next !== undefined; next = this.#nextWaiting()) {
+        next.handler.queuedIn = undefined;
+        this.#lend(lease, next.opts, next.handler);
+        if (lease.inFlight >= this.#perConnection || lease.failing > 0) return;
+      }
+    }
+    this.#place(lease);
+  }
+
+  /** The first waiting request, taken off the queue; undefined when none waits. */
+  #nextWaiting(): Waiting | undefined {
     const next = this.#waiting[this.#head];
-    if (next === undefined) {
-      // Full until now: it has room again.
-      if (lease.inFlight-- === this.#perConnection) this.#open.push(lease);
-      return;
-    }
+    if (next === undefined) return undefined;
     this.#waiting[this.#head] = undefined as unknown as Waiting;
     this.#head += 1;
     // A queue that never empties (more in flight than connections, all run long) must not grow:
@@ -115,9 +161,32 @@ export class DirectPool {
       this.#waiting.splice(0, this.#head);
       this.#head = 0;
     }
-    next.handler.queuedIn = undefined;
-    next.handler.lease = lease;
-    lease.client.dispatch(next.opts, next.handler);
+    return next;
+  }
+
+  /** List `lease` where its state says: idle, partly used with room, or nowhere (full, failing). */
+  #place(lease: Lease): void {
+    const want =
+      lease.failing > 0 || lease.inFlight >= this.#perConnection
+        ? NOWHERE
+        : lease.inFlight === 0
+          ? IDLE
+          : PARTLY;
+    if (lease.list === want) return;
+    if (lease.list !== NOWHERE) {
+      // Swap-remove from its list (the idle stack's top when it was just popped is handled by dispatch).
+      const list = lease.list === IDLE ? this.#idle : this.#partly;
+      const last = list.pop() as Lease;
+      if (last !== lease) {
+        list[lease.at] = last;
+        last.at = lease.at;
+      }
+    }
+    lease.list = want;
+    if (want !== NOWHERE) {
+      const list = want === IDLE ? this.#idle : this.#partly;
+      lease.at = list.push(lease) - 1;
+    }
   }
 
   /** A waiting request's attempt was aborted: it leaves the queue and fails with `reason` now. */

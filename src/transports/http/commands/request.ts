@@ -537,14 +537,28 @@ export function httpPlanFrom(first: string, second: string | undefined, values: 
   return { method, url, values, ...callSettingsFrom(values) };
 }
 
+/**
+ * Methods a client may pipeline (RFC 9112 §9.3.2: not after a non-idempotent one). HEAD is left out:
+ * undici closes the connection after every HEAD.
+ */
+const PIPELINABLE: ReadonlySet<string> = new Set(['GET', 'PUT', 'DELETE', 'OPTIONS']);
+
 /** --pipelining: load mode over HTTP/1.1 only; 1 (no pipelining) when not given. */
-function pipeliningFor(flags: HttpValues, load: HttpPlan['load']): number {
+function pipeliningFor(flags: HttpValues, load: HttpPlan['load'], call: HttpCall): number {
   const n = flags.pipelining;
   if (n === undefined) return 1;
   if (load === undefined)
     throw new UsageError('--pipelining needs load mode (-n or --duration)', {
       hint: 'comms-cli http get URL -n 100000 -c 100 --pipelining 10',
     });
+  if (!PIPELINABLE.has(call.method))
+    throw new UsageError(
+      `--pipelining pipelines GET, PUT, DELETE and OPTIONS requests, not ${call.method} (RFC 9112: nothing after a non-idempotent request)`,
+    );
+  if (call.form !== undefined)
+    throw new UsageError(
+      '--pipelining cannot send -F/--form bodies: they are streamed, one request at a time',
+    );
   if (flags.http2)
     throw new UsageError(
       '--pipelining is for HTTP/1.1: HTTP/2 multiplexes requests on a connection by itself',
@@ -591,7 +605,7 @@ export async function runHttp(plan: HttpPlan, ctx: CommandContext): Promise<Exit
   }
   if (flags.resolve.length + flags.connectTo.length > 0 && PROXY_VARS.some((k) => process.env[k]))
     output.verbose('note: --resolve/--connect-to are not applied to requests sent through HTTP(S)_PROXY');
-  const pipelining = pipeliningFor(flags, plan.load);
+  const pipelining = pipeliningFor(flags, plan.load, call);
   const connections = connectionsFor(flags, plan.load, pipelining);
   const transport = new HttpTransport({
     tls: tlsFrom(flags),
