@@ -229,6 +229,12 @@ writeFileSync(
 // costs every start); V8 itself rejects data from another V8 version, other flags or another source
 // length. A rejected or unreadable cache is rewritten; a cache directory that cannot be written is
 // skipped. COMMS_CODE_CACHE=0 turns it off.
+// The cache holds what the run that wrote it compiled. A run that ended early (a usage error, a
+// refused connection, --help) compiled little of a command's path, and every later run would compile
+// the rest inside its measured request (a one-shot GET's time_total read ~1 ms more). So the header
+// also says whether its run got through its command (exit 0, or 1: an answer that failed its
+// expectations): if not, the next run writes it again, from the functions it deserialised plus the
+// ones it compiled; three such writes at most, so a command that always fails early stops paying.
 const { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } = require('node:fs');
 const { dirname, join } = require('node:path');
 const { pathToFileURL } = require('node:url');
@@ -259,7 +265,7 @@ function cacheDir() {
 
 const source = readFileSync(file, 'latin1');
 const stat = statSync(file);
-const header = Buffer.from(\`\${stat.size}:\${Math.trunc(stat.mtimeMs)}\\n\`);
+const stamp = Buffer.from(\`\${stat.size}:\${Math.trunc(stat.mtimeMs)}:\`);
 const dir = cacheDir();
 const word = /^[a-z][a-z-]{0,15}$/.test(argv[0] ?? '') ? argv[0] : '_';
 // Installs of the same build at two paths keep a cache each (their headers differ).
@@ -268,23 +274,32 @@ for (let i = 0; i < file.length; i++) where = Math.imul(where ^ file.charCodeAt(
 const cacheFile =
   dir && join(dir, \`\${BUILD}-\${where.toString(16)}-\${process.version}-\${process.arch}-\${word}-\${oneShot ? 'o' : 'l'}.v8\`);
 let cachedData;
+// The header's last mark: 'C', written by a run that got through its command; '1'-'3', by that many
+// runs in a row that ended early.
+let early = 0;
 if (cacheFile) {
   try {
     const buf = readFileSync(cacheFile);
-    if (buf.subarray(0, header.length).equals(header)) cachedData = buf.subarray(header.length);
+    const mark = buf[stamp.length];
+    if (buf.subarray(0, stamp.length).equals(stamp) && buf[stamp.length + 1] === 0x0a && mark !== undefined) {
+      early = mark === 0x43 ? 0 : mark - 0x30;
+      if (early >= 0 && early <= 3) cachedData = buf.subarray(stamp.length + 2);
+    }
   } catch {
     // no cache yet
   }
 }
 const script = new Script(source, { filename: file, ...(cachedData ? { cachedData } : {}) });
-if (cacheFile && (!cachedData || script.cachedDataRejected)) {
-  // At exit the script has compiled what this command needed: cache that, once.
-  process.once('exit', () => {
+if (cacheFile && (!cachedData || script.cachedDataRejected || (early > 0 && early < 3))) {
+  // At exit the script has compiled what this command needed: cache that.
+  process.once('exit', (code) => {
     try {
+      const through = (code === 0 || code === 1) && !argv.some((a) => /^(-h|--help|-V|--version)$/.test(a));
+      const mark = through ? 'C' : String(Math.min(3, (cachedData && !script.cachedDataRejected ? early : 0) + 1));
       const data = script.createCachedData();
       mkdirSync(dir, { recursive: true });
       const tmp = \`\${cacheFile}.\${process.pid}.tmp\`;
-      writeFileSync(tmp, Buffer.concat([header, data]));
+      writeFileSync(tmp, Buffer.concat([stamp, Buffer.from(\`\${mark}\\n\`), data]));
       renameSync(tmp, cacheFile);
       // Caches of earlier builds at this same path are dead weight (another install keeps its own).
       for (const name of readdirSync(dir))
