@@ -234,7 +234,8 @@ writeFileSync(
 // the rest inside its measured request (a one-shot GET's time_total read ~1 ms more). So the header
 // also says whether its run got through its command (exit 0, or 1: an answer that failed its
 // expectations): if not, the next run writes it again, from the functions it deserialised plus the
-// ones it compiled; three such writes at most, so a command that always fails early stops paying.
+// ones it compiled. After three such writes in a row only a run that gets through writes it, so a
+// command that always fails early stops paying for the write.
 const { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } = require('node:fs');
 const { dirname, join } = require('node:path');
 const { pathToFileURL } = require('node:url');
@@ -290,12 +291,14 @@ if (cacheFile) {
   }
 }
 const script = new Script(source, { filename: file, ...(cachedData ? { cachedData } : {}) });
-if (cacheFile && (!cachedData || script.cachedDataRejected || (early > 0 && early < 3))) {
+if (cacheFile && (!cachedData || script.cachedDataRejected || early > 0)) {
   // At exit the script has compiled what this command needed: cache that.
   process.once('exit', (code) => {
     try {
       const through = (code === 0 || code === 1) && !argv.some((a) => /^(-h|--help|-V|--version)$/.test(a));
-      const mark = through ? 'C' : String(Math.min(3, (cachedData && !script.cachedDataRejected ? early : 0) + 1));
+      const before = cachedData && !script.cachedDataRejected ? early : 0;
+      if (!through && before >= 3) return;
+      const mark = through ? 'C' : String(before + 1);
       const data = script.createCachedData();
       mkdirSync(dir, { recursive: true });
       const tmp = \`\${cacheFile}.\${process.pid}.tmp\`;

@@ -45,10 +45,19 @@ describe('code cache', () => {
     const closedPort = await listen(refused);
     await new Promise((resolve) => refused.close(resolve));
 
-    const failed = await runCli(['http', 'get', `http://127.0.0.1:${closedPort}/`], { env });
-    expect(failed.code).toBe(3);
+    const refusedRun = () => runCli(['http', 'get', `http://127.0.0.1:${closedPort}/`], { env });
+    expect((await refusedRun()).code).toBe(3);
     const early = oneShotCache();
     expect(early.mark).toBe('1');
+    // Written again by each run that ends early, three times in a row; then left alone.
+    await refusedRun();
+    expect(oneShotCache().mark).toBe('2');
+    await refusedRun();
+    expect(oneShotCache().mark).toBe('3');
+    const stuck = statSync(early.path).mtimeMs;
+    await refusedRun();
+    expect(oneShotCache().mark).toBe('3');
+    expect(statSync(early.path).mtimeMs).toBe(stuck);
 
     const ok = await runCli(['http', 'get', url], { env });
     expect(ok.code).toBe(0);
