@@ -65,23 +65,40 @@ const GET = (origin: string): Dispatcher.DispatchOptions => ({
   blocking: false,
 });
 
+/**
+ * A closed loop over `pool`, as the load runner drives it: `inFlight` requests started at once, each
+ * next one from a report, `total` in all. Resolves with every outcome, and how many of the first
+ * `inFlight` had to wait in the pool's queue.
+ */
+function closedLoop(
+  pool: DirectPool,
+  origin: string,
+  total: number,
+  inFlight: number,
+): Promise<{ outcomes: (number | Error)[]; queuedAtStart: number }> {
+  return new Promise((resolve) => {
+    const outcomes: (number | Error)[] = [];
+    let queuedAtStart = 0;
+    let left = total;
+    const next = (r?: number | Error): void => {
+      if (r !== undefined) outcomes.push(r);
+      if (outcomes.length === total) resolve({ outcomes, queuedAtStart });
+      if (left <= 0) return;
+      left -= 1;
+      const handler = new Handler(next);
+      pool.dispatch(GET(origin), handler);
+      if (r === undefined && handler.queuedIn === pool) queuedAtStart += 1;
+    };
+    for (let i = 0; i < inFlight; i++) next();
+  });
+}
+
 describe('DirectPool', () => {
   it('queues what exceeds its connections and serves every request, on no more sockets than its size', async () => {
     const peer = await startPeer((_req, res) => res.end('ok'));
     const pool = new DirectPool(peer.origin, 3, { pipelining: 1 });
-    const results: (number | Error)[] = [];
     // 40 requests, 10 in flight at a time, each next one started from a report: 3 connections.
-    await new Promise<void>((resolve) => {
-      let left = 40;
-      const next = (r?: number | Error): void => {
-        if (r !== undefined) results.push(r);
-        if (results.length === 40) resolve();
-        if (left <= 0) return;
-        left -= 1;
-        pool.dispatch(GET(peer.origin), new Handler(next));
-      };
-      for (let i = 0; i < 10; i++) next();
-    });
+    const { outcomes: results } = await closedLoop(pool, peer.origin, 40, 10);
     expect(results).toEqual(Array(40).fill(200));
     expect(peer.sockets()).toBe(3);
     await pool.destroy();
@@ -93,26 +110,9 @@ describe('DirectPool', () => {
       const origin = new URL(peer.url).origin;
       // 2 connections x 4 requests each = 8 carried at once; 12 in flight, so 4 wait in the queue.
       const pool = new DirectPool(origin, 2, { pipelining: 4 });
-      let done = 0;
-      let queuedAtStart = 0;
-      await new Promise<void>((resolve, reject) => {
-        let left = 120;
-        const next = (r?: number | Error): void => {
-          if (r !== undefined) {
-            if (r !== 200) reject(r);
-            done += 1;
-          }
-          if (done === 120) resolve();
-          if (left <= 0) return;
-          left -= 1;
-          const handler = new Handler(next);
-          pool.dispatch(GET(origin), handler);
-          if (r === undefined && handler.queuedIn === pool) queuedAtStart += 1;
-        };
-        for (let i = 0; i < 12; i++) next();
-      });
+      const { outcomes, queuedAtStart } = await closedLoop(pool, origin, 120, 12);
       expect(queuedAtStart).toBe(4);
-      expect(done).toBe(120);
+      expect(outcomes).toEqual(Array(120).fill(200));
       expect(peer.requests()).toBe(120);
       expect(peer.connections()).toBe(2);
       // The peer had more than one request of a connection waiting for its answer, never more than 4.
@@ -151,20 +151,8 @@ describe('DirectPool', () => {
     await new Promise((resolve) => server?.close(resolve));
     // One connection, room for 4, 2 on it: it is listed as having room when undici fails them.
     const pool = new DirectPool(origin, 1, { pipelining: 4 });
-    const outcomes: (number | Error)[] = [];
-    await new Promise<void>((resolve) => {
-      let left = 20;
-      const next = (r?: number | Error): void => {
-        if (r !== undefined) outcomes.push(r);
-        if (outcomes.length === 22) resolve();
-        if (left <= 0) return;
-        left -= 1;
-        // Started from the report, as the load runner does.
-        pool.dispatch(GET(origin), new Handler(next));
-      };
-      pool.dispatch(GET(origin), new Handler(next));
-      pool.dispatch(GET(origin), new Handler(next));
-    });
+    // Two at once, twenty more each started from a failure's report, as the load runner does.
+    const { outcomes } = await closedLoop(pool, origin, 22, 2);
     expect(outcomes).toHaveLength(22);
     for (const o of outcomes) expect(o).toBeInstanceOf(Error);
     await pool.destroy();
@@ -173,22 +161,8 @@ describe('DirectPool', () => {
   it('a queue that never empties stays in order and loses nothing (1 connection, 4 in flight, 3,000 requests)', async () => {
     const peer = await startPeer((_req, res) => res.end('ok'));
     const pool = new DirectPool(peer.origin, 1, { pipelining: 1 });
-    let done = 0;
-    await new Promise<void>((resolve, reject) => {
-      let left = 3000;
-      const next = (r?: number | Error): void => {
-        if (r !== undefined) {
-          if (r !== 200) reject(r);
-          done += 1;
-        }
-        if (done === 3000) resolve();
-        if (left <= 0) return;
-        left -= 1;
-        pool.dispatch(GET(peer.origin), new Handler(next));
-      };
-      for (let i = 0; i < 4; i++) next();
-    });
-    expect(done).toBe(3000);
+    const { outcomes } = await closedLoop(pool, peer.origin, 3000, 4);
+    expect(outcomes).toEqual(Array(3000).fill(200));
     expect(peer.sockets()).toBe(1);
     await pool.destroy();
   });

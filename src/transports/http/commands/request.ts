@@ -36,6 +36,7 @@ import {
   type RedirectHop,
   type ResumePlan,
 } from '../call.js';
+import { IDEMPOTENT_METHODS } from '../classify.js';
 import { routeFor } from '../connect-to.js';
 import {
   CookieSession,
@@ -538,10 +539,12 @@ export function httpPlanFrom(first: string, second: string | undefined, values: 
 }
 
 /**
- * Methods a client may pipeline (RFC 9112 §9.3.2: not after a non-idempotent one). HEAD is left out:
- * undici closes the connection after every HEAD.
+ * Methods a client may pipeline: the idempotent ones (RFC 9112 §9.3.2: nothing after a
+ * non-idempotent one), without HEAD (undici closes the connection after every HEAD) and TRACE.
  */
-const PIPELINABLE: ReadonlySet<string> = new Set(['GET', 'PUT', 'DELETE', 'OPTIONS']);
+const PIPELINABLE: ReadonlySet<string> = new Set(
+  [...IDEMPOTENT_METHODS].filter((m) => m !== 'HEAD' && m !== 'TRACE'),
+);
 
 /** --pipelining: load mode over HTTP/1.1 only; 1 (no pipelining) when not given. */
 function pipeliningFor(flags: HttpValues, load: HttpPlan['load'], call: HttpCall): number {
