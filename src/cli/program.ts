@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import type { CommandContext } from '../command/context.js';
 import { packageVersion } from '../core/package-root.js';
-import { provideCoordinator } from '../worker/register.js';
+import { provideCoordinator } from '../worker/provide.js';
 
 type Register = (program: Command, ctx: CommandContext) => void;
 

@@ -1,20 +1,6 @@
 import type { Command } from 'commander';
 import type { CommandContext } from '../command/context.js';
-import { noteCommandLine, provideDistributor } from '../load/distribute.js';
 import { addWorkerOptions, workerSettingsFrom } from './flags.js';
-
-/**
- * Load mode's coordinator (`--workers N` on any call command), and the command line being run, so the
- * plan workers receive is exactly what was typed. Called for every program, also when only one slice
- * is registered (`comms-cli http ... --workers 3` registers the http slice alone).
- */
-export function provideCoordinator(program: Command): void {
-  program.hook('preAction', () => noteCommandLine((program as unknown as { rawArgs: string[] }).rawArgs));
-  provideDistributor(async (run) => {
-    const { coordinate } = await import('./coordinator.js');
-    return coordinate(run);
-  });
-}
 
 /** `comms-cli worker`: a member of a load pool over NATS. */
 export function register(program: Command, ctx: CommandContext): void {
