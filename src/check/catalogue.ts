@@ -47,6 +47,8 @@ const NOT_STEPS = new Set(['check', 'demo', 'help', 'completion']);
 export const OUTPUT_FLAGS = new Set([
   'json',
   'quiet',
+  'silent',
+  'show-error',
   'verbose',
   'no-color',
   'show-secrets',

@@ -603,3 +603,36 @@ describe('-u user without a password', () => {
     expect(basicOf(last())).toBe('alice:');
   });
 });
+
+describe("-s/--silent and -S/--show-error (curl's -sS)", () => {
+  it('-s prints the body and no status line; the same request without it prints the status line', async () => {
+    const loud = await runCli(['http', 'get', `${base}/plain`]);
+    expect(loud.code).toBe(0);
+    expect(loud.stdout).toBe('ok');
+    expect(loud.stderr).toMatch(/^HTTP\/1\.1 200 OK/);
+    const quiet = await runCli(['http', 'get', `${base}/plain`, '-s']);
+    expect(quiet.code).toBe(0);
+    expect(quiet.stdout).toBe('ok');
+    expect(quiet.stderr).toBe('');
+  });
+
+  it("`-s -o /dev/null -w '%{http_code}\\n'` prints what the real curl prints", async () => {
+    const args = ['-s', '-o', '/dev/null', '-w', '%{http_code}\\n', `${base}/code`];
+    const r = await runCli(['http', ...args]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('200\n');
+    expect(await curl(args)).toBe(r.stdout);
+  });
+
+  it('-sS still prints errors: an HTTP 500 (exit 1) and a refused connection (exit 3), one line each', async () => {
+    const failed = await runCli(['http', 'get', `${base}/fail`, '-sS']);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr.trim().split('\n')).toHaveLength(1);
+    expect(failed.stderr).toMatch(/^error: .*500/);
+    const refused = await runCli(['http', 'get', 'http://127.0.0.1:1/', '-s', '-S']);
+    expect(refused.code).toBe(3);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr).toMatch(/^error: connection refused/);
+  });
+});

@@ -96,6 +96,10 @@ export const HTTP_OPTIONS = {
     "resume a download: '-' from the size of the -o file, or N bytes in; sends Range: bytes=N- and appends the 206 body to -o",
   ),
   include: flag('-i, --include', 'show response headers (on stderr)'),
+  // curl's -s hides the progress meter and the status line; comms-cli's -q is what curl -sS does
+  // (errors still printed), and that is what a curl user wants from `-s` in a script.
+  silent: flag('-s, --silent', 'as curl -s: the same as -q (errors are still printed, as curl -sS)'),
+  showError: flag('-S, --show-error', 'as curl -S: accepted (errors are always printed)'),
   decompress: flag('--no-decompress', 'do not decode gzip/deflate/br bodies'),
   resolve: list(
     '--resolve <host:port:addr>',

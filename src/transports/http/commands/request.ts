@@ -535,7 +535,9 @@ export function methodAndUrl(
 
 export function httpPlanFrom(first: string, second: string | undefined, values: HttpValues): HttpPlan {
   const { method, url } = methodAndUrl(first, second, values);
-  return { method, url, values, ...callSettingsFrom(values) };
+  const settings = callSettingsFrom(values);
+  if (values.silent) settings.output = { ...settings.output, quiet: true };
+  return { method, url, values, ...settings };
 }
 
 /**
