@@ -79,6 +79,12 @@ export interface HttpTransportOptions {
    */
   pipelining?: number;
   /**
+   * Load mode --http2: most streams one connection carries (undici's `pipelining`, which caps h2
+   * streams as well as h1 requests; default 1). `-c 20 --connections 2` is 10 a connection: with 1,
+   * each h2 connection would carry one call at a time and the run would measure queueing.
+   */
+  streamsPerConnection?: number;
+  /**
    * Measure dns/connect/tls/first byte per attempt (default true). Load mode turns it off: it needs
    * only each call's total, and with no diagnostics_channel subscriber undici publishes nothing.
    */
@@ -198,7 +204,15 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
     };
     warmHttp1Parser();
     this.#http2 = options.http2;
-    this.#pipelineOpts = (options.pipelining ?? 1) > 1 ? { blocking: false, idempotent: true } : {};
+    const streams = options.http2 ? (options.streamsPerConnection ?? 1) : 1;
+    // undici's h2 client gives a request it takes for non-idempotent (POST, PATCH) a connection of
+    // its own (it waits for the streams in flight): a load run multiplexes them as it does GETs.
+    this.#pipelineOpts =
+      (options.pipelining ?? 1) > 1
+        ? { blocking: false, idempotent: true }
+        : streams > 1
+          ? { idempotent: true }
+          : {};
     this.#connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
     // Load mode, every attempt bounded by our own deadline well inside undici's 300 s header/body
     // timeouts: those never fire first, yet undici arms a timer for them on every request (a new
@@ -210,7 +224,7 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
     const common = {
       allowH2: options.http2,
       ...(options.connections ? { connections: options.connections } : {}),
-      pipelining: options.pipelining ?? 1,
+      pipelining: Math.max(options.pipelining ?? 1, streams),
       keepAliveTimeout: 4_000,
       ...(deadlineBound ? { headersTimeout: 0, bodyTimeout: 0 } : {}),
     };

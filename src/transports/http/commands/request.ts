@@ -582,6 +582,20 @@ function connectionsFor(flags: HttpValues, load: HttpPlan['load'], pipelining: n
   return inFlight === undefined ? undefined : Math.ceil(inFlight / pipelining);
 }
 
+/**
+ * Load mode --http2: the streams each connection carries, -c spread over --connections (`-c 20
+ * --connections 2`: 10 each). Without --connections there is a connection per call in flight (as
+ * HTTP/1.1), so one stream each.
+ */
+function streamsFor(flags: HttpValues, load: HttpPlan['load'], connections: number | undefined): number {
+  const inFlight = flags.concurrency ?? (load && load.rate === undefined ? load.concurrency : undefined);
+  if (connections === undefined) return 1;
+  // An open loop with --connections and no -c: no cap of its own but the server's (h2's common
+  // SETTINGS_MAX_CONCURRENT_STREAMS, which undici also assumes until the server says otherwise).
+  if (inFlight === undefined) return 100;
+  return Math.max(1, Math.ceil(inFlight / connections));
+}
+
 export async function runHttp(plan: HttpPlan, ctx: CommandContext): Promise<ExitCode> {
   const { values: flags, resilience } = plan;
   const { Output } = await import('../../../output/output.js');
@@ -617,6 +631,7 @@ export async function runHttp(plan: HttpPlan, ctx: CommandContext): Promise<Exit
     http2,
     ...(loadMode && connections ? { connections } : {}),
     ...(pipelining > 1 ? { pipelining } : {}),
+    ...(loadMode && flags.http2 ? { streamsPerConnection: streamsFor(flags, plan.load, connections) } : {}),
     measurePhases: !loadMode,
     ...(flags.resolve.length + flags.connectTo.length > 0
       ? { route: (host: string, port: number) => routeFor(flags.connectTo, flags.resolve, host, port) }
