@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createSecureServer, type Http2SecureServer } from 'node:http2';
 import { createServer as createTlsServer } from 'node:https';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -87,8 +88,10 @@ describe('timing matches curl -w', async () => {
   let certs: TestCerts;
   let plain: Server;
   let secure: Server;
+  let h2: Http2SecureServer;
   let httpBase: string;
   let httpsBase: string;
+  let h2Base: string;
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     if (req.url === '/wait') setTimeout(() => res.end('late\n'), 100);
     else if (req.url === '/split') {
@@ -107,14 +110,20 @@ describe('timing matches curl -w', async () => {
       { cert: certs.read(certs.serverCert), key: certs.read(certs.serverKey) },
       handler,
     );
+    h2 = createSecureServer(
+      { cert: certs.read(certs.serverCert), key: certs.read(certs.serverKey) },
+      (req, res) => (req.url === '/wait' ? setTimeout(() => res.end('late\n'), 100) : res.end('now\n')),
+    );
     httpBase = `http://127.0.0.1:${await listen(plain)}`;
     httpsBase = `https://127.0.0.1:${await listen(secure)}`;
+    h2Base = `https://127.0.0.1:${await listen(h2)}`;
   });
   afterAll(async () => {
     for (const s of [plain, secure]) {
       s.closeAllConnections();
       await new Promise((r) => s.close(r));
     }
+    await new Promise((r) => h2.close(r));
   });
 
   it.skipIf(!curlAvailable)(
@@ -175,6 +184,19 @@ describe('timing matches curl -w', async () => {
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
+    },
+    120_000,
+  );
+
+  // An h2 server: undici requires node:http2 and opens its session after the handshake, which ran
+  // cold inside the first byte (~15-25 ms above curl's). 5% here, not 25%: that is the defect's size.
+  it.skipIf(!curlAvailable)(
+    'HTTP/2 over TLS, on a server that waits 100 ms',
+    async () => {
+      const { curl, ours } = await compare(`${h2Base}/wait`, ['--cacert', certs.caCert], ['--http2']);
+      close(ours, curl, 'time_starttransfer', 8, 0.05);
+      close(ours, curl, 'time_total', 8, 0.05);
+      expect(ours('time_starttransfer')).toBeGreaterThanOrEqual(99);
     },
     120_000,
   );

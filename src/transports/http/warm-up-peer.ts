@@ -1,5 +1,8 @@
+import { createRequire } from 'node:module';
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
+
+const requireCjs = createRequire(import.meta.url);
 
 /**
  * The loopback peer HttpTransport.warmUp talks to before the clock starts: a TCP (or TLS) server
@@ -47,6 +50,34 @@ export async function startWarmUpPeer(tls?: { cert: string; key: string }): Prom
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/**
+ * The peer of the h2 warm-up (an https call that offers h2): node:http2's server, as the client side
+ * it warms (undici's h2 client, Node's http2 session and stream code) is what the call runs when its
+ * server picks h2. node:http2 is required here, never at load: a plain http:// run does not pay for it.
+ */
+export async function startWarmUpH2Peer(tls: { cert: string; key: string }): Promise<WarmUpPeer> {
+  const h2 = requireCjs('node:http2') as typeof import('node:http2');
+  const sessions = new Set<import('node:http2').ServerHttp2Session>();
+  const server = h2.createSecureServer({ cert: tls.cert, key: tls.key }, (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2' }).end('ok');
+  });
+  server.on('session', (session) => {
+    sessions.add(session);
+    session.on('close', () => sessions.delete(session));
+    session.on('error', () => {});
+  });
+  await listenOnLoopback(server);
+  const { port } = server.address() as { port: number };
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const session of sessions) session.destroy();
         server.close(() => resolve());
       }),
   };
