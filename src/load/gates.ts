@@ -15,10 +15,11 @@ export interface GateResult {
 
 function actualOf(figure: GateSpec['figure'], totals: LoadTotals): number {
   switch (figure) {
+    // No call completed: no latency (the gate fails on that, see evaluateGates).
     case 'p99':
-      return totals.latency.p99;
+      return totals.latency.p99 ?? 0;
     case 'p50':
-      return totals.latency.p50;
+      return totals.latency.p50 ?? 0;
     case 'errorRate':
       return totals.errorRate;
     case 'rps':

@@ -122,6 +122,21 @@ export interface EncodedLatency {
   m2: number;
 }
 
+/**
+ * A run that completed no call has no latency: every figure null (a 0 would read as "instant").
+ */
+export type NoLatency = { readonly [K in keyof LatencySummary]: null };
+export const NO_LATENCY: NoLatency = {
+  min: null,
+  mean: null,
+  stdev: null,
+  p50: null,
+  p90: null,
+  p99: null,
+  p999: null,
+  max: null,
+};
+
 /** The contract's latency figures, in milliseconds. */
 export interface LatencySummary {
   min: number;

@@ -71,15 +71,16 @@ export async function renderHtmlReport(
           })),
   };
   const l = merged.latency;
+  const ms = (v: number | null) => (v === null ? '–' : formatMs(v));
   const figures: [string, string][] = [
     ['calls', n(merged.requests)],
     ['throughput', `${n(merged.rps)} req/s`],
     ['errors', `${n(merged.errors)} (${merged.errorRate}%)`],
-    ['p50', formatMs(l.p50)],
-    ['p90', formatMs(l.p90)],
-    ['p99', formatMs(l.p99)],
-    ['p99.9', formatMs(l.p999)],
-    ['max', formatMs(l.max)],
+    ['p50', ms(l.p50)],
+    ['p90', ms(l.p90)],
+    ['p99', ms(l.p99)],
+    ['p99.9', ms(l.p999)],
+    ['max', ms(l.max)],
   ];
   const title = `${merged.operation} ${merged.target}`;
   const gates = merged.gates

@@ -113,7 +113,9 @@ export function reportSummary(
   }
   const l = totals.latency;
   lines.push(
-    `${c.dim('latency  ')} min ${out.ms(l.min)} · mean ${out.ms(l.mean)} ± ${out.ms(l.stdev)} · p50 ${out.ms(l.p50)} · p90 ${out.ms(l.p90)} · ${c.bold(`p99 ${out.ms(l.p99)}`)} · p99.9 ${out.ms(l.p999)} · max ${out.ms(l.max)}`,
+    l.min === null
+      ? `${c.dim('latency  ')} none: no call completed`
+      : `${c.dim('latency  ')} min ${out.ms(l.min)} · mean ${out.ms(l.mean)} ± ${out.ms(l.stdev)} · p50 ${out.ms(l.p50)} · p90 ${out.ms(l.p90)} · ${c.bold(`p99 ${out.ms(l.p99)}`)} · p99.9 ${out.ms(l.p999)} · max ${out.ms(l.max)}`,
   );
   lines.push(
     `${c.dim('attempts ')} ${n(totals.attempts)} · retries ${n(totals.retries)} · short-circuits ${n(totals.shortCircuits)}`,

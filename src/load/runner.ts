@@ -139,10 +139,12 @@ async function runLoadWith<C extends CallBase, R>(spec: LoadSpec<C, R>): Promise
     interrupted: signal.aborted ? (typeof reason?.code === 'string' ? { code: reason.code } : {}) : undefined,
     worstExit: stats.worstExit(),
     abortedBy: ctx.abortedBy,
+    abandoned: drain?.notCompleted,
   });
   const summary: LoadSummary = {
     type: 'summary',
-    transport: ctx.transportKind,
+    // From the first finished call (a transport may report another kind); else the transport's own.
+    transport: ctx.transportKind ?? spec.transport.kind,
     target: sample.target,
     operation: sample.operation,
     ok: verdict.exit === 0,

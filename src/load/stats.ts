@@ -1,7 +1,13 @@
 import type { Result } from '../core/result.js';
 import type { ErrorKind } from '../errors/comms-error.js';
 import { type ExitCode, worstExitCode } from '../errors/exit-codes.js';
-import { type LatencyBin, LatencyHistogram, type LatencySummary } from './histogram.js';
+import {
+  type LatencyBin,
+  LatencyHistogram,
+  type LatencySummary,
+  NO_LATENCY,
+  type NoLatency,
+} from './histogram.js';
 
 /** Aggregates of a run, in fixed memory: counters, small maps keyed by status/kind, one histogram. */
 export interface LoadTotals {
@@ -14,7 +20,8 @@ export interface LoadTotals {
   bytes: number;
   bytesPerSec: number;
   durationMs: number;
-  latency: LatencySummary;
+  /** NO_LATENCY when no call completed. */
+  latency: LatencySummary | NoLatency;
   /** Calls per final status (HTTP number, gRPC code name, NATS outcome), successes included. */
   statuses: Record<string, number>;
   /** Failed calls per error kind (connect, timeout, response, expectation, breaker...). */
@@ -125,7 +132,7 @@ export class LoadStats {
       bytes: this.bytes,
       bytesPerSec: secs > 0 ? Math.round(this.bytes / secs) : 0,
       durationMs: round(durationMs, 3),
-      latency: this.histogram.summary(),
+      latency: this.requests === 0 ? NO_LATENCY : this.histogram.summary(),
       statuses: Object.fromEntries([...this.#statuses].sort((a, b) => b[1] - a[1])),
       errorKinds: Object.fromEntries(this.#kinds),
       attempts: this.attempts,

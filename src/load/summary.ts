@@ -3,7 +3,7 @@ import { ExitCode, exitCodeForKind, worstExitCode } from '../errors/exit-codes.j
 import type { Output } from '../output/output.js';
 import type { ConnectionsSummary } from './connections.js';
 import { evaluateGates, type GateResult } from './gates.js';
-import { type EncodedLatency, LatencyHistogram } from './histogram.js';
+import { type EncodedLatency, LatencyHistogram, NO_LATENCY } from './histogram.js';
 import type { GateSpec } from './plan.js';
 import { connectionLines, HISTOGRAM_BINS, reportSummary, workerLines } from './report.js';
 import type { SeriesPoint } from './series.js';
@@ -76,6 +76,8 @@ export interface Judgement {
   worstExit: ExitCode;
   /** Set when --abort-on-fail stopped the run: the gate message. */
   abortedBy?: string | undefined;
+  /** Calls still running when --drain-timeout ran out (abandoned, not counted). */
+  abandoned?: number | undefined;
 }
 
 /**
@@ -111,6 +113,21 @@ export function judge(
         message: j.abortedBy ? `aborted (--abort-on-fail): ${message}` : message,
       },
     };
+  }
+  // Nothing completed (every call abandoned at --drain-timeout, say): no figure describes the
+  // peer, and a CI step must not pass on a server that never answered.
+  if (totals.requests === 0) {
+    const abandoned = j.abandoned ?? 0;
+    return abandoned > 0
+      ? {
+          gates,
+          exit: ExitCode.timeout,
+          error: {
+            kind: 'timeout',
+            message: `no call completed: ${abandoned} still running when --drain-timeout ran out were abandoned`,
+          },
+        }
+      : { gates, exit: ExitCode.failed, error: { kind: 'expectation', message: 'no call completed' } };
   }
   if (totals.errors > 0 && !errorBudget) {
     const exit = j.worstExit;
@@ -177,7 +194,7 @@ export async function emitSummary(
   else if (error && error.kind !== 'interrupted') {
     output.error({
       message: error.message,
-      ...(errorBudget || error.kind === 'expectation'
+      ...(errorBudget || error.kind === 'expectation' || summary.requests === 0
         ? {}
         : { hint: 'gate on --max-error-rate <pct> to accept some failures' }),
     });
@@ -269,7 +286,7 @@ export function mergeTotals(parts: readonly LoadSummary[]): {
       bytes,
       bytesPerSec: secs > 0 ? Math.round(bytes / secs) : 0,
       durationMs,
-      latency: histogram.summary(),
+      latency: requests === 0 ? NO_LATENCY : histogram.summary(),
       statuses: Object.fromEntries(Object.entries(statuses).sort((a, b) => b[1] - a[1])),
       errorKinds,
       attempts,

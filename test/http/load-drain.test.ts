@@ -50,8 +50,35 @@ describe('load mode: the drain after --duration', () => {
     const summary = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}');
     expect(summary.drain).toMatchObject({ inFlight: 2, notCompleted: 2 });
     expect(summary.requests).toBe(0);
-    expect(r.code).toBe(0);
+    // No call completed: a server that never answered is not a passing run (exit 4, as a timeout),
+    // and there is no latency to report (null, not 0 ms).
+    expect(r.code).toBe(4);
+    expect(summary).toMatchObject({ transport: 'http', ok: false, exit: 4, error: { kind: 'timeout' } });
+    expect(summary.error.message).toMatch(/no call completed: 2 still running when --drain-timeout ran out/);
+    expect(Object.values(summary.latency)).toEqual(Array(8).fill(null));
+    expect(r.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^error: no call completed: 2 still running/),
+    ]);
     // 1 s of run + 0.2 s of drain + start-up: far from the 15 s the server would take.
     expect(elapsed).toBeLessThan(8000);
+  });
+
+  it('the text summary says there is no latency, and names no --max-error-rate hint', async () => {
+    slowMs = 15_000;
+    const r = await runCli([
+      'http',
+      'get',
+      url,
+      '--duration',
+      '300ms',
+      '-c',
+      '2',
+      '--drain-timeout',
+      '100ms',
+    ]);
+    expect(r.code).toBe(4);
+    expect(r.stderr).toMatch(/latency +none: no call completed/);
+    expect(r.stderr).toMatch(/error: no call completed/);
+    expect(r.stderr).not.toMatch(/max-error-rate/);
   });
 });
