@@ -816,7 +816,10 @@ async function renderHuman(out: Output, outcome: CallOutcome<HttpReply>, include
   const status = reply
     ? `${reply.httpVersion} ${reply.status} ${escapeInline(reply.statusText)}`.trim() +
       (reply.rangeDone ? ' (already complete: nothing to resume)' : '')
-    : (NO_REPLY[result.error?.kind ?? ''] ?? 'failed');
+    : result.error?.kind === 'connect' && result.timing?.firstByte !== undefined
+      ? // Connected and answering, then cut off (exit 3 all the same, as curl's 56 is a network error).
+        'connection lost mid-response'
+      : (NO_REPLY[result.error?.kind ?? ''] ?? 'failed');
   const size = reply ? out.c.dim(` · ${formatBytes(reply.bytes)}`) : '';
   reportResult(out, result, status);
   if (size && out.options.verbose)
