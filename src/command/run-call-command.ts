@@ -53,10 +53,7 @@ export async function runCallCommand<C extends CallBase, R>(spec: CallCommandSpe
       const { distributeLoad } = await import('../load/distribute.js');
       return await distributeLoad(spec.load, output, spec.signal);
     }
-    if (spec.transport.warmUp) {
-      await spec.transport.warmUp(spec.call);
-      await warmPipeline(spec.resilience, spec.signal);
-    }
+    await warmUpCall(spec.transport, spec.call, spec.resilience, spec.signal);
     if (spec.load) {
       const { runLoad } = await import('../load/runner.js');
       return await runLoad({
@@ -88,6 +85,23 @@ export async function runCallCommand<C extends CallBase, R>(spec: CallCommandSpe
     await pipeline.close();
     await spec.transport.close();
   }
+}
+
+/**
+ * Before the clock starts: the transport's first-use costs (its warmUp, when it has one) and the
+ * pipeline's, so the first measured attempt times the call and not the process warming up. Every
+ * command that reports a call's timing does this (grpc health too), so the same call measures the
+ * same whichever command made it.
+ */
+export async function warmUpCall<C extends CallBase, R>(
+  transport: Transport<C, R>,
+  call: C,
+  resilience: ResilienceOptions,
+  signal: AbortSignal,
+): Promise<void> {
+  if (!transport.warmUp) return;
+  await transport.warmUp(call);
+  await warmPipeline(resilience, signal);
 }
 
 let pipelineWarm = false;

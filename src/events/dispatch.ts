@@ -50,7 +50,7 @@ export interface DispatchSummary {
   /** Position after the run (the checkpoint, when one is kept). */
   position: number;
   ms: number;
-  /** Delivered events per second. */
+  /** Handled events per second (`handled / ms`); 0 when nothing was handled. */
   rate: number;
   exit: ExitCode;
 }
@@ -224,7 +224,9 @@ function finish(
     ...(stopped ? { stopped } : {}),
     position,
     ms,
-    rate: ms > 0 ? Math.round((s.events / ms) * 1000 * 100) / 100 : 0,
+    // Handled events per second: an event that stopped the run (unreachable handler, breaker) or was
+    // dead-lettered is not throughput (a run that handled nothing was reported at e.g. 26.89/s).
+    rate: ms > 0 ? Math.round((s.handled / ms) * 1000 * 100) / 100 : 0,
     exit: worstExitCode(codes),
   };
 }

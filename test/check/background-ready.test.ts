@@ -90,7 +90,7 @@ checks:
       - events.append: {aggregate: "order-{{i}}", type: Paid, data: {n: "{{i}}"}}
       - await: t
         within: 20s
-        expect: {$.data.n: "{{i}}"}
+        expect: {$.data.data.n: "{{i}}"}   # tail prints the message shape: the event is $.data
 `,
     });
     const r = await runCli(['check', 'tail.check.yaml', '--json'], { cwd: dir, timeoutMs: 120_000 });

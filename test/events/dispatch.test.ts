@@ -55,10 +55,14 @@ describe('dispatch to the shared HTTP and NATS transports', () => {
       transport?: string;
       retried?: number;
       handled?: number;
+      ms?: number;
+      rate?: number;
     }>(r.stdout);
     expect(delivery).toMatchObject({ transport: 'http', outcome: 'handled', status: 200 });
     expect(delivery!.attempts!.map((a) => a.status)).toEqual([503, 200]);
     expect(summary).toMatchObject({ handled: 1, retried: 1 });
+    // rate is handled / elapsed (rounded to 2 decimals).
+    expect(summary!.rate).toBeCloseTo((1 / summary!.ms!) * 1000, 1);
 
     const echo = await runCli(['events', 'dispatch', '--to', `${http.url}/echo`, '--json', ...store]);
     const [d] = lines<{
@@ -87,6 +91,9 @@ describe('dispatch to the shared HTTP and NATS transports', () => {
     ]);
     expect(down.code).toBe(3);
     expect(down.stderr).toMatch(/stopped: unreachable/);
+    // Nothing handled: no rate on the summary line (it was `(26.89/s)` for the one event that stopped).
+    expect(down.stderr).toMatch(/^dispatch: 0 handled, 0 retried, 0 dead-lettered in \S+ · position 0 /m);
+    expect(down.stderr).not.toMatch(/\/s\)/);
     expect(lines((await runCli(['events', 'dead-letters', '--json', ...store])).stdout)).toHaveLength(0);
     const r = await runCli([
       'events',
@@ -212,6 +219,8 @@ describe('a handler that is down (no --breaker)', () => {
       expect(out[1]).toMatchObject({
         type: 'summary',
         events: 1,
+        handled: 0,
+        rate: 0,
         deadLettered: 0,
         stopped: 'unreachable',
         position: 0,

@@ -237,11 +237,25 @@ describe.each<StoreKind>(['embedded', 'jetstream'])('events on the %s store', (k
       expect([a.code, b.code]).toEqual([0, 0]);
       const done = await tail.exited;
       expect(done.code, tail.stderr()).toBe(0);
-      const seen = lines(tail.stdout());
-      expect(seen.map((e) => [e.aggregate, e.data])).toEqual([
-        ['new-1', { i: 1 }],
-        ['new-2', { i: 2 }],
+      const seen = lines<Record<string, unknown>>(tail.stdout());
+      // The contract's one message shape, the event itself as `data`.
+      expect(seen.map((m) => [m.type, m.transport, m.n, m.subject, m.encoding])).toEqual([
+        ['message', 'events', 1, 'new-1', 'json'],
+        ['message', 'events', 2, 'new-2', 'json'],
       ]);
+      const events = seen.map((m) => m.data as { aggregate: string; data: unknown; position: number });
+      expect(events.map((e) => [e.aggregate, e.data, e.position])).toEqual([
+        ['new-1', { i: 1 }, 2],
+        ['new-2', { i: 2 }, 3],
+      ]);
+      for (const m of seen) {
+        expect(Object.keys(m).sort()).toEqual(
+          ['type', 'transport', 'n', 'subject', 'headers', 'data', 'encoding', 'size', 'received'].sort(),
+        );
+        expect(m.headers).toEqual((m.data as { metadata: unknown }).metadata);
+        expect(m.size).toBe(Buffer.byteLength(JSON.stringify(m.data)));
+        expect(Number.isNaN(Date.parse(String(m.received)))).toBe(false);
+      }
     },
     SLOW,
   );

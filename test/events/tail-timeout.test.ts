@@ -39,7 +39,13 @@ describe('events tail --timeout', () => {
     // Replayed events count: --from 0 sees the one there, and the timeout then ends it with exit 0.
     const replay = await runCli(['events', 'tail', '--from', '0', '--timeout', '300ms', '--json', ...store]);
     expect(replay.code, replay.stderr).toBe(0);
-    expect(replay.stdout).toContain('"aggregate":"order-1"');
+    expect(JSON.parse(replay.stdout)).toMatchObject({
+      type: 'message',
+      transport: 'events',
+      n: 1,
+      subject: 'order-1',
+      data: { aggregate: 'order-1', type: 'Created', position: 1 },
+    });
 
     const live = startCli(['events', 'tail', '--from', '1', '--timeout', '60s', '--count', '1', ...store]);
     expect((await runCli(['events', 'append', 'order-2', 'Created', ...store])).code).toBe(0);

@@ -64,10 +64,25 @@ describe('grpc call: the four kinds', () => {
     ]);
     expect(r.code).toBe(0);
     const lines = ndjson(r.stdout);
-    expect(lines.slice(0, 2).map((l) => [l.type, l.seq, (l.data as { sku: string }).sku])).toEqual([
+    expect(lines.slice(0, 2).map((l) => [l.type, l.n, (l.data as { sku: string }).sku])).toEqual([
       ['message', 1, 'A1'],
       ['message', 2, 'A2'],
     ]);
+    // The contract's one message shape, the same field names as nats/ws/sse/amqp/mqtt.
+    for (const l of lines.slice(0, 2)) {
+      expect(Object.keys(l).sort()).toEqual(
+        ['type', 'transport', 'n', 'url', 'method', 'headers', 'data', 'encoding', 'size', 'received'].sort(),
+      );
+      expect(l).toMatchObject({
+        transport: 'grpc',
+        url: `grpc://${addr}/inventory.Inventory/ListItems`,
+        method: 'inventory.Inventory/ListItems',
+        headers: {},
+        encoding: 'json',
+      });
+      expect(l.size).toBeGreaterThan(0);
+      expect(Number.isNaN(Date.parse(String(l.received)))).toBe(false);
+    }
     expect(lines[2]).toMatchObject({
       transport: 'grpc',
       operation: 'inventory.Inventory/ListItems',
@@ -109,6 +124,26 @@ describe('grpc call: the four kinds', () => {
     expect(code).toBe(0);
     const lines = ndjson(p.stdout());
     expect(lines.map((l) => l.type ?? 'result')).toEqual(['message', 'message', 'result']);
+    expect(lines.slice(0, 2)).toMatchObject([
+      {
+        transport: 'grpc',
+        n: 1,
+        url: `grpc://${addr}/inventory.Inventory/Reserve`,
+        headers: {},
+        encoding: 'json',
+      },
+      {
+        transport: 'grpc',
+        n: 2,
+        url: `grpc://${addr}/inventory.Inventory/Reserve`,
+        headers: {},
+        encoding: 'json',
+      },
+    ]);
+    expect(lines.slice(0, 2).every((l) => typeof l.size === 'number' && typeof l.received === 'string')).toBe(
+      true,
+    );
+    expect(lines.slice(0, 2).some((l) => 'seq' in l)).toBe(false);
     expect(lines[2]).toMatchObject({ ok: true, sent: 2, messages: 2 });
   });
 });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningGrpcServer, startGrpcServer } from '../../src/servers/grpc/server.js';
 import { ndjson } from '../kit/ndjson.js';
-import { type SilentPeer, silentPeer } from '../kit/peers.js';
+import { refusedAddress, type SilentPeer, silentPeer } from '../kit/peers.js';
 import { serveGrpc } from '../kit/serve.js';
 import { killSurvivors, runCli, startCli } from '../kit/spawn-cli.js';
 
@@ -46,6 +46,44 @@ describe('grpc health', () => {
     expect(refused.stderr).toContain('ECONNREFUSED');
     const hung = await runCli(['grpc', 'health', silentAddr, '--timeout', '500ms']);
     expect(hung.code).toBe(4);
+  });
+
+  it('--json timing: firstByte <= total when the server answered; none, and no grpc-js text, when refused', async () => {
+    const ok = await runCli(['grpc', 'health', plain.address, '--json']);
+    expect(ok.code).toBe(0);
+    const t = JSON.parse(ok.stdout).timing as { firstByte?: number; total: number };
+    expect(t.firstByte).toBeGreaterThan(0);
+    expect(t.firstByte).toBeLessThanOrEqual(t.total);
+
+    const refused = await refusedAddress();
+    const health = await runCli(['grpc', 'health', refused, '--json']);
+    expect(health.code).toBe(3);
+    const res = JSON.parse(health.stdout) as Record<string, unknown> & {
+      timing: Record<string, number>;
+      attempts: Array<{ timing?: Record<string, number> }>;
+      error: { kind: string; message: string };
+    };
+    expect(res.timing).not.toHaveProperty('firstByte');
+    expect(res.timing.total).toBeGreaterThanOrEqual(0);
+    for (const a of res.attempts) expect(a.timing ?? {}).not.toHaveProperty('firstByte');
+    expect(res).not.toHaveProperty('message');
+    expect(health.stdout).not.toContain('No connection established');
+    // The same clean error as `grpc call` to the same refused port.
+    const call = await runCli([
+      'grpc',
+      'call',
+      refused,
+      'grpc.health.v1.Health/Check',
+      '--proto',
+      'proto/grpc/health/v1/health.proto',
+      '--json',
+    ]);
+    expect(call.code).toBe(3);
+    const callRes = JSON.parse(call.stdout) as { error: { kind: string; message: string }; timing: object };
+    expect(callRes.timing).not.toHaveProperty('firstByte');
+    expect(callRes).not.toHaveProperty('message');
+    expect(res.error).toMatchObject({ kind: 'connect', message: callRes.error.message });
+    expect(health.stderr).toBe(call.stderr);
   });
 
   it('--watch follows changes until Ctrl-C (exit 130)', async () => {

@@ -34,6 +34,29 @@ export function filterFrom(values: { type?: string[]; since?: string; aggregate?
   };
 }
 
+/**
+ * One event received by `events tail --json`, in the contract's one message shape (the same field
+ * names as nats/grpc/ws/sse/amqp/mqtt): `{"type":"message", transport:"events", n, subject, headers,
+ * data, encoding:"json", size, received}`. `subject` is the event's aggregate (the stream it belongs
+ * to; on the JetStream store it is also the last token of its NATS subject), `headers` its metadata
+ * (correlationId, causationId, --meta), `data` the whole event as `events read --json` prints it,
+ * `size` the UTF-8 bytes of that event as JSON, `received` when tail read it (the append time is
+ * `data.time`).
+ */
+export function tailRecord(e: StoredEvent, n: number, received: Date = new Date()): Record<string, unknown> {
+  return {
+    type: 'message',
+    transport: 'events',
+    n,
+    subject: e.aggregate,
+    headers: e.metadata ?? {},
+    data: e,
+    encoding: 'json',
+    size: Buffer.byteLength(JSON.stringify(e)),
+    received: received.toISOString(),
+  };
+}
+
 /** One event for people: `#17 order-42@v3 OrderPaid 2024-05-01T10:00:00.000Z {"total":12.5}`. */
 export function formatEvent(out: Output, e: StoredEvent): string {
   const c = out.cOut;

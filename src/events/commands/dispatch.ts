@@ -136,6 +136,6 @@ async function report(
       ),
     );
   out.info(
-    `${colour(s.operation === 'redrive' ? 're-drive:' : 'dispatch:')} ${parts.join(', ')} in ${out.ms(s.ms)} (${s.rate}/s)${where}${stop}`,
+    `${colour(s.operation === 'redrive' ? 're-drive:' : 'dispatch:')} ${parts.join(', ')} in ${out.ms(s.ms)}${s.handled > 0 ? ` (${s.rate}/s)` : ''}${where}${stop}`,
   );
 }

@@ -5,7 +5,7 @@ import { ExitCode } from '../../errors/exit-codes.js';
 import { validateAggregate } from '../event.js';
 import type { NatsStoreValues, TailValues } from '../flags.js';
 import { openStore } from '../open-store.js';
-import { filterFrom, formatEvent, outputOf } from './common.js';
+import { filterFrom, formatEvent, outputOf, tailRecord } from './common.js';
 
 /** `events tail`: new events as they are appended (from the current end unless `--from`). */
 export async function runTail(values: TailValues & NatsStoreValues, ctx: CommandContext): Promise<number> {
@@ -41,7 +41,7 @@ export async function runTail(values: TailValues & NatsStoreValues, ctx: Command
       signal: stop.signal,
     })) {
       count += 1;
-      if (out.options.json) await out.json(event);
+      if (out.options.json) await out.json(tailRecord(event, count));
       else await out.data(formatEvent(out, event));
       if (limit !== undefined && count >= limit) break;
     }

@@ -94,7 +94,7 @@ export class GrpcTransport implements Transport<GrpcCall, GrpcReply> {
         ? (bytes, index) => checkResponse(responseType, bytes, index)
         : async (bytes, index) => {
             const json = decodeResponse(responseType, bytes, emitDefaults, index);
-            if (call.onMessage) await call.onMessage(json, index);
+            if (call.onMessage) await call.onMessage(json, index, bytes.byteLength);
             if (!call.onMessage || call.keepMessages) messages.push(json);
           },
     };
@@ -172,7 +172,9 @@ export class GrpcTransport implements Transport<GrpcCall, GrpcReply> {
   describe(reply: GrpcReply, call: GrpcCall): ResultFields {
     const streamed = call.method.kind !== 'unary' && call.method.kind !== 'client streaming';
     return {
-      ...(reply.message && reply.code !== 0 ? { message: reply.message } : {}),
+      // The server's status message; grpc-js' own text for a call that never reached it (`No connection
+      // established. Last error: ...`) is not shown: the error says it cleanly.
+      ...(reply.message && reply.code !== 0 && reply.connected ? { message: reply.message } : {}),
       headers: reply.headers,
       trailers: withoutDetails(reply.trailers),
       ...(reply.details.length ? { details: reply.details } : {}),

@@ -15,8 +15,11 @@ export interface GrpcCall extends CallBase {
   requests(): AsyncIterable<Buffer> | Iterable<Buffer>;
   /** Status codes to retry (UNAVAILABLE, plus --retry-on). */
   readonly retryOn: ReadonlySet<number>;
-  /** Streams: print each response as it arrives. Absent: responses are kept in the reply. */
-  onMessage?(message: unknown, index: number): Promise<void>;
+  /**
+   * Streams: print each response as it arrives (`size`: its protobuf bytes on the wire). Absent:
+   * responses are kept in the reply.
+   */
+  onMessage?(message: unknown, index: number, size: number): Promise<void>;
   /** Response headers arrived (a check's background step is ready once the server answered). */
   onHeaders?(): void;
   /** Keep streamed responses in the reply too (--expect-json / --expect-body judge them). */

@@ -342,7 +342,9 @@ export class GrpcConnection {
                 }),
                 'UNIMPLEMENTED',
               );
-            if (answered || code !== Status.CANCELLED) frame();
+            // A status is a first byte only when it came from the server (a trailers-only reply):
+            // grpc-js' own UNAVAILABLE for a refused connection is not one.
+            if (connected && (answered || code !== Status.CANCELLED)) frame();
             const finish = () => {
               timing?.markSinceStart('total');
               if (failed !== undefined) return reject(failed);

@@ -24,6 +24,7 @@ import { encodeJson } from '../json-codec.js';
 import { parseJsonStream } from '../json-stream.js';
 import { type ResolvedMethod, resolveMethod, splitMethodName } from '../schema.js';
 import { formatDetail } from '../status-details.js';
+import { grpcMessageRecord, grpcStreamUrl } from '../stream-message.js';
 import { loadTextCodec, splitTextMessages, TEXT_SEPARATOR, type TextCodec } from '../text-format.js';
 import {
   endpointFrom,
@@ -228,11 +229,15 @@ export async function runGrpcCall(plan: GrpcCallPlan, ctx: CommandContext): Prom
       textCodec
         ? `${index > 0 ? TEXT_SEPARATOR : ''}${textCodec.formatResponse(encodeJson(method.responseType, message, 'response'))}\n`
         : `${JSON.stringify(message, null, 2)}\n`;
+    const streamUrl = grpcStreamUrl(conn.target, method.path);
     const onMessage = streamsOut
       ? loadMode
         ? async () => {}
-        : async (message: unknown, index: number) => {
-            if (output.options.json) await output.json({ type: 'message', seq: index + 1, data: message });
+        : async (message: unknown, index: number, size: number) => {
+            if (output.options.json)
+              await output.json(
+                grpcMessageRecord({ url: streamUrl, method: method.name, n: index + 1, data: message, size }),
+              );
             else await output.data(printable(message, index));
           }
       : undefined;
