@@ -43,13 +43,18 @@ export async function startWarmUpPeer(tls?: { cert: string; key: string }): Prom
   const server = tls
     ? createTlsServer({ cert: tls.cert, key: tls.key }, onSocket)
     : createTcpServer(onSocket);
+  return servePeer(server, sockets);
+}
+
+/** Listen on loopback; `close` ends the open connections (sockets or h2 sessions), then the server. */
+async function servePeer(server: Server, open: ReadonlySet<{ destroy(): void }>): Promise<WarmUpPeer> {
   await listenOnLoopback(server);
   const { port } = server.address() as { port: number };
   return {
     port,
     close: () =>
       new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
+        for (const connection of open) connection.destroy();
         server.close(() => resolve());
       }),
   };
@@ -71,16 +76,7 @@ export async function startWarmUpH2Peer(tls: { cert: string; key: string }): Pro
     session.on('close', () => sessions.delete(session));
     session.on('error', () => {});
   });
-  await listenOnLoopback(server);
-  const { port } = server.address() as { port: number };
-  return {
-    port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const session of sessions) session.destroy();
-        server.close(() => resolve());
-      }),
-  };
+  return servePeer(server, sessions);
 }
 
 type BareServer = Server & {
