@@ -88,7 +88,8 @@ export function messageRecord(
     n,
     subject: m.subject,
     ...(m.reply ? { reply: m.reply } : {}),
-    ...(headers ? { headers } : {}),
+    // The contract's field on every message: {} when the message carried none.
+    headers: headers ?? {},
     data,
     encoding,
     size: m.data.byteLength,

@@ -14,7 +14,10 @@ export function frameText(f: Pick<ReceivedFrame, 'data' | 'binary'>): string {
   return f.binary ? f.data.toString('base64') : f.data.toString('utf8');
 }
 
-/** The contract's message object: `{"type":"message", transport, n, url, data, encoding, size, received}`. */
+/**
+ * The contract's message object: `{"type":"message", transport, n, url, headers, data, encoding, size,
+ * received}`. A WebSocket frame has no headers of its own: `{}`, so every transport has the same fields.
+ */
 export function messageRecord(f: ReceivedFrame, url: string): Record<string, unknown> {
   const decoded = f.binary
     ? { data: f.data.toString('base64'), encoding: 'base64' as const }
@@ -24,6 +27,7 @@ export function messageRecord(f: ReceivedFrame, url: string): Record<string, unk
     transport: 'ws',
     n: f.n,
     url,
+    headers: {},
     data: decoded.data,
     encoding: decoded.encoding,
     ...(f.binary ? { binary: true } : {}),

@@ -308,6 +308,8 @@ class EventStream {
       url: this.#call.target,
       event: type,
       ...(e.id !== undefined ? { id: e.id } : {}),
+      // An event has no headers of its own (the response's are on the result): the contract's field, empty.
+      headers: {},
       data,
       encoding,
       size: Buffer.byteLength(e.data),
