@@ -75,6 +75,10 @@ describe('grpc call: the four kinds', () => {
       status: 'OK',
       messages: 2,
     });
+    // Every phase from the attempt's start, on one clock: the first frame comes before the status.
+    const timing = lines[2]?.timing as Record<string, number>;
+    expect(timing.firstByte).toBeGreaterThanOrEqual(timing.connect ?? 0);
+    expect(timing.total).toBeGreaterThanOrEqual(timing.firstByte as number);
   });
 
   it('client streaming: NDJSON and concatenated objects from stdin', async () => {
@@ -110,6 +114,9 @@ describe('grpc call: the four kinds', () => {
     const lines = ndjson(p.stdout());
     expect(lines.map((l) => l.type ?? 'result')).toEqual(['message', 'message', 'result']);
     expect(lines[2]).toMatchObject({ ok: true, sent: 2, messages: 2 });
+    const timing = lines[2]?.timing as Record<string, number>;
+    expect(timing.firstByte).toBeGreaterThanOrEqual(timing.connect ?? 0);
+    expect(timing.total).toBeGreaterThanOrEqual(timing.firstByte as number);
   });
 });
 
