@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import type { CommandContext } from '../command/context.js';
 import { newTraceId, newTraceparent } from '../command/trace.js';
 import { BreakerScope } from '../core/breaker-scope.js';
+import { performance } from '../core/clock.js';
 import { formatMs } from '../core/duration.js';
 import { ExitCode } from '../errors/exit-codes.js';
 import { isSecretHeader, REDACTED, redactDeep, redactUrl } from '../output/redact.js';

@@ -211,6 +211,27 @@ describe.skipIf(!up)('amqp (RabbitMQ)', () => {
     expect(r.stderr).toContain('0 of 1 expected');
   });
 
+  it('request timing: 0 <= connect <= firstByte <= total; an answer delayed 300ms gives firstByte >= 298', async () => {
+    const D = 300;
+    for (const [what, extra] of [
+      ['at-once', []],
+      ['delayed', ['--delay', `${D}ms`]],
+    ] as const) {
+      const q = name(`timing-${what}`);
+      queues.push(q);
+      const responder = startCli(['amqp', 'reply', q, '--declare', '--count', '1', ...extra]);
+      await responder.waitFor(/replying on queue/, 'stderr');
+      const r = await runCli(['amqp', 'request', q, 'p', '--json', '--timeout', '10s']);
+      expect(r.code, r.stderr).toBe(0);
+      const timing = (lines(r.stdout)[0] as { timing: Record<string, number> }).timing;
+      expect(timing.connect).toBeGreaterThanOrEqual(0);
+      expect(timing.firstByte).toBeGreaterThanOrEqual(timing.connect as number);
+      expect(timing.total).toBeGreaterThanOrEqual(timing.firstByte as number);
+      if (what === 'delayed') expect(timing.firstByte! - timing.connect!).toBeGreaterThanOrEqual(D - 2);
+      expect((await responder.exited).code).toBe(0);
+    }
+  });
+
   it('request/reply over direct reply-to; --exec failure is exit 1; no responder is exit 4; no queue exit 3', async () => {
     const q = name('rpc');
     queues.push(q);

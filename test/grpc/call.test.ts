@@ -90,6 +90,10 @@ describe('grpc call: the four kinds', () => {
       status: 'OK',
       messages: 2,
     });
+    // Every phase from the attempt's start, on one clock: the first frame comes before the status.
+    const timing = lines[2]?.timing as Record<string, number>;
+    expect(timing.firstByte).toBeGreaterThanOrEqual(timing.connect ?? 0);
+    expect(timing.total).toBeGreaterThanOrEqual(timing.firstByte as number);
   });
 
   it('client streaming: NDJSON and concatenated objects from stdin', async () => {
@@ -145,6 +149,9 @@ describe('grpc call: the four kinds', () => {
     );
     expect(lines.slice(0, 2).some((l) => 'seq' in l)).toBe(false);
     expect(lines[2]).toMatchObject({ ok: true, sent: 2, messages: 2 });
+    const timing = lines[2]?.timing as Record<string, number>;
+    expect(timing.firstByte).toBeGreaterThanOrEqual(timing.connect ?? 0);
+    expect(timing.total).toBeGreaterThanOrEqual(timing.firstByte as number);
   });
 });
 

@@ -25,6 +25,29 @@ async function responder(args: string[]) {
 
 describe.skipIf(!up)('mqtt reply (Mosquitto)', () => {
   it(
+    'request timing: 0 <= connect <= firstByte <= total; an answer delayed 300ms gives firstByte >= 298',
+    async () => {
+      const D = 300;
+      for (const [what, extra] of [
+        ['at-once', []],
+        ['delayed', ['--delay', `${D}ms`]],
+      ] as const) {
+        const t = topic(`timing-${what}`);
+        const rep = await responder([t, '--count', '1', ...extra]);
+        const r = await runCli(['mqtt', 'request', t, 'p', '--json', '--timeout', '10s']);
+        expect(r.code, r.stderr).toBe(0);
+        const timing = (lines(r.stdout)[0] as { timing: Record<string, number> }).timing;
+        expect(timing.connect).toBeGreaterThanOrEqual(0);
+        expect(timing.firstByte).toBeGreaterThanOrEqual(timing.connect as number);
+        expect(timing.total).toBeGreaterThanOrEqual(timing.firstByte as number);
+        if (what === 'delayed') expect(timing.firstByte! - timing.connect!).toBeGreaterThanOrEqual(D - 2);
+        expect((await rep.exited).code).toBe(0);
+      }
+    },
+    SLOW,
+  );
+
+  it(
     'echoes payload and user properties with the correlation data; prints each request; --count ends it',
     async () => {
       const t = topic('echo');

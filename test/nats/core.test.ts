@@ -165,6 +165,38 @@ describe('nats request / reply', () => {
     expect(r.stdout()).toContain('ping');
   });
 
+  /** A --json request's timing: every phase from the attempt's start, on one clock. */
+  const requestTiming = async (subject: string, extra: string[] = []) => {
+    const r = await runCli(['nats', 'request', subject, 'p', '--json', ...extra, ...s()]);
+    expect(r.code, r.stderr).toBe(0);
+    const t = (JSON.parse(r.stdout) as { timing: Record<string, number> }).timing;
+    expect(Object.keys(t).sort()).toEqual(['connect', 'firstByte', 'total']);
+    expect(t.connect).toBeGreaterThanOrEqual(0);
+    expect(t.firstByte).toBeGreaterThanOrEqual(t.connect as number);
+    expect(t.total).toBeGreaterThanOrEqual(t.firstByte as number);
+    return t;
+  };
+
+  it('timing: 0 <= connect <= firstByte <= total, through the inbox mux and through nc.request (--max-time)', async () => {
+    // firstByte was read on performance.now()'s clock (process start) against an attempt start read
+    // on core/clock (module load): it came out 200-400 ms larger than total.
+    const r = await responder(['svc.timing', '--count', '2']);
+    await requestTiming('svc.timing');
+    await requestTiming('svc.timing', ['--max-time', '30s']);
+    expect((await r.exited).code).toBe(0);
+  });
+
+  it('timing: a responder that answers after 300ms gives firstByte >= 300ms, and firstByte <= total', async () => {
+    const D = 300;
+    const r = await responder(['svc.slow', '--delay', `${D}ms`, '--count', '2']);
+    for (const extra of [[], ['--max-time', '30s']]) {
+      const t = await requestTiming('svc.slow', extra);
+      expect(t.firstByte).toBeGreaterThanOrEqual(D - 2);
+      expect(t.firstByte! - t.connect!).toBeGreaterThanOrEqual(D - 2);
+    }
+    expect((await r.exited).code).toBe(0);
+  });
+
   it('--body and --exec responders', async () => {
     const body = await responder(['svc.fixed', '--body', 'fixed!', '--count', '1']);
     const exec = await responder(['svc.upper', '--exec', 'tr a-z A-Z', '--count', '1']);

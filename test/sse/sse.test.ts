@@ -35,9 +35,27 @@ function startRawServer(): Server {
       res.end(`data: hello ${req.headers['x-test'] ?? ''}\n\n`);
       return;
     }
+    if (req.url === '/slow-headers') {
+      // The answer (headers and the one event) leaves 300ms after the request arrived.
+      setTimeout(() => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.end('data: late\n\n');
+      }, SLOW_MS);
+      return;
+    }
+    if (req.url === '/flaky') {
+      flakyRequests += 1;
+      if (flakyRequests > 1) {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.end('data: second time\n\n');
+        return;
+      }
+    }
     res.writeHead(503, { 'retry-after': '0' }).end();
   });
 }
+const SLOW_MS = 300;
+let flakyRequests = 0;
 
 beforeAll(async () => {
   serve = startCli(['serve', 'http', '--port', '0']);
@@ -126,6 +144,48 @@ describe('sse: events', () => {
     const r = await runCli(['sse', `${base}/sse?count=5&every=5s`, '--count', '2', '--timeout', '300ms']);
     expect(r.code).toBe(4);
     expect(r.stderr).toMatch(/idle for 300ms: 0 of 2 expected events/);
+  });
+});
+
+describe('sse: timing', () => {
+  /** The result's timing: every phase from the start of the attempt that got the stream, on one clock. */
+  const sseTiming = (stdout: string): Record<string, number> => {
+    const result = ndjson(stdout).at(-1) as { type: string; timing: Record<string, number> };
+    expect(result.type).toBe('result');
+    const t = result.timing;
+    // A retry may reuse the kept-alive connection: then there is no connect phase.
+    expect(t.connect ?? 0).toBeGreaterThanOrEqual(0);
+    expect(t.firstByte).toBeGreaterThanOrEqual(t.connect ?? 0);
+    expect(t.firstEvent).toBeGreaterThanOrEqual(t.firstByte as number);
+    expect(t.total).toBeGreaterThanOrEqual(t.firstEvent as number);
+    return t;
+  };
+
+  it('a first event 300ms after the headers: firstEvent >= firstByte + 298, and <= total', async () => {
+    const r = await runCli(['sse', `${base}/sse?count=1&every=300ms`, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const t = sseTiming(r.stdout);
+    expect(t.firstEvent! - t.firstByte!).toBeGreaterThanOrEqual(298);
+  });
+
+  it('headers delayed by 300ms: firstByte >= 298, and <= total', async () => {
+    const r = await runCli(['sse', `${rawBase}/slow-headers`, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const t = sseTiming(r.stdout);
+    expect(t.firstByte).toBeGreaterThanOrEqual(SLOW_MS - 2);
+  });
+
+  it('after a retried 503 the phases are those of the attempt that got the stream', async () => {
+    const r = await runCli(['sse', `${rawBase}/flaky`, '--retries', '1', '--backoff', '10ms', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const result = ndjson(r.stdout).at(-1) as {
+      attempts: { ok: boolean; ms: number; timing: Record<string, number> }[];
+    };
+    expect(result.attempts.map((a) => a.ok)).toEqual([false, true]);
+    const t = sseTiming(r.stdout);
+    const streamed = result.attempts[1]!;
+    expect(t.firstByte).toBe(streamed.timing.firstByte);
+    expect(t.total).toBeGreaterThanOrEqual(streamed.ms);
   });
 });
 

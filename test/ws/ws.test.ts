@@ -197,6 +197,114 @@ describe('ws: send and receive', () => {
     expect(r.code).toBe(0);
     const result = ndjson(r.stdout)[0];
     expect((result.ping as { ms: number }).ms).toBeGreaterThanOrEqual(0);
+    // The ping leaves after the 101 and its pong comes back before the end: both read on one clock
+    // (the pong's time was read on another, so the round trip came out ~250 ms too long).
+    const timing = result.timing as Record<string, number>;
+    // (+0.002: each of the three is rounded to the microsecond)
+    expect(timing.upgrade! + (result.ping as { ms: number }).ms).toBeLessThanOrEqual(timing.total! + 0.002);
+  });
+});
+
+describe('ws: timing', () => {
+  /**
+   * The result's timing: every phase from the start of the attempt that connected, on one clock.
+   * (firstMessage was read on performance.now()'s clock, whose origin is process start, and came out
+   * ~250 ms larger than total.)
+   */
+  const wsTiming = (stdout: string): Record<string, number> => {
+    const result = ndjson(stdout).at(-1) as { type: string; timing: Record<string, number> };
+    expect(result.type).toBe('result');
+    const t = result.timing;
+    expect(t.connect).toBeGreaterThanOrEqual(0);
+    expect(t.upgrade).toBeGreaterThanOrEqual(t.connect as number);
+    expect(t.firstMessage).toBeGreaterThanOrEqual(t.upgrade as number);
+    expect(t.total).toBeGreaterThanOrEqual(t.firstMessage as number);
+    return t;
+  };
+
+  /** Echoes each message after `delayMs`; with `refuseFirst`, the first upgrade is answered 503. */
+  const startPeer = async (delayMs: number, refuseFirst = false) => {
+    const server = createServer((_req, res) => res.writeHead(404).end());
+    const wss = new WebSocketServer({ noServer: true });
+    let upgrades = 0;
+    server.on('upgrade', (req, socket: Socket, head) => {
+      upgrades += 1;
+      if (refuseFirst && upgrades === 1) {
+        socket.end('HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n');
+        return;
+      }
+      wss.handleUpgrade(req, socket, head, (ws) =>
+        ws.on('message', (data, isBinary) => {
+          setTimeout(() => ws.send(data, { binary: isBinary }), delayMs);
+        }),
+      );
+    });
+    const url = `ws://127.0.0.1:${await listen(server)}`;
+    return {
+      url,
+      close: () => {
+        for (const c of wss.clients) c.terminate();
+        wss.close();
+        server.close();
+      },
+    };
+  };
+
+  it('echo: 0 <= connect <= upgrade <= firstMessage <= total', async () => {
+    const r = await runCli(['ws', `${base}/echo`, '-m', 'hi', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    wsTiming(r.stdout);
+  });
+
+  it('ticker: the first tick is timed from the attempt start, before total', async () => {
+    const r = await runCli(['ws', `${base}/ticker?every=100ms`, '--count', '3', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const t = wsTiming(r.stdout);
+    // The first tick leaves the server 100ms after its upgrade.
+    expect(t.firstMessage! - t.connect!).toBeGreaterThanOrEqual(98);
+  });
+
+  it('an answer delayed by 300ms: firstMessage >= upgrade + 298, and <= total', async () => {
+    const D = 300;
+    const peer = await startPeer(D);
+    try {
+      const r = await runCli(['ws', `${peer.url}/`, '-m', 'hi', '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      const t = wsTiming(r.stdout);
+      expect(t.firstMessage).toBeGreaterThanOrEqual(D - 2);
+      expect(t.firstMessage! - t.upgrade!).toBeGreaterThanOrEqual(D - 2);
+    } finally {
+      peer.close();
+    }
+  });
+
+  it('after a retried handshake the phases are those of the attempt that connected', async () => {
+    const peer = await startPeer(0, true);
+    try {
+      const r = await runCli([
+        'ws',
+        `${peer.url}/`,
+        '-m',
+        'hi',
+        '--retries',
+        '1',
+        '--backoff',
+        '10ms',
+        '--json',
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+      const result = ndjson(r.stdout).at(-1) as {
+        attempts: { ok: boolean; ms: number; timing: Record<string, number> }[];
+        timing: Record<string, number>;
+      };
+      expect(result.attempts.map((a) => a.ok)).toEqual([false, true]);
+      const t = wsTiming(r.stdout);
+      const connected = result.attempts[1]!;
+      expect(t.upgrade).toBe(connected.timing.upgrade);
+      expect(t.total).toBeGreaterThanOrEqual(connected.ms);
+    } finally {
+      peer.close();
+    }
   });
 });
 

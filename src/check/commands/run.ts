@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import type { CommandContext } from '../../command/context.js';
 import { BreakerScope } from '../../core/breaker-scope.js';
+import { performance } from '../../core/clock.js';
 import { formatMs } from '../../core/duration.js';
 import { ExitCode } from '../../errors/exit-codes.js';
 import { checkBreakerStateFile } from '../../middleware/breaker-state.js';

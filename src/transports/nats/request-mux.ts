@@ -6,6 +6,7 @@ import {
   RequestError,
   type Subscription,
 } from '@nats-io/transport-node';
+import { performance } from '../../core/clock.js';
 import type { AttemptContext } from '../../core/transport.js';
 import { abortReasonToError } from '../../errors/classify.js';
 import type { OutgoingMessage } from './call.js';

@@ -85,6 +85,7 @@ export class SseTransport implements Transport<SseCall, SseResponse> {
       statusText: res.statusText ?? '',
       headers: res.headers as Record<string, string | string[]>,
       contentType,
+      startedAt: ctx.timing.start,
     };
     const body = res.body as unknown as Readable;
     if (res.statusCode === 200 && isEventStream(contentType)) {

@@ -23,4 +23,9 @@ export interface SseResponse {
   stream?: Readable;
   /** The first 4 KiB of any other response's body. */
   body?: string;
+  /**
+   * When the attempt that got this response started (its TimingRecorder's start, on core/clock): the
+   * session's own phases (`firstEvent`, `total`) are measured from it, as `firstByte` is.
+   */
+  startedAt: number;
 }

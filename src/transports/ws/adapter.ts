@@ -145,6 +145,7 @@ export class WsTransport implements Transport<WsCall, WsHandshake> {
             headers: upgradeHeaders as Record<string, string | string[]>,
             protocol: socket.protocol,
             connection,
+            startedAt: timing.start,
           });
         }),
       );

@@ -27,4 +27,9 @@ export interface WsHandshake {
   body?: string;
   /** Present when the upgrade succeeded. */
   connection?: WsConnection;
+  /**
+   * When the attempt that opened `connection` started (its TimingRecorder's start, on core/clock):
+   * the session's own phases (`firstMessage`, `total`) are measured from it, as `upgrade` is.
+   */
+  startedAt?: number;
 }

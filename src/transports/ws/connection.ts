@@ -1,4 +1,5 @@
 import type { RawData, WebSocket } from 'ws';
+import { performance } from '../../core/clock.js';
 
 /** What happened on an open connection, in order, as the session consumes it. */
 export type WsEvent =

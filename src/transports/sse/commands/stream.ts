@@ -120,7 +120,14 @@ class EventStream {
   readonly #call: SseCall;
   readonly #ctx: CommandContext;
   readonly #out: Output;
+  /** When the run began: the --max-time budget counts from here. */
   readonly #started = performance.now();
+  /**
+   * The start of the attempt that first got an answer (SseResponse.startedAt): the origin of the
+   * result's timing. `firstByte` is measured from it, so `firstEvent` and `total` must be too (from
+   * `#started`, a retried GET's backoff and failed attempts would count in them but not in firstByte).
+   */
+  #origin: number | undefined;
   #n = 0;
   #lastEventId: string | undefined;
   #retryMs: number | undefined;
@@ -167,6 +174,7 @@ class EventStream {
         break;
       }
       const reply = outcome.reply;
+      this.#origin ??= reply?.startedAt;
       if (!reply?.stream) {
         end = { reason: 'no-content' };
         break;
@@ -296,7 +304,7 @@ class EventStream {
     const type = e.event ?? 'message';
     if (plan.values.event.length > 0 && !plan.values.event.includes(type)) return;
     this.#n += 1;
-    this.#firstEventAt ??= performance.now() - this.#started;
+    this.#firstEventAt ??= performance.now() - (this.#origin ?? this.#started);
     if (this.#expect.active && this.#expect.seen(e.data)) this.#judgeStop = true;
     if (plan.until?.test(e.data)) this.#untilMatched = true;
     const n = this.#n;
@@ -340,7 +348,7 @@ class EventStream {
     const out = this.#out;
     const error = this.#judge(end);
     const exit = error ? exitCodeForKind(error.kind) : ExitCode.ok;
-    const elapsed = performance.now() - this.#started;
+    const elapsed = performance.now() - (this.#origin ?? this.#started);
     const base = first?.result;
     const record: Record<string, unknown> = {
       type: 'result',

@@ -136,7 +136,7 @@ interface State {
   untilMatched: boolean;
   /** The shared stream judge (--expect-count, --expect-message) said the stream should stop. */
   judgeStop: boolean;
-  /** The first frame's arrival (ms since the first attempt started), for timing. */
+  /** The first frame's arrival (ms since the start of the attempt that first connected), for timing. */
   firstMessageAt?: number;
 }
 
@@ -180,7 +180,14 @@ class Session {
   readonly #state: State;
   /** --expect-count / --expect-message, judged as messages arrive; the idle --timeout ends a --expect-count window. */
   readonly #expect: StreamJudge;
+  /** When the session began: the --max-time budget counts from here. */
   readonly #started = performance.now();
+  /**
+   * The start of the attempt that first connected (WsHandshake.startedAt): the origin of the result's
+   * timing. `upgrade` is measured from it, so `firstMessage` and `total` must be too (from
+   * `#started`, a retried handshake's backoff and failed attempts would count in them but not in upgrade).
+   */
+  #origin: number | undefined;
   /** stdout writes in arrival order (with backpressure), awaited before the run ends. */
   #writing: Promise<void> = Promise.resolve();
 
@@ -215,6 +222,7 @@ class Session {
       const outcome = await pipeline.run(transport, this.#call);
       first ??= outcome;
       const connection = outcome.reply?.connection;
+      this.#origin ??= connection ? outcome.reply?.startedAt : undefined;
       if (!outcome.result.ok || !connection) {
         // The handshake failed (after its retries): report that attempt's result.
         if (reconnects === 0) return this.#finishRefused(outcome);
@@ -341,7 +349,7 @@ class Session {
             armIdle();
             if (ending !== undefined) return;
             state.received += 1;
-            state.firstMessageAt ??= e.at - this.#started;
+            state.firstMessageAt ??= e.at - (this.#origin ?? this.#started);
             const frame: ReceivedFrame = {
               n: state.received,
               data: e.data,
@@ -475,7 +483,7 @@ class Session {
     const state = this.#state;
     const error = failure ?? this.#judge(end);
     const exit = error ? exitCodeForKind(error.kind) : ExitCode.ok;
-    const elapsed = performance.now() - this.#started;
+    const elapsed = performance.now() - (this.#origin ?? this.#started);
     const base = first?.result;
     const timing = {
       ...(base?.timing ?? {}),
