@@ -128,6 +128,40 @@ checks:
     expect(hits).toBe(before);
   });
 
+  it('a YAML syntax error is reported where it is: the line the quote or bracket was opened on', async () => {
+    const dir = checkDir({
+      'q.check.yaml': `checks:
+  - name: unterminated
+    steps:
+      - http: {method: get, url: "${api}/q}
+`,
+      's.check.yaml': `checks:
+  - name: 'it''s
+    steps: []
+`,
+      'b.check.yaml': `checks:
+  - name: ok
+    steps:
+      - http: [get, "${api}/b"
+`,
+      'd.check.yaml': `checks: []
+checks: []
+`,
+    });
+    const before = hits;
+    const r = await runCli(['check', dir, '--dry-run'], { cwd: dir });
+    expect(r.code).toBe(2);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toEqual([
+      'b.check.yaml:4:15: not valid YAML: Flow sequence in block collection must be sufficiently indented and end with a ]',
+      'd.check.yaml:2:1: not valid YAML: Map keys must be unique',
+      'q.check.yaml:4:34: not valid YAML: Missing closing "quote',
+      "s.check.yaml:2:11: not valid YAML: Missing closing 'quote",
+      '4 problems in check files: nothing was run',
+    ]);
+    expect(hits).toBe(before);
+  });
+
   it('--print-schema is the shipped schema', async () => {
     const r = await runCli(['check', '--print-schema']);
     expect(r.code).toBe(0);
