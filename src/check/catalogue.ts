@@ -1,4 +1,5 @@
 import type { Command, Option } from 'commander';
+import { stepArgumentOf } from '../command/argument.js';
 import { optionEntryOf } from '../command/option.js';
 import type { OptionKind } from '../core/options.js';
 
@@ -24,9 +25,14 @@ export interface StepOption {
 
 export interface StepPositional {
   readonly name: string;
+  /** Required in a step that names its positionals ({method, url}). */
   readonly required: boolean;
+  /** Required on a command line (a `run:` step): what commander itself requires. */
+  readonly onLine: boolean;
   readonly variadic: boolean;
   readonly help: string;
+  /** Checks a value written without templates when the file is loaded; throws when it cannot be used. */
+  readonly parse?: (raw: string) => unknown;
 }
 
 export interface StepKind {
@@ -101,12 +107,17 @@ export function stepCatalogue(program: Command): Map<string, StepKind> {
           if (o) accepts.add(o.name);
           if (o && !OUTPUT_FLAGS.has(o.name)) options.set(o.name, o);
         }
-        const positionals = sub.registeredArguments.map((arg) => ({
-          name: (arg.name().split('|')[0] ?? arg.name()).trim(),
-          required: arg.required,
-          variadic: arg.variadic,
-          help: arg.description,
-        }));
+        const positionals = sub.registeredArguments.map((arg): StepPositional => {
+          const spec = stepArgumentOf(arg);
+          return {
+            name: (arg.name().split('|')[0] ?? arg.name()).trim(),
+            required: arg.required || spec?.required === true,
+            onLine: arg.required,
+            variadic: arg.variadic,
+            help: arg.description,
+            ...(spec?.parse ? { parse: spec.parse } : {}),
+          };
+        });
         kinds.set(path.join('.'), {
           path: path.join('.'),
           words: path,

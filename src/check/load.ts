@@ -832,7 +832,60 @@ export class Loader {
       this.#at(src, node, 'run: @- (stdin) is not available in a step');
       return false;
     }
-    return true;
+    return this.#linePositionals(src, node, kind, words.slice(kind.words.length));
+  }
+
+  /**
+   * The positionals of a `run:` line: as many as the command requires, and each one the command can
+   * check statically (a URL) checked when the line gives them all. A short flag (`-H`) may or may not
+   * take the next word: then the line is left to the command.
+   */
+  #linePositionals(src: Src, node: Node, kind: StepKind, args: readonly string[]): boolean {
+    const given: string[] = [];
+    for (let i = 0; i < args.length; i++) {
+      const w = args[i] as string;
+      if (w === '--') {
+        given.push(...args.slice(i + 1));
+        break;
+      }
+      if (w.startsWith('--')) {
+        const o = kind.options.get(w.slice(2));
+        if (o && !o.boolean && !w.includes('=')) i++;
+        continue;
+      }
+      if (w.startsWith('-') && w.length > 1) return true;
+      given.push(w);
+    }
+    const needed = kind.positionals.filter((p) => p.onLine);
+    if (given.length < needed.length) {
+      this.#at(
+        src,
+        node,
+        `run: ${kind.words.join(' ')} needs ${needed
+          .slice(given.length)
+          .map((p) => p.name)
+          .join(', ')}`,
+      );
+      return false;
+    }
+    if (given.length !== kind.positionals.length) return true;
+    let ok = true;
+    kind.positionals.forEach((p, i) => {
+      const text = given[i] as string;
+      if (!p.parse || text.includes('{{')) return;
+      try {
+        p.parse(text);
+      } catch (err) {
+        const hint = (err as { hint?: unknown }).hint;
+        this.#at(
+          src,
+          node,
+          `run: ${p.name}: ${(err as Error).message}${typeof hint === 'string' ? ` (${hint})` : ''}`,
+        );
+        ok = false;
+      }
+    });
+    return ok;
   }
 
   #exec(src: Src, node: Node): StepAction | undefined {
@@ -909,6 +962,7 @@ export class Loader {
         const data = isDataOption(kind.path, name);
         if (!data && (value === null || typeof value === 'object'))
           this.#at(src, p, `${kind.path}: ${name}: expected text, got ${describe(value)}`);
+        else this.#positionalValue(src, p, kind, name, value);
         continue;
       }
       const o = kind.options.get(name);
@@ -936,6 +990,24 @@ export class Loader {
     for (const p of kind.positionals)
       if (p.required && out[p.name] === undefined) this.#at(src, pair, `${kind.path}: needs ${p.name}`);
     return out;
+  }
+
+  /** A positional whose command can check it statically (a URL), when it holds no template. */
+  #positionalValue(src: Src, at: Pair, kind: StepKind, name: string, value: unknown): void {
+    const parse = kind.positionals.find((p) => p.name === name)?.parse;
+    if (!parse || (typeof value !== 'string' && typeof value !== 'number')) return;
+    const text = String(value);
+    if (text.includes('{{')) return;
+    try {
+      parse(text);
+    } catch (err) {
+      const hint = (err as { hint?: unknown }).hint;
+      this.#at(
+        src,
+        at,
+        `${kind.path}: ${name}: ${(err as Error).message}${typeof hint === 'string' ? ` (${hint})` : ''}`,
+      );
+    }
   }
 
   #optionValue(src: Src, at: Pair, where: string, o: StepOption, value: unknown, data: boolean): boolean {
