@@ -1,5 +1,5 @@
 import type { Command, Option } from 'commander';
-import { stepArgumentOf } from '../command/argument.js';
+import { stepArgumentOf, stepLineOf } from '../command/argument.js';
 import { optionEntryOf } from '../command/option.js';
 import type { OptionKind } from '../core/options.js';
 
@@ -45,6 +45,8 @@ export interface StepKind {
   readonly options: ReadonlyMap<string, StepOption>;
   /** Every long flag the command takes, output flags included (`json`, `show-secrets`). */
   readonly accepts: ReadonlySet<string>;
+  /** Checks the positionals of a `run:` line as the command reads them; throws when it would refuse them. */
+  readonly checkLine?: (positionals: readonly string[]) => void;
 }
 
 /** Commands that are not steps: the runner itself, the guided tour, shell completion scripts. */
@@ -118,6 +120,7 @@ export function stepCatalogue(program: Command): Map<string, StepKind> {
             ...(spec?.parse ? { parse: spec.parse } : {}),
           };
         });
+        const checkLine = stepLineOf(sub);
         kinds.set(path.join('.'), {
           path: path.join('.'),
           words: path,
@@ -125,6 +128,7 @@ export function stepCatalogue(program: Command): Map<string, StepKind> {
           positionals,
           options,
           accepts,
+          ...(checkLine ? { checkLine } : {}),
         });
       }
       walk(sub, path);

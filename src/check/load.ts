@@ -868,6 +868,17 @@ export class Loader {
       );
       return false;
     }
+    if (kind.checkLine) {
+      if (given.some((w) => w.includes('{{'))) return true;
+      try {
+        kind.checkLine(given);
+        return true;
+      } catch (err) {
+        const hint = (err as { hint?: unknown }).hint;
+        this.#at(src, node, `run: ${(err as Error).message}${typeof hint === 'string' ? ` (${hint})` : ''}`);
+        return false;
+      }
+    }
     if (given.length !== kind.positionals.length) return true;
     let ok = true;
     kind.positionals.forEach((p, i) => {

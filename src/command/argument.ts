@@ -27,3 +27,19 @@ export function stepArgument(cmd: Command, name: string, spec: StepArgumentSpec)
 export function stepArgumentOf(arg: Argument): StepArgumentSpec | undefined {
   return SPECS.get(arg);
 }
+
+const LINES = new WeakMap<Command, (positionals: readonly string[]) => void>();
+
+/**
+ * Declare how `cmd`'s positionals, as a command line gives them (a check file's `run:` line), can be
+ * checked without running it; `check` throws (a UsageError) when the command would refuse them.
+ */
+export function stepLine(cmd: Command, check: (positionals: readonly string[]) => void): Command {
+  LINES.set(cmd, check);
+  return cmd;
+}
+
+/** The command-line check a command declared, if any. */
+export function stepLineOf(cmd: Command): ((positionals: readonly string[]) => void) | undefined {
+  return LINES.get(cmd);
+}

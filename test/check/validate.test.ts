@@ -149,6 +149,8 @@ checks:
       - http:
       - run: http get "not a url" --retries 1
       - run: grpc call 127.0.0.1:1
+      - run: http get
+      - run: http 127.0.0.1:1/url-alone --retries 0
 `,
     });
     const before = hits;
@@ -164,9 +166,10 @@ checks:
         "b.check.yaml:5:29: http: url: invalid URL 'not a url' (write a full URL such as http://127.0.0.1:8080/path)",
         "b.check.yaml:6:29: http: url: unsupported URL scheme 'ftp:' in 'ftp://127.0.0.1/x' (use http:// or https://)",
         'b.check.yaml:9:9: http: needs method, url',
-        "b.check.yaml:10:14: run: url: invalid URL 'not a url' (write a full URL such as http://127.0.0.1:8080/path)",
+        "b.check.yaml:10:14: run: invalid URL 'not a url' (write a full URL such as http://127.0.0.1:8080/path)",
         'b.check.yaml:11:14: run: grpc call needs method',
-        '6 problems in check files: nothing was run',
+        "b.check.yaml:12:14: run: missing required argument 'url' (comms-cli http get http://127.0.0.1:8080/path)",
+        '7 problems in check files: nothing was run',
       ]);
     }
     expect(hits).toBe(before);

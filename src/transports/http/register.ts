@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { stepArgument } from '../../command/argument.js';
+import { stepArgument, stepLine } from '../../command/argument.js';
 import type { CommandContext } from '../../command/context.js';
 import { addOptions, readOptions } from '../../command/option.js';
 import { HTTP_OPTIONS } from './flags.js';
-import { parseHttpUrl } from './url.js';
+import { checkHttpLine, parseHttpUrl } from './url.js';
 
 /**
  * `comms-cli http <method> <url>`: declarations only. The option table is parsed into typed values
@@ -36,4 +36,5 @@ Examples:
   addOptions(cmd, HTTP_OPTIONS);
   // A step names its positionals: {method, url}; the URL-alone form is the command line's only.
   stepArgument(cmd, 'url', { required: true, parse: parseHttpUrl });
+  stepLine(cmd, checkHttpLine);
 }

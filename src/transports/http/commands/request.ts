@@ -50,7 +50,7 @@ import { bodyChecks } from '../expect.js';
 import type { HttpValues } from '../flags.js';
 import { buildForm, parseFormSpec, urlencodeData } from '../form.js';
 import { parseStatusSpec } from '../status-spec.js';
-import { parseHttpUrl } from '../url.js';
+import { isMethodWord, parseHttpUrl } from '../url.js';
 import { parseWriteOut, renderWriteOut, writeOutValues } from '../write-out.js';
 
 export { parseHttpUrl };
@@ -515,7 +515,7 @@ export function methodAndUrl(
       });
     return { method: x ?? positional, url: second };
   }
-  if (/^[A-Za-z]+$/.test(first) && (KNOWN_METHODS.has(first.toLowerCase()) || first === first.toUpperCase()))
+  if (isMethodWord(first))
     throw new UsageError("missing required argument 'url'", {
       hint: `comms-cli http ${first} http://127.0.0.1:8080/path`,
     });
