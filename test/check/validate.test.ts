@@ -152,6 +152,12 @@ checks:
       - run: http get
       - run: http 127.0.0.1:1/url-alone --retries 0
 `,
+      'c.check.yaml': `checks:
+  - name: streams
+    steps:
+      - ws: {url: "http://127.0.0.1:1/x"}
+      - sse: {url: "ws://127.0.0.1:1/x"}
+`,
     });
     const before = hits;
     for (const args of [
@@ -169,7 +175,9 @@ checks:
         "b.check.yaml:10:14: run: invalid URL 'not a url' (write a full URL such as http://127.0.0.1:8080/path)",
         'b.check.yaml:11:14: run: grpc call needs method',
         "b.check.yaml:12:14: run: missing required argument 'url' (comms-cli http get http://127.0.0.1:8080/path)",
-        '7 problems in check files: nothing was run',
+        "c.check.yaml:4:14: ws: url: unsupported URL scheme 'http:' in 'http://127.0.0.1:1/x' (use ws:// or wss://)",
+        "c.check.yaml:5:15: sse: url: unsupported URL scheme 'ws:' in 'ws://127.0.0.1:1/x' (an event stream is served over http:// or https://)",
+        '9 problems in check files: nothing was run',
       ]);
     }
     expect(hits).toBe(before);
