@@ -1,4 +1,5 @@
 import type { Command, Option } from 'commander';
+import { stepArgumentOf, stepLineOf } from '../command/argument.js';
 import { optionEntryOf } from '../command/option.js';
 import type { OptionKind } from '../core/options.js';
 
@@ -24,9 +25,14 @@ export interface StepOption {
 
 export interface StepPositional {
   readonly name: string;
+  /** Required in a step that names its positionals ({method, url}). */
   readonly required: boolean;
+  /** Required on a command line (a `run:` step): what commander itself requires. */
+  readonly onLine: boolean;
   readonly variadic: boolean;
   readonly help: string;
+  /** Checks a value written without templates when the file is loaded; throws when it cannot be used. */
+  readonly parse?: (raw: string) => unknown;
 }
 
 export interface StepKind {
@@ -39,6 +45,8 @@ export interface StepKind {
   readonly options: ReadonlyMap<string, StepOption>;
   /** Every long flag the command takes, output flags included (`json`, `show-secrets`). */
   readonly accepts: ReadonlySet<string>;
+  /** Checks the positionals of a `run:` line as the command reads them; throws when it would refuse them. */
+  readonly checkLine?: (positionals: readonly string[]) => void;
 }
 
 /** Commands that are not steps: the runner itself, the guided tour, shell completion scripts. */
@@ -101,12 +109,18 @@ export function stepCatalogue(program: Command): Map<string, StepKind> {
           if (o) accepts.add(o.name);
           if (o && !OUTPUT_FLAGS.has(o.name)) options.set(o.name, o);
         }
-        const positionals = sub.registeredArguments.map((arg) => ({
-          name: (arg.name().split('|')[0] ?? arg.name()).trim(),
-          required: arg.required,
-          variadic: arg.variadic,
-          help: arg.description,
-        }));
+        const positionals = sub.registeredArguments.map((arg): StepPositional => {
+          const spec = stepArgumentOf(arg);
+          return {
+            name: (arg.name().split('|')[0] ?? arg.name()).trim(),
+            required: arg.required || spec?.required === true,
+            onLine: arg.required,
+            variadic: arg.variadic,
+            help: arg.description,
+            ...(spec?.parse ? { parse: spec.parse } : {}),
+          };
+        });
+        const checkLine = stepLineOf(sub);
         kinds.set(path.join('.'), {
           path: path.join('.'),
           words: path,
@@ -114,6 +128,7 @@ export function stepCatalogue(program: Command): Map<string, StepKind> {
           positionals,
           options,
           accepts,
+          ...(checkLine ? { checkLine } : {}),
         });
       }
       walk(sub, path);

@@ -8,6 +8,7 @@ import {
   LineCounter,
   type Node,
   type Pair,
+  Parser,
   parseDocument,
 } from 'yaml';
 import { parseDuration } from '../core/duration.js';
@@ -106,8 +107,22 @@ export class Loader {
     });
     const src: Src = { path, shown, dir: dirname(path), doc, lc };
     if (doc.errors.length > 0) {
+      const seen = new Set<number>();
       for (const e of doc.errors) {
-        const pos = e.linePos?.[0] ?? { line: 1, col: 1 };
+        // Errors at the offset of an earlier one follow from it (an unclosed quote also leaves its
+        // flow map unclosed): one line for the cause is enough.
+        const at =
+          e.code === 'MISSING_CHAR' && /quote/.test(e.message)
+            ? (unclosedAt(text, 'quote') ?? e.pos[0])
+            : /^Flow map.*end with a }/.test(e.message)
+              ? (unclosedAt(text, '{') ?? e.pos[0])
+              : /^Flow sequence.*end with a ]/.test(e.message)
+                ? (unclosedAt(text, '[') ?? e.pos[0])
+                : e.pos[0];
+        if (seen.has(e.pos[0])) continue;
+        seen.add(e.pos[0]);
+        // With prettyErrors off the parser leaves linePos unset: place the error from its offset.
+        const pos = lc.linePos(at);
         const msg = (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, '');
         this.problems.push({ file: shown, line: pos.line, col: pos.col, message: `not valid YAML: ${msg}` });
       }
@@ -817,7 +832,71 @@ export class Loader {
       this.#at(src, node, 'run: @- (stdin) is not available in a step');
       return false;
     }
-    return true;
+    return this.#linePositionals(src, node, kind, words.slice(kind.words.length));
+  }
+
+  /**
+   * The positionals of a `run:` line: as many as the command requires, and each one the command can
+   * check statically (a URL) checked when the line gives them all. A short flag (`-H`) may or may not
+   * take the next word: then the line is left to the command.
+   */
+  #linePositionals(src: Src, node: Node, kind: StepKind, args: readonly string[]): boolean {
+    const given: string[] = [];
+    for (let i = 0; i < args.length; i++) {
+      const w = args[i] as string;
+      if (w === '--') {
+        given.push(...args.slice(i + 1));
+        break;
+      }
+      if (w.startsWith('--')) {
+        const o = kind.options.get(w.slice(2));
+        if (o && !o.boolean && !w.includes('=')) i++;
+        continue;
+      }
+      if (w.startsWith('-') && w.length > 1) return true;
+      given.push(w);
+    }
+    const needed = kind.positionals.filter((p) => p.onLine);
+    if (given.length < needed.length) {
+      this.#at(
+        src,
+        node,
+        `run: ${kind.words.join(' ')} needs ${needed
+          .slice(given.length)
+          .map((p) => p.name)
+          .join(', ')}`,
+      );
+      return false;
+    }
+    if (kind.checkLine) {
+      if (given.some((w) => w.includes('{{'))) return true;
+      try {
+        kind.checkLine(given);
+        return true;
+      } catch (err) {
+        const hint = (err as { hint?: unknown }).hint;
+        this.#at(src, node, `run: ${(err as Error).message}${typeof hint === 'string' ? ` (${hint})` : ''}`);
+        return false;
+      }
+    }
+    if (given.length !== kind.positionals.length) return true;
+    let ok = true;
+    kind.positionals.forEach((p, i) => {
+      const text = given[i] as string;
+      if (!p.parse || text.includes('{{')) return;
+      try {
+        p.parse(text);
+      } catch (err) {
+        const hint = (err as { hint?: unknown }).hint;
+        this.#at(
+          src,
+          node,
+          `run: ${p.name}: ${(err as Error).message}${typeof hint === 'string' ? ` (${hint})` : ''}`,
+        );
+        ok = false;
+      }
+    });
+    return ok;
   }
 
   #exec(src: Src, node: Node): StepAction | undefined {
@@ -894,6 +973,7 @@ export class Loader {
         const data = isDataOption(kind.path, name);
         if (!data && (value === null || typeof value === 'object'))
           this.#at(src, p, `${kind.path}: ${name}: expected text, got ${describe(value)}`);
+        else this.#positionalValue(src, p, kind, name, value);
         continue;
       }
       const o = kind.options.get(name);
@@ -921,6 +1001,24 @@ export class Loader {
     for (const p of kind.positionals)
       if (p.required && out[p.name] === undefined) this.#at(src, pair, `${kind.path}: needs ${p.name}`);
     return out;
+  }
+
+  /** A positional whose command can check it statically (a URL), when it holds no template. */
+  #positionalValue(src: Src, at: Pair, kind: StepKind, name: string, value: unknown): void {
+    const parse = kind.positionals.find((p) => p.name === name)?.parse;
+    if (!parse || (typeof value !== 'string' && typeof value !== 'number')) return;
+    const text = String(value);
+    if (text.includes('{{')) return;
+    try {
+      parse(text);
+    } catch (err) {
+      const hint = (err as { hint?: unknown }).hint;
+      this.#at(
+        src,
+        at,
+        `${kind.path}: ${name}: ${(err as Error).message}${typeof hint === 'string' ? ` (${hint})` : ''}`,
+      );
+    }
   }
 
   #optionValue(src: Src, at: Pair, where: string, o: StepOption, value: unknown, data: boolean): boolean {
@@ -964,6 +1062,60 @@ export class Loader {
     }
     return true;
   }
+}
+
+/**
+ * Where the first quoted scalar (or flow map/sequence) that never closes starts. The parser reports a
+ * missing closing quote or bracket where it gave up (often the end of the file); a person needs the
+ * line it was opened on.
+ */
+function unclosedAt(text: string, what: 'quote' | '{' | '['): number | undefined {
+  let found: number | undefined;
+  const visit = (node: unknown): void => {
+    if (found !== undefined || node === null || typeof node !== 'object') return;
+    if (Array.isArray(node)) {
+      for (const n of node) visit(n);
+      return;
+    }
+    const t = node as { type?: unknown; offset?: unknown; source?: unknown; start?: unknown; end?: unknown };
+    if (typeof t.offset === 'number') {
+      if (
+        what === 'quote' &&
+        (t.type === 'double-quoted-scalar' || t.type === 'single-quoted-scalar') &&
+        typeof t.source === 'string' &&
+        !quoteCloses(t.source)
+      ) {
+        found = t.offset;
+        return;
+      }
+      if (
+        what !== 'quote' &&
+        t.type === 'flow-collection' &&
+        (t.start as { source?: unknown } | null)?.source === what &&
+        Array.isArray(t.end) &&
+        !t.end.some((x: unknown) => {
+          const type = (x as { type?: unknown } | null)?.type;
+          return type === 'flow-map-end' || type === 'flow-seq-end';
+        })
+      ) {
+        found = t.offset;
+        return;
+      }
+    }
+    for (const v of Object.values(node)) visit(v);
+  };
+  for (const token of new Parser().parse(text)) visit(token);
+  return found;
+}
+
+/** Does a quoted scalar's source end with its closing quote? */
+function quoteCloses(source: string): boolean {
+  const q = source[0];
+  const body = source.slice(1);
+  const run = body.length - body.replace(q === "'" ? /'+$/ : /\\*"$/, '').length;
+  if (q === "'") return run % 2 === 1;
+  // `"` closes when the backslashes before it are even (`\\"` closes, `\"` does not).
+  return run > 0 && run % 2 === 1;
 }
 
 function describe(v: unknown): string {

@@ -659,7 +659,8 @@ export class CheckRun {
     const outcome: Outcome = { ok: exit === 0, exit, result, responded, command };
     if (exit === ExitCode.usage && !(step.expectExit ?? []).includes(2))
       outcome.failure = {
-        message: `usage error: ${err.text.trim().split('\n')[0] ?? ''}`,
+        // The command's own line reads `error: ...`: one prefix is enough.
+        message: `usage error: ${(err.text.trim().split('\n')[0] ?? '').replace(/^error:\s*/, '')}`,
         details: err.text.trim().split('\n').slice(1, 3),
       };
     return outcome;

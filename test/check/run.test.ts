@@ -1,6 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listen } from '../kit/listen.js';
 import { type NatsServer, startNatsServer } from '../kit/nats-server.js';
 import { serveHttp } from '../kit/serve.js';
 import { killSurvivors, runCli, startCli } from '../kit/spawn-cli.js';
@@ -233,4 +235,135 @@ checks:
     const bad = await runCli(['http', 'get', `${http.url}/echo`, '--traceparent', 'nope']);
     expect(bad.code).toBe(2);
   }, 30_000);
+});
+
+/** A loopback server that counts what it receives and answers {method, url} as JSON. */
+let received = 0;
+const counting = createServer((req, res) => {
+  received += 1;
+  req.resume();
+  req.on('end', () => {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ method: req.method, url: req.url }));
+  });
+});
+let echo = '';
+beforeAll(async () => {
+  echo = `http://127.0.0.1:${await listen(counting)}`;
+});
+afterAll(() => counting.close());
+
+describe('check: --report paths', () => {
+  it('a report whose directory does not exist is exit 2 before anything is sent, one line', async () => {
+    const dir = checkDir({
+      'r.check.yaml': `checks:
+  - name: one
+    steps: [{http: {method: get, url: "${echo}/one"}}]
+`,
+    });
+    const before = received;
+    const r = await runCli(
+      ['check', 'r.check.yaml', '--report', 'junit:missing/x.xml', '--report', 'tap:-'],
+      {
+        cwd: dir,
+      },
+    );
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe("error: cannot write --report file 'missing/x.xml': no such directory\n");
+    const isDir = await runCli(['check', 'r.check.yaml', '--report', `html:${dir}`], { cwd: dir });
+    expect(isDir.code).toBe(2);
+    expect(isDir.stderr).toBe(`error: cannot write --report file '${dir}': is a directory\n`);
+    expect(received).toBe(before);
+    expect(existsSync(join(dir, 'missing'))).toBe(false);
+  });
+
+  it('a report that still cannot be written when the run ends is exit 6 with one clean line; the other reports are written', async () => {
+    const dir = checkDir({
+      'gone.check.yaml': `checks:
+  - name: the report directory goes away
+    steps:
+      - http: {method: get, url: "${echo}/gone"}
+      - exec: rmdir out
+`,
+    });
+    mkdirSync(join(dir, 'out'));
+    const r = await runCli(
+      ['check', 'gone.check.yaml', '--report', 'junit:out/r.xml', '--report', 'tap:r.tap'],
+      { cwd: dir },
+    );
+    expect(r.code).toBe(6);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines.at(-1)).toBe(
+      `error: could not write --report junit:${join(dir, 'out/r.xml')}: no such directory`,
+    );
+    expect(r.stderr).not.toMatch(/ENOENT|\.part|open '/);
+    expect(r.stderr).toContain('1 passed');
+    expect(readFileSync(join(dir, 'r.tap'), 'utf8')).toMatch(
+      /^ok 1 - gone › the report directory goes away$/m,
+    );
+  });
+});
+
+describe('check: reports show a step failed as the JSON does', () => {
+  it('a step whose command exits 0 but whose expect fails is failed in junit, tap, html and json', async () => {
+    const dir = checkDir({
+      'x.check.yaml': `checks:
+  - name: wrong method
+    steps:
+      - http: {method: get, url: "${echo}/first"}
+      - name: post it
+        http: {method: post, url: "${echo}/echo", data: {a: 1}}
+        expect: {$.body.method: PUT}
+`,
+    });
+    const r = await runCli(
+      [
+        'check',
+        'x.check.yaml',
+        '--json',
+        '--report',
+        'junit:r.xml',
+        '--report',
+        'tap:r.tap',
+        '--report',
+        'html:r.html',
+        '--report',
+        'json:r.ndjson',
+      ],
+      { cwd: dir },
+    );
+    expect(r.code).toBe(1);
+    const steps = events(r.stdout).filter((e) => e.type === 'step');
+    expect(steps.map((e) => [e.step, e.ok, e.exit])).toEqual([
+      [expect.stringContaining('/first'), true, 0],
+      ['post it', false, 1],
+    ]);
+    // The command itself exited 0: only the step's verdict says it failed.
+    expect(steps[1]?.result).toMatchObject({ ok: true, exit: 0 });
+
+    const junit = readFileSync(join(dir, 'r.xml'), 'utf8');
+    expect(junit).toMatch(/^main\s+ok\s+\d+ms\s+http get .*\/first$/m);
+    expect(junit).toMatch(/^main\s+FAIL\s+\d+ms\s+post it \(exit 1\)$/m);
+    expect(junit).toContain('$.body.method: expected &quot;PUT&quot;, got &quot;POST&quot;');
+    expect(junit).toMatch(/<failure message="step &quot;post it&quot;: \$\.body\.method: expected/);
+
+    const html = readFileSync(join(dir, 'r.html'), 'utf8');
+    const rows = [
+      ...html.matchAll(
+        /<details class="step main (ok|bad)"[^>]*><summary[^>]*>.*?<span class="sname">(.*?)<\/span><span class="track">/g,
+      ),
+    ].map((m) => [m[1], m[2]?.replace(/<[^>]+>/g, '')]);
+    expect(rows).toEqual([
+      ['ok', expect.stringContaining('/first')],
+      ['bad', '✗post it'],
+    ]);
+
+    const tap = readFileSync(join(dir, 'r.tap'), 'utf8');
+    expect(tap).toMatch(/^not ok 1 - x › wrong method$/m);
+    expect(tap).toMatch(/^ {2}step: "post it"$/m);
+
+    const json = events(readFileSync(join(dir, 'r.ndjson'), 'utf8'));
+    expect(json.filter((e) => e.type === 'step').map((e) => e.ok)).toEqual([true, false]);
+  });
 });

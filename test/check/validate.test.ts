@@ -128,6 +128,111 @@ checks:
     expect(hits).toBe(before);
   });
 
+  it('a step missing a required positional, or with a URL that cannot parse, is invalid: exit 2, nothing sent from any file', async () => {
+    const dir = checkDir({
+      'a.check.yaml': `checks:
+  - name: first
+    steps:
+      - http: {method: get, url: "${api}/first"}
+  - name: second
+    steps:
+      - http: {method: get}
+`,
+      'b.check.yaml': `vars: {api: "${api}"}
+checks:
+  - name: urls
+    steps:
+      - http: {method: get, url: "not a url"}
+      - http: {method: get, url: "ftp://127.0.0.1/x"}
+      - http: {method: get, url: "{{api}}/templated"}
+      - http: {method: get, url: ":1/scheme-less"}
+      - http:
+      - run: http get "not a url" --retries 1
+      - run: grpc call 127.0.0.1:1
+      - run: http get
+      - run: http 127.0.0.1:1/url-alone --retries 0
+`,
+      'c.check.yaml': `checks:
+  - name: streams
+    steps:
+      - ws: {url: "http://127.0.0.1:1/x"}
+      - sse: {url: "ws://127.0.0.1:1/x"}
+`,
+    });
+    const before = hits;
+    for (const args of [
+      ['check', dir],
+      ['check', dir, '--dry-run'],
+    ]) {
+      const r = await runCli(args, { cwd: dir });
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.trim().split('\n')).toEqual([
+        'a.check.yaml:7:9: http: needs url',
+        "b.check.yaml:5:29: http: url: invalid URL 'not a url' (write a full URL such as http://127.0.0.1:8080/path)",
+        "b.check.yaml:6:29: http: url: unsupported URL scheme 'ftp:' in 'ftp://127.0.0.1/x' (use http:// or https://)",
+        'b.check.yaml:9:9: http: needs method, url',
+        "b.check.yaml:10:14: run: invalid URL 'not a url' (write a full URL such as http://127.0.0.1:8080/path)",
+        'b.check.yaml:11:14: run: grpc call needs method',
+        "b.check.yaml:12:14: run: missing required argument 'url' (comms-cli http get http://127.0.0.1:8080/path)",
+        "c.check.yaml:4:14: ws: url: unsupported URL scheme 'http:' in 'http://127.0.0.1:1/x' (use ws:// or wss://)",
+        "c.check.yaml:5:15: sse: url: unsupported URL scheme 'ws:' in 'ws://127.0.0.1:1/x' (an event stream is served over http:// or https://)",
+        '9 problems in check files: nothing was run',
+      ]);
+    }
+    expect(hits).toBe(before);
+  });
+
+  it('a usage error found only when the step runs (a URL from a var) is one prefix, not two', async () => {
+    const dir = checkDir({
+      'u.check.yaml': `checks:
+  - name: late
+    steps:
+      - http: {method: get, url: "{{u}}"}
+`,
+    });
+    const before = hits;
+    const r = await runCli(['check', 'u.check.yaml', '--var', 'u=not a url'], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("  usage error: invalid URL 'not a url'\n");
+    expect(r.stderr).not.toContain('error: error:');
+    expect(hits).toBe(before);
+  });
+
+  it('a YAML syntax error is reported where it is: the line the quote or bracket was opened on', async () => {
+    const dir = checkDir({
+      'q.check.yaml': `checks:
+  - name: unterminated
+    steps:
+      - http: {method: get, url: "${api}/q}
+`,
+      's.check.yaml': `checks:
+  - name: 'it''s
+    steps: []
+`,
+      'b.check.yaml': `checks:
+  - name: ok
+    steps:
+      - http: [get, "${api}/b"
+`,
+      'd.check.yaml': `checks: []
+checks: []
+`,
+    });
+    const before = hits;
+    const r = await runCli(['check', dir, '--dry-run'], { cwd: dir });
+    expect(r.code).toBe(2);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toEqual([
+      'b.check.yaml:4:15: not valid YAML: Flow sequence in block collection must be sufficiently indented and end with a ]',
+      'd.check.yaml:2:1: not valid YAML: Map keys must be unique',
+      'q.check.yaml:4:34: not valid YAML: Missing closing "quote',
+      "s.check.yaml:2:11: not valid YAML: Missing closing 'quote",
+      '4 problems in check files: nothing was run',
+    ]);
+    expect(hits).toBe(before);
+  });
+
   it('--print-schema is the shipped schema', async () => {
     const r = await runCli(['check', '--print-schema']);
     expect(r.code).toBe(0);

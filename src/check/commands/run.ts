@@ -1,11 +1,13 @@
+import { accessSync, constants, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import type { CommandContext } from '../../command/context.js';
 import { BreakerScope } from '../../core/breaker-scope.js';
 import { performance } from '../../core/clock.js';
 import { formatMs } from '../../core/duration.js';
+import { resolveWriteTarget, type WriteTarget } from '../../core/safe-file.js';
 import { ExitCode } from '../../errors/exit-codes.js';
 import { checkBreakerStateFile } from '../../middleware/breaker-state.js';
 import { colourFor } from '../../output/colour.js';
@@ -15,7 +17,15 @@ import type { CheckValues } from '../flags.js';
 import { collectFiles, Loader } from '../load.js';
 import { type CheckDef, type FileDef, formatProblem, type Problem } from '../model.js';
 import { type Progress, startProgress } from '../progress.js';
-import { hasReport, type ReportEvent, type ReportFormat, writeReport } from '../reports/index.js';
+import { toReportEvent } from '../report-events.js';
+import {
+  hasReport,
+  type ReportEvent,
+  type ReportFormat,
+  renderJson,
+  renderReport,
+  writeReportText,
+} from '../reports/index.js';
 import { CheckRun, rowName } from '../run-check.js';
 import { jsonSchema } from '../schema.js';
 import { renderString, truthy } from '../template.js';
@@ -115,6 +125,14 @@ export async function runCheckCommand(
     if (!(await hasReport(m[1] as string))) {
       usage.push(`--report ${m[1]}: not available (formats: json, junit, tap, html)`);
       continue;
+    }
+    if (m[2] !== '-') {
+      // As `http -o`: a report that could never be written is an input error now, before anything is sent.
+      const why = reportPathProblem(m[2] as string);
+      if (why !== undefined) {
+        usage.push(`cannot write --report file '${m[2]}': ${why}`);
+        continue;
+      }
     }
     reports.push({ format: m[1] as string, path: m[2] === '-' ? '-' : resolve(m[2] as string) });
   }
@@ -228,15 +246,20 @@ export async function runCheckCommand(
   ctx.signal.addEventListener('abort', onInterrupt, { once: true });
   // --breaker-state: one set of breakers for the whole run, loaded on first use and saved once at the end.
   const runBreakers = o.breakerState !== undefined ? new BreakerScope(o.breakerState) : undefined;
+  // The --json lines (also `--report json:`, the same lines), and the same events as the other
+  // report writers read them (a step's verdict in its result, wall-clock start times).
   const events: CheckRunEvent[] = [];
-  const emit = (e: CheckRunEvent) => {
+  const reportEvents: ReportEvent[] = [];
+  const emit = (e: CheckRunEvent, checkStarted?: number) => {
     events.push(e);
+    reportEvents.push(toReportEvent(e, checkStarted));
     if (o.json) ctx.stdout.write(`${JSON.stringify(e)}\n`);
   };
   const results = new Map<Planned, CheckEvent>();
   let stopStarting = false;
   const runFile = async (ps: Planned[]) => {
     for (const p of ps) {
+      const checkStarted = Date.now();
       const lines: string[] = [];
       const stepEvents: StepEvent[] = [];
       let event: CheckEvent;
@@ -313,7 +336,7 @@ export async function runCheckCommand(
           if (!holds) {
             event = { ...base, ok: true, exit: 0, traceId: '', skipped: 'if: false' };
             results.set(p, event);
-            emit(event);
+            emit(event, checkStarted);
             if (!o.quiet && !o.json)
               err(`${c.dim('-')} ${p.file.name} › ${p.name} ${c.dim('· skipped (if)')}`);
             continue;
@@ -324,8 +347,8 @@ export async function runCheckCommand(
       }
       results.set(p, event);
       // Output stays grouped per check: its steps, then its line, written at once.
-      for (const e of stepEvents) emit(e);
-      emit(event);
+      for (const e of stepEvents) emit(e, checkStarted);
+      emit(event, checkStarted);
       const head =
         event.skipped !== undefined
           ? `${c.dim('-')} ${p.file.name} › ${p.name} ${c.dim(`· skipped (${event.skipped})`)}`
@@ -395,18 +418,68 @@ export async function runCheckCommand(
     err(
       `${failed.length === 0 ? c.green(`${runEvent.passed} passed`) : c.red(`${failed.length} failed`)}${failed.length > 0 ? `, ${runEvent.passed} passed` : ''}${skipped ? `, ${skipped} skipped` : ''} · ${formatMs(runEvent.ms)}`,
     );
+  // Every report is attempted; one that cannot be written is comms-cli's own failure (exit 6), not a
+  // failed check (1), whatever the checks did: the CI job did not get what it asked for.
+  let reportFailed = false;
   for (const r of reports) {
     try {
-      await writeReport(
-        r.format as ReportFormat,
-        events as unknown as readonly ReportEvent[],
-        r.path,
-        ctx.stdout,
-      );
+      const format = r.format as ReportFormat;
+      const text = format === 'json' ? renderJson(events) : renderReport(format, reportEvents);
+      await writeReportText(text, r.path, ctx.stdout);
     } catch (e) {
-      err(`${c.red('error:')} --report ${r.format}:${r.path}: ${(e as Error).message}`);
-      return exit === ExitCode.ok ? ExitCode.local : exit;
+      reportFailed = true;
+      err(`${c.red('error:')} could not write --report ${r.format}:${r.path}: ${writeFailure(e)}`);
     }
   }
-  return exit;
+  return reportFailed && !interrupted ? ExitCode.local : exit;
+}
+
+/** Why a report file could never be written (its directory is missing, not a directory, read-only). */
+function reportPathProblem(file: string): string | undefined {
+  let target: WriteTarget;
+  try {
+    target = resolveWriteTarget(file);
+  } catch (e) {
+    return writeFailure(e);
+  }
+  if (target.how === 'through') {
+    try {
+      if (statSync(target.path).isDirectory()) return 'is a directory';
+    } catch {
+      // written through when the run ends; an error then is reported then
+    }
+    return undefined;
+  }
+  try {
+    if (!statSync(dirname(target.path)).isDirectory()) return 'not a directory';
+    accessSync(dirname(target.path), constants.W_OK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? 'no such directory' : code === 'ENOTDIR' ? 'not a directory' : writeFailure(e);
+  }
+  return undefined;
+}
+
+/** A write error as a person reads it: no errno name, no syscall, no temp file name. */
+function writeFailure(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  switch (code) {
+    case 'ENOENT':
+      return 'no such directory';
+    case 'ENOTDIR':
+      return 'not a directory';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EISDIR':
+      return 'is a directory';
+    case 'ENOSPC':
+      return 'no space left on the device';
+    case 'EDQUOT':
+      return 'disk quota exceeded';
+    case 'EROFS':
+      return 'read-only file system';
+    default:
+      return code ?? (e as Error).message.split('\n')[0] ?? 'write failed';
+  }
 }

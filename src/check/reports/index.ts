@@ -46,7 +46,15 @@ export async function writeReport(
   path: string,
   stdout: NodeJS.WritableStream = process.stdout,
 ): Promise<void> {
-  const text = renderReport(format, events);
+  await writeReportText(renderReport(format, events), path, stdout);
+}
+
+/** Writes a rendered report to `path` (`-`: `stdout`), atomically as writeReport does. */
+export async function writeReportText(
+  text: string,
+  path: string,
+  stdout: NodeJS.WritableStream = process.stdout,
+): Promise<void> {
   if (path === '-') {
     await new Promise<void>((resolve, reject) => {
       stdout.write(text, (err) => (err ? reject(err) : resolve()));

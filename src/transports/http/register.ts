@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
+import { stepArgument, stepLine } from '../../command/argument.js';
 import type { CommandContext } from '../../command/context.js';
 import { addOptions, readOptions } from '../../command/option.js';
 import { HTTP_OPTIONS } from './flags.js';
+import { checkHttpLine, parseHttpUrl } from './url.js';
 
 /**
  * `comms-cli http <method> <url>`: declarations only. The option table is parsed into typed values
@@ -32,4 +34,7 @@ Examples:
       ctx.setExit(await runHttp(plan, ctx));
     });
   addOptions(cmd, HTTP_OPTIONS);
+  // A step names its positionals: {method, url}; the URL-alone form is the command line's only.
+  stepArgument(cmd, 'url', { required: true, parse: parseHttpUrl });
+  stepLine(cmd, checkHttpLine);
 }

@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
+import { stepArgument } from '../../command/argument.js';
 import type { CommandContext } from '../../command/context.js';
 import { addOptions, readOptions } from '../../command/option.js';
 import { SSE_OPTIONS } from './flags.js';
+import { parseSseUrl } from './url.js';
 
 /**
  * `comms-cli sse <url>`: declarations only; the parser (eventsource-parser) and the runner load only
@@ -27,4 +29,6 @@ Examples:
       ctx.setExit(await runSse(plan, ctx));
     });
   addOptions(cmd, SSE_OPTIONS);
+  // A URL written without templates in a check file is checked when the file is loaded.
+  stepArgument(cmd, 'url', { parse: parseSseUrl });
 }

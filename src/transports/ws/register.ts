@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
+import { stepArgument } from '../../command/argument.js';
 import type { CommandContext } from '../../command/context.js';
 import { addOptions, readOptions } from '../../command/option.js';
 import { WS_OPTIONS } from './flags.js';
+import { parseWsUrl } from './url.js';
 
 /**
  * `comms-cli ws <url>`: declarations only. The option table is parsed into typed values here, at the
@@ -28,4 +30,6 @@ Examples:
       ctx.setExit(await runWs(plan, ctx));
     });
   addOptions(cmd, WS_OPTIONS);
+  // A URL written without templates in a check file is checked when the file is loaded.
+  stepArgument(cmd, 'url', { parse: parseWsUrl });
 }

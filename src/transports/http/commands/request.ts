@@ -6,7 +6,6 @@ import type { CommandContext } from '../../../command/context.js';
 import { runCallCommand } from '../../../command/run-call-command.js';
 import { tlsFrom } from '../../../command/tls-options.js';
 import { withTraceparent } from '../../../command/trace.js';
-import { parseUrl } from '../../../command/url.js';
 import { parseExact, stringifyExact } from '../../../core/exact-json.js';
 import type { ResultCheck } from '../../../core/expect.js';
 import { fileErrorReason, parseHeader, parseJsonArg, readFileArg, readPayload } from '../../../core/input.js';
@@ -51,16 +50,10 @@ import { bodyChecks } from '../expect.js';
 import type { HttpValues } from '../flags.js';
 import { buildForm, parseFormSpec, urlencodeData } from '../form.js';
 import { parseStatusSpec } from '../status-spec.js';
+import { isMethodWord, parseHttpUrl } from '../url.js';
 import { parseWriteOut, renderWriteOut, writeOutValues } from '../write-out.js';
 
-/** Parse and validate the URL: only http(s) (`localhost:8080/x` and `:8080/x` are http://), with a host. */
-export function parseHttpUrl(text: string): URL {
-  return parseUrl(text, {
-    schemes: ['http', 'https'],
-    defaultScheme: 'http',
-    example: 'http://127.0.0.1:8080/path',
-  });
-}
+export { parseHttpUrl };
 
 /**
  * -o is checked before anything is sent, and its target resolved once (core/safe-file.ts): a regular
@@ -522,7 +515,7 @@ export function methodAndUrl(
       });
     return { method: x ?? positional, url: second };
   }
-  if (/^[A-Za-z]+$/.test(first) && (KNOWN_METHODS.has(first.toLowerCase()) || first === first.toUpperCase()))
+  if (isMethodWord(first))
     throw new UsageError("missing required argument 'url'", {
       hint: `comms-cli http ${first} http://127.0.0.1:8080/path`,
     });

@@ -6,7 +6,6 @@ import type { CommandContext } from '../../../command/context.js';
 import { type StreamExpectations, StreamJudge } from '../../../command/expect-options.js';
 import { requestHeaders } from '../../../command/request-headers.js';
 import { tlsFrom } from '../../../command/tls-options.js';
-import { parseUrl } from '../../../command/url.js';
 import { performance } from '../../../core/clock.js';
 import { formatMs } from '../../../core/duration.js';
 import { decodeText } from '../../../core/message-data.js';
@@ -28,6 +27,7 @@ import { redactUrl } from '../../../output/redact.js';
 import { SseTransport } from '../adapter.js';
 import type { SseCall, SseResponse } from '../call.js';
 import type { SseValues } from '../flags.js';
+import { parseSseUrl } from '../url.js';
 
 /** The `sse` command's plan: everything parsed and checked before anything is sent. */
 export interface SsePlan extends CallSettings {
@@ -39,15 +39,7 @@ export interface SsePlan extends CallSettings {
   expect: StreamExpectations;
 }
 
-/** Parse and validate the URL: only http(s) (`localhost:8080/sse` is http://), with a host. */
-export function parseSseUrl(text: string): URL {
-  return parseUrl(text, {
-    schemes: ['http', 'https'],
-    defaultScheme: 'http',
-    example: 'http://127.0.0.1:8080/sse',
-    schemeHint: 'an event stream is served over http:// or https://',
-  });
-}
+export { parseSseUrl };
 
 export function ssePlanFrom(urlText: string, values: SseValues): SsePlan {
   const url = parseSseUrl(urlText);

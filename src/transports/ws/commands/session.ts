@@ -5,7 +5,6 @@ import type { CommandContext } from '../../../command/context.js';
 import { StreamJudge, streamExpectationsFrom } from '../../../command/expect-options.js';
 import { requestHeaders } from '../../../command/request-headers.js';
 import { tlsFrom } from '../../../command/tls-options.js';
-import { parseUrl } from '../../../command/url.js';
 import { performance } from '../../../core/clock.js';
 import { formatMs } from '../../../core/duration.js';
 import { parseMessageMatcher } from '../../../core/message-match.js';
@@ -34,20 +33,12 @@ import { decodeBase64, type Outgoing, payloadOf, readMessages } from '../outgoin
 import type { WsPlan } from '../plan.js';
 import { frameText, humanText, messageRecord, type ReceivedFrame } from '../print.js';
 import { proxyFor, showProxy } from '../proxy.js';
+import { parseWsUrl } from '../url.js';
 
 /** How long a close handshake may take before the socket is dropped. */
 const CLOSE_WAIT_MS = 2_000;
 
-/** Parse and validate the URL: only ws(s) (`localhost:8080/x` is ws://), with a host, no fragment. */
-export function parseWsUrl(text: string): URL {
-  const url = parseUrl(text, {
-    schemes: ['ws', 'wss'],
-    defaultScheme: 'ws',
-    example: 'ws://127.0.0.1:8080/echo',
-  });
-  if (url.hash) throw new UsageError(`invalid URL '${text}': a WebSocket URL has no #fragment`);
-  return url;
-}
+export { parseWsUrl };
 
 function parseCloseCodes(spec: string, flag: string): number[] {
   const codes = spec.split(',').map((s) => s.trim());
