@@ -278,6 +278,23 @@ describe('check: --report paths', () => {
     expect(existsSync(join(dir, 'missing'))).toBe(false);
   });
 
+  it("a report lost at the end does not hide a failed check: the check's exit stands, the error line names the report", async () => {
+    const dir = checkDir({
+      'both.check.yaml': `checks:
+  - name: the report directory goes away, then a step fails
+    steps:
+      - exec: rmdir out
+      - exec: "false"
+`,
+    });
+    mkdirSync(join(dir, 'out'));
+    const r = await runCli(['check', 'both.check.yaml', '--report', 'junit:out/r.xml'], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n').at(-1)).toBe(
+      `error: could not write --report junit:${join(dir, 'out/r.xml')}: no such directory`,
+    );
+  });
+
   it('a report that still cannot be written when the run ends is exit 6 with one clean line; the other reports are written', async () => {
     const dir = checkDir({
       'gone.check.yaml': `checks:

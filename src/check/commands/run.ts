@@ -418,8 +418,9 @@ export async function runCheckCommand(
     err(
       `${failed.length === 0 ? c.green(`${runEvent.passed} passed`) : c.red(`${failed.length} failed`)}${failed.length > 0 ? `, ${runEvent.passed} passed` : ''}${skipped ? `, ${skipped} skipped` : ''} · ${formatMs(runEvent.ms)}`,
     );
-  // Every report is attempted; one that cannot be written is comms-cli's own failure (exit 6), not a
-  // failed check (1), whatever the checks did: the CI job did not get what it asked for.
+  // Every report is attempted; one that cannot be written is comms-cli's own failure: exit 6 when the
+  // checks held (the CI job did not get what it asked for). When a check failed, its exit stands, as
+  // check-format.md says (the first failed check's exit), and the error line still says what was lost.
   let reportFailed = false;
   for (const r of reports) {
     try {
@@ -431,7 +432,7 @@ export async function runCheckCommand(
       err(`${c.red('error:')} could not write --report ${r.format}:${r.path}: ${writeFailure(e)}`);
     }
   }
-  return reportFailed && !interrupted ? ExitCode.local : exit;
+  return reportFailed && exit === ExitCode.ok ? ExitCode.local : exit;
 }
 
 /** Why a report file could never be written (its directory is missing, not a directory, read-only). */
