@@ -7,19 +7,20 @@ export interface GateResult {
   flag: string;
   figure: GateSpec['figure'];
   limit: number;
-  actual: number;
+  /** null when no call completed (no latency to compare). */
+  actual: number | null;
   ok: boolean;
   /** One line naming the missed figure, e.g. `p99 182.3ms > --expect-p99 100ms`. */
   message: string;
 }
 
-function actualOf(figure: GateSpec['figure'], totals: LoadTotals): number {
+function actualOf(figure: GateSpec['figure'], totals: LoadTotals): number | null {
   switch (figure) {
-    // No call completed: no latency (the gate fails on that, see evaluateGates).
+    // No call completed: no latency (null; the gate fails on that, see evaluateGates).
     case 'p99':
-      return totals.latency.p99 ?? 0;
+      return totals.latency.p99;
     case 'p50':
-      return totals.latency.p50 ?? 0;
+      return totals.latency.p50;
     case 'errorRate':
       return totals.errorRate;
     case 'rps':
@@ -47,11 +48,11 @@ const NAMES: Record<GateSpec['figure'], string> = {
 export function evaluateGates(gates: readonly GateSpec[], totals: LoadTotals): GateResult[] {
   return gates.map((g) => {
     const actual = actualOf(g.figure, totals);
-    const within = g.bound === 'max' ? actual <= g.limit : actual >= g.limit;
+    const within = actual !== null && (g.bound === 'max' ? actual <= g.limit : actual >= g.limit);
     const ok = totals.requests > 0 && within;
     const op = g.bound === 'max' ? (ok ? '<=' : '>') : ok ? '>=' : '<';
     const message =
-      totals.requests === 0
+      totals.requests === 0 || actual === null
         ? `${NAMES[g.figure]}: no calls completed, ${g.flag} ${g.text} cannot hold`
         : `${NAMES[g.figure]} ${show(g.figure, actual)} ${op} ${g.flag} ${g.text}`;
     return { flag: g.flag, figure: g.figure, limit: g.limit, actual, ok, message };

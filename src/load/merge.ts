@@ -35,11 +35,22 @@ export function mergeSummaries(
   const first = parts[0]?.summary;
   const { totals, histogram, startedAt, endedAt } = mergeTotals(parts.map((p) => p.summary));
   const gates = opts.gates ?? gateSpecsOf(first?.gates ?? []);
+  // The parts' drains add up: calls in flight at the end, the longest wait, the calls abandoned.
+  const drains = parts.flatMap((p) => (p.summary.drain ? [p.summary.drain] : []));
+  const drain =
+    drains.length > 0
+      ? {
+          inFlight: drains.reduce((a, d) => a + d.inFlight, 0),
+          waitedMs: Math.max(...drains.map((d) => d.waitedMs)),
+          notCompleted: drains.reduce((a, d) => a + d.notCompleted, 0),
+        }
+      : undefined;
   const verdict = judge(totals, {
     gates,
     interrupted: opts.interrupted,
     worstExit: worstExitOfKinds(totals.errorKinds),
     abortedBy: opts.abortedBy,
+    abandoned: drain?.notCompleted,
   });
   const lost = opts.lost ?? [];
   let { exit, error } = verdict;
@@ -65,6 +76,7 @@ export function mergeSummaries(
     ...(rates.length > 0 ? { rate: Math.round(rates.reduce((a, b) => a + b, 0) * 1000) / 1000 } : {}),
     warmupMs: Math.max(0, ...parts.map((p) => p.summary.warmupMs)),
     ...totals,
+    ...(drain ? { drain } : {}),
     gates: verdict.gates,
     ...(error ? { error } : {}),
     startedAt,

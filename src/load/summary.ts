@@ -103,6 +103,24 @@ export function judge(
       },
     };
   }
+  // Nothing completed (every call abandoned at --drain-timeout, say): no figure describes the
+  // peer, and a CI step must not pass on a server that never answered.
+  if (totals.requests === 0) {
+    const abandoned = j.abandoned ?? 0;
+    // Every call abandoned: the outage is the timeout (4) whether or not a gate was given; the
+    // gates still say they could not hold.
+    if (abandoned > 0)
+      return {
+        gates,
+        exit: ExitCode.timeout,
+        error: {
+          kind: 'timeout',
+          message: `no call completed: ${abandoned} still running when --drain-timeout ran out were abandoned`,
+        },
+      };
+    if (missed.length === 0)
+      return { gates, exit: ExitCode.failed, error: { kind: 'expectation', message: 'no call completed' } };
+  }
   if (missed.length > 0 || j.abortedBy) {
     const message = missed.length > 0 ? missed.map((g) => g.message).join('; ') : (j.abortedBy ?? '');
     return {
@@ -113,21 +131,6 @@ export function judge(
         message: j.abortedBy ? `aborted (--abort-on-fail): ${message}` : message,
       },
     };
-  }
-  // Nothing completed (every call abandoned at --drain-timeout, say): no figure describes the
-  // peer, and a CI step must not pass on a server that never answered.
-  if (totals.requests === 0) {
-    const abandoned = j.abandoned ?? 0;
-    return abandoned > 0
-      ? {
-          gates,
-          exit: ExitCode.timeout,
-          error: {
-            kind: 'timeout',
-            message: `no call completed: ${abandoned} still running when --drain-timeout ran out were abandoned`,
-          },
-        }
-      : { gates, exit: ExitCode.failed, error: { kind: 'expectation', message: 'no call completed' } };
   }
   if (totals.errors > 0 && !errorBudget) {
     const exit = j.worstExit;
@@ -190,8 +193,11 @@ export async function emitSummary(
   // The partial line above already says what the lost-worker error says.
   const error = summary.partial && summary.error?.kind === 'connect' ? undefined : summary.error;
   const errorBudget = summary.gates.some((g) => g.figure === 'errorRate');
-  if (missed.length > 0) for (const g of missed) output.error({ message: g.message });
-  else if (error && error.kind !== 'interrupted') {
+  if (missed.length > 0) {
+    for (const g of missed) output.error({ message: g.message });
+    // Every call abandoned: the exit is the timeout's, so say why as well as which gates fell.
+    if (summary.requests === 0 && error?.kind === 'timeout') output.error({ message: error.message });
+  } else if (error && error.kind !== 'interrupted') {
     output.error({
       message: error.message,
       ...(errorBudget || error.kind === 'expectation' || summary.requests === 0

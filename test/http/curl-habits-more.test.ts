@@ -636,3 +636,14 @@ describe("-s/--silent and -S/--show-error (curl's -sS)", () => {
     expect(refused.stderr).toMatch(/^error: connection refused/);
   });
 });
+
+describe('-o with no usable temp directory', () => {
+  it('TMPDIR that does not exist: the warm-up does without it, the file is written, exit 0', async () => {
+    const file = join(tmp, 'no-tmpdir.txt');
+    const r = await runCli(['http', 'get', `${base}/no-tmpdir`, '-o', file], {
+      env: { TMPDIR: join(tmp, 'does-not-exist') },
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(file, 'utf8')).toBe('ok');
+  });
+});

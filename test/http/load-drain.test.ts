@@ -1,4 +1,7 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listen } from '../kit/listen.js';
 import { runCli } from '../kit/spawn-cli.js';
@@ -61,6 +64,61 @@ describe('load mode: the drain after --duration', () => {
     ]);
     // 1 s of run + 0.2 s of drain + start-up: far from the 15 s the server would take.
     expect(elapsed).toBeLessThan(8000);
+  });
+
+  it('with a latency gate the exit is still 4; the gate says it could not hold, its actual is null', async () => {
+    slowMs = 15_000;
+    const r = await runCli([
+      'http',
+      'get',
+      url,
+      '--duration',
+      '300ms',
+      '-c',
+      '2',
+      '--drain-timeout',
+      '100ms',
+      '--expect-p99',
+      '50ms',
+      '--json',
+    ]);
+    expect(r.code).toBe(4);
+    const summary = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}');
+    expect(summary.gates).toEqual([expect.objectContaining({ figure: 'p99', ok: false, actual: null })]);
+    expect(r.stderr).toMatch(/p99: no calls completed, --expect-p99 .* cannot hold/);
+    expect(r.stderr).toMatch(/error: no call completed: 2 still running/);
+  });
+
+  it('report merge of runs that completed nothing keeps exit 4 and adds up their drains', async () => {
+    slowMs = 15_000;
+    const dir = mkdtempSync(join(tmpdir(), 'comms-drain-merge-'));
+    try {
+      const files: string[] = [];
+      for (const name of ['a.json', 'b.json']) {
+        const r = await runCli([
+          'http',
+          'get',
+          url,
+          '--duration',
+          '300ms',
+          '-c',
+          '2',
+          '--drain-timeout',
+          '100ms',
+          '--json',
+        ]);
+        expect(r.code).toBe(4);
+        writeFileSync(join(dir, name), r.stdout);
+        files.push(join(dir, name));
+      }
+      const merged = await runCli(['report', 'merge', ...files, '--json']);
+      expect(merged.code).toBe(4);
+      const summary = JSON.parse(merged.stdout.trim().split('\n').at(-1) ?? '{}');
+      expect(summary).toMatchObject({ requests: 0, exit: 4, error: { kind: 'timeout' } });
+      expect(summary.drain).toMatchObject({ inFlight: 4, notCompleted: 4 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('the text summary says there is no latency, and names no --max-error-rate hint', async () => {

@@ -375,10 +375,15 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
     // file path (node:crypto for the temp name, node:fs/promises, the write stream) ran right after
     // the call's headers, holding the event loop and the socket's reads: `time_total` read 8-19 ms
     // late when the body came within a few ms of the headers (curl: ~1 ms).
-    const scratch =
-      sample.bodyMode === 'file' && sample.outputTarget
-        ? { dir: mkdtempSync(join(tmpdir(), 'comms-cli-warm-up-')), how: sample.outputTarget.how }
-        : undefined;
+    // Best effort like the rest: without a usable temp directory the warm-up keeps its body in memory.
+    let scratch: { dir: string; how: NonNullable<HttpCall['outputTarget']>['how'] } | undefined;
+    if (sample.bodyMode === 'file' && sample.outputTarget) {
+      try {
+        scratch = { dir: mkdtempSync(join(tmpdir(), 'comms-cli-warm-up-')), how: sample.outputTarget.how };
+      } catch {
+        scratch = undefined;
+      }
+    }
     const tempFiles: string[] = [];
     let h2Peer: WarmUpPeer | undefined;
     try {
