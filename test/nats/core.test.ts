@@ -191,8 +191,9 @@ describe('nats request / reply', () => {
     const r = await responder(['svc.slow', '--delay', `${D}ms`, '--count', '2']);
     for (const extra of [[], ['--max-time', '30s']]) {
       const t = await requestTiming('svc.slow', extra);
+      // From the attempt's start only: firstByte - connect shrinks when the client notices its
+      // connection late on a loaded machine.
       expect(t.firstByte).toBeGreaterThanOrEqual(D - 2);
-      expect(t.firstByte! - t.connect!).toBeGreaterThanOrEqual(D - 2);
     }
     expect((await r.exited).code).toBe(0);
   });
