@@ -1,9 +1,7 @@
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { open as openFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { type Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createSecureContext, type TLSSocket } from 'node:tls';
@@ -15,7 +13,7 @@ import Agent from 'undici/lib/dispatcher/agent.js';
 import connectH1 from 'undici/lib/dispatcher/client-h1.js';
 import { performance } from '../../core/clock.js';
 import { formatMs } from '../../core/duration.js';
-import { discardTemp, openTemp } from '../../core/safe-file.js';
+import { discardTemp, openTemp, prepareFileWrites } from '../../core/safe-file.js';
 import { TimingRecorder } from '../../core/timing.js';
 import type {
   AttemptContext,
@@ -370,21 +368,8 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
       undefined,
     );
     const agent = new Agent({ ...this.#agentOptions, connect });
-    // -o: the warm-up writes its body the way the call will (a temp file renamed over the target, or
-    // a device written through), into a scratch directory of its own. Otherwise the first use of the
-    // file path (node:crypto for the temp name, node:fs/promises, the write stream) ran right after
-    // the call's headers, holding the event loop and the socket's reads: `time_total` read 8-19 ms
-    // late when the body came within a few ms of the headers (curl: ~1 ms).
-    // Best effort like the rest: without a usable temp directory the warm-up keeps its body in memory.
-    let scratch: { dir: string; how: NonNullable<HttpCall['outputTarget']>['how'] } | undefined;
-    if (sample.bodyMode === 'file' && sample.outputTarget) {
-      try {
-        scratch = { dir: mkdtempSync(join(tmpdir(), 'comms-cli-warm-up-')), how: sample.outputTarget.how };
-      } catch {
-        scratch = undefined;
-      }
-    }
-    const tempFiles: string[] = [];
+    // -o: the modules a file body needs, loaded now rather than between the call's head and body.
+    if (sample.bodyMode === 'file') prepareFileWrites();
     let h2Peer: WarmUpPeer | undefined;
     try {
       peer = await startWarmUpPeer(https ? { cert: WARM_UP_CERT, key: WARM_UP_KEY } : undefined);
@@ -416,8 +401,8 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
         method: 'GET',
         headers: { 'user-agent': 'comms-cli warm-up' },
         followRedirects: false,
-        bodyMode: sample.bodyMode === 'file' && !scratch ? 'buffer' : sample.bodyMode,
-        ...(scratch ? { outputTarget: { path: join(scratch.dir, 'body'), how: scratch.how } } : {}),
+        // -o writes through a temp file: the warm-up keeps the body in memory instead.
+        bodyMode: sample.bodyMode === 'file' ? 'buffer' : sample.bodyMode,
         ...(sample.bodyMode === 'stream' ? { sink: NULL_SINK } : {}),
       };
       const once = async (to: URL): Promise<void> => {
@@ -426,7 +411,6 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
           { signal: AbortSignal.timeout(5_000), attempt: 1, timing: new TimingRecorder() },
           agent,
         );
-        if (reply.tempFile) tempFiles.push(reply.tempFile);
         this.describe(reply, call);
       };
       await once(url);
@@ -446,8 +430,6 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
       await agent.destroy().catch(() => {});
       await peer?.close();
       await h2Peer?.close();
-      for (const file of tempFiles) await discardTemp(file);
-      if (scratch) rmSync(scratch.dir, { recursive: true, force: true });
     }
   }
 
