@@ -25,6 +25,12 @@ afterAll(() => {
   server.close();
 });
 
+/** A 300 ms run of 2 calls that never complete: both abandoned at a 100 ms --drain-timeout. */
+function abandonAll(extra: string[]) {
+  slowMs = 15_000;
+  return runCli(['http', 'get', url, '--duration', '300ms', '-c', '2', '--drain-timeout', '100ms', ...extra]);
+}
+
 describe('load mode: the drain after --duration', () => {
   it('waits for calls in flight and says so', async () => {
     const r = await runCli(['http', 'get', url, '--duration', '1s', '-c', '2']);
@@ -68,20 +74,7 @@ describe('load mode: the drain after --duration', () => {
 
   it('with a latency gate the exit is still 4; the gate says it could not hold, its actual is null', async () => {
     slowMs = 15_000;
-    const r = await runCli([
-      'http',
-      'get',
-      url,
-      '--duration',
-      '300ms',
-      '-c',
-      '2',
-      '--drain-timeout',
-      '100ms',
-      '--expect-p99',
-      '50ms',
-      '--json',
-    ]);
+    const r = await abandonAll(['--expect-p99', '50ms', '--json']);
     expect(r.code).toBe(4);
     const summary = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}');
     expect(summary.gates).toEqual([expect.objectContaining({ figure: 'p99', ok: false, actual: null })]);
@@ -95,18 +88,7 @@ describe('load mode: the drain after --duration', () => {
     try {
       const files: string[] = [];
       for (const name of ['a.json', 'b.json']) {
-        const r = await runCli([
-          'http',
-          'get',
-          url,
-          '--duration',
-          '300ms',
-          '-c',
-          '2',
-          '--drain-timeout',
-          '100ms',
-          '--json',
-        ]);
+        const r = await abandonAll(['--json']);
         expect(r.code).toBe(4);
         writeFileSync(join(dir, name), r.stdout);
         files.push(join(dir, name));
@@ -123,17 +105,7 @@ describe('load mode: the drain after --duration', () => {
 
   it('the text summary says there is no latency, and names no --max-error-rate hint', async () => {
     slowMs = 15_000;
-    const r = await runCli([
-      'http',
-      'get',
-      url,
-      '--duration',
-      '300ms',
-      '-c',
-      '2',
-      '--drain-timeout',
-      '100ms',
-    ]);
+    const r = await abandonAll([]);
     expect(r.code).toBe(4);
     expect(r.stderr).toMatch(/latency +none: no call completed/);
     expect(r.stderr).toMatch(/error: no call completed/);
