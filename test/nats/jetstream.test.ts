@@ -283,9 +283,11 @@ describe('JetStream subscribe', () => {
     expect(second.code).toBe(0);
     const again = lines(second.stdout);
     const expected = ['e1', 'e2', 'e3', 'e4', 'e5', 'late1', 'late2', 'late3'];
-    expect(new Set([...seen, ...again])).toEqual(new Set(expected));
-    expect(new Set(again).size, JSON.stringify({ seen, again })).toBe(again.length);
-    const repeated = again.filter((m) => seen.includes(m));
+    expect(new Set([...seen, ...again]), JSON.stringify({ seen, again })).toEqual(new Set(expected));
+    // Not asserted: no repeat inside the second run. With a 1 s --ack-wait, a loaded machine can ack a
+    // message later than that, and JetStream then delivers it again (at least once, as designed: a
+    // CI run saw e5 twice there). What the kill must not do is lose or repeat acknowledged messages.
+    const repeated = [...new Set(again.filter((m) => seen.includes(m)))];
     expect(repeated.length).toBeLessThanOrEqual(1);
     if (repeated.length) expect(repeated[0]).toBe(seen.at(-1));
   });
