@@ -175,7 +175,10 @@ describe('timing matches curl -w', async () => {
             (t: Best): Best =>
             () =>
               t('time_total') - t('time_starttransfer');
-          close(gap(ours), gap(curl), 'time_total - time_starttransfer', 5);
+          // 12 ms: the defect was 15-19 ms on a quiet machine (module loads between head and body); what
+          // is left is the file path's first run, ~2 ms quiet, and 10.7 ms above curl's with two suites
+          // running side by side (load ~5).
+          close(gap(ours), gap(curl), 'time_total - time_starttransfer', 12);
           expect(ours('time_starttransfer')).toBeGreaterThanOrEqual(99);
         }
         expect(readFileSync(join(dir, 'body.bin'), 'utf8')).toBe('body\n');
