@@ -3,6 +3,7 @@ import amqp, { type Channel, type ChannelModel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { brokerUp } from '../kit/brokers.js';
 import { ndjson as lines } from '../kit/ndjson.js';
+import { expectRequestTiming } from '../kit/request-timing.js';
 import { killSurvivors, runCli, startCli } from '../kit/spawn-cli.js';
 
 /**
@@ -223,11 +224,7 @@ describe.skipIf(!up)('amqp (RabbitMQ)', () => {
       await responder.waitFor(/replying on queue/, 'stderr');
       const r = await runCli(['amqp', 'request', q, 'p', '--json', '--timeout', '10s']);
       expect(r.code, r.stderr).toBe(0);
-      const timing = (lines(r.stdout)[0] as { timing: Record<string, number> }).timing;
-      expect(timing.connect).toBeGreaterThanOrEqual(0);
-      expect(timing.firstByte).toBeGreaterThanOrEqual(timing.connect as number);
-      expect(timing.total).toBeGreaterThanOrEqual(timing.firstByte as number);
-      if (what === 'delayed') expect(timing.firstByte! - timing.connect!).toBeGreaterThanOrEqual(D - 2);
+      expectRequestTiming(r.stdout, what === 'delayed' ? D : undefined);
       expect((await responder.exited).code).toBe(0);
     }
   });

@@ -2,6 +2,7 @@ import { execFile, spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { brokerUp } from '../kit/brokers.js';
 import { ndjson as lines } from '../kit/ndjson.js';
+import { expectRequestTiming } from '../kit/request-timing.js';
 import { killSurvivors, runCli, startCli } from '../kit/spawn-cli.js';
 
 /**
@@ -36,11 +37,7 @@ describe.skipIf(!up)('mqtt reply (Mosquitto)', () => {
         const rep = await responder([t, '--count', '1', ...extra]);
         const r = await runCli(['mqtt', 'request', t, 'p', '--json', '--timeout', '10s']);
         expect(r.code, r.stderr).toBe(0);
-        const timing = (lines(r.stdout)[0] as { timing: Record<string, number> }).timing;
-        expect(timing.connect).toBeGreaterThanOrEqual(0);
-        expect(timing.firstByte).toBeGreaterThanOrEqual(timing.connect as number);
-        expect(timing.total).toBeGreaterThanOrEqual(timing.firstByte as number);
-        if (what === 'delayed') expect(timing.firstByte! - timing.connect!).toBeGreaterThanOrEqual(D - 2);
+        expectRequestTiming(r.stdout, what === 'delayed' ? D : undefined);
         expect((await rep.exited).code).toBe(0);
       }
     },
