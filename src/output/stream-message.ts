@@ -30,6 +30,39 @@ export interface StreamMessage {
   properties?: Record<string, string>;
 }
 
+/** The contract's fields of a received message, whatever carried it. */
+export interface MessageFields {
+  transport: string;
+  n: number;
+  /** The location field and its value: `subject`, `topic`, `queue` or `url`. */
+  where: 'subject' | 'topic' | 'queue' | 'url';
+  name: string;
+  headers: Readonly<Record<string, unknown>>;
+  data: unknown;
+  encoding?: string | undefined;
+  size: number;
+  received: Date;
+}
+
+/**
+ * The contract's one message shape, `{"type":"message", transport, n, subject|topic|queue|url,
+ * headers, data, encoding?, size, received}`, then a transport's own fields (`extra`).
+ */
+export function messageShape(f: MessageFields, extra?: Record<string, unknown>): Record<string, unknown> {
+  return {
+    type: 'message',
+    transport: f.transport,
+    n: f.n,
+    [f.where]: f.name,
+    headers: f.headers,
+    data: f.data,
+    ...(f.encoding !== undefined ? { encoding: f.encoding } : {}),
+    size: f.size,
+    received: f.received.toISOString(),
+    ...extra,
+  };
+}
+
 /** One --json line for a received message. */
 export function messageRecord(
   transport: string,
@@ -38,19 +71,23 @@ export function messageRecord(
   received: Date = new Date(),
 ): Record<string, unknown> {
   const { data, encoding } = decodeData(m.data);
-  return {
-    type: 'message',
-    transport,
-    n,
-    [m.where]: m.name,
-    headers: m.headers ?? {},
-    data,
-    encoding,
-    size: m.data.byteLength,
-    received: received.toISOString(),
-    ...(m.properties && Object.keys(m.properties).length ? { properties: m.properties } : {}),
-    ...m.extra,
-  };
+  return messageShape(
+    {
+      transport,
+      n,
+      where: m.where,
+      name: m.name,
+      headers: m.headers ?? {},
+      data,
+      encoding,
+      size: m.data.byteLength,
+      received,
+    },
+    {
+      ...(m.properties && Object.keys(m.properties).length ? { properties: m.properties } : {}),
+      ...m.extra,
+    },
+  );
 }
 
 export interface WriteOptions {

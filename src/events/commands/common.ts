@@ -3,6 +3,7 @@ import { type OutputValues, outputFrom } from '../../command/shared-options.js';
 import { parseDuration } from '../../core/duration.js';
 import { UsageError } from '../../errors/comms-error.js';
 import { Output } from '../../output/output.js';
+import { messageShape } from '../../output/stream-message.js';
 import type { StoredEvent } from '../event.js';
 import type { EventFilter } from '../store.js';
 
@@ -44,17 +45,17 @@ export function filterFrom(values: { type?: string[]; since?: string; aggregate?
  * `data.time`).
  */
 export function tailRecord(e: StoredEvent, n: number, received: Date = new Date()): Record<string, unknown> {
-  return {
-    type: 'message',
+  return messageShape({
     transport: 'events',
     n,
-    subject: e.aggregate,
+    where: 'subject',
+    name: e.aggregate,
     headers: e.metadata ?? {},
     data: e,
     encoding: 'json',
     size: Buffer.byteLength(JSON.stringify(e)),
-    received: received.toISOString(),
-  };
+    received,
+  });
 }
 
 /** One event for people: `#17 order-42@v3 OrderPaid 2024-05-01T10:00:00.000Z {"total":12.5}`. */

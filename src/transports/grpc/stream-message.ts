@@ -1,3 +1,4 @@
+import { messageShape } from '../../output/stream-message.js';
 import type { GrpcTarget } from './target.js';
 
 /**
@@ -32,16 +33,18 @@ export function grpcMessageRecord(
   m: GrpcStreamMessage,
   received: Date = new Date(),
 ): Record<string, unknown> {
-  return {
-    type: 'message',
-    transport: 'grpc',
-    n: m.n,
-    url: m.url,
-    method: m.method,
-    headers: {},
-    data: m.data,
-    encoding: 'json',
-    size: m.size,
-    received: received.toISOString(),
-  };
+  return messageShape(
+    {
+      transport: 'grpc',
+      n: m.n,
+      where: 'url',
+      name: m.url,
+      headers: {},
+      data: m.data,
+      encoding: 'json',
+      size: m.size,
+      received,
+    },
+    { method: m.method },
+  );
 }
