@@ -391,7 +391,6 @@ export class HttpTransport implements Transport<HttpCall, HttpReply> {
         outputTarget: _target,
         onRedirect: _hop,
         cookies: _cookies,
-        resume: _resume,
         ...rest
       } = sample;
       const call: HttpCall = {
